@@ -1,0 +1,93 @@
+"""The fault plan: crashes at times or named points, handler errors, slow consumers.
+
+Faults are data in the scenario and compose freely: any fault plugs into any
+scenario. Components ask the plan at the moments that matter — "I am about to
+commit: should I crash here?", "does this message poison my handler?" — so the
+same fault logic serves every broker model. Named crash points are the windows
+that decide delivery semantics, e.g. ``after_process_before_commit``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator.scenario import Crash, HandlerError, Poison, Slow
+
+if TYPE_CHECKING:
+    from simulator.simulation import Simulation
+
+__all__ = ["FaultPlan"]
+
+
+class FaultPlan:
+    """Answers components' questions about the scenario's faults."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self._point_crashes: dict[tuple[str, str], list[Crash]] = {}
+        self._point_counts: dict[tuple[str, str], int] = {}
+        self._handler_errors: list[HandlerError] = []
+        self._poison: list[Poison] = []
+        self._slow: dict[str, list[Slow]] = {}
+        for fault in sim.scenario.faults:
+            if isinstance(fault, Crash):
+                if fault.at is not None:
+                    self._point_crashes.setdefault((fault.target, fault.at), []).append(fault)
+            elif isinstance(fault, HandlerError):
+                self._handler_errors.append(fault)
+            elif isinstance(fault, Poison):
+                self._poison.append(fault)
+            elif isinstance(fault, Slow):
+                self._slow.setdefault(fault.target, []).append(fault)
+
+    def timed_crashes(self) -> list[Crash]:
+        return [f for f in self.sim.scenario.faults if isinstance(f, Crash) and f.at_ms is not None]
+
+    def crash_at_point(self, component: str, point: str) -> Crash | None:
+        """Count one arrival of ``component`` at ``point``; the crash due now, if any."""
+        if not self._point_crashes:
+            return None
+        key = (component, point)
+        faults = self._point_crashes.get(key)
+        if not faults:
+            return None
+        count = self._point_counts.get(key, 0) + 1
+        self._point_counts[key] = count
+        for fault in faults:
+            if fault.occurrence == count:
+                return fault
+        return None
+
+    def handler_error(
+        self, group: str, consumer: str, msg: int, key: str | None, value: str
+    ) -> str | None:
+        """``poison``, ``transient`` or None: what the handler does with this message now."""
+        for p in self._poison:
+            if p.group is not None and p.group != group:
+                continue
+            if (
+                (key is not None and key in p.keys)
+                or msg in p.msgs
+                or (p.value_contains is not None and p.value_contains in value)
+            ):
+                return "poison"
+        now = self.sim.kernel.now_ms
+        for h in self._handler_errors:
+            if h.group != group or (h.consumer is not None and h.consumer != consumer):
+                continue
+            if now < h.from_ms or (h.to_ms is not None and now >= h.to_ms):
+                continue
+            if self.sim.rng.stream(f"handler:{group}").random() < h.probability:
+                return "transient"
+        return None
+
+    def processing_ms(self, consumer: str, default_ms: int) -> int:
+        """How long the handler takes now, with any ``slow`` fault applied."""
+        slows = self._slow.get(consumer)
+        if not slows:
+            return default_ms
+        now = self.sim.kernel.now_ms
+        for s in slows:
+            if now >= s.from_ms and (s.to_ms is None or now < s.to_ms):
+                return s.processing_ms
+        return default_ms

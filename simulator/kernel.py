@@ -1,0 +1,67 @@
+"""The discrete-event kernel: a virtual clock and one scheduler.
+
+Time in evsim is virtual and counted in whole milliseconds; nothing reads the
+wall clock. Work is a heap of ``(time_ms, seq, action, arg)`` entries: ``step()``
+pops the earliest one, advances the clock to its time and runs it. ``seq`` is a
+counter, so two actions due at the same millisecond run in the order they were
+scheduled — the tie-break that makes every run of a scenario identical.
+
+Some actions are *background* (heartbeats, idle polls): they keep a system
+ticking but are not work of their own. A run is *quiescent* when only background
+actions remain; the simulation then lets the clock run a short settle period so
+timers such as auto-commit can fire, and stops.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Kernel"]
+
+Action = Callable[[Any], None]
+
+
+class Kernel:
+    """Virtual clock plus a heap-ordered agenda of actions."""
+
+    __slots__ = ("_agenda", "_seq", "_work_pending", "now_ms")
+
+    def __init__(self) -> None:
+        self.now_ms = 0
+        self._agenda: list[tuple[int, int, bool, Action, Any]] = []
+        self._seq = 0
+        self._work_pending = 0
+
+    def schedule(self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
+        """Run ``action(arg)`` at virtual time ``at_ms`` (never earlier than now)."""
+        at_ms = max(at_ms, self.now_ms)
+        self._seq += 1
+        heapq.heappush(self._agenda, (at_ms, self._seq, background, action, arg))
+        if not background:
+            self._work_pending += 1
+
+    def after(self, delay_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
+        """Run ``action(arg)`` ``delay_ms`` from now."""
+        self.schedule(self.now_ms + delay_ms, action, arg, background=background)
+
+    @property
+    def quiescent(self) -> bool:
+        """True when nothing but background actions is left to run."""
+        return self._work_pending == 0
+
+    def next_time_ms(self) -> int | None:
+        """When the next action is due, or None if the agenda is empty."""
+        return self._agenda[0][0] if self._agenda else None
+
+    def step(self) -> bool:
+        """Run the earliest action; False if there was none."""
+        if not self._agenda:
+            return False
+        at_ms, _, background, action, arg = heapq.heappop(self._agenda)
+        if not background:
+            self._work_pending -= 1
+        self.now_ms = at_ms
+        action(arg)
+        return True

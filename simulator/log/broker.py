@@ -1,0 +1,360 @@
+"""The log broker: topics, appends, transactions and housekeeping.
+
+This is the server side of the Kafka model. A produce request is appended to
+its partition (or recognised as an idempotent repeat) and acknowledged; groups
+get a coordinator each; retention and compaction run periodically in the
+background, as Kafka's log cleaner does. One broker holds every partition's
+leader and replication is not modelled, so ``acks=1`` and ``acks=all`` behave
+alike here; ``acks=0`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from simulator.log.assignors import TopicPartition
+from simulator.log.consumer import Consumer
+from simulator.log.group import GroupCoordinator
+from simulator.log.partition import Entry, Partition
+from simulator.log.partitioner import partition_for_key
+from simulator.log.producer import ProduceRequest, Producer
+from simulator.messages import Message
+from simulator.scenario import Topic
+from simulator.trace import (
+    Acked,
+    Appended,
+    LogCompacted,
+    LogTruncated,
+    ProduceDeduplicated,
+    TransactionAborted,
+    TransactionCommitted,
+)
+
+if TYPE_CHECKING:
+    from simulator.simulation import Simulation
+
+__all__ = ["FOLLOWS", "LogBroker"]
+
+FOLLOWS = "Apache Kafka 3.x (one broker; replication not modelled)"
+RETENTION_CHECK_MS = 1_000
+"""How often retention runs (Kafka's ``log.retention.check.interval.ms`` is 5 minutes)."""
+
+
+class LogBroker:
+    """Topics, partitions, producers, groups and consumers of a Kafka-style scenario."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        scenario = sim.scenario
+        self.up = True
+        self.topics: dict[str, Topic] = {}
+        self.partitions: dict[str, list[Partition]] = {}
+        self.txn_state: dict[str, str] = {}
+        self._txn_partitions: dict[str, dict[str, Partition]] = {}
+        for topic in scenario.topics:
+            self._create_topic(topic)
+        for g in scenario.groups:
+            source = self.topics[g.topic]
+            for level, _ in enumerate(g.retry_topics, start=1):
+                name = f"{g.topic}-retry-{level}"
+                if name not in self.topics:
+                    self._create_topic(Topic(name=name, partitions=source.partitions))
+                    for part in self.partitions[name]:
+                        part.delayed = True
+        self.producers: dict[str, Producer] = {p.name: Producer(sim, self, p) for p in scenario.producers}
+        self.groups: dict[str, GroupCoordinator] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.delivered_upto: dict[str, dict[TopicPartition, int]] = {}
+        for g in scenario.groups:
+            subscribed = [g.topic] + [f"{g.topic}-retry-{i}" for i in range(1, len(g.retry_topics) + 1)]
+            tps = [(t, p.index) for t in subscribed for p in self.partitions[t]]
+            coordinator = GroupCoordinator(sim, self, g, tps)
+            self.groups[g.name] = coordinator
+            self.delivered_upto[g.name] = {}
+            for name in g.consumer_names():
+                self.consumers[name] = Consumer(sim, self, coordinator, g, name)
+        for consumer in self.consumers.values():
+            consumer.start()
+        if any(t.retention_ms or t.retention_messages for t in self.topics.values()):
+            sim.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+        for topic in self.topics.values():
+            if topic.compaction:
+                sim.kernel.after(topic.compaction_interval_ms, self._compact, topic.name, background=True)
+
+    def _create_topic(self, topic: Topic) -> None:
+        self.topics[topic.name] = topic
+        self.partitions[topic.name] = [Partition(topic.name, i) for i in range(topic.partitions)]
+
+    # -- what the simulation asks of a broker model ---------------------------------------------
+
+    @staticmethod
+    def settings_for(sim: Simulation) -> dict[str, str]:
+        """Every setting that shapes behaviour, defaults included, for the trace header."""
+        s = sim.scenario
+        out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
+        for t in s.topics:
+            out[f"topic.{t.name}.partitions"] = str(t.partitions)
+            if t.retention_messages:
+                out[f"topic.{t.name}.retention_messages"] = str(t.retention_messages)
+            if t.retention_ms:
+                out[f"topic.{t.name}.retention.ms"] = str(t.retention_ms)
+            if t.compaction:
+                out[f"topic.{t.name}.cleanup.policy"] = "compact"
+        for p in s.producers:
+            prefix = f"producer.{p.name}"
+            out[f"{prefix}.acks"] = str(p.acks)
+            out[f"{prefix}.enable.idempotence"] = str(p.idempotent).lower()
+            out[f"{prefix}.retries"] = str(p.retries)
+            out[f"{prefix}.retry.backoff.ms"] = str(p.retry_backoff_ms)
+            out[f"{prefix}.request.timeout.ms"] = str(p.request_timeout_ms)
+            out[f"{prefix}.delivery.timeout.ms"] = str(p.delivery_timeout_ms)
+            out[f"{prefix}.max.in.flight.requests.per.connection"] = str(p.max_in_flight)
+            out[f"{prefix}.partitioner"] = "murmur2(key) % partitions; unkeyed: " + p.partitioner
+        for g in s.groups:
+            prefix = f"group.{g.name}"
+            out[f"{prefix}.consumers"] = str(len(g.consumer_names()))
+            out[f"{prefix}.partition.assignment.strategy"] = g.assignor
+            out[f"{prefix}.commit"] = g.commit
+            if g.commit == "auto":
+                out[f"{prefix}.enable.auto.commit"] = "true"
+                out[f"{prefix}.auto.commit.interval.ms"] = str(g.auto_commit_interval_ms)
+            out[f"{prefix}.session.timeout.ms"] = str(g.session_timeout_ms)
+            out[f"{prefix}.heartbeat.interval.ms"] = str(g.heartbeat_interval_ms)
+            out[f"{prefix}.max.poll.interval.ms"] = str(g.max_poll_interval_ms)
+            out[f"{prefix}.max.poll.records"] = str(g.max_poll_records)
+            out[f"{prefix}.isolation.level"] = g.isolation
+            out[f"{prefix}.auto.offset.reset"] = g.auto_offset_reset
+            out[f"{prefix}.processing_ms"] = str(g.processing_ms)
+            if g.retry.policy != "none":
+                out[f"{prefix}.retry"] = f"{g.retry.policy} x{g.retry.attempts}"
+            if g.retry_topics:
+                out[f"{prefix}.retry_topics"] = ",".join(str(d) for d in g.retry_topics)
+            if g.dead_letter_topic:
+                out[f"{prefix}.dead_letter_topic"] = g.dead_letter_topic
+        return out
+
+    def partition_count(self, topic: str) -> int:
+        return len(self.partitions[topic])
+
+    def partition(self, tp: TopicPartition) -> Partition:
+        return self.partitions[tp[0]][tp[1]]
+
+    def send(self, msg: Message) -> None:
+        """The workload hands a message to its producer."""
+        self.producers[msg.producer].send(msg)
+
+    def crash(self, target: str, point: str | None) -> int:
+        """Crash a component by name; returns the seq of its Crashed record."""
+        if target in self.consumers:
+            return self.consumers[target].crash(point)
+        from simulator.trace import Crashed
+
+        rec = self.sim.emit(Crashed, target, None, point=point)
+        if target in self.producers:
+            self.producers[target].crash()
+        elif target == "broker":
+            self.up = False
+        return rec.seq
+
+    def restart(self, target: str, cause_seq: int | None) -> None:
+        if target in self.consumers:
+            self.consumers[target].restart()
+            return
+        from simulator.trace import Restarted
+
+        self.sim.emit(Restarted, target, cause_seq)
+        if target in self.producers:
+            self.producers[target].restart()
+        elif target == "broker":
+            self.up = True
+            for parts in self.partitions.values():
+                for part in parts:
+                    self._wake_waiters(part)
+
+    # -- appends ------------------------------------------------------------------------------
+
+    def on_produce(self, request: ProduceRequest) -> None:
+        """A produce request arrives at the partition leader."""
+        if not self.up:
+            return
+        sim = self.sim
+        producer = request.producer
+        part = self.partitions[producer.topic][request.partition]
+        seq = request.producer_seq
+        if seq is not None:
+            state = part.producer_state.setdefault(request.producer_id, {})
+            if seq in state:
+                dedup = sim.emit(
+                    ProduceDeduplicated,
+                    part.name,
+                    request.cause_seq,
+                    topic=part.topic,
+                    partition=part.index,
+                    msg=request.msg.id,
+                    producer=producer.name,
+                    producer_seq=seq,
+                    offset=state[seq],
+                )
+                self._answer(request, state[seq], dedup.seq)
+                return
+            if seq != len(state):
+                if producer.spec.acks != 0:
+                    sim.network.send(
+                        "broker", producer.name, "produce error", request.msg.id,
+                        producer.on_out_of_order, request,
+                    )
+                return
+        entry = self._append(part, request.msg, producer.name, request.cause_seq, producer_seq=seq)
+        if seq is not None:
+            part.producer_state[request.producer_id][seq] = entry.offset
+        crash = sim.faults.crash_at_point("broker", "after_append_before_ack")
+        if crash is not None:
+            sim.crash("broker", "after_append_before_ack", crash.restart_after_ms)
+            return
+        self._answer(request, entry.offset, entry.appended_seq)
+
+    def _answer(self, request: ProduceRequest, offset: int, cause_seq: int) -> None:
+        producer = request.producer
+        if producer.spec.acks == 0:
+            return
+        self.sim.network.send(
+            "broker", producer.name, "ack", request.msg.id, producer.on_ack, (request, offset, cause_seq)
+        )
+
+    def _append(
+        self,
+        part: Partition,
+        msg: Message,
+        producer: str,
+        cause_seq: int | None,
+        *,
+        producer_seq: int | None = None,
+        txn: str | None = None,
+        due_ms: int = 0,
+        level: int = 0,
+    ) -> Entry:
+        sim = self.sim
+        now = sim.kernel.now_ms
+        offset = part.next_offset
+        rec = sim.emit(
+            Appended,
+            part.name,
+            cause_seq,
+            topic=part.topic,
+            partition=part.index,
+            offset=offset,
+            msg=msg.id,
+            key=msg.key,
+            producer=producer,
+            producer_seq=producer_seq,
+            txn=txn,
+        )
+        entry = Entry(offset, msg, now, rec.seq, txn, due_ms, level)
+        part.entries.append(entry)
+        part.next_offset = offset + 1
+        if txn is not None:
+            self._txn_partitions.setdefault(txn, {})[part.name] = part
+            self.txn_state.setdefault(txn, "open")
+        if part.waiters:
+            self._wake_waiters(part)
+        return entry
+
+    def _wake_waiters(self, part: Partition) -> None:
+        waiters: list[Callable[[], None]] = list(part.waiters.values())
+        part.waiters.clear()
+        for wake in waiters:
+            wake()
+
+    def append_keyed(
+        self,
+        topic: str,
+        msg: Message,
+        producer: str,
+        cause_seq: int | None,
+        *,
+        txn: str | None = None,
+        due_ms: int = 0,
+        level: int = 0,
+    ) -> tuple[Entry, Partition]:
+        """Append from inside the system (outputs, retry topics, DLT), partitioned by key."""
+        parts = self.partitions[topic]
+        index = partition_for_key(msg.key, len(parts)) if msg.key is not None else 0
+        part = parts[index]
+        entry = self._append(part, msg, producer, cause_seq, txn=txn, due_ms=due_ms, level=level)
+        return entry, part
+
+    # -- transactions ---------------------------------------------------------------------------------
+
+    def commit_transaction(
+        self, txn: str, consumer: Consumer, outputs: list[tuple[int, str, int, int]]
+    ) -> None:
+        sim = self.sim
+        self.txn_state[txn] = "committed"
+        done = sim.emit(
+            TransactionCommitted, consumer.name, None, txn=txn, group=consumer.spec.name, outputs=len(outputs)
+        )
+        for msg_id, topic, partition, offset in outputs:
+            sim.emit(
+                Acked,
+                consumer.name,
+                done.seq,
+                producer=consumer.name,
+                msg=msg_id,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+            )
+        self._release(txn)
+
+    def abort_transaction(self, txn: str, group: str, reason: str, cause_seq: int | None) -> None:
+        self.txn_state[txn] = "aborted"
+        self.sim.emit(TransactionAborted, group, cause_seq, txn=txn, group=group, reason=reason)
+        self._release(txn)
+
+    def _release(self, txn: str) -> None:
+        """A finished transaction unblocks read_committed readers waiting at the LSO."""
+        for part in self._txn_partitions.pop(txn, {}).values():
+            if part.waiters:
+                self._wake_waiters(part)
+
+    # -- housekeeping ----------------------------------------------------------------------------------
+
+    def _retention(self, _: object = None) -> None:
+        sim = self.sim
+        now = sim.kernel.now_ms
+        for topic in self.topics.values():
+            for part in self.partitions[topic.name]:
+                removed = 0
+                if topic.retention_messages:
+                    removed += part.truncate_to(topic.retention_messages)
+                if topic.retention_ms:
+                    removed += part.truncate_before(now - topic.retention_ms)
+                if removed:
+                    sim.emit(
+                        LogTruncated,
+                        part.name,
+                        None,
+                        topic=part.topic,
+                        partition=part.index,
+                        log_start_offset=part.log_start_offset,
+                        removed=removed,
+                    )
+        sim.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+
+    def _compact(self, topic_name: str) -> None:
+        sim = self.sim
+        topic = self.topics[topic_name]
+        for part in self.partitions[topic_name]:
+            removed, tombstones = part.compact(part.next_offset)
+            if removed:
+                sim.emit(
+                    LogCompacted,
+                    part.name,
+                    None,
+                    topic=part.topic,
+                    partition=part.index,
+                    removed=removed,
+                    tombstones_removed=tombstones,
+                )
+        sim.kernel.after(topic.compaction_interval_ms, self._compact, topic_name, background=True)

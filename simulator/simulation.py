@@ -1,0 +1,179 @@
+"""A simulation run: one scenario, one seed, one trace.
+
+``Simulation(scenario, seed)`` builds the broker model and its components,
+schedules the workload and the timed faults, and then advances the kernel one
+action at a time. Each action may append records to the trace; ``step()``
+returns the records of the next action that produced any, ``run()`` plays to
+the end. The run ends when no work is left (after a short settle period for
+timers such as auto-commit) or at ``until_ms``; then the checker adds its
+findings about lost messages and a ``RunFinished`` record closes the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from simulator.checker import Checker
+from simulator.faults import FaultPlan
+from simulator.kernel import Kernel
+from simulator.brokers import broker_model
+from simulator.messages import Message
+from simulator.network import Network
+from simulator.rng import SeedSequence
+from simulator.scenario import Scenario
+from simulator.trace import Record, RunFinished, ScenarioStarted, Trace
+from simulator.workload import expand_workload
+
+__all__ = ["Simulation"]
+
+
+class Simulation:
+    """Runs a scenario deterministically and records everything in ``trace``."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None) -> None:
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.until_ms = until_ms if until_ms is not None else scenario.until_ms
+        self.kernel = Kernel()
+        self.rng = SeedSequence(self.seed)
+        self.trace = Trace()
+        self._records = self.trace.records
+        self.finished = False
+        self.finish_reason = ""
+        self._settle_deadline: int | None = None
+        self._derived: dict[tuple[int, str], Message] = {}
+        self._messages: dict[int, Message] = {}
+        self.checker = Checker(self, {g.name: g.topic for g in scenario.groups})
+        self._observers = self.checker.observers()
+        self.network = Network(self)
+        self.faults = FaultPlan(self)
+        follows, broker_cls = broker_model(scenario.broker)
+        self.emit(
+            ScenarioStarted,
+            "sim",
+            None,
+            scenario=scenario.name,
+            title=scenario.title.en,
+            seed=self.seed,
+            broker=scenario.broker,
+            follows=follows,
+            settings=broker_cls.settings_for(self),
+        )
+        self.broker = broker_cls(self)
+        self._workload = expand_workload(scenario, self.rng)
+        for m in self._workload:
+            self._messages[m.id] = m
+        self._next_message = 0
+        self._feed()
+        for crash in self.faults.timed_crashes():
+            self.kernel.schedule(crash.at_ms or 0, self._timed_crash, crash)
+
+    # -- recording -------------------------------------------------------------------
+
+    def emit(self, cls: type[Any], component: str, cause_seq: int | None, **fields: Any) -> Any:
+        """Append a record of type ``cls`` at the current virtual time; returns it."""
+        records = self._records
+        rec = cls(
+            seq=len(records), at=self.kernel.now_ms, component=component, cause_seq=cause_seq, **fields
+        )
+        records.append(rec)
+        observe = self._observers.get(cls)
+        if observe is not None:
+            observe(rec)
+        return rec
+
+    # -- the workload and faults ----------------------------------------------------------
+
+    def _feed(self, _: object = None) -> None:
+        """Hand due messages to their producers, keeping one pending feed action."""
+        workload = self._workload
+        i = self._next_message
+        now = self.kernel.now_ms
+        send = self.broker.send
+        while i < len(workload) and workload[i].at_ms <= now:
+            send(workload[i])
+            i += 1
+        self._next_message = i
+        if i < len(workload):
+            self.kernel.schedule(workload[i].at_ms, self._feed)
+
+    def _timed_crash(self, crash: Any) -> None:
+        self.crash(crash.target, None, crash.restart_after_ms)
+
+    def crash(self, target: str, point: str | None, restart_after_ms: int | None) -> None:
+        """Crash ``target`` now; bring it back after ``restart_after_ms`` if given."""
+        seq = self.broker.crash(target, point)
+        if restart_after_ms is not None:
+            self.kernel.after(restart_after_ms, self._restart, (target, seq))
+
+    def _restart(self, arg: tuple[str, int]) -> None:
+        self.broker.restart(arg[0], arg[1])
+
+    def derived_message(self, source_id: int, topic: str) -> Message:
+        """The message a processor writes to ``topic`` for input ``source_id`` (stable across retries)."""
+        key = (source_id, topic)
+        out = self._derived.get(key)
+        if out is None:
+            src = self._messages[source_id]
+            new_id = len(self._messages) + 1
+            out = Message(new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms)
+            self._messages[new_id] = out
+            self._derived[key] = out
+        return out
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        """Run one kernel action, or finish the run if nothing is due."""
+        kernel = self.kernel
+        nxt = kernel.next_time_ms()
+        if nxt is None:
+            self._finish("quiescent")
+            return
+        if self.until_ms is not None and nxt > self.until_ms:
+            kernel.now_ms = max(kernel.now_ms, self.until_ms)
+            self._finish("until")
+            return
+        if kernel.quiescent:
+            if self._settle_deadline is None:
+                self._settle_deadline = kernel.now_ms + self.scenario.settle_ms
+            if nxt > self._settle_deadline:
+                self._finish("quiescent")
+                return
+        else:
+            self._settle_deadline = None
+        kernel.step()
+
+    def _finish(self, reason: str) -> None:
+        self.checker.finish()
+        self.emit(RunFinished, "sim", None, reason=reason)
+        self.finished = True
+        self.finish_reason = reason
+
+    def step(self) -> list[Record]:
+        """Advance until at least one record is written (or the run ends); return the new records."""
+        records = self._records
+        start = len(records)
+        while not self.finished and len(records) == start:
+            self._advance()
+        return records[start:]
+
+    def run(self) -> Trace:
+        """Play to the end and return the trace."""
+        advance = self._advance
+        while not self.finished:
+            advance()
+        return self.trace
+
+    def __iter__(self) -> Iterator[Record]:
+        """Every record, the ones already written first, running the simulation as needed."""
+        i = 0
+        while True:
+            records = self._records
+            while i < len(records):
+                yield records[i]
+                i += 1
+            if self.finished:
+                return
+            self.step()

@@ -1,0 +1,254 @@
+"""The event store interface, and loading an aggregate on top of it.
+
+A backend provides a handful of primitives: an atomic, version-checked
+``append``; reads by stream and by global position; the current version of a
+stream; the latest snapshot of a stream. Everything an aggregate needs is built
+once, here, from those primitives, so every backend behaves the same: ``load``
+is the latest trustworthy snapshot plus the tail of the stream folded through
+the domain's ``evolve``, and it reports how many events it replayed and whether
+it had to discard a snapshot. Temporal queries are the same fold stopped early:
+the state of a stream as of a global position, or as of a recorded (virtual)
+time — EventStoreDB answers the same question by reading a stream up to a
+position.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import msgspec
+
+from simulator.domain.decider import Domain
+from simulator.store.codec import EventCodec
+from simulator.store.records import (
+    AnyVersion,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+)
+
+__all__ = ["EventStore", "Loaded", "SnapshotDiscarded"]
+
+C = TypeVar("C", bound=msgspec.Struct)
+E = TypeVar("E", bound=msgspec.Struct)
+S = TypeVar("S")
+
+
+class SnapshotDiscarded(msgspec.Struct, frozen=True, kw_only=True):
+    """A snapshot ``load`` found and refused to trust, and why."""
+
+    version: int
+    schema_version: int
+    reason: str
+
+
+class Loaded(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
+    """An aggregate's state rebuilt from the store, with how it was rebuilt."""
+
+    stream_id: str
+    state: S
+    version: int
+    """The stream version the state reflects: the expected version for the next append."""
+    replayed: int
+    """Events folded through ``evolve`` on top of the snapshot (or from the start)."""
+    snapshot_version: int = 0
+    """Version of the snapshot the fold started from; 0 when it started from nothing."""
+    discarded_snapshot: SnapshotDiscarded | None = None
+
+
+class EventStore(ABC):
+    """Streams of events with optimistic concurrency, one global order, snapshots."""
+
+    file: str = ""
+    """The backing file, for error messages; empty for an in-memory store."""
+
+    def __init__(self) -> None:
+        self._codecs: dict[str, EventCodec[Any, Any, Any]] = {}
+
+    # -- writing ----------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        *,
+        recorded_at_ms: int,
+    ) -> AppendResult:
+        """Append ``events`` to a stream, all or nothing.
+
+        ``expected_version`` is the version the writer based its decision on (0 for
+        a stream it believes new); if the stream is elsewhere the answer is a
+        ``VersionConflict`` and nothing is written. ``ANY_VERSION`` skips the check.
+        ``recorded_at_ms`` is the virtual time of the append; it may not go back.
+        """
+        if not stream_id:
+            raise ValueError("stream_id must not be empty")
+        if not events:
+            raise ValueError(f"append to {stream_id}: no events")
+        if not isinstance(expected_version, AnyVersion) and expected_version < 0:
+            raise ValueError(f"append to {stream_id}: expected_version must be >= 0")
+        if recorded_at_ms < 0:
+            raise ValueError(f"append to {stream_id}: recorded_at_ms must be >= 0")
+        return self._append(stream_id, events, expected_version, recorded_at_ms)
+
+    @abstractmethod
+    def _append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        recorded_at_ms: int,
+    ) -> AppendResult:
+        """Check the version and write, atomically; raise ValueError if the clock went back."""
+
+    def save_snapshot(
+        self, stream_id: str, version: int, state: bytes, schema_version: int
+    ) -> Snapshot:
+        """Keep ``state`` as the stream's snapshot at ``version``, replacing any older one."""
+        current = self.stream_version(stream_id)
+        if not 1 <= version <= current:
+            raise ValueError(
+                f"snapshot of {stream_id} at version {version}: stream is at version {current}"
+            )
+        snapshot = Snapshot(
+            stream_id=stream_id, version=version, schema_version=schema_version, state=state
+        )
+        self._save_snapshot(snapshot)
+        return snapshot
+
+    @abstractmethod
+    def _save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    # -- reading ----------------------------------------------------------------
+
+    @abstractmethod
+    def read_stream(
+        self, stream_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[StoredEvent]:
+        """Events of one stream with ``from_version <= version <= to_version``, in order."""
+
+    @abstractmethod
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        """Events of all streams from global position ``from_position`` on, at most ``limit``.
+
+        Positions start at 1, so a catch-up reader whose checkpoint is the next
+        position to read passes it straight in, pages with ``limit``, and moves its
+        checkpoint to the last position it got plus one.
+        """
+
+    @abstractmethod
+    def stream_version(self, stream_id: str) -> int:
+        """Version of the stream's last event; 0 when the stream has none."""
+
+    @abstractmethod
+    def head_position(self) -> int:
+        """Global position of the last event in the store; 0 when empty."""
+
+    @abstractmethod
+    def stream_ids(self) -> list[str]:
+        """Every stream, in the order of its first event."""
+
+    @abstractmethod
+    def version_at_position(self, stream_id: str, position: int) -> int:
+        """The stream's version once the log up to ``position`` is written (0 before it)."""
+
+    @abstractmethod
+    def position_at_time(self, at_ms: int) -> int:
+        """Global position of the last event recorded at or before ``at_ms`` (0: none)."""
+
+    @abstractmethod
+    def load_snapshot(self, stream_id: str) -> Snapshot | None: ...
+
+    def close(self) -> None:  # noqa: B027 - nothing to release in memory
+        """Release the backing resources."""
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- aggregates -------------------------------------------------------------
+
+    def codec(self, domain: Domain[C, E, S]) -> EventCodec[C, E, S]:
+        """The (cached) codec of a domain, naming this store's file in its errors."""
+        codec = self._codecs.get(domain.name)
+        if codec is None or codec.domain is not domain:
+            codec = EventCodec(domain, file=self.file)
+            self._codecs[domain.name] = codec
+        return codec
+
+    def load(self, domain: Domain[C, E, S], stream_id: str) -> Loaded[S]:
+        """The stream's current state: latest trusted snapshot + the events after it."""
+        return self._fold(domain, stream_id, None)
+
+    def load_at_position(
+        self, domain: Domain[C, E, S], stream_id: str, position: int
+    ) -> Loaded[S]:
+        """The stream's state as it was when the log ended at global ``position``."""
+        return self._fold(domain, stream_id, self.version_at_position(stream_id, position))
+
+    def load_at_time(self, domain: Domain[C, E, S], stream_id: str, at_ms: int) -> Loaded[S]:
+        """The stream's state as it was at virtual time ``at_ms`` (events recorded by then)."""
+        return self.load_at_position(domain, stream_id, self.position_at_time(at_ms))
+
+    def take_snapshot(self, domain: Domain[C, E, S], loaded: Loaded[S]) -> Snapshot:
+        """Save a loaded state as the stream's snapshot under the domain's state schema."""
+        state = self.codec(domain).encode_state(loaded.state)
+        return self.save_snapshot(
+            loaded.stream_id, loaded.version, state, domain.state_schema_version
+        )
+
+    def _fold(
+        self, domain: Domain[C, E, S], stream_id: str, to_version: int | None
+    ) -> Loaded[S]:
+        codec = self.codec(domain)
+        state = domain.decider.initial_state
+        start = 0
+        discarded: SnapshotDiscarded | None = None
+        snapshot = self.load_snapshot(stream_id)
+        # A snapshot newer than the moment asked for is simply of no use here.
+        if snapshot is not None and (to_version is None or snapshot.version <= to_version):
+            if snapshot.schema_version != domain.state_schema_version:
+                discarded = SnapshotDiscarded(
+                    version=snapshot.version,
+                    schema_version=snapshot.schema_version,
+                    reason=(
+                        f"taken under state schema {snapshot.schema_version}, "
+                        f"domain {domain.name!r} is at schema {domain.state_schema_version}"
+                    ),
+                )
+            else:
+                try:
+                    state = codec.decode_state(snapshot.state)
+                    start = snapshot.version
+                except msgspec.MsgspecError as error:
+                    discarded = SnapshotDiscarded(
+                        version=snapshot.version,
+                        schema_version=snapshot.schema_version,
+                        reason=f"state does not decode: {error}",
+                    )
+        tail = self.read_stream(stream_id, start + 1, to_version)
+        decode = codec.decode
+        evolve = domain.decider.evolve
+        for stored in tail:
+            state = evolve(state, decode(stored))
+        return Loaded(
+            stream_id=stream_id,
+            state=state,
+            version=tail[-1].version if tail else start,
+            replayed=len(tail),
+            snapshot_version=start,
+            discarded_snapshot=discarded,
+        )

@@ -1,0 +1,110 @@
+"""The headless player: a dense fixed-column timeline and an outcome table.
+
+One row per trace record — sequence number, virtual time, component, kind and
+what happened — in the style of a simulator log: easy to scan, easy to grep,
+identical for the same scenario and seed. Narration beats appear inline where
+they trigger, in the chosen language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from simulator.describe import describe, kind_of
+from simulator.scenario import Beat, Scenario
+from simulator.summary import RunSummary
+from simulator.trace import Record
+
+__all__ = ["KIND_STYLES", "print_summary", "print_timeline"]
+
+KIND_STYLES: dict[str, str] = {
+    "Produced": "cyan",
+    "Appended": "blue",
+    "Acked": "dim cyan",
+    "Delivered": "green",
+    "Processed": "bold green",
+    "Committed": "magenta",
+    "Crashed": "bold red",
+    "Restarted": "yellow",
+    "Rebalanced": "bold yellow",
+    "MemberLeft": "yellow",
+    "MemberJoined": "yellow",
+    "PositionReset": "yellow",
+    "DuplicateDetected": "bold white on red",
+    "OrderViolated": "bold white on dark_orange3",
+    "MessageLost": "bold white on red",
+    "DeadLettered": "red",
+    "ProcessingFailed": "red",
+    "RetryScheduled": "dark_orange",
+    "ProduceRetried": "dark_orange",
+    "NetworkDropped": "red",
+    "TransactionAborted": "red",
+    "TransactionCommitted": "bold magenta",
+    "CommitFailed": "red",
+}
+
+
+def _fmt_ms(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return f"{seconds:>5}.{millis:03d}s"
+
+
+def beat_fires(beat: Beat, record: Record) -> bool:
+    if beat.on is not None:
+        return kind_of(record) == beat.on
+    return beat.at_ms is not None and record.at >= beat.at_ms
+
+
+def print_timeline(
+    console: Console, scenario: Scenario, records: Iterable[Record], lang: str = "en"
+) -> None:
+    """Print one row per record, with narration beats inline."""
+    pending = list(scenario.narration)
+    header = Text(f"{'seq':>7} {'time':>10}  {'component':<16} {'kind':<20} what", style="bold")
+    console.print(header)
+    for r in records:
+        for beat in [b for b in pending if beat_fires(b, r)]:
+            pending.remove(beat)
+            console.print(Text(f"  ▶ {beat.text.get(lang)}", style="bold italic"))
+            if beat.notice is not None:
+                console.print(Text(f"    {beat.notice.get(lang)}", style="italic dim"))
+        kind = kind_of(r)
+        row = Text(f"{r.seq:>7} {_fmt_ms(r.at)}  {r.component[:16]:<16} ")
+        row.append(f"{kind:<20}", style=KIND_STYLES.get(kind, ""))
+        row.append(f" {describe(r)}")
+        console.print(row, overflow="ellipsis", no_wrap=True, crop=True)
+
+
+def print_summary(console: Console, summary: RunSummary, scenario: Scenario, lang: str = "en") -> None:
+    """The outcome table, per group, and each expectation with its verdict."""
+    table = Table(title=scenario.title.get(lang), title_justify="left", show_edge=False)
+    table.add_column("")
+    for column in ("delivered", "processed", "lost", "duplicates", "out of order", "dead-lettered"):
+        table.add_column(column, justify="right")
+    for name, g in summary.groups.items():
+        table.add_row(
+            name,
+            str(g.delivered),
+            str(g.processed),
+            _flag(g.lost),
+            _flag(g.duplicates),
+            _flag(g.out_of_order),
+            str(g.dead_lettered),
+        )
+    console.print(table)
+    console.print(
+        f"produced {summary.produced}  acked {summary.acked}  retries {summary.retries}  "
+        f"rebalances {summary.rebalances}  virtual {summary.virtual_ms} ms  "
+        f"records {summary.trace_records}  digest {summary.trace_digest[:16]}…"
+    )
+    for e in summary.expectations:
+        mark = Text("✓ ", style="bold green") if e.ok else Text("✗ ", style="bold red")
+        console.print(mark + Text(f"{e.name}  ({e.detail})"))
+
+
+def _flag(n: int) -> Text:
+    return Text(str(n), style="bold red" if n else "")
