@@ -211,8 +211,8 @@ class Checker:
         self._crashes.setdefault(rec.component, []).append(rec.seq)
 
     def _network_dropped(self, rec: NetworkDropped) -> None:
-        if rec.msg is not None:
-            self._dropped[rec.msg] = rec.seq
+        for msg in rec.msgs:
+            self._dropped[msg] = rec.seq
 
     def _position_reset(self, rec: PositionReset) -> None:
         if rec.reason == "out_of_range":

@@ -18,21 +18,48 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Kernel"]
+__all__ = ["Kernel", "Timer"]
 
 Action = Callable[[Any], None]
+
+
+class Timer:
+    """A scheduled action that can be called off (a timeout that no longer matters)."""
+
+    __slots__ = ("_action", "_arg", "_background", "_kernel", "active")
+
+    def __init__(self, kernel: Kernel, action: Action, arg: Any, background: bool) -> None:
+        self._kernel = kernel
+        self._action = action
+        self._arg = arg
+        self._background = background
+        self.active = True
+
+    def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            if not self._background:
+                self._kernel._cancelled_work += 1
+
+    def _fire(self, _: object) -> None:
+        if self.active:
+            self.active = False
+            self._action(self._arg)
+        elif not self._background:
+            self._kernel._cancelled_work -= 1
 
 
 class Kernel:
     """Virtual clock plus a heap-ordered agenda of actions."""
 
-    __slots__ = ("_agenda", "_seq", "_work_pending", "now_ms")
+    __slots__ = ("_agenda", "_cancelled_work", "_seq", "_work_pending", "now_ms")
 
     def __init__(self) -> None:
         self.now_ms = 0
         self._agenda: list[tuple[int, int, bool, Action, Any]] = []
         self._seq = 0
         self._work_pending = 0
+        self._cancelled_work = 0
 
     def schedule(self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
         """Run ``action(arg)`` at virtual time ``at_ms`` (never earlier than now)."""
@@ -42,6 +69,12 @@ class Kernel:
         if not background:
             self._work_pending += 1
 
+    def timer(self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> Timer:
+        """Like ``schedule``, but returns a ``Timer`` that can be cancelled."""
+        timer = Timer(self, action, arg, background)
+        self.schedule(at_ms, timer._fire, None, background=background)
+        return timer
+
     def after(self, delay_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
         """Run ``action(arg)`` ``delay_ms`` from now."""
         self.schedule(self.now_ms + delay_ms, action, arg, background=background)
@@ -49,7 +82,7 @@ class Kernel:
     @property
     def quiescent(self) -> bool:
         """True when nothing but background actions is left to run."""
-        return self._work_pending == 0
+        return self._work_pending == self._cancelled_work
 
     def next_time_ms(self) -> int | None:
         """When the next action is due, or None if the agenda is empty."""

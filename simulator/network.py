@@ -10,7 +10,7 @@ on one link never changes what happens on another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from simulator.scenario import NetworkFault, PartitionFault
@@ -30,6 +30,7 @@ class Network:
         self.latency_ms = sim.scenario.network.latency_ms
         self._rules: dict[tuple[str, str], list[NetworkFault]] = {}
         self._last_drop: dict[int, int] = {}
+        """Message id → seq of the latest NetworkDropped record that carried it."""
         self._cut: dict[frozenset[str], int] = {}
         """Active partitions: the pair of components → seq of the NetworkPartitioned record."""
         for fault in sim.scenario.faults:
@@ -60,10 +61,10 @@ class Network:
         """False while a partition separates ``a`` and ``b``."""
         return not self._cut or frozenset((a, b)) not in self._cut
 
-    def _dropped(self, cause_seq: int | None, link: str, what: str, msg: int | None) -> int:
-        seq = self.sim.emit(NetworkDropped, "network", cause_seq, link=link, what=what, msg=msg).seq
-        if msg is not None:
-            self._last_drop[msg] = seq
+    def _dropped(self, cause_seq: int | None, link: str, what: str, msgs: list[int]) -> int:
+        seq: int = self.sim.emit(NetworkDropped, "network", cause_seq, link=link, what=what, msgs=msgs).seq
+        for m in msgs:
+            self._last_drop[m] = seq
         return seq
 
     def last_drop(self, msg: int) -> int | None:
@@ -75,7 +76,7 @@ class Network:
         source: str,
         destination: str,
         what: str,
-        msg: int | None,
+        msg: int | Sequence[int] | None,
         deliver: Callable[[Any], None],
         arg: Any,
         *,
@@ -84,35 +85,40 @@ class Network:
     ) -> int | None:
         """Deliver ``deliver(arg)`` at ``destination`` after the link's latency.
 
-        Returns the seq of a ``NetworkDropped`` record if the network lost it, else None.
+        ``msg`` names the message(s) the request carries, for faults that target
+        messages and for the trace. Returns the seq of a ``NetworkDropped``
+        record if the network lost it, else None.
         """
         kernel = self.sim.kernel
         if not self.faulty:
             kernel.schedule(kernel.now_ms + self.latency_ms, deliver, arg, background=background)
             return None
         link = f"{source}->{destination}"
+        msgs = [] if msg is None else [msg] if isinstance(msg, int) else list(msg)
         cut = self._cut.get(frozenset((source, destination))) if self._cut else None
         if cut is not None:
             if background:
                 return None
-            return self._dropped(cut, link, what, msg)
+            return self._dropped(cut, link, what, msgs)
         delay = self.latency_ms
         copies = 1
         now = kernel.now_ms
         for rule in self._rules.get((source, destination), ()):
             if now < rule.from_ms or (rule.to_ms is not None and now >= rule.to_ms):
                 continue
-            if rule.msgs and msg not in rule.msgs:
+            if rule.msgs and not any(m in rule.msgs for m in msgs):
                 continue
             rng = self.sim.rng.stream(f"network:{link}")
             if rule.drop_probability and rng.random() < rule.drop_probability:
                 if background:
                     return None
-                return self._dropped(cause_seq, link, what, msg)
+                return self._dropped(cause_seq, link, what, msgs)
             if rule.duplicate_probability and rng.random() < rule.duplicate_probability:
                 copies = 2
                 if not background:
-                    self.sim.emit(NetworkDuplicated, "network", cause_seq, link=link, what=what, msg=msg)
+                    self.sim.emit(
+                        NetworkDuplicated, "network", cause_seq, link=link, what=what, msgs=msgs
+                    )
             delay += rule.delay_ms
             if rule.jitter_ms:
                 delay += rng.randint(0, rule.jitter_ms)

@@ -71,6 +71,23 @@ class Simulation:
 
     # -- recording -------------------------------------------------------------------
 
+    def record(self, rec: Any) -> Any:
+        """Append a record built by the caller (``seq=sim.next_seq``); returns it.
+
+        The hot paths build their records directly, which is several times
+        cheaper than ``emit``'s keyword forwarding.
+        """
+        self._records.append(rec)
+        observe = self._observers.get(type(rec))
+        if observe is not None:
+            observe(rec)
+        return rec
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next record will get."""
+        return len(self._records)
+
     def emit(self, cls: type[Any], component: str, cause_seq: int | None, **fields: Any) -> Any:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
         records = self._records

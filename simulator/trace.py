@@ -314,11 +314,12 @@ class Restarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
 
 
 class NetworkDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
-    """The network lost a message between two components."""
+    """The network lost a request or response between two components."""
 
     link: str
     what: str
-    msg: int | None
+    msgs: list[int]
+    """The messages it carried (a produce request carries a batch)."""
 
 
 class NetworkDuplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
@@ -326,7 +327,7 @@ class NetworkDuplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag
 
     link: str
     what: str
-    msg: int | None
+    msgs: list[int]
 
 
 class NetworkPartitioned(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):

@@ -18,7 +18,7 @@ from simulator.log.consumer import Consumer
 from simulator.log.group import GroupCoordinator
 from simulator.log.partition import Entry, Partition
 from simulator.log.partitioner import partition_for_key
-from simulator.log.producer import ProduceRequest, Producer
+from simulator.log.producer import Batch, BatchResult, ProduceRequest, Producer
 from simulator.messages import Message
 from simulator.scenario import Topic
 from simulator.trace import (
@@ -62,12 +62,16 @@ class LogBroker:
                     self._create_topic(Topic(name=name, partitions=source.partitions))
                     for part in self.partitions[name]:
                         part.delayed = True
-        self.producers: dict[str, Producer] = {p.name: Producer(sim, self, p) for p in scenario.producers}
+        self.producers: dict[str, Producer] = {
+            p.name: Producer(sim, self, p) for p in scenario.producers
+        }
         self.groups: dict[str, GroupCoordinator] = {}
         self.consumers: dict[str, Consumer] = {}
         self.delivered_upto: dict[str, dict[TopicPartition, int]] = {}
         for g in scenario.groups:
-            subscribed = [g.topic] + [f"{g.topic}-retry-{i}" for i in range(1, len(g.retry_topics) + 1)]
+            subscribed = [g.topic] + [
+                f"{g.topic}-retry-{i}" for i in range(1, len(g.retry_topics) + 1)
+            ]
             tps = [(t, p.index) for t in subscribed for p in self.partitions[t]]
             coordinator = GroupCoordinator(sim, self, g, tps)
             self.groups[g.name] = coordinator
@@ -80,7 +84,9 @@ class LogBroker:
             sim.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
         for topic in self.topics.values():
             if topic.compaction:
-                sim.kernel.after(topic.compaction_interval_ms, self._compact, topic.name, background=True)
+                sim.kernel.after(
+                    topic.compaction_interval_ms, self._compact, topic.name, background=True
+                )
 
     def _create_topic(self, topic: Topic) -> None:
         self.topics[topic.name] = topic
@@ -175,52 +181,76 @@ class LogBroker:
     # -- appends ------------------------------------------------------------------------------
 
     def on_produce(self, request: ProduceRequest) -> None:
-        """A produce request arrives at the partition leader."""
+        """A produce request arrives at the partition leaders: append or recognise each batch."""
         if not self.up:
             return
         sim = self.sim
         producer = request.producer
-        part = self.partitions[producer.topic][request.partition]
-        seq = request.producer_seq
-        if seq is not None:
+        parts = self.partitions[producer.topic]
+        results: list[BatchResult] = []
+        for batch in request.batches:
+            part = parts[batch.partition]
+            if batch.base_seq is None:
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], None)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                results.append((batch, "appended", placed))
+                continue
             state = part.producer_state.setdefault(request.producer_id, {})
-            if seq in state:
-                dedup = sim.emit(
-                    ProduceDeduplicated,
-                    part.name,
-                    request.cause_seq,
-                    topic=part.topic,
-                    partition=part.index,
-                    msg=request.msg.id,
-                    producer=producer.name,
-                    producer_seq=seq,
-                    offset=state[seq],
-                )
-                self._answer(request, state[seq], dedup.seq)
-                return
-            if seq != len(state):
-                if producer.spec.acks != 0:
-                    sim.network.send(
-                        "broker", producer.name, "produce error", request.msg.id,
-                        producer.on_out_of_order, request,
-                    )
-                return
-        entry = self._append(part, request.msg, producer.name, request.cause_seq, producer_seq=seq)
-        if seq is not None:
-            part.producer_state[request.producer_id][seq] = entry.offset
+            expected = state.get(-1, 0)
+            if batch.base_seq in state:
+                results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))
+            elif batch.base_seq != expected:
+                results.append((batch, "out_of_order", []))
+            else:
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], batch.base_seq + i)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                state[batch.base_seq] = placed[0][0]
+                state[-1] = batch.base_seq + len(batch.msgs)
+                results.append((batch, "appended", placed))
         crash = sim.faults.crash_at_point("broker", "after_append_before_ack")
         if crash is not None:
             sim.crash("broker", "after_append_before_ack", crash.restart_after_ms)
             return
-        self._answer(request, entry.offset, entry.appended_seq)
+        if producer.spec.acks != 0:
+            sim.network.send(
+                "broker",
+                producer.name,
+                "ack",
+                [m.id for b in request.batches for m in b.msgs],
+                producer.on_response,
+                (request, results),
+            )
 
-    def _answer(self, request: ProduceRequest, offset: int, cause_seq: int) -> None:
-        producer = request.producer
-        if producer.spec.acks == 0:
-            return
-        self.sim.network.send(
-            "broker", producer.name, "ack", request.msg.id, producer.on_ack, (request, offset, cause_seq)
-        )
+    def _deduplicate(
+        self, part: Partition, batch: Batch, request: ProduceRequest, state: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """An idempotent repeat: append nothing, answer with the original offsets."""
+        base_offset = state[batch.base_seq or 0]
+        placed: list[tuple[int, int]] = []
+        for i, msg in enumerate(batch.msgs):
+            rec = self.sim.emit(
+                ProduceDeduplicated,
+                part.name,
+                batch.causes[i],
+                topic=part.topic,
+                partition=part.index,
+                msg=msg.id,
+                producer=request.producer.name,
+                producer_seq=(batch.base_seq or 0) + i,
+                offset=base_offset + i,
+            )
+            placed.append((base_offset + i, rec.seq))
+        return placed
+
+    def _place(
+        self, part: Partition, msg: Message, producer: str, cause_seq: int, producer_seq: int | None
+    ) -> tuple[int, int]:
+        entry = self._append(part, msg, producer, cause_seq, producer_seq=producer_seq)
+        return entry.offset, entry.appended_seq
 
     def _append(
         self,
@@ -237,20 +267,24 @@ class LogBroker:
         sim = self.sim
         now = sim.kernel.now_ms
         offset = part.next_offset
-        rec = sim.emit(
-            Appended,
-            part.name,
-            cause_seq,
-            topic=part.topic,
-            partition=part.index,
-            offset=offset,
-            msg=msg.id,
-            key=msg.key,
-            producer=producer,
-            producer_seq=producer_seq,
-            txn=txn,
+        seq = sim.next_seq
+        sim.record(
+            Appended(
+                seq=seq,
+                at=now,
+                component=part.name,
+                cause_seq=cause_seq,
+                topic=part.topic,
+                partition=part.index,
+                offset=offset,
+                msg=msg.id,
+                key=msg.key,
+                producer=producer,
+                producer_seq=producer_seq,
+                txn=txn,
+            )
         )
-        entry = Entry(offset, msg, now, rec.seq, txn, due_ms, level)
+        entry = Entry(offset, msg, now, seq, txn, due_ms, level)
         part.entries.append(entry)
         part.next_offset = offset + 1
         if txn is not None:
@@ -292,7 +326,12 @@ class LogBroker:
         sim = self.sim
         self.txn_state[txn] = "committed"
         done = sim.emit(
-            TransactionCommitted, consumer.name, None, txn=txn, group=consumer.spec.name, outputs=len(outputs)
+            TransactionCommitted,
+            consumer.name,
+            None,
+            txn=txn,
+            group=consumer.spec.name,
+            outputs=len(outputs),
         )
         for msg_id, topic, partition, offset in outputs:
             sim.emit(

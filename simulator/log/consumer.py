@@ -270,9 +270,12 @@ class Consumer:
         txn_state = broker.txn_state
         upto = self.group_delivered_upto
         positions = self.positions
-        emit = self.sim.emit
+        sim = self.sim
+        record = sim.record
+        records = sim.trace.records
         group_name = self.spec.name
         name = self.name
+        position_cause = self.position_cause
         for i in range(n):
             tp = assigned[(start + i) % n]
             part = broker.partition(tp)
@@ -289,20 +292,24 @@ class Consumer:
                 offset = e.offset
                 redelivered = offset < high
                 msg = e.msg
-                rec = emit(
-                    Delivered,
-                    name,
-                    self.position_cause[tp] if redelivered else e.appended_seq,
-                    group=group_name,
-                    consumer=name,
-                    msg=msg.id,
-                    key=msg.key,
-                    topic=topic,
-                    partition=index,
-                    offset=offset,
-                    redelivered=redelivered,
+                seq = len(records)
+                record(
+                    Delivered(
+                        seq=seq,
+                        at=now,
+                        component=name,
+                        cause_seq=position_cause[tp] if redelivered else e.appended_seq,
+                        group=group_name,
+                        consumer=name,
+                        msg=msg.id,
+                        key=msg.key,
+                        topic=topic,
+                        partition=index,
+                        offset=offset,
+                        redelivered=redelivered,
+                    )
                 )
-                out.append((part, e, rec.seq))
+                out.append((part, e, seq))
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -338,37 +345,59 @@ class Consumer:
     # -- processing one record at a time -----------------------------------------------------------
 
     def _start_item(self, token: int) -> None:
+        """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
         duration = self.sim.faults.processing_ms(self.name, self._processing_ms)
-        self.sim.kernel.after(duration, self._finish_item, token)
+        if duration:
+            self.sim.kernel.after(duration, self._run_items, token)
+        else:
+            self._run_items(token)
 
-    def _finish_item(self, token: int) -> None:
+    def _run_items(self, token: int) -> None:
+        """Finish the current record and go on; records that take no time run in one go."""
+        faults = self.sim.faults
+        while self._finish_item(token):
+            if self._i >= len(self._batch):
+                self._end_batch()
+                return
+            duration = faults.processing_ms(self.name, self._processing_ms)
+            if duration:
+                self.sim.kernel.after(duration, self._run_items, token)
+                return
+
+    def _finish_item(self, token: int) -> bool:
+        """Run the handler on the current record; True when it is done with and the next may start."""
         if self.crashed or token != self._token:
-            return
+            return False
         sim = self.sim
         spec = self.spec
         part, entry, delivered_seq = self._batch[self._i]
         msg = entry.msg
         error = sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
-            self._failed(part, entry, delivered_seq, error, token)
-            return
-        processed = sim.emit(
-            Processed,
-            self.name,
-            delivered_seq,
-            group=spec.name,
-            consumer=self.name,
-            msg=msg.id,
-            key=msg.key,
-            key_seq=msg.key_seq,
-            topic=part.topic,
-            partition=part.index,
-            offset=entry.offset,
-            txn=self._txn,
+            if not self._failed(part, entry, delivered_seq, error, token):
+                return False
+            return self._item_done(part, entry)
+        seq = sim.next_seq
+        sim.record(
+            Processed(
+                seq=seq,
+                at=sim.kernel.now_ms,
+                component=self.name,
+                cause_seq=delivered_seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                key=msg.key,
+                key_seq=msg.key_seq,
+                topic=part.topic,
+                partition=part.index,
+                offset=entry.offset,
+                txn=self._txn,
+            )
         )
         if spec.output_topic is not None:
-            self._write_output(msg.id, processed.seq)
-        self._item_done(part, entry, token)
+            self._write_output(msg.id, seq)
+        return self._item_done(part, entry)
 
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
         out = self.sim.derived_message(msg_id, self.spec.output_topic or "")
@@ -388,7 +417,8 @@ class Consumer:
         else:
             self._txn_outputs.append((out.id, topic, part.index, entry.offset))
 
-    def _failed(self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int) -> None:
+    def _failed(self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int) -> bool:
+        """Apply the failure policy; False while a blocking retry is pending."""
         sim = self.sim
         spec = self.spec
         msg = entry.msg
@@ -417,7 +447,7 @@ class Consumer:
                 via=None,
             )
             sim.kernel.after(delay, self._start_item, token)
-            return
+            return False
         level = entry.level
         if level < len(spec.retry_topics):
             retry_topic = f"{spec.topic}-retry-{level + 1}"
@@ -463,22 +493,20 @@ class Consumer:
                 msg=msg.id,
                 reason=f"{error} error after {self._attempt} attempt(s); no retry topic or DLT",
             )
-        self._item_done(part, entry, token)
+        return True
 
-    def _item_done(self, part: Partition, entry: Entry, token: int) -> None:
+    def _item_done(self, part: Partition, entry: Entry) -> bool:
+        """Book the record as handled (and commit it, per message); False if we crashed."""
         spec = self.spec
         tp = (part.topic, part.index)
         self._done[tp] = entry.offset + 1
         self._attempt = 1
         if spec.commit == "after-process" and spec.commit_every == "message":
             if self._crash_point("after_process_before_commit"):
-                return
+                return False
             self._commit({tp: entry.offset + 1}, None)
         self._i += 1
-        if self._i < len(self._batch):
-            self._start_item(token)
-        else:
-            self._end_batch()
+        return True
 
     def _crash_point(self, point: str) -> bool:
         crash = self.sim.faults.crash_at_point(self.name, point)

@@ -185,19 +185,22 @@ class GroupCoordinator:
         """Store offsets; refused if the member is not in the current generation."""
         if not self.is_member(consumer) or generation != self.generation:
             return False
-        emit = self.sim.emit
+        sim = self.sim
         committed = self.committed
         for tp, offset in offsets.items():
             if committed.get(tp) != offset:
                 committed[tp] = offset
-                emit(
-                    Committed,
-                    self.name,
-                    cause_seq,
-                    group=self.name,
-                    consumer=consumer.name,
-                    topic=tp[0],
-                    partition=tp[1],
-                    offset=offset,
+                sim.record(
+                    Committed(
+                        seq=sim.next_seq,
+                        at=sim.kernel.now_ms,
+                        component=self.name,
+                        cause_seq=cause_seq,
+                        group=self.name,
+                        consumer=consumer.name,
+                        topic=tp[0],
+                        partition=tp[1],
+                        offset=offset,
+                    )
                 )
         return True

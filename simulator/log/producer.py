@@ -1,18 +1,23 @@
-"""A Kafka-style producer: acks, retries, in-flight requests and idempotence.
+"""A Kafka-style producer: batches, acks, retries, in-flight requests, idempotence.
 
-The producer sends each record to its partition and waits for the broker's
-acknowledgement. ``acks=0`` does not wait at all: the record counts as sent the
-moment it leaves, even if the network loses it. Otherwise, no acknowledgement
-within ``request_timeout_ms`` means "send it again" — and if only the *ack* was
-lost, the broker now has the record twice. With ``max_in_flight > 1`` another
-request can overtake the retried one, so records of one key can land out of
+``send()`` does not put a record on the wire: it appends it to a *batch* for its
+partition in the record accumulator. The sender drains the accumulator into a
+produce request — one batch per partition — whenever fewer than
+``max_in_flight`` requests are awaiting an answer, so under load batches fill
+up by themselves (``linger.ms=0``, Kafka 3.x's default).
+
+``acks=0`` does not wait: the records count as sent the moment they leave,
+even if the network loses them. Otherwise no answer within
+``request_timeout_ms`` means "send the batch again" — and if only the *answer*
+was lost, the broker now has the records twice. With ``max_in_flight > 1`` a
+later batch can overtake the retried one, so records of one key land out of
 order in their partition.
 
-An idempotent producer (the default since Kafka 3.0) stamps each record with a
-producer id and a per-partition sequence number. The broker appends sequence
-``n`` only after ``n - 1``, returns the original offset for a repeat, and
-rejects a gap with ``OUT_OF_ORDER_SEQUENCE`` so the producer resends in order:
-no duplicates, no reordering.
+An idempotent producer (the default since Kafka 3.0) numbers the records of
+each partition. The broker appends a batch only if its first sequence number
+is the next one expected, answers a repeat with the original offsets, and
+refuses a gap (``OUT_OF_ORDER_SEQUENCE``) so the producer resends in order: no
+duplicates, no reordering.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from simulator.kernel import Timer
 from simulator.log.partitioner import Partitioner
 from simulator.messages import Message
 from simulator.scenario import Producer as ProducerSpec
@@ -29,39 +35,43 @@ if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
     from simulator.simulation import Simulation
 
-__all__ = ["ProduceRequest", "Producer"]
+__all__ = ["Batch", "BatchResult", "ProduceRequest", "Producer"]
+
+BATCH_RECORDS = 500
+"""Records per batch at most (Kafka bounds batches by ``batch.size`` bytes, 16 KiB)."""
+
+
+class Batch:
+    """Records for one partition that travel, succeed and fail together."""
+
+    __slots__ = ("attempt", "base_seq", "causes", "first_sent_ms", "msgs", "partition")
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.msgs: list[Message] = []
+        self.causes: list[int] = []
+        """Per record, what led to this attempt: its Produced record, or ProduceRetried."""
+        self.base_seq: int | None = None
+        self.attempt = 1
+        self.first_sent_ms = -1
 
 
 class ProduceRequest:
-    """One record on its way to the broker; retries reuse it with ``attempt + 1``."""
+    """One request on the wire: at most one batch per partition."""
 
-    __slots__ = (
-        "attempt",
-        "cause_seq",
-        "deadline_ms",
-        "done",
-        "first_sent_ms",
-        "msg",
-        "partition",
-        "producer",
-        "producer_id",
-        "producer_seq",
-    )
+    __slots__ = ("answered", "batches", "deadline_ms", "producer", "producer_id")
 
-    def __init__(
-        self, producer: Producer, msg: Message, partition: int, producer_seq: int | None, cause_seq: int
-    ) -> None:
+    def __init__(self, producer: Producer, batches: list[Batch]) -> None:
         self.producer = producer
         self.producer_id = producer.producer_id
-        self.msg = msg
-        self.partition = partition
-        self.producer_seq = producer_seq
-        self.attempt = 1
-        self.cause_seq = cause_seq
-        """The record that led to this attempt: Produced, or ProduceRetried for a retry."""
-        self.first_sent_ms = 0
+        self.batches = batches
         self.deadline_ms = 0
-        self.done = False
+        self.answered = False
+
+
+BatchResult = tuple[Batch, str, list[tuple[int, int]]]
+"""(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
+``duplicate`` or ``out_of_order`` (then the list is empty)."""
 
 
 class Producer:
@@ -80,156 +90,201 @@ class Producer:
         self.producer_id = f"{self.name}#1"
         self.crashed = False
         self._next_seq: dict[int, int] = {}
-        self._queue: deque[ProduceRequest] = deque()
+        self._accumulator: dict[int, deque[Batch]] = {}
+        self._ready = 0
+        """Batches waiting in the accumulator."""
         self._in_flight: deque[ProduceRequest] = deque()
         self._in_flight_count = 0
-        self._timer_armed = False
+        self._timer: Timer | None = None
 
-    # -- the application's side -------------------------------------------------
+    # -- the application's side ------------------------------------------------------------
 
     def send(self, msg: Message) -> None:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
         sim = self.sim
-        produced = sim.emit(
-            Produced,
-            self.name,
-            None,
-            producer=self.name,
-            msg=msg.id,
-            key=msg.key,
-            key_seq=msg.key_seq,
-            topic=self.topic,
+        produced = sim.record(
+            Produced(
+                seq=sim.next_seq,
+                at=sim.kernel.now_ms,
+                component=self.name,
+                producer=self.name,
+                msg=msg.id,
+                key=msg.key,
+                key_seq=msg.key_seq,
+                topic=self.topic,
+            )
         )
-        key = msg.key if self.spec.use_key else None
-        partition = self.partitioner.choose(key)
-        producer_seq = None
-        if self.spec.idempotent:
-            producer_seq = self._next_seq.get(partition, 0)
-            self._next_seq[partition] = producer_seq + 1
-        self._queue.append(ProduceRequest(self, msg, partition, producer_seq, produced.seq))
-        self._dispatch()
+        partition = self.partitioner.choose(msg.key if self.spec.use_key else None)
+        queue = self._accumulator.get(partition)
+        if queue is None:
+            queue = self._accumulator[partition] = deque()
+        if not queue or len(queue[-1].msgs) >= BATCH_RECORDS or queue[-1].attempt > 1:
+            queue.append(Batch(partition))
+            self._ready += 1
+        batch = queue[-1]
+        batch.msgs.append(msg)
+        batch.causes.append(produced.seq)
+        if self._in_flight_count < self.spec.max_in_flight:
+            self._drain()
 
-    def _dispatch(self) -> None:
-        while self._queue and self._in_flight_count < self.spec.max_in_flight:
-            request = self._queue.popleft()
+    def _drain(self) -> None:
+        """Sender loop: turn waiting batches into requests while in-flight room remains."""
+        while self._ready and self._in_flight_count < self.spec.max_in_flight:
+            batches: list[Batch] = []
+            for queue in self._accumulator.values():
+                if queue:
+                    batches.append(queue.popleft())
+            self._ready -= len(batches)
+            now = self.sim.kernel.now_ms
+            for batch in batches:
+                if batch.base_seq is None and self.spec.idempotent:
+                    base = self._next_seq.get(batch.partition, 0)
+                    batch.base_seq = base
+                    self._next_seq[batch.partition] = base + len(batch.msgs)
+                if batch.first_sent_ms < 0:
+                    batch.first_sent_ms = now
             self._in_flight_count += 1
-            request.first_sent_ms = self.sim.kernel.now_ms
-            self._transmit(request)
+            self._transmit(ProduceRequest(self, batches))
 
     def _transmit(self, request: ProduceRequest) -> None:
-        if self.crashed or request.done:
-            return
         sim = self.sim
+        batches = request.batches
+        ids = [m.id for b in batches for m in b.msgs]
         sim.network.send(
-            self.name,
-            "broker",
-            "produce",
-            request.msg.id,
-            self.broker.on_produce,
-            request,
-            cause_seq=request.cause_seq,
+            self.name, "broker", "produce", ids, self.broker.on_produce, request,
+            cause_seq=batches[0].causes[0],
         )
         if self.spec.acks == 0:
             # Fire and forget: the send "succeeds" as soon as the request leaves.
-            self._complete(request, None, None, request.cause_seq)
+            request.answered = True
+            self._in_flight_count -= 1
+            for batch in batches:
+                self._acknowledge(batch, None)
             return
         request.deadline_ms = sim.kernel.now_ms + self.spec.request_timeout_ms
         self._in_flight.append(request)
-        if not self._timer_armed:
-            self._timer_armed = True
-            sim.kernel.schedule(request.deadline_ms, self._check_timeouts)
+        if self._timer is None:
+            self._timer = sim.kernel.timer(request.deadline_ms, self._check_timeouts)
 
-    # -- the broker's answers ------------------------------------------------------
+    # -- the broker's answers --------------------------------------------------------------------
 
-    def on_ack(self, answer: tuple[ProduceRequest, int, int]) -> None:
-        """The broker appended (or recognised) the record at ``offset``."""
-        request, offset, cause_seq = answer
-        if self.crashed or request.done or request.producer_id != self.producer_id:
-            return
-        self._complete(request, request.partition, offset, cause_seq)
-
-    def on_out_of_order(self, request: ProduceRequest) -> None:
-        """The broker refused a sequence gap: an earlier record has not arrived yet."""
-        if self.crashed or request.done or request.producer_id != self.producer_id:
-            return
-        self._retry(request, "out of order sequence")
-
-    def _complete(
-        self, request: ProduceRequest, partition: int | None, offset: int | None, cause_seq: int
-    ) -> None:
-        request.done = True
+    def on_response(self, answer: tuple[ProduceRequest, list[BatchResult]]) -> None:
+        """The broker's answer to a request, one result per batch."""
+        request, results = answer
+        if self.crashed or request.answered or request.producer_id != self.producer_id:
+            return  # too late: the request already timed out (or the process is gone)
+        request.answered = True
         self._in_flight_count -= 1
-        self.sim.emit(
-            Acked,
-            self.name,
-            cause_seq,
-            producer=self.name,
-            msg=request.msg.id,
-            topic=self.topic,
-            partition=partition,
-            offset=offset,
-        )
-        if self._queue:
-            self._dispatch()
+        if self._in_flight_count == 0 and self._timer is not None:
+            # Nothing left to time out: call the timer off rather than keep the run alive.
+            self._timer.cancel()
+            self._timer = None
+            self._in_flight.clear()
+        for batch, outcome, placed in results:
+            if outcome == "out_of_order":
+                self._retry(batch, "out of order sequence")
+            else:
+                self._acknowledge(batch, placed)
+        self._drain()
 
-    # -- timeouts and retries ---------------------------------------------------------
+    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]] | None) -> None:
+        sim = self.sim
+        record = sim.record
+        now = sim.kernel.now_ms
+        name = self.name
+        topic = self.topic
+        for i, msg in enumerate(batch.msgs):
+            if placed is None:
+                partition = offset = None
+                cause = batch.causes[i]
+            else:
+                partition = batch.partition
+                offset, cause = placed[i]
+            record(
+                Acked(
+                    seq=sim.next_seq,
+                    at=now,
+                    component=name,
+                    cause_seq=cause,
+                    producer=name,
+                    msg=msg.id,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                )
+            )
+
+    # -- timeouts and retries ---------------------------------------------------------------------
 
     def _check_timeouts(self, _: object = None) -> None:
-        self._timer_armed = False
+        self._timer: Timer | None = None
         now = self.sim.kernel.now_ms
         in_flight = self._in_flight
-        while in_flight and (in_flight[0].done or in_flight[0].deadline_ms <= now):
+        while in_flight and (in_flight[0].answered or in_flight[0].deadline_ms <= now):
             request = in_flight.popleft()
-            if not request.done and not self.crashed:
-                self._retry(request, "request timed out")
+            if not request.answered and not self.crashed:
+                request.answered = True
+                self._in_flight_count -= 1
+                for batch in request.batches:
+                    self._retry(batch, "request timed out")
         if in_flight and not self.crashed:
-            self._timer_armed = True
-            self.sim.kernel.schedule(in_flight[0].deadline_ms, self._check_timeouts)
+            self._timer = self.sim.kernel.timer(in_flight[0].deadline_ms, self._check_timeouts)
+        self._drain()
 
-    def _retry(self, request: ProduceRequest, reason: str) -> None:
+    def _retry(self, batch: Batch, reason: str) -> None:
         sim = self.sim
         spec = self.spec
         now = sim.kernel.now_ms
-        out_of_time = now + spec.retry_backoff_ms - request.first_sent_ms > spec.delivery_timeout_ms
-        if request.attempt > spec.retries or out_of_time:
-            request.done = True
-            self._in_flight_count -= 1
-            why = "retries exhausted" if not out_of_time else "delivery timeout"
-            sim.emit(
-                ProduceFailed,
-                self.name,
-                request.cause_seq,
-                producer=self.name,
-                msg=request.msg.id,
-                reason=f"{reason}; {why}",
-            )
-            self._dispatch()
+        out_of_time = now + spec.retry_backoff_ms - batch.first_sent_ms > spec.delivery_timeout_ms
+        if batch.attempt > spec.retries or out_of_time:
+            why = "delivery timeout" if out_of_time else "retries exhausted"
+            for i, msg in enumerate(batch.msgs):
+                sim.emit(
+                    ProduceFailed,
+                    self.name,
+                    batch.causes[i],
+                    producer=self.name,
+                    msg=msg.id,
+                    reason=f"{reason}; {why}",
+                )
             return
-        request.attempt += 1
-        dropped = sim.network.last_drop(request.msg.id)
-        retried = sim.emit(
-            ProduceRetried,
-            self.name,
-            dropped if dropped is not None else request.cause_seq,
-            producer=self.name,
-            msg=request.msg.id,
-            attempt=request.attempt,
-            backoff_ms=spec.retry_backoff_ms,
-        )
-        request.cause_seq = retried.seq
-        sim.kernel.after(spec.retry_backoff_ms, self._transmit, request)
+        batch.attempt += 1
+        for i, msg in enumerate(batch.msgs):
+            dropped = sim.network.last_drop(msg.id)
+            retried = sim.emit(
+                ProduceRetried,
+                self.name,
+                dropped if dropped is not None else batch.causes[i],
+                producer=self.name,
+                msg=msg.id,
+                attempt=batch.attempt,
+                backoff_ms=spec.retry_backoff_ms,
+            )
+            batch.causes[i] = retried.seq
+        sim.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))
 
-    # -- faults ------------------------------------------------------------------------
+    def _requeue(self, arg: tuple[str, Batch]) -> None:
+        """After the backoff a failed batch goes back to the head of its partition's queue."""
+        producer_id, batch = arg
+        if self.crashed or producer_id != self.producer_id:
+            return
+        self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
+        self._ready += 1
+        self._drain()
+
+    # -- faults ---------------------------------------------------------------------------------------
 
     def crash(self) -> None:
         """Everything not yet acknowledged is gone with the process."""
         self.crashed = True
-        for request in (*self._in_flight, *self._queue):
-            request.done = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._in_flight.clear()
-        self._queue.clear()
+        self._accumulator.clear()
+        self._ready = 0
         self._in_flight_count = 0
 
     def restart(self) -> None:

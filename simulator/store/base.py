@@ -193,9 +193,7 @@ class EventStore(ABC):
         """The stream's current state: latest trusted snapshot + the events after it."""
         return self._fold(domain, stream_id, None)
 
-    def load_at_position(
-        self, domain: Domain[C, E, S], stream_id: str, position: int
-    ) -> Loaded[S]:
+    def load_at_position(self, domain: Domain[C, E, S], stream_id: str, position: int) -> Loaded[S]:
         """The stream's state as it was when the log ended at global ``position``."""
         return self._fold(domain, stream_id, self.version_at_position(stream_id, position))
 
@@ -210,9 +208,7 @@ class EventStore(ABC):
             loaded.stream_id, loaded.version, state, domain.state_schema_version
         )
 
-    def _fold(
-        self, domain: Domain[C, E, S], stream_id: str, to_version: int | None
-    ) -> Loaded[S]:
+    def _fold(self, domain: Domain[C, E, S], stream_id: str, to_version: int | None) -> Loaded[S]:
         codec = self.codec(domain)
         state = domain.decider.initial_state
         start = 0

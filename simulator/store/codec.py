@@ -18,7 +18,7 @@ import msgspec
 
 from simulator.domain.decider import Domain, event_schema_version, event_tag
 from simulator.domain.upcasting import UpcasterChain
-from simulator.store.records import NewEvent, StoreError, StoredEvent
+from simulator.store.records import NewEvent, StoredEvent, StoreError
 
 __all__ = ["EventCodec"]
 
@@ -102,7 +102,8 @@ class EventCodec(Generic[C, E, S]):
         except LookupError as error:
             raise self._error(stored, event_type, str(error)) from None
         except msgspec.MsgspecError as error:
-            raise self._error(stored, event_type, f"data does not fit after upcasting: {error}")
+            message = f"data does not fit after upcasting: {error}"
+            raise self._error(stored, event_type, message) from None
 
     def _error(self, stored: StoredEvent | None, event_type: str, message: str) -> StoreError:
         where = (

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from simulator.store.base import EventStore
 from simulator.store.records import (
+    AnyVersion,
     Appended,
     AppendResult,
-    AnyVersion,
     ExpectedVersion,
     NewEvent,
     Snapshot,

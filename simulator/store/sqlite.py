@@ -1,0 +1,342 @@
+"""The SQLite event store: the log as one table a student can open with ``sqlite3``.
+
+Each event is one row of ``events``; the global position is the table's integer
+primary key (SQLite's rowid), and ``UNIQUE (stream_id, version)`` is the last
+line of defence for optimistic concurrency: even a writer that skipped the
+version check cannot store two events at the same version of a stream. An
+append is one ``BEGIN IMMEDIATE`` transaction — it takes SQLite's write lock
+first, so reading the stream's version, checking it and inserting cannot
+interleave with another writer, and positions stay contiguous. The file runs in
+WAL mode with ``synchronous=NORMAL``: a committed append survives the process
+being killed, though not necessarily an operating-system crash or power cut
+(see ``docs/event-store.md``). A file that is not an evsim store is never
+written to; opening one is a ``StoreError`` that names the file.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Concatenate, Final, ParamSpec, TypeVar
+
+from simulator.store.base import EventStore
+from simulator.store.records import (
+    AnyVersion,
+    Appended,
+    AppendResult,
+    ExpectedVersion,
+    NewEvent,
+    Snapshot,
+    StoredEvent,
+    StoreError,
+    VersionConflict,
+)
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "SCHEMA", "SqliteEventStore"]
+
+FORMAT: Final = "evsim-event-store"
+"""``evsim_meta.format``: how evsim recognises its own files."""
+FORMAT_VERSION: Final = 1
+"""``evsim_meta.format_version``: bumped when the tables change shape."""
+
+SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS evsim_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+INSERT OR IGNORE INTO evsim_meta (key, value) VALUES
+    ('format', '{FORMAT}'),
+    ('format_version', '{FORMAT_VERSION}');
+CREATE TABLE IF NOT EXISTS events (
+    position       INTEGER PRIMARY KEY CHECK (position >= 1),
+    stream_id      TEXT    NOT NULL,
+    version        INTEGER NOT NULL CHECK (version >= 1),
+    type           TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    data           BLOB    NOT NULL,
+    recorded_at_ms INTEGER NOT NULL,
+    UNIQUE (stream_id, version)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    stream_id      TEXT    PRIMARY KEY,
+    version        INTEGER NOT NULL,
+    schema_version INTEGER NOT NULL,
+    state          BLOB    NOT NULL
+);
+"""
+
+_EVENT_COLUMNS: Final = (
+    "position",
+    "stream_id",
+    "version",
+    "type",
+    "schema_version",
+    "data",
+    "recorded_at_ms",
+)
+_SELECT_EVENTS: Final = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
+_INSERT_EVENTS: Final = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES (?,?,?,?,?,?,?)"
+# The stream's version, the head of the log and the time of its last event, in one round trip.
+_HEAD: Final = """
+SELECT
+    (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?),
+    (SELECT COALESCE(MAX(position), 0) FROM events),
+    COALESCE((SELECT recorded_at_ms FROM events ORDER BY position DESC LIMIT 1), 0)
+"""
+_NO_LIMIT: Final = -1
+_LAST_VERSION: Final = 2**62
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translating_errors(
+    method: Callable[Concatenate[SqliteEventStore, P], R],
+) -> Callable[Concatenate[SqliteEventStore, P], R]:
+    """A damaged file surfaces as a ``StoreError`` naming it, not as a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: SqliteEventStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(self.file, f"cannot read or write the store ({error})") from error
+
+    return wrapper
+
+
+def _rows_to_events(rows: list[tuple[int, str, int, str, int, bytes, int]]) -> list[StoredEvent]:
+    return [
+        StoredEvent(
+            position=position,
+            stream_id=stream_id,
+            version=version,
+            type=event_type,
+            schema_version=schema_version,
+            data=data,
+            recorded_at_ms=recorded_at_ms,
+        )
+        for position, stream_id, version, event_type, schema_version, data, recorded_at_ms in rows
+    ]
+
+
+class SqliteEventStore(EventStore):
+    """An event store in one SQLite file (WAL mode, one transaction per append)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.file = str(path)
+        self._con = self._open(busy_timeout_ms)
+
+    # -- opening ----------------------------------------------------------------
+
+    def _open(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        path = self.path
+        if path.is_dir():
+            raise StoreError(self.file, "is a directory, not an event store file")
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as file:
+                header = file.read(len(_SQLITE_HEADER))
+            if header != _SQLITE_HEADER:
+                raise StoreError(self.file, "not an evsim event store (not an SQLite database)")
+        try:
+            con = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+        except sqlite3.Error as error:
+            raise StoreError(self.file, f"cannot open ({error})") from error
+        try:
+            # Only read until the file has proved to be ours (or empty): never touch anyone
+            # else's database, not even to switch its journal mode.
+            tables = {
+                name
+                for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            if tables:
+                self._check_is_evsim_store(con, tables)
+            else:
+                # One transaction: a process killed halfway leaves an empty file, not half a store.
+                con.execute("BEGIN IMMEDIATE")
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute("COMMIT")
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("PRAGMA synchronous = NORMAL")
+        except StoreError:
+            con.close()
+            raise
+        except sqlite3.DatabaseError as error:
+            con.close()
+            raise StoreError(self.file, f"corrupt or unreadable SQLite file ({error})") from error
+        return con
+
+    def _check_is_evsim_store(self, con: sqlite3.Connection, tables: set[str]) -> None:
+        for table in ("events", "snapshots", "evsim_meta"):
+            if table not in tables:
+                raise StoreError(self.file, f"not an evsim event store (missing table {table})")
+        meta = dict(con.execute("SELECT key, value FROM evsim_meta").fetchall())
+        if meta.get("format") != FORMAT:
+            raise StoreError(
+                self.file, f"not an evsim event store (evsim_meta.format is {meta.get('format')!r})"
+            )
+        version = str(meta.get("format_version", ""))
+        if not version.isdigit():
+            raise StoreError(self.file, f"evsim_meta.format_version is {version!r}, not a number")
+        if int(version) > FORMAT_VERSION:
+            raise StoreError(
+                self.file,
+                f"store format {version} is newer than this evsim reads ({FORMAT_VERSION})",
+            )
+        columns = {row[1] for row in con.execute("PRAGMA table_info(events)")}
+        for column in _EVENT_COLUMNS:
+            if column not in columns:
+                raise StoreError(self.file, f"events table has no column {column}")
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- writing ----------------------------------------------------------------
+
+    @_translating_errors
+    def _append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: ExpectedVersion,
+        recorded_at_ms: int,
+    ) -> AppendResult:
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            actual, head, last_at_ms = con.execute(_HEAD, (stream_id,)).fetchone()
+            if not isinstance(expected_version, AnyVersion) and expected_version != actual:
+                con.execute("ROLLBACK")
+                return VersionConflict(
+                    stream_id=stream_id, expected_version=expected_version, actual_version=actual
+                )
+            if recorded_at_ms < last_at_ms:
+                raise ValueError(
+                    f"append to {stream_id} at {recorded_at_ms} ms: the log already has an "
+                    f"event at {last_at_ms} ms, and virtual time never goes back"
+                )
+            con.executemany(
+                _INSERT_EVENTS,
+                [
+                    (
+                        head + i,
+                        stream_id,
+                        actual + i,
+                        event.type,
+                        event.schema_version,
+                        event.data,
+                        recorded_at_ms,
+                    )
+                    for i, event in enumerate(events, start=1)
+                ],
+            )
+            con.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            # Someone wrote without taking the lock first (a student's sqlite3 shell, say):
+            # the unique index refused a second event at the same version of the stream.
+            con.execute("ROLLBACK")
+            return VersionConflict(
+                stream_id=stream_id,
+                expected_version=actual,
+                actual_version=self.stream_version(stream_id),
+            )
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        return Appended(
+            stream_id=stream_id,
+            version=actual + len(events),
+            first_position=head + 1,
+            last_position=head + len(events),
+        )
+
+    @_translating_errors
+    def _save_snapshot(self, snapshot: Snapshot) -> None:
+        self._con.execute(
+            "INSERT OR REPLACE INTO snapshots (stream_id, version, schema_version, state) "
+            "VALUES (?, ?, ?, ?)",
+            (snapshot.stream_id, snapshot.version, snapshot.schema_version, snapshot.state),
+        )
+
+    # -- reading ----------------------------------------------------------------
+
+    @_translating_errors
+    def read_stream(
+        self, stream_id: str, from_version: int = 0, to_version: int | None = None
+    ) -> list[StoredEvent]:
+        rows = self._con.execute(
+            f"{_SELECT_EVENTS} WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version",
+            (stream_id, from_version, _LAST_VERSION if to_version is None else to_version),
+        ).fetchall()
+        return _rows_to_events(rows)
+
+    @_translating_errors
+    def read_all(self, from_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        rows = self._con.execute(
+            f"{_SELECT_EVENTS} WHERE position >= ? ORDER BY position LIMIT ?",
+            (from_position, _NO_LIMIT if limit is None else max(limit, 0)),
+        ).fetchall()
+        return _rows_to_events(rows)
+
+    @_translating_errors
+    def stream_version(self, stream_id: str) -> int:
+        row = self._con.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        return int(row[0])
+
+    @_translating_errors
+    def head_position(self) -> int:
+        return int(self._con.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0])
+
+    @_translating_errors
+    def stream_ids(self) -> list[str]:
+        rows = self._con.execute(
+            "SELECT stream_id FROM events WHERE version = 1 ORDER BY position"
+        ).fetchall()
+        return [stream_id for (stream_id,) in rows]
+
+    @_translating_errors
+    def version_at_position(self, stream_id: str, position: int) -> int:
+        row = self._con.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ? AND position <= ?",
+            (stream_id, position),
+        ).fetchone()
+        return int(row[0])
+
+    @_translating_errors
+    def position_at_time(self, at_ms: int) -> int:
+        # Times never decrease along the log, so binary search over positions
+        # (each probe is a primary-key lookup) instead of scanning every row.
+        low, high = 0, self.head_position()
+        probe = "SELECT recorded_at_ms FROM events WHERE position = ?"
+        while low < high:
+            middle = (low + high + 1) // 2
+            (recorded_at_ms,) = self._con.execute(probe, (middle,)).fetchone()
+            if recorded_at_ms <= at_ms:
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    @_translating_errors
+    def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        row = self._con.execute(
+            "SELECT version, schema_version, state FROM snapshots WHERE stream_id = ?",
+            (stream_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        version, schema_version, state = row
+        return Snapshot(
+            stream_id=stream_id, version=version, schema_version=schema_version, state=state
+        )
