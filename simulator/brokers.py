@@ -7,7 +7,7 @@ runs on any model and the checker judges them all by the same books.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from simulator.messages import Message
 
@@ -38,10 +38,19 @@ class BrokerFactory(Protocol):
     def settings_for(self, sim: Simulation) -> dict[str, str]: ...
 
 
-def broker_model(name: str) -> tuple[str, type]:
+def broker_model(name: str) -> tuple[str, Any]:
     """(follows, class) of the broker model called ``name``."""
     if name == "log":
         from simulator.log import FOLLOWS, LogBroker
 
         return FOLLOWS, LogBroker
+    if name == "rabbitmq":
+        from simulator.rabbitmq import FOLLOWS as RABBITMQ_FOLLOWS
+        from simulator.rabbitmq import RabbitBroker
+
+        return RABBITMQ_FOLLOWS, RabbitBroker
+    if name in ("sqs", "sqs-fifo"):
+        from simulator.sqs import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
+
+        return (FIFO_FOLLOWS if name == "sqs-fifo" else STANDARD_FOLLOWS), SqsBroker
     raise ValueError(f"unknown broker model {name!r}")

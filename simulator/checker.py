@@ -8,7 +8,8 @@ every lesson is judged by (the definitions are the JSON contract's):
   key sequence (a replay after a crash counts too: the key went back in time);
 - **lost**: a message acknowledged to its producer that a group subscribed to
   its topic never processed by the end of the run (dead-lettered ones are
-  accounted for separately, not lost).
+  accounted for separately, not lost). Where an exchange routes by key, only
+  the queues it routed the message to were meant to process it.
 
 Every finding is itself a trace record whose ``cause_seq`` points at what
 caused it, so "why?" is a walk back along ``cause_seq``. Processing inside a
@@ -37,6 +38,7 @@ from simulator.trace import (
     Rebalanced,
     Record,
     RetryScheduled,
+    Routed,
     Skipped,
     TransactionAborted,
     TransactionCommitted,
@@ -101,6 +103,7 @@ class Checker:
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
+        self._routed: dict[int, list[str]] = {}
 
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
@@ -119,6 +122,7 @@ class Checker:
             Crashed: self._crashed,
             NetworkDropped: self._network_dropped,
             PositionReset: self._position_reset,
+            Routed: self._routed_to,
         }
 
     # -- observers -------------------------------------------------------------------
@@ -214,6 +218,9 @@ class Checker:
         for msg in rec.msgs:
             self._dropped[msg] = rec.seq
 
+    def _routed_to(self, rec: Routed) -> None:
+        self._routed.setdefault(rec.msg, []).extend(rec.queues)
+
     def _position_reset(self, rec: PositionReset) -> None:
         if rec.reason == "out_of_range":
             books = self.groups.get(rec.group)
@@ -229,6 +236,9 @@ class Checker:
             for msg, (acked_seq, topic, partition) in self._acked.items():
                 if topic != books.topic or msg in books.first_processed or msg in books.dead:
                     continue
+                routed = self._routed.get(msg)
+                if routed is not None and books.name not in routed:
+                    continue  # the exchange never sent it to this queue
                 cause, reason = self._why_lost(books, msg, acked_seq, topic, partition, records)
                 books.lost += 1
                 self.sim.emit(
@@ -265,5 +275,7 @@ class Checker:
         if msg in self._dropped:
             return self._dropped[msg], "never reached the broker (acks=0: nobody noticed)"
         if partition is not None and (topic, partition) in books.out_of_range:
-            return books.out_of_range[(topic, partition)], "deleted by retention before the group read it"
+            return books.out_of_range[
+                (topic, partition)
+            ], "deleted by retention before the group read it"
         return acked_seq, "never delivered to this group"

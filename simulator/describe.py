@@ -22,6 +22,11 @@ def _tp(topic: object, partition: object) -> str:
     return f"{topic}/{partition}" if partition is not None else str(topic)
 
 
+def _at(offset: object) -> str:
+    """``@offset`` in a log; nothing for queue brokers, which have no offsets."""
+    return f"@{offset}" if offset is not None else ""
+
+
 def describe(r: Record) -> str:
     """A short description of what the record says happened."""
     f = {name: getattr(r, name) for name in r.__struct_fields__ if name not in _SKIP}
@@ -37,19 +42,21 @@ def describe(r: Record) -> str:
         txn = f" txn={f['txn']}" if f.get("txn") else ""
         return f"{msg}{key} @{f['offset']} from {f['producer']}{extra}{txn}"
     if kind == "Acked":
-        where = f" {_tp(f['topic'], f['partition'])}@{f['offset']}" if f["offset"] is not None else ""
+        placed = f["offset"] is not None
+        where = f" {_tp(f['topic'], f['partition'])}@{f['offset']}" if placed else ""
         return f"{msg}{where}"
     if kind == "Delivered":
         again = " REDELIVERED" if f["redelivered"] else ""
-        return f"{msg}{key} {_tp(f['topic'], f['partition'])}@{f['offset']} → {f['group']}{again}"
+        where = f"{_tp(f['topic'], f['partition'])}{_at(f['offset'])}"
+        return f"{msg}{key} {where} → {f['group']}{again}"
     if kind == "Processed":
         txn = f" txn={f['txn']}" if f.get("txn") else ""
-        return f"{msg}{key}#{f['key_seq']} {_tp(f['topic'], f['partition'])}@{f['offset']}{txn}"
+        return f"{msg}{key}#{f['key_seq']} {_tp(f['topic'], f['partition'])}{_at(f['offset'])}{txn}"
     if kind == "Committed":
         return f"{f['topic']}/{f['partition']} next={f['offset']} by {f['consumer']}"
     if kind == "Rebalanced":
-        parts = "; ".join(f"{m}: {','.join(tps) or '-'}" for m, tps in f["assignment"].items())
-        return f"gen {f['generation']} ({f['assignor']}) {parts}"
+        owners = "; ".join(f"{m}: {','.join(tps) or '-'}" for m, tps in f["assignment"].items())
+        return f"gen {f['generation']} ({f['assignor']}) {owners}"
     if kind == "PositionReset":
         return f"{f['topic']}/{f['partition']} from {f['offset']} ({f['reason']})"
     if kind == "DuplicateDetected":
@@ -68,13 +75,56 @@ def describe(r: Record) -> str:
     if kind == "RetryScheduled":
         via = f" via {f['via']}" if f["via"] else ""
         return f"{msg} attempt {f['attempt']} in {f['delay_ms']} ms{via}"
+    queue_text = _describe_queue_record(kind, f, msg, key)
+    if queue_text is not None:
+        return queue_text
     parts = [msg] if msg else []
     for name, value in f.items():
         if name in ("msg", "key") or value is None:
             continue
-        if isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        parts.append(f"{name}={value}")
+        shown = ",".join(str(v) for v in value) if isinstance(value, list) else value
+        parts.append(f"{name}={shown}")
     if key:
         parts.insert(1 if msg else 0, key.strip())
     return " ".join(parts)
+
+
+def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) -> str | None:
+    """Descriptions of the RabbitMQ- and SQS-style records."""
+    if kind == "Routed":
+        queues = f["queues"]
+        where = ", ".join(str(q) for q in queues) if isinstance(queues, list) and queues else ""
+        return f"{msg}{key} {f['exchange']} → {where or 'no queue (unroutable, dropped)'}"
+    if kind == "Enqueued":
+        extra = " EXTRA COPY" if f["copy"] else ""
+        later = f" visible in {f['visible_in_ms']} ms" if f["visible_in_ms"] else ""
+        return f"{msg}{key} → {f['group']}{extra}{later}"
+    if kind == "DeliveryAcked":
+        many = f" multiple ({f['count']} settled)" if f["multiple"] else ""
+        return f"{msg} tag {f['delivery_tag']} by {f['consumer']}{many}"
+    if kind == "Nacked":
+        return f"{msg} tag {f['delivery_tag']} by {f['consumer']} requeue={f['requeue']}"
+    if kind == "Requeued":
+        return f"{msg} back into {f['group']} at position {f['position']} ({f['reason']})"
+    if kind in ("MessageExpired", "QueueOverflowed"):
+        why = f["reason"] if kind == "MessageExpired" else f["overflow"]
+        return f"{msg}{key} in {f['group']}: {why}"
+    if kind == "VisibilityExpired":
+        return f"{msg} visible again in {f['group']} (received {f['receive_count']}×)"
+    if kind == "VisibilityChanged":
+        return f"{msg} hidden {f['timeout_ms']} ms more by {f['consumer']}"
+    if kind in ("VisibilityChangeFailed", "DeleteFailed"):
+        return f"{msg} by {f['consumer']}: {f['reason']}"
+    if kind == "MessageDeleted":
+        return f"{msg} from {f['group']} by {f['consumer']} (received {f['receive_count']}×)"
+    if kind == "DedupDropped":
+        return f"{msg} in {f['group']}: dedup id {f['dedup_id']} seen with m{f['first_msg']}"
+    if kind == "Redriven":
+        return f"{msg} {f['source']} → {f['group']}"
+    if kind == "LambdaInvoked":
+        msgs = f["msgs"]
+        batch = ",".join(f"m{m}" for m in msgs) if isinstance(msgs, list) else ""
+        return f"{f['consumer']} with [{batch}]"
+    if kind == "BatchItemFailed":
+        return f"{msg} reported failed by {f['consumer']}"
+    return None

@@ -61,7 +61,9 @@ class Kernel:
         self._work_pending = 0
         self._cancelled_work = 0
 
-    def schedule(self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
+    def schedule(
+        self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False
+    ) -> None:
         """Run ``action(arg)`` at virtual time ``at_ms`` (never earlier than now)."""
         at_ms = max(at_ms, self.now_ms)
         self._seq += 1
@@ -69,13 +71,17 @@ class Kernel:
         if not background:
             self._work_pending += 1
 
-    def timer(self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> Timer:
+    def timer(
+        self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False
+    ) -> Timer:
         """Like ``schedule``, but returns a ``Timer`` that can be cancelled."""
         timer = Timer(self, action, arg, background)
         self.schedule(at_ms, timer._fire, None, background=background)
         return timer
 
-    def after(self, delay_ms: int, action: Action, arg: Any = None, *, background: bool = False) -> None:
+    def after(
+        self, delay_ms: int, action: Action, arg: Any = None, *, background: bool = False
+    ) -> None:
         """Run ``action(arg)`` ``delay_ms`` from now."""
         self.schedule(self.now_ms + delay_ms, action, arg, background=background)
 

@@ -62,7 +62,9 @@ class Network:
         return not self._cut or frozenset((a, b)) not in self._cut
 
     def _dropped(self, cause_seq: int | None, link: str, what: str, msgs: list[int]) -> int:
-        seq: int = self.sim.emit(NetworkDropped, "network", cause_seq, link=link, what=what, msgs=msgs).seq
+        seq: int = self.sim.emit(
+            NetworkDropped, "network", cause_seq, link=link, what=what, msgs=msgs
+        ).seq
         for m in msgs:
             self._last_drop[m] = seq
         return seq

@@ -104,6 +104,68 @@ class RetryPolicy(_Spec):
     """Spread each backoff by up to this fraction, drawn from the seeded RNG."""
 
 
+class RabbitQueue(_Spec):
+    """Queue arguments and consumer options of a group under ``broker = "rabbitmq"``.
+
+    ``[groups.rabbitmq]``; the group's name is the queue's name. Defaults are
+    RabbitMQ 3.x's: a classic queue, no prefetch limit, no TTL, no length limit.
+    """
+
+    queue_type: Literal["classic", "quorum"] = "classic"
+    """``x-queue-type``."""
+    prefetch: NonNegative = 0
+    """``basic.qos`` prefetch count per consumer: unacked deliveries it may hold (0 = unlimited)."""
+    ack_multiple: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    """Ack with ``multiple=true`` once per this many deliveries (1: ack each one)."""
+    requeue_on_failure: bool = False
+    """After the retry policy gives up: ``basic.nack(requeue=true)`` instead of a reject."""
+    delivery_limit: Positive | None = None
+    """``x-delivery-limit`` (quorum queues only): returns allowed before dead-lettering."""
+    message_ttl_ms: Positive | None = None
+    """``x-message-ttl``: a message older than this expires (dead-lettered if a DLX is set)."""
+    max_length: Positive | None = None
+    """``x-max-length``: ready messages the queue holds at most."""
+    overflow: Literal["drop-head", "reject-publish"] = "drop-head"
+    """``x-overflow``: what a full queue does with one more message."""
+    bindings: list[str] = []
+    """Binding keys to the group's exchange (direct: exact keys; topic: ``*``/``#`` patterns)."""
+
+
+class SqsQueue(_Spec):
+    """Queue attributes and consumer options of a group under ``broker = "sqs"``/``"sqs-fifo"``.
+
+    ``[groups.sqs]``; the group's name is the queue's name. Defaults are Amazon
+    SQS's, except ``wait_time_seconds`` (consumers here long-poll, as SDK listeners do).
+    """
+
+    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=43_200_000)] = 30_000
+    """``VisibilityTimeout``: how long a received message stays hidden (max 12 h)."""
+    max_receive_count: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    """Redrive policy ``maxReceiveCount``: past it the message moves to ``dead_letter_topic``."""
+    wait_time_seconds: Annotated[int, msgspec.Meta(ge=0, le=20)] = 20
+    """``WaitTimeSeconds`` of each ReceiveMessage (0 = short polling)."""
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    """``MaxNumberOfMessages`` per receive (SQS default 1; a Lambda trigger's default 10)."""
+    duplicate_probability: Probability | None = None
+    """Chance that a standard queue stores an extra copy (None: the ``[sqs]`` default)."""
+    reorder_probability: Probability | None = None
+    """Chance that a standard queue returns a message late (None: the ``[sqs]`` default)."""
+    content_based_dedup: bool = False
+    """FIFO ``ContentBasedDeduplication``: the dedup id is the SHA-256 of the body."""
+    delay_seconds: Annotated[int, msgspec.Meta(ge=0, le=900)] = 0
+    """``DelaySeconds``: new messages stay invisible this long."""
+    message_retention_ms: Annotated[int, msgspec.Meta(ge=60_000, le=1_209_600_000)] = 345_600_000
+    """``MessageRetentionPeriod``: older messages are deleted (default 4 days)."""
+    extend_visibility: bool = False
+    """While processing, call ChangeMessageVisibility at half the timeout to extend it."""
+    trigger: Literal["consumer", "lambda"] = "consumer"
+    """``lambda``: an event source mapping polls and invokes a function per batch."""
+    report_batch_item_failures: bool = False
+    """Lambda ``ReportBatchItemFailures``: only failed messages return to the queue."""
+    redrive_back_at_ms: NonNegative | None = None
+    """Move this queue's messages from its DLQ back at this time (a DLQ redrive)."""
+
+
 class Group(_Spec):
     """A consumer group: members share the topic's partitions; groups are independent."""
 
@@ -129,6 +191,10 @@ class Group(_Spec):
     output_topic: str | None = None
     """Each processed message writes one record here (inside the transaction, if any)."""
     start_ms: NonNegative = 0
+    rabbitmq: RabbitQueue = RabbitQueue()
+    """Queue settings under ``broker = "rabbitmq"`` (ignored by other models)."""
+    sqs: SqsQueue = SqsQueue()
+    """Queue settings under ``broker = "sqs"``/``"sqs-fifo"`` (ignored by other models)."""
 
     def consumer_names(self) -> list[str]:
         if isinstance(self.consumers, list):
@@ -253,23 +319,48 @@ class Network(_Spec):
     """One-way latency between any two components, unless a network fault says more."""
 
 
+class RabbitMQ(_Spec):
+    """``[rabbitmq]``: broker-wide RabbitMQ settings (topics are exchanges here)."""
+
+    publisher_confirms: bool = True
+    """Producers wait for ``basic.ack`` from the broker and republish on a timeout."""
+    exchanges: dict[str, Literal["fanout", "direct", "topic"]] = {}
+    """Exchange type per topic name (default ``fanout``)."""
+    message_expiration_ms: dict[str, Positive] = {}
+    """Per-message TTL (the ``expiration`` property) of everything a producer publishes."""
+
+
+class Sqs(_Spec):
+    """``[sqs]``: service-wide behaviour of standard queues (not settable on a real queue)."""
+
+    duplicate_probability: Probability = 0.01
+    """Chance a standard queue stores a message twice (at-least-once delivery)."""
+    reorder_probability: Probability = 0.01
+    """Chance a standard queue returns a message up to ``reorder_window_ms`` late."""
+    reorder_window_ms: Positive = 1_000
+
+
 class Scenario(_Spec):
     """A whole lesson."""
 
     title: Text
     summary: Text
     tags: list[str] = []
-    broker: Literal["log"] = "log"
+    broker: Literal["log", "rabbitmq", "sqs", "sqs-fifo"] = "log"
     seed: int = 1
     until_ms: Positive | None = None
     settle_ms: NonNegative = 10_000
     """After the last piece of work, let timers run this long (auto-commit, heartbeats)."""
+    max_records: Annotated[int, msgspec.Meta(ge=1, le=50_000_000)] = 10_000_000
+    """Stop the run when the trace reaches this many records (a livelock never ends)."""
     network: Network = Network()
     topics: list[Topic] = []
     producers: list[Producer] = []
     groups: list[Group] = []
     workload: Workload = Workload()
     faults: list[Fault] = []
+    rabbitmq: RabbitMQ = RabbitMQ()
+    sqs: Sqs = Sqs()
     narration: list[Beat] = []
     expect: list[str] = []
     name: str = ""
@@ -570,3 +661,69 @@ def validate(s: Scenario, file: str) -> None:
             raise err(file, f"$.expect[{i}]", parsed)
         if parsed.group is not None and parsed.group not in groups:
             _ref(file, f"$.expect[{i}]", parsed.group, groups, "group")
+    _validate_queue_models(s, file)
+
+
+_BINDING_RE = re.compile(r"^(?:[^.]+)(?:\.[^.]+)*$")
+
+
+def _validate_queue_models(s: Scenario, file: str) -> None:
+    """Checks for the RabbitMQ- and SQS-style settings (``[rabbitmq]``, ``[sqs]``, per group)."""
+    err = InputError
+    topics = [t.name for t in s.topics]
+    producers = [p.name for p in s.producers]
+    for name in s.rabbitmq.exchanges:
+        _ref(file, f"$.rabbitmq.exchanges.{name}", name, topics, "topic")
+    for name in s.rabbitmq.message_expiration_ms:
+        _ref(file, f"$.rabbitmq.message_expiration_ms.{name}", name, producers, "producer")
+    queue_model = s.broker != "log"
+    for i, g in enumerate(s.groups):
+        at = f"$.groups[{i}]"
+        rq, sq = g.rabbitmq, g.sqs
+        if queue_model and g.commit == "transactional":
+            raise err(
+                file,
+                f"{at}.commit",
+                f'transactional needs broker = "log": the {s.broker} model has no'
+                " consume-and-produce transactions (use after-process and idempotent handlers)",
+            )
+        if rq.delivery_limit is not None and rq.queue_type != "quorum":
+            raise err(
+                file, f"{at}.rabbitmq.delivery_limit", 'delivery_limit needs queue_type = "quorum"'
+            )
+        exchange = s.rabbitmq.exchanges.get(g.topic, "fanout")
+        if exchange != "fanout" and not rq.bindings:
+            raise err(
+                file,
+                f"{at}.rabbitmq.bindings",
+                f"the {exchange} exchange {g.topic!r} routes by key: give this queue binding keys",
+            )
+        for j, key in enumerate(rq.bindings):
+            if not _BINDING_RE.match(key):
+                raise err(
+                    file,
+                    f"{at}.rabbitmq.bindings[{j}]",
+                    f"bad binding key {key!r} (words joined by '.')",
+                )
+            if exchange == "direct" and ("*" in key.split(".") or "#" in key.split(".")):
+                raise err(
+                    file,
+                    f"{at}.rabbitmq.bindings[{j}]",
+                    "wildcards * and # work on topic exchanges only; this exchange is direct",
+                )
+        if sq.max_receive_count is not None and g.dead_letter_topic is None:
+            raise err(
+                file,
+                f"{at}.sqs.max_receive_count",
+                "a redrive policy needs a DLQ: set dead_letter_topic",
+            )
+        if sq.redrive_back_at_ms is not None and g.dead_letter_topic is None:
+            raise err(
+                file, f"{at}.sqs.redrive_back_at_ms", "redriving back needs dead_letter_topic"
+            )
+        if sq.report_batch_item_failures and sq.trigger != "lambda":
+            raise err(
+                file,
+                f"{at}.sqs.report_batch_item_failures",
+                'partial batch failure reporting is a Lambda setting: set trigger = "lambda"',
+            )

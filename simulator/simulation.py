@@ -5,7 +5,8 @@ schedules the workload and the timed faults, and then advances the kernel one
 action at a time. Each action may append records to the trace; ``step()``
 returns the records of the next action that produced any, ``run()`` plays to
 the end. The run ends when no work is left (after a short settle period for
-timers such as auto-commit) or at ``until_ms``; then the checker adds its
+timers such as auto-commit), at ``until_ms``, or when the trace reaches the
+scenario's ``max_records`` (a livelock would otherwise never end); then the checker adds its
 findings about lost messages and a ``RunFinished`` record closes the trace.
 """
 
@@ -14,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from simulator.brokers import broker_model
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
-from simulator.brokers import broker_model
 from simulator.messages import Message
 from simulator.network import Network
 from simulator.rng import SeedSequence
@@ -31,7 +32,9 @@ __all__ = ["Simulation"]
 class Simulation:
     """Runs a scenario deterministically and records everything in ``trace``."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None
+    ) -> None:
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.until_ms = until_ms if until_ms is not None else scenario.until_ms
@@ -49,6 +52,7 @@ class Simulation:
         self.network = Network(self)
         self.faults = FaultPlan(self)
         follows, broker_cls = broker_model(scenario.broker)
+        settings: dict[str, str] = broker_cls.settings_for(self)
         self.emit(
             ScenarioStarted,
             "sim",
@@ -58,7 +62,7 @@ class Simulation:
             seed=self.seed,
             broker=scenario.broker,
             follows=follows,
-            settings=broker_cls.settings_for(self),
+            settings=settings,
         )
         self.broker = broker_cls(self)
         self._workload = expand_workload(scenario, self.rng)
@@ -92,7 +96,11 @@ class Simulation:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
         records = self._records
         rec = cls(
-            seq=len(records), at=self.kernel.now_ms, component=component, cause_seq=cause_seq, **fields
+            seq=len(records),
+            at=self.kernel.now_ms,
+            component=component,
+            cause_seq=cause_seq,
+            **fields,
         )
         records.append(rec)
         observe = self._observers.get(cls)
@@ -128,7 +136,7 @@ class Simulation:
         self.broker.restart(arg[0], arg[1])
 
     def derived_message(self, source_id: int, topic: str) -> Message:
-        """The message a processor writes to ``topic`` for input ``source_id`` (stable across retries)."""
+        """The message a processor writes to ``topic`` for input ``source_id`` (same on retries)."""
         key = (source_id, topic)
         out = self._derived.get(key)
         if out is None:
@@ -152,6 +160,9 @@ class Simulation:
             kernel.now_ms = max(kernel.now_ms, self.until_ms)
             self._finish("until")
             return
+        if len(self._records) >= self.scenario.max_records:
+            self._finish("max_records")
+            return
         if kernel.quiescent:
             if self._settle_deadline is None:
                 self._settle_deadline = kernel.now_ms + self.scenario.settle_ms
@@ -169,7 +180,7 @@ class Simulation:
         self.finish_reason = reason
 
     def step(self) -> list[Record]:
-        """Advance until at least one record is written (or the run ends); return the new records."""
+        """Advance until at least one record is written (or the run ends); return them."""
         records = self._records
         start = len(records)
         while not self.finished and len(records) == start:

@@ -60,7 +60,7 @@ class ScenarioStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
 
 
 class RunFinished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
-    """The run ended: ``quiescent`` (no work left) or ``until`` (time limit)."""
+    """The run ended: ``quiescent`` (no work left), ``until`` (time limit) or ``max_records``."""
 
     reason: str
 
@@ -233,7 +233,7 @@ class MemberJoined(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
 
 
 class MemberLeft(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
-    """A member left the group: ``reason`` is ``left``, ``session_timeout`` or ``max_poll_interval``."""
+    """A member left the group: ``left``, ``session_timeout``, ``max_poll_interval`` …"""
 
     group: str
     consumer: str
@@ -306,7 +306,7 @@ class Crashed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=
     """A component stopped abruptly (no graceful leave, no final commit)."""
 
     point: str | None
-    """The named point it crashed at, e.g. ``after_process_before_commit``; None for a timed crash."""
+    """The named point, e.g. ``after_process_before_commit``; None for a timed crash."""
 
 
 class Restarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
@@ -374,6 +374,161 @@ class MessageLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True,
     reason: str
 
 
+# -- queue brokers (RabbitMQ-style and SQS-style) -------------------------------------
+
+
+class Routed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A RabbitMQ exchange routed a published message to the queues whose bindings match."""
+
+    exchange: str
+    msg: int
+    key: str | None
+    queues: list[str]
+    """Empty: no binding matched and the message was dropped (``mandatory`` is not set)."""
+
+
+class Enqueued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """An SQS queue stored a message (``copy``: an extra copy of at-least-once delivery)."""
+
+    group: str
+    msg: int
+    key: str | None
+    copy: bool
+    visible_in_ms: int
+    """Hidden this long first: ``DelaySeconds``, or a late standard-queue message."""
+
+
+class DeliveryAcked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A RabbitMQ consumer acknowledged deliveries up to ``delivery_tag`` (``basic.ack``)."""
+
+    group: str
+    consumer: str
+    msg: int
+    delivery_tag: int
+    multiple: bool
+    count: int
+    """How many unacked deliveries this ack settled."""
+
+
+class Nacked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A RabbitMQ consumer rejected a delivery: ``requeue`` puts it back, else DLX or drop."""
+
+    group: str
+    consumer: str
+    msg: int
+    delivery_tag: int
+    requeue: bool
+
+
+class Requeued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A message went back into its queue at ``position`` (0 = head), flagged redelivered."""
+
+    group: str
+    msg: int
+    reason: str
+    """``nack`` or ``channel closed`` (its consumer's channel went away with it unacked)."""
+    position: int
+
+
+class MessageExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A message outlived its TTL or retention period and left the queue."""
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
+class QueueOverflowed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A queue at ``max_length`` dropped its oldest message or refused a new one."""
+
+    group: str
+    msg: int
+    key: str | None
+    overflow: str
+    """``drop-head`` (``msg`` is the dropped head) or ``reject-publish`` (``msg`` was refused)."""
+
+
+class VisibilityExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A received SQS message was not deleted in time and is visible again."""
+
+    group: str
+    msg: int
+    receive_count: int
+
+
+class VisibilityChanged(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """``ChangeMessageVisibility``: the message stays hidden ``timeout_ms`` from now."""
+
+    group: str
+    consumer: str
+    msg: int
+    timeout_ms: int
+
+
+class VisibilityChangeFailed(
+    Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False
+):
+    """``ChangeMessageVisibility`` refused: the receipt handle is no longer the latest."""
+
+    group: str
+    consumer: str
+    msg: int
+    reason: str
+
+
+class MessageDeleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """``DeleteMessage`` with a valid receipt handle: the message leaves the queue for good."""
+
+    group: str
+    consumer: str
+    msg: int
+    receive_count: int
+
+
+class DeleteFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """``DeleteMessage`` refused: the message was received again since (a stale receipt handle)."""
+
+    group: str
+    consumer: str
+    msg: int
+    reason: str
+
+
+class DedupDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A FIFO queue accepted a send but dropped it: its dedup id was seen within 5 minutes."""
+
+    group: str
+    msg: int
+    dedup_id: str
+    first_msg: int
+    """The message that first used that deduplication id."""
+
+
+class Redriven(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A DLQ redrive moved a message back to its source queue (receive count starts over)."""
+
+    group: str
+    msg: int
+    source: str
+
+
+class LambdaInvoked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A Lambda-style event source mapping invoked the function with one batch of messages."""
+
+    group: str
+    consumer: str
+    msgs: list[int]
+
+
+class BatchItemFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """The function reported this message of its batch as failed; it returns to the queue."""
+
+    group: str
+    consumer: str
+    msg: int
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     ScenarioStarted,
     RunFinished,
@@ -408,6 +563,22 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     DuplicateDetected,
     OrderViolated,
     MessageLost,
+    Routed,
+    Enqueued,
+    DeliveryAcked,
+    Nacked,
+    Requeued,
+    MessageExpired,
+    QueueOverflowed,
+    VisibilityExpired,
+    VisibilityChanged,
+    VisibilityChangeFailed,
+    MessageDeleted,
+    DeleteFailed,
+    DedupDropped,
+    Redriven,
+    LambdaInvoked,
+    BatchItemFailed,
 )
 
 TraceRecord = Union[RECORD_TYPES]  # type: ignore[valid-type]  # noqa: UP007

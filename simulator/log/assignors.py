@@ -56,7 +56,9 @@ def sticky_assign(
     existing = set(partitions)
     kept: Assignment = {}
     for m in ordered:
-        kept[m] = sorted(tp for tp in previous.get(m, ()) if tp in existing)[: base + (1 if extra else 0)]
+        kept[m] = sorted(tp for tp in previous.get(m, ()) if tp in existing)[
+            : base + (1 if extra else 0)
+        ]
     # At most `extra` members may hold base + 1; trim the others, fewest-kept last.
     over = sorted((m for m in ordered if len(kept[m]) > base), key=lambda m: (-len(kept[m]), m))
     for m in over[extra:]:

@@ -18,7 +18,7 @@ from simulator.log.consumer import Consumer
 from simulator.log.group import GroupCoordinator
 from simulator.log.partition import Entry, Partition
 from simulator.log.partitioner import partition_for_key
-from simulator.log.producer import Batch, BatchResult, ProduceRequest, Producer
+from simulator.log.producer import Batch, BatchResult, Producer, ProduceRequest
 from simulator.messages import Message
 from simulator.scenario import Topic
 from simulator.trace import (
@@ -92,7 +92,7 @@ class LogBroker:
         self.topics[topic.name] = topic
         self.partitions[topic.name] = [Partition(topic.name, i) for i in range(topic.partitions)]
 
-    # -- what the simulation asks of a broker model ---------------------------------------------
+    # -- what the simulation asks of a broker model ------------------------------------
 
     @staticmethod
     def settings_for(sim: Simulation) -> dict[str, str]:
@@ -156,7 +156,7 @@ class LogBroker:
             return self.consumers[target].crash(point)
         from simulator.trace import Crashed
 
-        rec = self.sim.emit(Crashed, target, None, point=point)
+        rec: Crashed = self.sim.emit(Crashed, target, None, point=point)
         if target in self.producers:
             self.producers[target].crash()
         elif target == "broker":
@@ -178,7 +178,7 @@ class LogBroker:
                 for part in parts:
                     self._wake_waiters(part)
 
-    # -- appends ------------------------------------------------------------------------------
+    # -- appends -----------------------------------------------------------------------
 
     def on_produce(self, request: ProduceRequest) -> None:
         """A produce request arrives at the partition leaders: append or recognise each batch."""
@@ -318,7 +318,7 @@ class LogBroker:
         entry = self._append(part, msg, producer, cause_seq, txn=txn, due_ms=due_ms, level=level)
         return entry, part
 
-    # -- transactions ---------------------------------------------------------------------------------
+    # -- transactions ------------------------------------------------------------------
 
     def commit_transaction(
         self, txn: str, consumer: Consumer, outputs: list[tuple[int, str, int, int]]
@@ -357,7 +357,7 @@ class LogBroker:
             if part.waiters:
                 self._wake_waiters(part)
 
-    # -- housekeeping ----------------------------------------------------------------------------------
+    # -- housekeeping ------------------------------------------------------------------
 
     def _retention(self, _: object = None) -> None:
         sim = self.sim

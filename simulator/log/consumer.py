@@ -54,7 +54,12 @@ class Consumer:
     """One member of a consumer group, running the poll loop."""
 
     def __init__(
-        self, sim: Simulation, broker: LogBroker, group: GroupCoordinator, spec: GroupSpec, name: str
+        self,
+        sim: Simulation,
+        broker: LogBroker,
+        group: GroupCoordinator,
+        spec: GroupSpec,
+        name: str,
     ) -> None:
         self.sim = sim
         self.broker = broker
@@ -85,7 +90,7 @@ class Consumer:
         self._read_committed = spec.isolation == "read_committed"
         self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
 
-    # -- lifecycle -----------------------------------------------------------------------
+    # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
         self.sim.kernel.schedule(self.spec.start_ms, self._begin)
@@ -115,14 +120,16 @@ class Consumer:
     def crash(self, point: str | None) -> int:
         """Stop dead: the batch in hand, the open transaction and the position are gone."""
         sim = self.sim
-        crashed = sim.emit(Crashed, self.name, None, point=point)
+        crashed: Crashed = sim.emit(Crashed, self.name, None, point=point)
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
         self.busy = False
         self._batch = []
         if self._txn is not None:
-            self.broker.abort_transaction(self._txn, self.spec.name, "consumer crashed", crashed.seq)
+            self.broker.abort_transaction(
+                self._txn, self.spec.name, "consumer crashed", crashed.seq
+            )
             self._txn = None
             self._txn_outputs = []
         self.group.member_went_silent(self)
@@ -141,14 +148,16 @@ class Consumer:
         self.rejoin_needed = False
         self._begin()
 
-    # -- messages from the coordinator ----------------------------------------------------
+    # -- messages from the coordinator -------------------------------------------------
 
     def on_rebalance_started(self) -> None:
         self.rejoin_needed = True
         if not self.busy and not self.crashed:
             self._wake()
 
-    def on_assigned(self, generation: int, partitions: list[TopicPartition], cause_seq: int) -> None:
+    def on_assigned(
+        self, generation: int, partitions: list[TopicPartition], cause_seq: int
+    ) -> None:
         """The new generation's assignment: start each partition at its committed offset."""
         self.generation = generation
         self.rejoin_needed = False
@@ -176,9 +185,13 @@ class Consumer:
         self.generation = -1
 
     def _reset_offset(self, part: Partition) -> int:
-        return part.log_start_offset if self.spec.auto_offset_reset == "earliest" else part.next_offset
+        return (
+            part.log_start_offset if self.spec.auto_offset_reset == "earliest" else part.next_offset
+        )
 
-    def _set_position(self, tp: TopicPartition, offset: int, reason: str, cause_seq: int | None) -> None:
+    def _set_position(
+        self, tp: TopicPartition, offset: int, reason: str, cause_seq: int | None
+    ) -> None:
         self.positions[tp] = offset
         reset = self.sim.emit(
             PositionReset,
@@ -193,7 +206,7 @@ class Consumer:
         )
         self.position_cause[tp] = reset.seq
 
-    # -- the poll loop ------------------------------------------------------------------------
+    # -- the poll loop -----------------------------------------------------------------
 
     def _wake(self, _: object = None) -> None:
         self._token += 1
@@ -239,7 +252,9 @@ class Consumer:
         self._i = 0
         self._attempt = 1
         self._done = {}
-        sim.kernel.after(spec.max_poll_interval_ms, self._check_poll_interval, self.polls, background=True)
+        sim.kernel.after(
+            spec.max_poll_interval_ms, self._check_poll_interval, self.polls, background=True
+        )
         crash = sim.faults.crash_at_point(self.name, "after_poll")
         if crash is not None:
             sim.crash(self.name, "after_poll", crash.restart_after_ms)
@@ -283,7 +298,9 @@ class Consumer:
             if position < part.log_start_offset:
                 self._set_position(tp, self._reset_offset(part), "out_of_range", None)
                 position = positions[tp]
-            entries, positions[tp] = part.read(position, remaining, self._read_committed, txn_state, now)
+            entries, positions[tp] = part.read(
+                position, remaining, self._read_committed, txn_state, now
+            )
             if not entries:
                 continue
             high = upto.get(tp, 0)
@@ -342,7 +359,7 @@ class Consumer:
             return
         self.group.leave(self.name, "max_poll_interval", None)
 
-    # -- processing one record at a time -----------------------------------------------------------
+    # -- processing one record at a time -----------------------------------------------
 
     def _start_item(self, token: int) -> None:
         """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
@@ -365,7 +382,7 @@ class Consumer:
                 return
 
     def _finish_item(self, token: int) -> bool:
-        """Run the handler on the current record; True when it is done with and the next may start."""
+        """Run the handler on the current record; True when the next record may start."""
         if self.crashed or token != self._token:
             return False
         sim = self.sim
@@ -417,7 +434,9 @@ class Consumer:
         else:
             self._txn_outputs.append((out.id, topic, part.index, entry.offset))
 
-    def _failed(self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int) -> bool:
+    def _failed(
+        self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int
+    ) -> bool:
         """Apply the failure policy; False while a blocking retry is pending."""
         sim = self.sim
         spec = self.spec
@@ -545,5 +564,7 @@ class Consumer:
             return True
         else:
             reason = "the group rebalanced: this member no longer owns its partitions"
-        sim.emit(CommitFailed, self.name, None, group=self.spec.name, consumer=self.name, reason=reason)
+        sim.emit(
+            CommitFailed, self.name, None, group=self.spec.name, consumer=self.name, reason=reason
+        )
         return False

@@ -55,7 +55,7 @@ class GroupCoordinator:
         self._rebalance_started_ms = 0
         self._completion_scheduled = False
 
-    # -- membership ---------------------------------------------------------------------
+    # -- membership --------------------------------------------------------------------
 
     def join(self, consumer: Consumer) -> None:
         """A consumer (re)joins: a new member starts a rebalance; a known one answers it."""
@@ -103,7 +103,10 @@ class GroupCoordinator:
         if not self.rebalancing:
             self._rebalance_started_ms = self.sim.kernel.now_ms
             self.sim.kernel.after(
-                self.spec.max_poll_interval_ms, self._rebalance_timeout, self.generation, background=True
+                self.spec.max_poll_interval_ms,
+                self._rebalance_timeout,
+                self.generation,
+                background=True,
             )
         self.rebalancing = True
         self._rebalance_cause = cause_seq
@@ -144,7 +147,7 @@ class GroupCoordinator:
         for name, consumer in list(self.members.items()):
             consumer.on_assigned(self.generation, self.assignment.get(name, []), rebalanced.seq)
 
-    # -- liveness ---------------------------------------------------------------------------
+    # -- liveness ----------------------------------------------------------------------
 
     def heartbeat(self, member: tuple[str, int]) -> None:
         name, incarnation = member
@@ -177,10 +180,14 @@ class GroupCoordinator:
         else:
             self._arm_expiry(name, silent=consumer.crashed)
 
-    # -- offsets ------------------------------------------------------------------------------
+    # -- offsets -----------------------------------------------------------------------
 
     def commit(
-        self, consumer: Consumer, generation: int, offsets: dict[TopicPartition, int], cause_seq: int | None
+        self,
+        consumer: Consumer,
+        generation: int,
+        offsets: dict[TopicPartition, int],
+        cause_seq: int | None,
     ) -> bool:
         """Store offsets; refused if the member is not in the current generation."""
         if not self.is_member(consumer) or generation != self.generation:

@@ -92,7 +92,7 @@ class Partition:
         self.delayed = False
         """A retry topic's partition: records wait until their ``due_ms``."""
         self.producer_state: dict[str, dict[int, int]] = {}
-        """Idempotence: producer id → {batch base sequence → its first offset; -1 → next expected}."""
+        """Idempotence: producer id → {batch base seq → first offset; -1 → next expected seq}."""
         self.waiters: dict[str, Callable[[], None]] = {}
         """Consumers long-polling this partition, woken by the next append."""
 

@@ -29,7 +29,7 @@ from simulator.kernel import Timer
 from simulator.log.partitioner import Partitioner
 from simulator.messages import Message
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, ProduceFailed, Produced, ProduceRetried
+from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
 
 if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
@@ -96,6 +96,7 @@ class Producer:
         self._in_flight: deque[ProduceRequest] = deque()
         self._in_flight_count = 0
         self._timer: Timer | None = None
+        """The request-timeout timer, armed while a request awaits its answer."""
 
     # -- the application's side ------------------------------------------------------------
 
@@ -153,7 +154,12 @@ class Producer:
         batches = request.batches
         ids = [m.id for b in batches for m in b.msgs]
         sim.network.send(
-            self.name, "broker", "produce", ids, self.broker.on_produce, request,
+            self.name,
+            "broker",
+            "produce",
+            ids,
+            self.broker.on_produce,
+            request,
             cause_seq=batches[0].causes[0],
         )
         if self.spec.acks == 0:
@@ -216,10 +222,10 @@ class Producer:
                 )
             )
 
-    # -- timeouts and retries ---------------------------------------------------------------------
+    # -- timeouts and retries ----------------------------------------------------------
 
     def _check_timeouts(self, _: object = None) -> None:
-        self._timer: Timer | None = None
+        self._timer = None
         now = self.sim.kernel.now_ms
         in_flight = self._in_flight
         while in_flight and (in_flight[0].answered or in_flight[0].deadline_ms <= now):
@@ -274,7 +280,7 @@ class Producer:
         self._ready += 1
         self._drain()
 
-    # -- faults ---------------------------------------------------------------------------------------
+    # -- faults ------------------------------------------------------------------------
 
     def crash(self) -> None:
         """Everything not yet acknowledged is gone with the process."""

@@ -1,0 +1,90 @@
+"""How fast the broker models run: one keyed, at-least-once workload through each.
+
+The same 200,000 messages (64 keys, 4 competing consumers, process then
+ack/commit/delete) go through the Kafka-style log, the RabbitMQ-style queue
+and SQS standard and FIFO queues; the figure is *deliveries per wall-clock
+second* of simulation. Wall-clock time is read here only — never in the
+core, whose time is virtual — so the benchmark cannot change a trace.
+
+Run it with ``python -m simulator.bench_queues [MESSAGES]``.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+
+from simulator.scenario import decode_scenario
+from simulator.simulation import Simulation
+
+__all__ = ["MODELS", "bench_scenario", "run_benchmark"]
+
+MODELS = ("log", "rabbitmq", "sqs", "sqs-fifo")
+
+_TEMPLATE = """
+title = {{ en = "queue benchmark", ko = "큐 벤치마크" }}
+summary = {{ en = "one workload through each broker model", ko = "모든 브로커 모델에 같은 작업량" }}
+broker = "{broker}"
+settle_ms = 0
+[sqs]
+duplicate_probability = 0.0
+reorder_probability = 0.0
+[[topics]]
+name = "orders"
+partitions = 4
+[[producers]]
+name = "shop"
+topic = "orders"
+[[groups]]
+name = "billing"
+topic = "orders"
+consumers = {consumers}
+commit = "after-process"
+auto_offset_reset = "earliest"
+processing_ms = 0
+[groups.rabbitmq]
+prefetch = 250
+ack_multiple = 50
+[groups.sqs]
+batch_size = 10
+[[workload.generators]]
+producer = "shop"
+count = {messages}
+keys = 64
+rate_per_s = 100000
+"""
+
+
+def bench_scenario(broker: str, messages: int, consumers: int = 4) -> str:
+    """The benchmark workload as scenario TOML for ``broker``."""
+    return _TEMPLATE.format(broker=broker, messages=messages, consumers=consumers)
+
+
+def run_benchmark(
+    messages: int = 200_000, consumers: int = 4, models: tuple[str, ...] = MODELS
+) -> dict[str, float]:
+    """Deliveries per wall-clock second for each model, same workload and seed."""
+    results: dict[str, float] = {}
+    for broker in models:
+        text = bench_scenario(broker, messages, consumers)
+        scenario = decode_scenario(text.encode(), f"bench-{broker}.toml", f"bench-{broker}")
+        sim = Simulation(scenario, 1)
+        gc.collect()
+        start = time.perf_counter()
+        sim.run()
+        elapsed = time.perf_counter() - start
+        delivered = sum(b.delivered for b in sim.checker.groups.values())
+        results[broker] = delivered / elapsed if elapsed > 0 else float("inf")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    messages = int(args[0]) if args else 200_000
+    for broker, rate in run_benchmark(messages).items():
+        sys.stdout.write(f"{broker:<9} {rate:>12,.0f} deliveries/s\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,240 @@
+"""The RabbitMQ-style broker: exchanges, queues, publisher confirms and dead-lettering.
+
+The scenario's sections map onto RabbitMQ like this: a *topic* is an exchange
+(``fanout`` unless ``[rabbitmq.exchanges]`` says ``direct`` or ``topic``); a
+*group* is a queue of the same name bound to its topic's exchange, and the
+group's consumers compete for that queue's messages; a group's
+``dead_letter_topic`` is the queue's dead-letter exchange (DLX). A message
+published to an exchange is routed (one ``Routed`` record), copied into each
+matching queue, and — with publisher confirms on — confirmed to the publisher
+once every queue has it.
+
+Dead-lettering republishes the message to the DLX with its original routing
+key, for four reasons: ``rejected`` (nack/reject without requeue),
+``expired`` (TTL), ``maxlen`` (``drop-head`` overflow) and ``delivery_limit``
+(a quorum queue). Without a DLX the message is dropped. Queues are durable and
+messages persistent: a broker crash closes every channel (unacked deliveries
+are requeued) but keeps the queues; publishes during the outage go unanswered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator.messages import Message
+from simulator.publisher import Publisher, PublishRequest
+from simulator.rabbitmq.consumer import RabbitConsumer
+from simulator.rabbitmq.exchange import Exchange
+from simulator.rabbitmq.queue import Queue
+from simulator.trace import Crashed, DeadLettered, Restarted, Routed
+
+if TYPE_CHECKING:
+    from simulator.simulation import Simulation
+
+__all__ = ["FOLLOWS", "RabbitBroker"]
+
+FOLLOWS = "RabbitMQ 3.10–3.13 (classic and quorum queues; one node, clustering not modelled)"
+
+
+class RabbitBroker:
+    """Exchanges, queues, publishers and consumers of a RabbitMQ-style scenario."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        scenario = sim.scenario
+        self.up = True
+        kinds = scenario.rabbitmq.exchanges
+        self.exchanges: dict[str, Exchange] = {
+            t.name: Exchange(t.name, kinds.get(t.name, "fanout")) for t in scenario.topics
+        }
+        self.queues: dict[str, Queue] = {}
+        self.consumers: dict[str, RabbitConsumer] = {}
+        for g in scenario.groups:
+            queue = Queue(sim, self, g)
+            self.queues[g.name] = queue
+            self.exchanges[g.topic].bind(g.name, g.rabbitmq.bindings)
+            for name in g.consumer_names():
+                self.consumers[name] = RabbitConsumer(sim, self, queue, g, name)
+        confirms = scenario.rabbitmq.publisher_confirms
+        self._expiration = scenario.rabbitmq.message_expiration_ms
+        self.publishers: dict[str, Publisher] = {
+            p.name: Publisher(sim, p, confirms=confirms and p.acks != 0, arrive=self._on_publish)
+            for p in scenario.producers
+        }
+        for consumer in self.consumers.values():
+            consumer.start()
+
+    # -- what the simulation asks of a broker model --------------------------------------------
+
+    @staticmethod
+    def settings_for(sim: Simulation) -> dict[str, str]:
+        """Every setting that shapes behaviour, defaults included, for the trace header."""
+        s = sim.scenario
+        out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
+        confirms = s.rabbitmq.publisher_confirms
+        for t in s.topics:
+            out[f"exchange.{t.name}.type"] = s.rabbitmq.exchanges.get(t.name, "fanout")
+        for p in s.producers:
+            prefix = f"publisher.{p.name}"
+            out[f"{prefix}.exchange"] = p.topic
+            out[f"{prefix}.confirms"] = str(confirms and p.acks != 0).lower()
+            out[f"{prefix}.confirm_timeout_ms"] = str(p.request_timeout_ms)
+            out[f"{prefix}.republish_backoff_ms"] = str(p.retry_backoff_ms)
+            out[f"{prefix}.routing_key"] = "the message key"
+            if p.name in s.rabbitmq.message_expiration_ms:
+                out[f"{prefix}.expiration_ms"] = str(s.rabbitmq.message_expiration_ms[p.name])
+        for g in s.groups:
+            q = g.rabbitmq
+            prefix = f"queue.{g.name}"
+            out[f"{prefix}.bound_to"] = g.topic
+            if q.bindings:
+                out[f"{prefix}.binding_keys"] = ",".join(q.bindings)
+            out[f"{prefix}.x-queue-type"] = q.queue_type
+            out[f"{prefix}.consumers"] = str(len(g.consumer_names()))
+            auto_ack = g.commit == "before-process"
+            out[f"{prefix}.ack"] = "auto (no_ack=true)" if auto_ack else "manual, after processing"
+            out[f"{prefix}.prefetch"] = (
+                "n/a (auto-ack)"
+                if auto_ack
+                else (f"{q.prefetch}" + (" (unlimited)" if q.prefetch == 0 else ""))
+            )
+            if not auto_ack:
+                out[f"{prefix}.ack_multiple"] = str(q.ack_multiple)
+            out[f"{prefix}.on_failure"] = (
+                "nack requeue=true" if q.requeue_on_failure else ("reject requeue=false")
+            )
+            out[f"{prefix}.x-dead-letter-exchange"] = g.dead_letter_topic or "none"
+            out[f"{prefix}.x-message-ttl"] = str(q.message_ttl_ms) if q.message_ttl_ms else "none"
+            out[f"{prefix}.x-max-length"] = str(q.max_length) if q.max_length else "none"
+            if q.max_length:
+                out[f"{prefix}.x-overflow"] = q.overflow
+            if q.queue_type == "quorum":
+                limit = q.delivery_limit
+                out[f"{prefix}.x-delivery-limit"] = str(limit) if limit else "none (3.x default)"
+            out[f"{prefix}.processing_ms"] = str(g.processing_ms)
+            if g.retry.policy != "none":
+                out[f"{prefix}.retry"] = f"{g.retry.policy} x{g.retry.attempts} (in place)"
+            if g.retry_topics:
+                out[f"{prefix}.retry_topics"] = "ignored (Kafka-only)"
+        return out
+
+    def send(self, msg: Message) -> None:
+        """The workload hands a message to its publisher."""
+        self.publishers[msg.producer].send(msg)
+
+    def crash(self, target: str, point: str | None) -> int:
+        """Crash a component by name; returns the seq of its Crashed record."""
+        if target in self.consumers:
+            return self.consumers[target].crash(point)
+        rec = self.sim.emit(Crashed, target, None, point=point)
+        if target in self.publishers:
+            self.publishers[target].crash()
+        elif target == "broker":
+            self.up = False
+            for consumer in self.consumers.values():
+                consumer.broker_went_down(rec.seq)
+            for queue in self.queues.values():
+                for channel in list(queue.channels):
+                    queue.close_channel(channel, rec.seq)
+        return int(rec.seq)
+
+    def restart(self, target: str, cause_seq: int | None) -> None:
+        if target in self.consumers:
+            self.consumers[target].restart()
+            return
+        self.sim.emit(Restarted, target, cause_seq)
+        if target in self.publishers:
+            self.publishers[target].restart()
+        elif target == "broker":
+            self.up = True
+            for consumer in self.consumers.values():
+                consumer.broker_came_back()
+
+    # -- publishing and routing ----------------------------------------------------------------
+
+    def _on_publish(self, request: PublishRequest) -> None:
+        """A publish arrives at the exchange: route, enqueue, confirm (or refuse)."""
+        if not self.up:
+            return
+        publisher = request.publisher
+        msg = request.msg
+        routed, refused = self._route(
+            publisher.topic, msg, request.cause_seq, self._expiration.get(publisher.name)
+        )
+        if self._crash_point("after_append_before_ack"):
+            return  # stored, but the confirm never leaves: the publisher will republish
+        if refused:
+            publisher.refuse(
+                request, f"basic.nack: queue {refused} is full (reject-publish)", routed
+            )
+        else:
+            publisher.confirm(request, routed)
+
+    def _crash_point(self, point: str) -> bool:
+        crash = self.sim.faults.crash_at_point("broker", point)
+        if crash is None:
+            return False
+        self.sim.crash("broker", point, crash.restart_after_ms)
+        return True
+
+    def _route(
+        self, exchange_name: str, msg: Message, cause_seq: int | None, expiration_ms: int | None
+    ) -> tuple[int, str | None]:
+        """Route ``msg`` through an exchange into its queues; (Routed seq, a refusing queue)."""
+        sim = self.sim
+        exchange = self.exchanges[exchange_name]
+        names = exchange.route(msg.key)
+        routed = sim.record(
+            Routed(
+                seq=sim.next_seq,
+                at=sim.kernel.now_ms,
+                component=exchange_name,
+                cause_seq=cause_seq,
+                exchange=exchange_name,
+                msg=msg.id,
+                key=msg.key,
+                queues=names,
+            )
+        )
+        refused = None
+        for name in names:
+            queue = self.queues[name]
+            if queue.enqueue(msg, expiration_ms, routed.seq):
+                queue.dispatch()
+            else:
+                refused = name
+        return routed.seq, refused
+
+    def publish_internal(self, exchange_name: str, msg: Message, cause_seq: int | None) -> None:
+        """A publish from inside the system (a handler's output), confirmed at once."""
+        self._route(exchange_name, msg, cause_seq, None)
+
+    def dead_letter(
+        self, queue: Queue, msg: Message, reason: str, cause_seq: int | None, consumer: str | None
+    ) -> None:
+        """Republish to the queue's DLX, or drop the message if it has none."""
+        dlx = queue.spec.dead_letter_topic
+        if dlx is None:
+            if reason in ("rejected", "delivery_limit"):
+                why = (
+                    "rejected without requeue"
+                    if reason == "rejected"
+                    else (
+                        f"returned more than x-delivery-limit={queue.settings.delivery_limit} times"
+                    )
+                )
+                queue.drop(
+                    msg, f"{why}; no dead-letter exchange: dropped", consumer or "", cause_seq
+                )
+            return
+        dead = self.sim.emit(
+            DeadLettered,
+            queue.name,
+            cause_seq,
+            group=queue.name,
+            msg=msg.id,
+            key=msg.key,
+            destination=dlx,
+            reason=reason,
+        )
+        self._route(dlx, msg, dead.seq, None)

@@ -1,0 +1,364 @@
+"""A RabbitMQ consumer: deliveries pushed to it, processed one by one, then acked.
+
+Unlike a Kafka consumer, nobody polls: the queue *pushes* deliveries to the
+channel as long as the consumer has prefetch room, and the consumer settles each
+one. When it settles is the delivery guarantee:
+
+- ``commit = "before-process"`` is **auto-ack** (``basic.consume(no_ack=true)``):
+  the broker forgets a message as soon as it is sent, so a crash loses every
+  delivery the consumer was holding (at-most-once). Prefetch does not apply.
+- ``"after-process"`` or ``"auto"`` is **manual ack**: ``basic.ack`` after the
+  handler finished (at-least-once); a crash before the ack gets the message
+  requeued and delivered again. ``ack_multiple = n`` acks once per ``n``
+  deliveries with ``multiple=true`` (and whenever the consumer runs dry) —
+  fewer acks, more redelivered on a crash.
+
+A handler failure goes through the group's retry policy in place; then the
+consumer rejects the message: with ``requeue_on_failure`` it goes back to the
+queue (a poison message then loops for ever unless a quorum queue's
+``delivery_limit`` stops it), otherwise to the DLX, or nowhere.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simulator.retry import backoff_ms, may_retry
+from simulator.scenario import Group as GroupSpec
+from simulator.trace import (
+    Acked,
+    Crashed,
+    Delivered,
+    Nacked,
+    Processed,
+    ProcessingFailed,
+    Restarted,
+    RetryScheduled,
+    Skipped,
+)
+
+if TYPE_CHECKING:
+    from simulator.rabbitmq.broker import RabbitBroker
+    from simulator.rabbitmq.queue import Channel, Queue, QueuedMessage
+    from simulator.simulation import Simulation
+
+__all__ = ["RabbitConsumer"]
+
+Delivery = tuple["Channel", int, "QueuedMessage", int]
+"""(channel, delivery tag, the queued message, seq of its Delivered record)."""
+
+
+class RabbitConsumer:
+    """One consumer on one queue, with its own channel."""
+
+    def __init__(
+        self, sim: Simulation, broker: RabbitBroker, queue: Queue, spec: GroupSpec, name: str
+    ) -> None:
+        self.sim = sim
+        self.broker = broker
+        self.queue = queue
+        self.spec = spec
+        self.name = name
+        self.auto_ack = spec.commit == "before-process"
+        self.ack_multiple = spec.rabbitmq.ack_multiple
+        self.crashed = False
+        self.crash_seq: int | None = None
+        self.channel: Channel | None = None
+        self._buffer: deque[Delivery] = deque()
+        self._busy = False
+        self._token = 0
+        self._attempt = 1
+        self._unacked_done = 0
+        """Processed deliveries not acked yet (with ``ack_multiple > 1``)."""
+        self._last_done: tuple[Channel, int, int] | None = None
+        self._processing_ms = spec.processing_ms
+        self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.sim.kernel.schedule(self.spec.start_ms, self._consume)
+
+    def _consume(self, _: object = None) -> None:
+        """Open a channel, set ``basic.qos`` and ``basic.consume`` on the queue."""
+        if self.crashed or not self.broker.up:
+            return
+        from simulator.rabbitmq.queue import Channel
+
+        self.channel = Channel(self, self.spec.rabbitmq.prefetch, self.auto_ack)
+        self.queue.subscribe(self.channel)
+
+    def crash(self, point: str | None) -> int:
+        """Stop dead; the broker notices the closed connection and requeues the unacked."""
+        sim = self.sim
+        crashed = sim.emit(Crashed, self.name, None, point=point)
+        self.crashed = True
+        self.crash_seq = crashed.seq
+        self._drop_channel(crashed.seq)
+        return int(crashed.seq)
+
+    def _drop_channel(self, cause_seq: int | None) -> None:
+        self._token += 1
+        self._buffer.clear()
+        self._busy = False
+        self._unacked_done = 0
+        self._last_done = None
+        channel = self.channel
+        self.channel = None
+        if channel is not None:
+            self.sim.network.send(
+                self.name,
+                "broker",
+                "connection closed",
+                None,
+                self._closed_at_broker,
+                (channel, cause_seq),
+            )
+
+    def _closed_at_broker(self, arg: tuple[Channel, int | None]) -> None:
+        channel, cause_seq = arg
+        self.queue.close_channel(channel, cause_seq)
+
+    def restart(self) -> None:
+        if not self.crashed:
+            return
+        self.sim.emit(Restarted, self.name, self.crash_seq)
+        self.crashed = False
+        self._consume()
+
+    def broker_went_down(self, cause_seq: int) -> None:
+        """The connection dropped with the broker: buffered deliveries are void."""
+        self._token += 1
+        self._buffer.clear()
+        self._busy = False
+        self._unacked_done = 0
+        self._last_done = None
+        self.channel = None
+
+    def broker_came_back(self) -> None:
+        if not self.crashed:
+            self._consume()
+
+    # -- deliveries ----------------------------------------------------------------------------
+
+    def on_deliveries(self, arg: tuple[Channel, list[tuple[int, QueuedMessage, bool]]]) -> None:
+        """Deliveries pushed by the queue arrive (several, if sent in the same millisecond)."""
+        channel, batch = arg
+        if channel.batch is batch:
+            channel.batch = None
+        for tag, qm, redelivered in batch:
+            self._on_delivery(channel, tag, qm, redelivered)
+
+    def _on_delivery(
+        self, channel: Channel, tag: int, qm: QueuedMessage, redelivered: bool
+    ) -> None:
+        if self.crashed or channel is not self.channel:
+            return
+        sim = self.sim
+        msg = qm.msg
+        delivered = sim.record(
+            Delivered(
+                seq=sim.next_seq,
+                at=sim.kernel.now_ms,
+                component=self.name,
+                cause_seq=qm.cause_seq,
+                group=self.spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                key=msg.key,
+                topic=self.spec.topic,
+                partition=None,
+                offset=None,
+                redelivered=redelivered,
+            )
+        )
+        if self._crash_point("after_poll"):
+            return
+        if self.auto_ack and self._crash_point("after_commit_before_process"):
+            return
+        self._buffer.append((channel, tag, qm, delivered.seq))
+        if not self._busy:
+            self._next()
+
+    def _next(self) -> None:
+        if not self._buffer:
+            self._busy = False
+            self._flush_acks()
+            return
+        self._busy = True
+        self._attempt = 1
+        self._start_item(self._token)
+
+    def _start_item(self, token: int) -> None:
+        duration = self.sim.faults.processing_ms(self.name, self._processing_ms)
+        self.sim.kernel.after(duration, self._finish_item, token)
+
+    def _finish_item(self, token: int) -> None:
+        if self.crashed or token != self._token:
+            return
+        sim = self.sim
+        spec = self.spec
+        channel, tag, qm, delivered_seq = self._buffer[0]
+        msg = qm.msg
+        error = sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        if error is not None:
+            self._failed(channel, tag, qm, delivered_seq, error, token)
+            return
+        processed = sim.record(
+            Processed(
+                seq=sim.next_seq,
+                at=sim.kernel.now_ms,
+                component=self.name,
+                cause_seq=delivered_seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                key=msg.key,
+                key_seq=msg.key_seq,
+                topic=spec.topic,
+                partition=None,
+                offset=None,
+            )
+        )
+        if spec.output_topic is not None:
+            out = sim.derived_message(msg.id, spec.output_topic)
+            self.broker.publish_internal(spec.output_topic, out, processed.seq)
+            sim.emit(
+                Acked,
+                self.name,
+                processed.seq,
+                producer=self.name,
+                msg=out.id,
+                topic=spec.output_topic,
+                partition=None,
+                offset=None,
+            )
+        self._buffer.popleft()
+        if not self.auto_ack:
+            if self._crash_point("after_process_before_commit"):
+                return
+            self._unacked_done += 1
+            self._last_done = (channel, tag, processed.seq)
+            if self._unacked_done >= self.ack_multiple:
+                self._flush_acks()
+        self._next()
+
+    def _flush_acks(self) -> None:
+        """Send ``basic.ack`` for the processed deliveries not acked yet."""
+        if self._last_done is None:
+            return
+        channel, tag, cause_seq = self._last_done
+        multiple = self.ack_multiple > 1
+        self._last_done = None
+        self._unacked_done = 0
+        self.sim.network.send(
+            self.name,
+            "broker",
+            "ack",
+            None,
+            self._ack_at_broker,
+            (channel, tag, multiple, cause_seq),
+        )
+
+    def _ack_at_broker(self, arg: tuple[Channel, int, bool, int]) -> None:
+        channel, tag, multiple, cause_seq = arg
+        if self.broker.up:
+            self.queue.ack(channel, tag, multiple, cause_seq)
+
+    def _failed(
+        self,
+        channel: Channel,
+        tag: int,
+        qm: QueuedMessage,
+        delivered_seq: int,
+        error: str,
+        token: int,
+    ) -> None:
+        sim = self.sim
+        spec = self.spec
+        msg = qm.msg
+        failed = sim.emit(
+            ProcessingFailed,
+            self.name,
+            delivered_seq,
+            group=spec.name,
+            consumer=self.name,
+            msg=msg.id,
+            error=error,
+            attempt=self._attempt,
+        )
+        if may_retry(spec.retry, self._attempt):
+            delay = backoff_ms(spec.retry, self._attempt, self._retry_rng)
+            self._attempt += 1
+            sim.emit(
+                RetryScheduled,
+                self.name,
+                failed.seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                attempt=self._attempt,
+                delay_ms=delay,
+                via=None,
+            )
+            sim.kernel.after(delay, self._start_item, token)
+            return
+        self._buffer.popleft()
+        if self.auto_ack:
+            sim.emit(
+                Skipped,
+                self.name,
+                failed.seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                reason=f"{error} error after {self._attempt} attempt(s); auto-ack: already gone",
+            )
+            self._next()
+            return
+        requeue = spec.rabbitmq.requeue_on_failure
+        cause = failed.seq
+        if requeue:
+            cause = sim.emit(
+                RetryScheduled,
+                self.name,
+                failed.seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                attempt=self._attempt + 1,
+                delay_ms=0,
+                via="requeue",
+            ).seq
+        nacked = sim.emit(
+            Nacked,
+            self.name,
+            cause,
+            group=spec.name,
+            consumer=self.name,
+            msg=msg.id,
+            delivery_tag=tag,
+            requeue=requeue,
+        )
+        self.sim.network.send(
+            self.name,
+            "broker",
+            "nack",
+            msg.id,
+            self._nack_at_broker,
+            (channel, tag, requeue, nacked.seq),
+        )
+        self._next()
+
+    def _nack_at_broker(self, arg: tuple[Channel, int, bool, int]) -> None:
+        channel, tag, requeue, cause_seq = arg
+        if self.broker.up:
+            self.queue.nack(channel, tag, requeue, cause_seq)
+
+    def _crash_point(self, point: str) -> bool:
+        crash = self.sim.faults.crash_at_point(self.name, point)
+        if crash is None:
+            return False
+        self.sim.crash(self.name, point, crash.restart_after_ms)
+        return True
