@@ -28,6 +28,7 @@ from simulator.trace import (
     DeadLettered,
     Delivered,
     DuplicateDetected,
+    LogCompacted,
     MessageLost,
     NetworkDropped,
     OrderViolated,
@@ -104,6 +105,7 @@ class Checker:
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
         self._routed: dict[int, list[str]] = {}
+        self._compacted: dict[int, int] = {}
 
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
@@ -123,6 +125,7 @@ class Checker:
             NetworkDropped: self._network_dropped,
             PositionReset: self._position_reset,
             Routed: self._routed_to,
+            LogCompacted: self._log_compacted,
         }
 
     # -- observers -------------------------------------------------------------------
@@ -218,6 +221,10 @@ class Checker:
         for msg in rec.msgs:
             self._dropped[msg] = rec.seq
 
+    def _log_compacted(self, rec: LogCompacted) -> None:
+        for msg in rec.msgs:
+            self._compacted[msg] = rec.seq
+
     def _routed_to(self, rec: Routed) -> None:
         self._routed.setdefault(rec.msg, []).extend(rec.queues)
 
@@ -274,6 +281,10 @@ class Checker:
             return delivered, "delivered but never processed"
         if msg in self._dropped:
             return self._dropped[msg], "never reached the broker (acks=0: nobody noticed)"
+        if msg in self._compacted:
+            return self._compacted[
+                msg
+            ], "removed by compaction (superseded) before the group read it"
         if partition is not None and (topic, partition) in books.out_of_range:
             return books.out_of_range[
                 (topic, partition)

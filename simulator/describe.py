@@ -40,7 +40,8 @@ def describe(r: Record) -> str:
     if kind == "Appended":
         extra = f" pseq={f['producer_seq']}" if f.get("producer_seq") is not None else ""
         txn = f" txn={f['txn']}" if f.get("txn") else ""
-        return f"{msg}{key} @{f['offset']} from {f['producer']}{extra}{txn}"
+        dead = " TOMBSTONE" if f.get("tombstone") else ""
+        return f"{msg}{key} @{f['offset']} from {f['producer']}{extra}{txn}{dead}"
     if kind == "Acked":
         placed = f["offset"] is not None
         where = f" {_tp(f['topic'], f['partition'])}@{f['offset']}" if placed else ""
@@ -51,7 +52,8 @@ def describe(r: Record) -> str:
         return f"{msg}{key} {where} → {f['group']}{again}"
     if kind == "Processed":
         txn = f" txn={f['txn']}" if f.get("txn") else ""
-        return f"{msg}{key}#{f['key_seq']} {_tp(f['topic'], f['partition'])}{_at(f['offset'])}{txn}"
+        order = f"#{f['key_seq']}" if f["key"] is not None else ""
+        return f"{msg}{key}{order} {_tp(f['topic'], f['partition'])}{_at(f['offset'])}{txn}"
     if kind == "Committed":
         return f"{f['topic']}/{f['partition']} next={f['offset']} by {f['consumer']}"
     if kind == "Rebalanced":
@@ -71,7 +73,8 @@ def describe(r: Record) -> str:
     if kind == "Crashed":
         return f"at {f['point']}" if f["point"] else "crashed"
     if kind == "ProduceRetried":
-        return f"{msg} attempt {f['attempt']} after {f['backoff_ms']} ms"
+        why = f" ({f['reason']})" if f.get("reason") else ""
+        return f"{msg} attempt {f['attempt']} after {f['backoff_ms']} ms{why}"
     if kind == "RetryScheduled":
         via = f" via {f['via']}" if f["via"] else ""
         return f"{msg} attempt {f['attempt']} in {f['delay_ms']} ms{via}"
@@ -80,7 +83,7 @@ def describe(r: Record) -> str:
         return queue_text
     parts = [msg] if msg else []
     for name, value in f.items():
-        if name in ("msg", "key") or value is None:
+        if name in ("msg", "key") or value is None or value == []:
             continue
         shown = ",".join(str(v) for v in value) if isinstance(value, list) else value
         parts.append(f"{name}={shown}")

@@ -73,6 +73,40 @@ class Network:
         """The seq of the latest NetworkDropped record for message ``msg``, if any."""
         return self._last_drop.get(msg)
 
+    def allows(
+        self,
+        source: str,
+        destination: str,
+        what: str,
+        *,
+        background: bool = False,
+        cause_seq: int | None = None,
+    ) -> bool:
+        """Whether a synchronous call (a fetch, a join, a commit) gets through right now.
+
+        Partitions and ``drop_probability`` apply as for ``send``; delays do not,
+        because the caller models the call as taking no time. A failed call is
+        recorded (unless it is background chatter) and the caller retries later.
+        """
+        if not self.faulty:
+            return True
+        link = f"{source}->{destination}"
+        cut = self._cut.get(frozenset((source, destination))) if self._cut else None
+        if cut is None:
+            now = self.sim.kernel.now_ms
+            for rule in self._rules.get((source, destination), ()):
+                if now < rule.from_ms or (rule.to_ms is not None and now >= rule.to_ms):
+                    continue
+                if rule.msgs or not rule.drop_probability:
+                    continue
+                if self.sim.rng.stream(f"network:{link}").random() < rule.drop_probability:
+                    break
+            else:
+                return True
+        if not background:
+            self._dropped(cut if cut is not None else cause_seq, link, what, [])
+        return False
+
     def send(
         self,
         source: str,

@@ -91,6 +91,8 @@ class Appended(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     producer_seq: int | None = None
     """The idempotent producer's per-partition sequence number, if it has one."""
     txn: str | None = None
+    tombstone: bool = False
+    """A null value: on a compacted topic, a delete marker for its key."""
 
 
 class ProduceDeduplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
@@ -123,6 +125,8 @@ class ProduceRetried(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     msg: int
     attempt: int
     backoff_ms: int
+    reason: str = ""
+    """Why: ``request timed out`` (no answer) or ``out of order sequence`` (broker refused)."""
 
 
 class ProduceFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
@@ -281,6 +285,8 @@ class LogCompacted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     partition: int
     removed: int
     tombstones_removed: int
+    msgs: list[int] = []
+    """The messages whose records were removed."""
 
 
 class TransactionCommitted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):

@@ -282,6 +282,7 @@ class LogBroker:
                 producer=producer,
                 producer_seq=producer_seq,
                 txn=txn,
+                tombstone=msg.tombstone,
             )
         )
         entry = Entry(offset, msg, now, seq, txn, due_ms, level)
@@ -385,7 +386,7 @@ class LogBroker:
         sim = self.sim
         topic = self.topics[topic_name]
         for part in self.partitions[topic_name]:
-            removed, tombstones = part.compact(part.next_offset)
+            removed, tombstones, gone = part.compact(part.next_offset)
             if removed:
                 sim.emit(
                     LogCompacted,
@@ -395,5 +396,6 @@ class LogBroker:
                     partition=part.index,
                     removed=removed,
                     tombstones_removed=tombstones,
+                    msgs=gone,
                 )
         sim.kernel.after(topic.compaction_interval_ms, self._compact, topic_name, background=True)

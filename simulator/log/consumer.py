@@ -226,13 +226,14 @@ class Consumer:
         group = self.group
         spec = self.spec
         self.polls += 1
-        if not group.is_member(self):
-            self.generation = 0
-            group.join(self)
-            return
-        if self.rejoin_needed:
-            if spec.commit == "auto" and self.generation > 0:
+        if not group.is_member(self) or self.rejoin_needed:
+            if not sim.network.allows(self.name, "broker", "join"):
+                self._retry_poll(spec.heartbeat_interval_ms)
+                return
+            if group.is_member(self) and spec.commit == "auto" and self.generation > 0:
                 self._commit(dict(self.positions), None)  # onPartitionsRevoked
+            if not group.is_member(self):
+                self.generation = 0
             group.join(self)
             return
         if group.rebalancing or self.generation <= 0:
@@ -240,6 +241,9 @@ class Consumer:
         if spec.commit == "auto" and now - self.last_auto_commit_ms >= spec.auto_commit_interval_ms:
             self.last_auto_commit_ms = now
             self._commit(dict(self.positions), None)
+        if not sim.network.allows(self.name, "broker", "fetch", background=True):
+            self._retry_poll(spec.fetch_max_wait_ms)
+            return
         batch = self._fetch(now)
         if not batch:
             for tp in self.assigned:
@@ -270,6 +274,15 @@ class Consumer:
             self._txn = f"{self.name}:{self.incarnation}:{self._txn_count}"
             self._txn_outputs = []
         self._start_item(self._token)
+
+    def _retry_poll(self, delay_ms: int) -> None:
+        """The broker could not be reached: try again later.
+
+        Background, like an idle poll: a consumer cut off for good must not keep
+        the run alive (a healing partition is itself scheduled work).
+        """
+        self._token += 1
+        self.sim.kernel.after(delay_ms, self._poll, self._token, background=True)
 
     def _fetch(self, now: int) -> list[tuple[Partition, Entry, int]]:
         """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each."""
@@ -441,6 +454,10 @@ class Consumer:
         sim = self.sim
         spec = self.spec
         msg = entry.msg
+        # Tries made in earlier retry topics count too: the n-th try is the n-th try.
+        per_topic = spec.retry.attempts if spec.retry.policy != "none" else 1
+        earlier = entry.level * per_topic
+        tries = earlier + self._attempt
         failed = sim.emit(
             ProcessingFailed,
             self.name,
@@ -449,7 +466,7 @@ class Consumer:
             consumer=self.name,
             msg=msg.id,
             error=error,
-            attempt=self._attempt,
+            attempt=tries,
         )
         if may_retry(spec.retry, self._attempt):
             delay = backoff_ms(spec.retry, self._attempt, self._retry_rng)
@@ -461,7 +478,7 @@ class Consumer:
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
-                attempt=self._attempt,
+                attempt=earlier + self._attempt,
                 delay_ms=delay,
                 via=None,
             )
@@ -478,7 +495,7 @@ class Consumer:
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
-                attempt=self._attempt + 1,
+                attempt=tries + 1,
                 delay_ms=delay,
                 via=retry_topic,
             )
@@ -499,7 +516,7 @@ class Consumer:
                 msg=msg.id,
                 key=msg.key,
                 destination=spec.dead_letter_topic,
-                reason=f"{error} error after {self._attempt} attempt(s)",
+                reason=f"{error} error after {tries} attempt(s)",
             )
             self.broker.append_keyed(spec.dead_letter_topic, msg, self.name, dead.seq)
         else:
@@ -510,7 +527,7 @@ class Consumer:
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
-                reason=f"{error} error after {self._attempt} attempt(s); no retry topic or DLT",
+                reason=f"{error} error after {tries} attempt(s); no retry topic or DLT",
             )
         return True
 
@@ -558,7 +575,7 @@ class Consumer:
         sim = self.sim
         if not offsets:
             return True
-        if not sim.network.reachable(self.name, "broker") or not self.broker.up:
+        if not self.broker.up or not sim.network.allows(self.name, "broker", "commit"):
             reason = "coordinator unreachable"
         elif self.group.commit(self, self.generation, offsets, cause_seq):
             return True

@@ -165,17 +165,19 @@ class Partition:
             self.log_start_offset = self.entries[0].offset if self.entries else self.next_offset
         return n
 
-    def compact(self, active_from: int) -> tuple[int, int]:
+    def compact(self, active_from: int) -> tuple[int, int, list[int]]:
         """Keep only the latest record per key below ``active_from`` (the active segment).
 
-        Returns (records removed, tombstones removed). A tombstone survives one
-        pass so readers can see the delete, and is removed on the next.
+        Returns (records removed, tombstones removed, ids of the removed
+        messages). A tombstone survives one pass so readers can see the
+        delete, and is removed on the next.
         """
         latest: dict[str, int] = {}
         for e in self.entries:
             if e.offset < active_from and e.msg.key is not None:
                 latest[e.msg.key] = e.offset
         kept: list[Entry] = []
+        gone: list[int] = []
         removed = tombstones = 0
         for e in self.entries:
             key = e.msg.key
@@ -183,9 +185,11 @@ class Partition:
                 kept.append(e)
             elif latest[key] != e.offset:
                 removed += 1
+                gone.append(e.msg.id)
             elif e.msg.tombstone and e.seen_by_cleaner:
                 removed += 1
                 tombstones += 1
+                gone.append(e.msg.id)
             else:
                 if e.msg.tombstone:
                     e.seen_by_cleaner = True
@@ -195,4 +199,4 @@ class Partition:
             self.dense = False
             if kept:
                 self.log_start_offset = kept[0].offset
-        return removed, tombstones
+        return removed, tombstones, gone

@@ -267,6 +267,7 @@ class Producer:
                 msg=msg.id,
                 attempt=batch.attempt,
                 backoff_ms=spec.retry_backoff_ms,
+                reason=reason,
             )
             batch.causes[i] = retried.seq
         sim.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))

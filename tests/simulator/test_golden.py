@@ -7,7 +7,7 @@ mismatch means the simulation now behaves differently for that lesson: either
 a bug, or an intended change to the core or to the lesson. After an intended
 change — or after adding a scenario — regenerate every digest with::
 
-    EVSIM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/simulator/test_golden.py
+    EVSIM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -n 0 tests/simulator/test_golden.py
 
 then play the affected lessons (``evsim play NAME``) to check that their
 narration still matches what happens, and commit the new digests with the
@@ -28,7 +28,7 @@ from simulator.simulation import Simulation
 
 GOLDEN = Path(__file__).with_name("golden_digests.json")
 UPDATE = os.environ.get("EVSIM_UPDATE_GOLDEN") == "1"
-REGENERATE = "EVSIM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/simulator/test_golden.py"
+REGENERATE = "EVSIM_UPDATE_GOLDEN=1 .venv/bin/python -m pytest -n 0 tests/simulator/test_golden.py"
 SCENARIOS = builtin_names()
 
 

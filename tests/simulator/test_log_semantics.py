@@ -463,3 +463,48 @@ def test_transient_failures_without_a_policy_are_skipped_and_counted_lost() -> N
     sim, s = run(body)
     assert s.lost >= 1
     assert all("skipped" in r.reason for r in of(sim, MessageLost))
+
+
+# -- the network between consumers and the broker ----------------------------------------
+
+CUT = """
+[[faults]]
+kind = "partition"
+between = ["g-0", "broker"]
+from_ms = 1000
+to_ms = 2500
+"""
+
+
+def test_a_partitioned_consumer_can_neither_fetch_nor_rejoin_until_the_cut_heals() -> None:
+    body = (
+        group("g", commit="after-process", session_timeout_ms=1000, heartbeat_interval_ms=300)
+        + workload(count=30, keys=1, rate=10)
+        + CUT
+    )
+    sim, s = run(body, partitions=1)
+    during = [r for r in of(sim, Delivered) if 1000 <= r.at < 2500]
+    assert during == []
+    left = [r for r in of(sim, MemberLeft) if r.consumer == "g-0"]
+    assert left and left[0].reason == "session_timeout" and left[0].at < 2500
+    rejoined = [r for r in sim.trace.records if type(r).__name__ == "MemberJoined" and r.at > 1000]
+    assert rejoined and all(r.at >= 2500 for r in rejoined)
+    assert s.lost == 0
+
+
+def test_a_lossy_link_drops_commits_as_well_as_heartbeats() -> None:
+    body = (
+        group(
+            "g",
+            commit="after-process",
+            commit_every="message",
+            session_timeout_ms=1000,
+            heartbeat_interval_ms=300,
+        )
+        + workload(count=30, keys=1, rate=10)
+        + '\n[[faults]]\nkind = "network"\nsource = "g-0"\ndestination = "broker"\n'
+        + "from_ms = 1000\nto_ms = 2500\ndrop_probability = 1.0\n"
+    )
+    sim, _ = run(body, partitions=1)
+    assert not [r for r in of(sim, Committed) if 1000 <= r.at < 2500]
+    assert not [r for r in of(sim, Delivered) if 1000 <= r.at < 2500]
