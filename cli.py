@@ -60,12 +60,17 @@ def _load(name_or_path: str) -> Scenario:
 
 
 @app.callback(invoke_without_command=True)
-def main_callback(ctx: typer.Context) -> None:
+def main_callback(
+    ctx: typer.Context,
+    presenter: Annotated[
+        bool, typer.Option("--presenter", help="Open the TUI in presenter mode (high contrast).")
+    ] = False,
+) -> None:
     """Open the TUI on the lesson picker when no command is given."""
     if ctx.invoked_subcommand is None:
         from tui.app import run_app
 
-        run_app()
+        run_app(presenter=presenter)
 
 
 @app.command("list")
@@ -97,6 +102,10 @@ def play(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Outcome only, no timeline.")] = False,
     lang: Lang = "en",
+    svg_at_beats: Annotated[
+        Path | None,
+        typer.Option("--svg-at-beats", help="Also save the main TUI screen as SVG at each beat."),
+    ] = None,
 ) -> None:
     """Play a scenario headless: timeline, outcome, expectations."""
     _check_lang(lang)
@@ -116,6 +125,8 @@ def play(
     summary = summarize(sim)
     if export_trace is not None:
         _export(sim, export_trace)
+    if svg_at_beats is not None:
+        _svg_at_beats(spec, svg_at_beats, lang)
     if json:
         import msgspec
 
@@ -125,6 +136,55 @@ def play(
 
         print_summary(_console(), summary, spec, lang)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str) -> None:
+    from tui.export import svg_at_beats
+
+    try:
+        written = svg_at_beats(spec, out_dir, lang)
+    except OSError as err:
+        _fail(f"{out_dir}: cannot write screenshots: {err.strerror or err}")
+    typer.echo(f"wrote {len(written)} SVG screenshot(s) to {out_dir}", err=True)
+
+
+@app.command()
+def view(
+    trace: Annotated[Path, typer.Argument(help="A trace exported with `play --export-trace`.")],
+    presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
+    lang: Lang = "en",
+) -> None:
+    """Play an exported trace (JSON Lines) in the TUI."""
+    _check_lang(lang)
+    from simulator.errors import InputError
+    from tui.runs import load_trace
+
+    try:
+        records, warning = load_trace(trace)
+    except InputError as err:
+        _fail(str(err))
+    if warning:
+        typer.echo(f"evsim: warning: {warning}", err=True)
+    from tui.app import EvsimApp
+
+    EvsimApp(trace=(records, trace.name, warning), presenter=presenter, lang=lang).run()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "localhost",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
+) -> None:
+    """Serve the TUI in a web browser (needs the `serve` extra: textual-serve)."""
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        _fail("serve needs textual-serve: pip install 'evsim[serve]'")
+    import shlex
+
+    command = f"{shlex.quote(sys.executable)} -m cli" + (" --presenter" if presenter else "")
+    Server(command, host=host, port=port, title="evsim").serve()
 
 
 def _export(sim: object, path: Path) -> None:
@@ -184,6 +244,73 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
 
 
 @app.command()
+def compare(
+    scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
+    vary: Annotated[
+        str, typer.Option(help="What to vary: broker (log, rabbitmq, sqs, sqs-fifo) or semantics.")
+    ] = "broker",
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for every variant (default: the scenario's).")
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list, one object per variant.")
+    ] = False,
+) -> None:
+    """Run one workload through each variant, same seed, one table.
+
+    Exit 1 when the scenario as written (the row marked *) fails its expectations.
+    """
+    from simulator.compare import VARY, variant_dicts
+    from simulator.compare import compare as run_compare
+    from simulator.errors import InputError
+
+    if vary not in VARY:
+        _fail(f"--vary: cannot vary {vary!r} (use {' or '.join(VARY)})")
+    spec = _load(scenario)
+    try:
+        variants = run_compare(spec, vary, seed)
+    except InputError as err:
+        _fail(str(err))
+    baseline_ok = all(v.summary.ok for v in variants if v.baseline and v.summary is not None)
+    if json:
+        import msgspec
+
+        sys.stdout.write(msgspec.json.encode(variant_dicts(variants)).decode() + "\n")
+        raise typer.Exit(0 if baseline_ok else 1)
+    from rich.table import Table
+
+    used_seed = spec.seed if seed is None else seed
+    table = Table(
+        title=f"{spec.name}: same workload, varying {vary} (seed {used_seed})",
+        title_justify="left",
+        show_edge=False,
+    )
+    table.add_column(vary)
+    columns = ("produced", "processed", "lost", "duplicates", "out of order", "dead-lettered")
+    for column in (*columns, "retries", "max latency ms"):
+        table.add_column(column, justify="right")
+    notes: list[str] = []
+    for v in variants:
+        label = f"{v.label} *" if v.baseline else v.label
+        s = v.summary
+        if s is None:
+            table.add_row(label, *(["—"] * 8), style="dim")
+        else:
+            latency = "—" if v.max_latency_ms is None else str(v.max_latency_ms)
+            counts = (s.produced, s.processed, s.lost, s.duplicates, s.out_of_order)
+            rest = (s.dead_lettered, s.retries)
+            table.add_row(label, *(str(c) for c in (*counts, *rest)), latency)
+        if v.note:
+            notes.append(f"{v.label}: {v.note}")
+    console = _console()
+    console.print(table)
+    console.print("* the scenario as written", style="dim")
+    for note in notes:
+        console.print(f"note — {note}")
+    raise typer.Exit(0 if baseline_ok else 1)
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors)."""
     import msgspec
@@ -192,6 +319,32 @@ def schema() -> None:
 
     sys.stdout.write(msgspec.json.format(msgspec.json.encode(msgspec.json.schema(Scenario))).decode())
     sys.stdout.write("\n")
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option("--quick", help="A tenth of the size, for a smoke run.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Run the benchmarks and print our figures beside their anchors."""
+    import msgspec
+    from rich.table import Table
+
+    from simulator.bench import run_all
+
+    rows = run_all(quick=quick)
+    if json:
+        sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
+        return
+    table = Table(show_edge=False)
+    for column in ("workload", "ours", "anchor", "ratio", "target", "ok"):
+        table.add_column(column, justify="right" if column in ("ours", "anchor", "ratio") else "left")
+    for r in rows:
+        anchor = f"{r.anchor:,.0f} ({r.anchor_name})" if r.anchor is not None else r.anchor_name
+        ok = "" if r.ok is None else ("pass" if r.ok else "MISS")
+        ours = f"{r.ours:,.0f} {r.unit}" if not r.note or r.ours else r.note
+        table.add_row(r.workload, ours, anchor, f"{r.ratio:.2f}x" if r.ratio else "", r.target, ok)
+    _console().print(table)
 
 
 def main() -> None:

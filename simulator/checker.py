@@ -99,7 +99,8 @@ class Checker:
         self.acked = 0
         self.retries = 0
         self.rebalances = 0
-        self._acked: dict[int, tuple[int, str, int | None]] = {}
+        self._acked: dict[int, int] = {}
+        """Message id → seq of its first Acked record."""
         self._keys: dict[int, str | None] = {}
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
@@ -137,7 +138,7 @@ class Checker:
     def _acked_(self, rec: Acked) -> None:
         if rec.msg not in self._acked:
             self.acked += 1
-            self._acked[rec.msg] = (rec.seq, rec.topic, rec.partition)
+            self._acked[rec.msg] = rec.seq
 
     def _delivered(self, rec: Delivered) -> None:
         books = self.groups.get(rec.group)
@@ -240,7 +241,10 @@ class Checker:
         """Emit a MessageLost finding for every acknowledged message a group never processed."""
         records = self.sim.trace.records
         for books in self.groups.values():
-            for msg, (acked_seq, topic, partition) in self._acked.items():
+            for msg, acked_seq in self._acked.items():
+                acked = records[acked_seq]
+                assert isinstance(acked, Acked)
+                topic, partition = acked.topic, acked.partition
                 if topic != books.topic or msg in books.first_processed or msg in books.dead:
                     continue
                 routed = self._routed.get(msg)

@@ -40,6 +40,15 @@ class FaultPlan:
             elif isinstance(fault, Slow):
                 self._slow.setdefault(fault.target, []).append(fault)
 
+    def handlers_may_fail(self, group: str) -> bool:
+        """Whether any handler fault could touch ``group`` (lets the hot path skip asking)."""
+        return any(p.group in (None, group) for p in self._poison) or any(
+            h.group == group for h in self._handler_errors
+        )
+
+    def may_slow(self, consumer: str) -> bool:
+        return consumer in self._slow
+
     def timed_crashes(self) -> list[Crash]:
         return [f for f in self.sim.scenario.faults if isinstance(f, Crash) and f.at_ms is not None]
 

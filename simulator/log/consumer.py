@@ -89,6 +89,8 @@ class Consumer:
         self._processing_ms = spec.processing_ms
         self._read_committed = spec.isolation == "read_committed"
         self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+        self._may_fail = sim.faults.handlers_may_fail(spec.name)
+        self._may_slow = sim.faults.may_slow(name)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -376,22 +378,27 @@ class Consumer:
 
     def _start_item(self, token: int) -> None:
         """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
-        duration = self.sim.faults.processing_ms(self.name, self._processing_ms)
+        duration = self._duration()
         if duration:
             self.sim.kernel.after(duration, self._run_items, token)
         else:
             self._run_items(token)
 
+    def _duration(self) -> int:
+        if self._may_slow:
+            return self.sim.faults.processing_ms(self.name, self._processing_ms)
+        return self._processing_ms
+
     def _run_items(self, token: int) -> None:
         """Finish the current record and go on; records that take no time run in one go."""
-        faults = self.sim.faults
+        kernel = self.sim.kernel
         while self._finish_item(token):
             if self._i >= len(self._batch):
                 self._end_batch()
                 return
-            duration = faults.processing_ms(self.name, self._processing_ms)
+            duration = self._duration()
             if duration:
-                self.sim.kernel.after(duration, self._run_items, token)
+                kernel.schedule(kernel.now_ms + duration, self._run_items, token)
                 return
 
     def _finish_item(self, token: int) -> bool:
@@ -402,12 +409,16 @@ class Consumer:
         spec = self.spec
         part, entry, delivered_seq = self._batch[self._i]
         msg = entry.msg
-        error = sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        error = (
+            sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+            if self._may_fail
+            else None
+        )
         if error is not None:
             if not self._failed(part, entry, delivered_seq, error, token):
                 return False
             return self._item_done(part, entry)
-        seq = sim.next_seq
+        seq = len(sim.trace.records)
         sim.record(
             Processed(
                 seq=seq,
