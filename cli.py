@@ -74,13 +74,22 @@ def main_callback(
 
 
 @app.command("list")
-def list_scenarios(lang: Lang = "en") -> None:
-    """List the built-in lessons."""
+def list_scenarios(
+    lang: Lang = "en",
+    path: Annotated[
+        bool,
+        typer.Option("--path", help="In course order, by chapter (scenarios/course/path.toml)."),
+    ] = False,
+) -> None:
+    """List the built-in lessons (with --path: the course, first principles to case studies)."""
     from rich.table import Table
 
     from simulator.scenario import builtin_names, builtin_path, load_scenario
 
     _check_lang(lang)
+    if path:
+        _list_course(lang)
+        return
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("name", style="bold")
     table.add_column("broker")
@@ -89,6 +98,45 @@ def list_scenarios(lang: Lang = "en") -> None:
         s = load_scenario(builtin_path(name))
         table.add_row(name, s.broker, s.title.get(lang))
     _console().print(table)
+
+
+def _list_course(lang: str) -> None:
+    from rich.table import Table
+
+    from simulator.course import load_course
+    from simulator.errors import InputError
+    from simulator.scenario import builtin_names, builtin_path, load_scenario
+
+    try:
+        course = load_course()
+    except InputError as err:
+        _fail(str(err))
+    console = _console()
+    for chapter in course.chapters:
+        table = Table(
+            title=f"{chapter.title.get(lang)}  (docs/guide/{lang}/{chapter.guide})",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
+        table.add_column("#", justify="right")
+        table.add_column("name", style="bold")
+        table.add_column("broker")
+        table.add_column("title")
+        for step in course.steps():
+            if step.chapter.id != chapter.id:
+                continue
+            s = load_scenario(builtin_path(step.lesson))
+            marks = " ?" if s.predict else ""
+            table.add_row(str(step.number), step.lesson + marks, s.broker, s.title.get(lang))
+        if not chapter.lessons:
+            table.add_row("", "—", "", "lesson coming" if lang == "en" else "레슨 준비 중")
+        console.print(table)
+        console.print()
+    off_path = [name for name in builtin_names() if name not in course.path()]
+    if off_path:
+        console.print(f"not on the course path: {', '.join(off_path)}")
+    console.print("? asks a prediction question before it plays (evsim play NAME --predict N)")
 
 
 @app.command()
@@ -106,8 +154,14 @@ def play(
         Path | None,
         typer.Option("--svg-at-beats", help="Also save the main TUI screen as SVG at each beat."),
     ] = None,
+    predict: Annotated[
+        str | None,
+        typer.Option(
+            "--predict", help="Your answer to the lesson's prediction question: N (or N,M,…)."
+        ),
+    ] = None,
 ) -> None:
-    """Play a scenario headless: timeline, outcome, expectations."""
+    """Play a scenario headless: predictions, timeline, outcome, expectations, answers."""
     _check_lang(lang)
     if until is not None and until < 0:
         _fail("--until: must not be negative")
@@ -115,6 +169,18 @@ def play(
     from simulator.simulation import Simulation
     from simulator.summary import summarize
 
+    answers: list[int] = []
+    if predict is not None:
+        from simulator.predict import parse_answers
+
+        try:
+            answers = parse_answers(predict, spec)
+        except ValueError as err:
+            _fail(f"--predict: {err}")
+    if spec.predict and not json:
+        from tui.headless import print_predictions
+
+        print_predictions(_console(), spec, lang, answers)
     sim = Simulation(spec, seed, until_ms=until)
     if json or quiet:
         sim.run()
@@ -135,6 +201,11 @@ def play(
         from tui.headless import print_summary
 
         print_summary(_console(), summary, spec, lang)
+        if spec.predict:
+            from simulator.predict import check_predictions
+            from tui.headless import print_prediction_results
+
+            print_prediction_results(_console(), check_predictions(spec, summary, answers), lang)
     raise typer.Exit(0 if summary.ok else 1)
 
 
@@ -345,6 +416,131 @@ def bench(
         ours = f"{r.ours:,.0f} {r.unit}" if not r.note or r.ours else r.note
         table.add_row(r.workload, ours, anchor, f"{r.ratio:.2f}x" if r.ratio else "", r.target, ok)
     _console().print(table)
+
+
+@app.command()
+def report(
+    scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
+    lang: Lang = "en",
+    fmt: Annotated[str, typer.Option("--format", help="md (Markdown) or html.")] = "md",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the handout here (default: stdout).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    compare_vary: Annotated[
+        str | None,
+        typer.Option(
+            "--compare",
+            help="Add a comparison table: broker or semantics (default: broker for lessons"
+            " tagged 'compare'; 'none' to leave it out).",
+        ),
+    ] = None,
+    svg: Annotated[
+        bool,
+        typer.Option(
+            "--svg", help="Save one SVG of the TUI per narration beat next to --out, and show them."
+        ),
+    ] = False,
+) -> None:
+    """Write a handout: narration, setup, outcome, findings with their causes, answers."""
+    _check_lang(lang)
+    if fmt not in ("md", "html"):
+        _fail(f"--format: unknown format {fmt!r} (use md or html)")
+    if svg and out is None:
+        _fail("--svg: needs --out (the SVG files are saved next to the handout)")
+    from simulator.brokers import broker_model
+    from simulator.compare import VARY
+    from simulator.compare import compare as run_compare
+    from simulator.course import load_course
+    from simulator.errors import InputError
+    from simulator.predict import check_predictions
+    from simulator.report import build_handout, render_html, render_markdown
+    from simulator.simulation import Simulation
+    from simulator.summary import summarize
+
+    spec = _load(scenario)
+    vary = compare_vary if compare_vary is not None else ("broker" if "compare" in spec.tags else None)
+    if vary == "none":
+        vary = None
+    if vary is not None and vary not in VARY:
+        _fail(f"--compare: cannot vary {vary!r} (use {', '.join(VARY)} or none)")
+    sim = Simulation(spec, seed)
+    summary = summarize(sim)
+    try:
+        course = load_course()
+    except InputError:
+        course = None  # a handout for a lesson outside the shipped course still works
+    comparison = None
+    if vary is not None:
+        try:
+            comparison = (vary, run_compare(spec, vary, seed))
+        except InputError as err:
+            _fail(str(err))
+    snapshots: list[str | None] | None = None
+    svgs: list[str | None] | None = None
+    if svg and out is not None:
+        from tui.export import svg_at_beats
+
+        folder = out.with_name(f"{out.stem}-svg")
+        try:
+            written = svg_at_beats(spec, folder, lang)
+        except OSError as err:
+            _fail(f"{folder}: cannot write screenshots: {err.strerror or err}")
+        by_name = {p.name: p for p in written}
+        snapshots, svgs = [], []
+        for i in range(len(spec.narration)):
+            path = by_name.get(f"beat-{i + 1:02d}.svg")
+            snapshots.append(None if path is None else f"{folder.name}/{path.name}")
+            svgs.append(None if path is None else path.read_text(encoding="utf-8"))
+    handout = build_handout(
+        spec,
+        summary,
+        sim.trace,
+        lang=lang,
+        follows=broker_model(spec.broker)[0],
+        course=course,
+        predictions=check_predictions(spec, summary),
+        compare=comparison,
+        snapshots=snapshots,
+        svgs=svgs if fmt == "html" else None,
+    )
+    text = render_html(handout) if fmt == "html" else render_markdown(handout)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as err:
+            _fail(f"{out}: cannot write handout: {err.strerror or err}")
+        typer.echo(f"wrote {out}", err=True)
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="The new lesson's name (file NAME.toml is created).")],
+    template: Annotated[
+        str, typer.Option("--template", help="log, rabbitmq, sqs or sqs-fifo.")
+    ] = "log",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Start a new lesson from a template, in the current directory."""
+    from simulator.lesson_templates import TEMPLATES, render_template
+
+    if template not in TEMPLATES:
+        _fail(f"--template: unknown template {template!r} (use {', '.join(TEMPLATES)})")
+    stem = name[: -len(".toml")] if name.endswith(".toml") else name
+    if not stem or "/" in stem or stem.startswith("."):
+        _fail(f"{name}: a lesson name is a file stem such as my-lesson (no '/')")
+    target = Path(f"{stem}.toml")
+    if target.exists() and not force:
+        _fail(f"{target}: already exists (use --force to overwrite)")
+    try:
+        target.write_text(render_template(template, stem), encoding="utf-8")
+    except OSError as err:
+        _fail(f"{target}: cannot write: {err.strerror or err}")
+    typer.echo(f"wrote {target} (template {template})")
+    typer.echo(f"next: evsim validate {target} && evsim play {target}")
 
 
 def main() -> None:

@@ -1,15 +1,144 @@
-"""Placeholder entry for the Textual app (the lesson picker comes with the TUI)."""
+"""The Textual app: a player over a trace.
+
+``evsim`` with no arguments opens the lesson picker; opening a lesson runs the
+deterministic core in a worker and plays its trace on the simulation screen.
+``evsim view TRACE.jsonl`` opens the same screen on an exported trace. The
+language (en/ko) and presenter mode are app-wide: every screen follows them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
 
-def run_app() -> None:
-    from rich.console import Console
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 
-    from simulator.scenario import builtin_names
+from simulator.errors import InputError
+from simulator.scenario import Scenario, load_scenario
+from simulator.trace import Record
+from tui.screens.picker import Lesson, PickerScreen, builtin_lessons
+from tui.theme import PRESENTER_THEME
 
-    console = Console()
-    console.print("[bold]evsim[/] — lessons available (the TUI opens here):")
-    for name in builtin_names():
-        console.print(f"  {name}")
-    console.print("Play one headless with: evsim play NAME")
+__all__ = ["EvsimApp", "run_app"]
+
+
+class EvsimApp(App[None]):
+    """evsim: watch events flow, step through them, rewind, fork."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "evsim"
+    # Textual types these as plain class attributes, so no ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", tooltip="This help: every key"),
+        Binding("l", "toggle_lang", "EN/한국어", tooltip="Switch the language: English / 한국어"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    lang: reactive[str] = reactive("en")
+    """Language of lesson text and labels: ``en`` or ``ko``."""
+
+    def __init__(
+        self,
+        *,
+        lessons: Sequence[Lesson] | None = None,
+        scenario: Scenario | None = None,
+        trace: tuple[list[Record], str, str | None] | None = None,
+        presenter: bool = False,
+        lang: str = "en",
+        export_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self._lessons = lessons
+        self._start_scenario = scenario
+        self._start_trace = trace
+        self.presenter = presenter
+        self.export_dir = export_dir or Path.cwd()
+        self._normal_theme = "textual-dark"
+        self.register_theme(PRESENTER_THEME)
+        self.set_reactive(EvsimApp.lang, lang)
+
+    def on_mount(self) -> None:
+        if self.presenter:
+            self.theme = PRESENTER_THEME.name
+        lessons = builtin_lessons() if self._lessons is None else list(self._lessons)
+        self.push_screen(PickerScreen(lessons))
+        if self._start_scenario is not None:
+            self.open_scenario(self._start_scenario)
+        elif self._start_trace is not None:
+            records, label, warning = self._start_trace
+            self.open_trace(records, label, warning)
+
+    # -- opening runs ----------------------------------------------------------------
+
+    def open_scenario(self, scenario: Scenario) -> None:
+        from tui.screens.simulation import SimulationScreen
+
+        self.push_screen(SimulationScreen(scenario))
+
+    def open_trace(self, records: list[Record], label: str, warning: str | None = None) -> None:
+        from tui.screens.simulation import SimulationScreen
+
+        self.push_screen(SimulationScreen(None, records=records, label=label, warning=warning))
+
+    def open_path(self, path: Path) -> None:
+        """A scenario file, or a ``.jsonl`` trace; a bad file is a notification, not a crash."""
+        from tui.runs import load_trace
+
+        try:
+            if path.suffix == ".jsonl":
+                records, warning = load_trace(path)
+                self.open_trace(records, path.name, warning)
+            else:
+                self.open_scenario(load_scenario(path))
+        except InputError as err:
+            self.notify(str(err), severity="error", timeout=8)
+
+    # -- app-wide modes -----------------------------------------------------------------
+
+    def action_toggle_lang(self) -> None:
+        self.lang = "ko" if self.lang == "en" else "en"
+
+    def set_presenter(self, on: bool) -> None:
+        from tui.screens.simulation import SimulationScreen
+
+        self.presenter = on
+        self.theme = PRESENTER_THEME.name if on else self._normal_theme
+        for screen in self.screen_stack:
+            if isinstance(screen, SimulationScreen):
+                screen.presenter_changed(on)
+        self.notify("presenter mode on" if on else "presenter mode off", timeout=2)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+        from tui.screens.simulation import SimulationScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections: list[tuple[str, list[BindingType]]] = [
+            ("Simulation", list(SimulationScreen.BINDINGS)),
+            ("Lesson picker", list(PickerScreen.BINDINGS)),
+            ("Everywhere", list(self.BINDINGS)),
+            (
+                "Dialogs",
+                [
+                    Binding("enter", "", "choose / change the highlighted row"),
+                    Binding("a", "", "settings: apply and re-run"),
+                    Binding("escape", "", "close the dialog"),
+                ],
+            ),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def export_svg(self, filename: str) -> str:
+        """Save the current screen as SVG in ``export_dir``; returns the path."""
+        return self.save_screenshot(filename=filename, path=str(self.export_dir))
+
+
+def run_app(*, presenter: bool = False, lang: str = "en") -> None:
+    EvsimApp(presenter=presenter, lang=lang).run()

@@ -8,18 +8,25 @@ they trigger, in the chosen language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from simulator.describe import describe, kind_of
+from simulator.predict import PredictionResult
 from simulator.scenario import Beat, Scenario
 from simulator.summary import RunSummary
 from simulator.trace import Record
 
-__all__ = ["KIND_STYLES", "print_summary", "print_timeline"]
+__all__ = [
+    "KIND_STYLES",
+    "print_prediction_results",
+    "print_predictions",
+    "print_summary",
+    "print_timeline",
+]
 
 KIND_STYLES: dict[str, str] = {
     "Produced": "cyan",
@@ -45,6 +52,23 @@ KIND_STYLES: dict[str, str] = {
     "TransactionAborted": "red",
     "TransactionCommitted": "bold magenta",
     "CommitFailed": "red",
+    # queue brokers (RabbitMQ-style, SQS-style)
+    "Routed": "blue",
+    "Enqueued": "blue",
+    "DeliveryAcked": "magenta",
+    "MessageDeleted": "magenta",
+    "Nacked": "dark_orange",
+    "Requeued": "dark_orange",
+    "VisibilityExpired": "dark_orange",
+    "VisibilityChanged": "yellow",
+    "VisibilityChangeFailed": "red",
+    "DeleteFailed": "red",
+    "MessageExpired": "red",
+    "QueueOverflowed": "red",
+    "DedupDropped": "yellow",
+    "Redriven": "yellow",
+    "LambdaInvoked": "cyan",
+    "BatchItemFailed": "red",
 }
 
 
@@ -79,7 +103,9 @@ def print_timeline(
         console.print(row, overflow="ellipsis", no_wrap=True, crop=True)
 
 
-def print_summary(console: Console, summary: RunSummary, scenario: Scenario, lang: str = "en") -> None:
+def print_summary(
+    console: Console, summary: RunSummary, scenario: Scenario, lang: str = "en"
+) -> None:
     """The outcome table, per group, and each expectation with its verdict."""
     table = Table(title=scenario.title.get(lang), title_justify="left", show_edge=False)
     table.add_column("")
@@ -108,3 +134,68 @@ def print_summary(console: Console, summary: RunSummary, scenario: Scenario, lan
 
 def _flag(n: int) -> Text:
     return Text(str(n), style="bold red" if n else "")
+
+
+# -- predict, then run ------------------------------------------------------------
+
+_LABELS = {
+    "predict": ("Predict before you run", "실행하기 전에 예측해 보세요"),
+    "question": ("Question", "질문"),
+    "how": (
+        "Pick a number, then watch the run. (Answer ahead with --predict N.)",
+        "번호를 하나 고른 뒤 실행을 지켜보세요. (--predict N으로 미리 답할 수 있습니다.)",
+    ),
+    "answer": ("Answer", "정답"),
+    "yours": ("your answer", "내 답"),
+    "right": ("right", "맞음"),
+    "wrong": ("not this time", "이번엔 아님"),
+    "confirmed": ("the run confirms it", "실행 결과가 확인해 줍니다"),
+    "unconfirmed": ("the run does NOT confirm it", "실행 결과가 이 답을 확인해 주지 않습니다"),
+}
+
+
+def _label(key: str, lang: str) -> str:
+    en, ko = _LABELS[key]
+    return ko if lang == "ko" else en
+
+
+def print_predictions(
+    console: Console, scenario: Scenario, lang: str = "en", answers: list[int] | None = None
+) -> None:
+    """Before the timeline: each question and its numbered choices."""
+    if not scenario.predict:
+        return
+    console.print(Text(f"? {_label('predict', lang)}", style="bold yellow"))
+    for i, p in enumerate(scenario.predict, 1):
+        question = f"  {_label('question', lang)} {i}. {p.question.get(lang)}"
+        console.print(Text(question, style="bold"))
+        for j, choice in enumerate(p.choices, 1):
+            console.print(f"    {j}) {choice.get(lang)}")
+        if answers and i <= len(answers):
+            console.print(Text(f"    → {_label('yours', lang)}: {answers[i - 1]}", style="cyan"))
+    if not answers:
+        console.print(Text(f"  {_label('how', lang)}", style="dim"))
+    console.print()
+
+
+def print_prediction_results(
+    console: Console, results: Sequence[PredictionResult], lang: str = "en"
+) -> None:
+    """After the outcome: the right answer, whether the run confirms it, and why."""
+    for r in results:
+        p = r.predict
+        head = Text(f"? {_label('question', lang)} {r.number}. ", style="bold yellow")
+        head.append(p.question.get(lang))
+        console.print(head)
+        line = Text(f"  {_label('answer', lang)}: {p.answer}) {p.choices[p.answer - 1].get(lang)}")
+        line.append("  ")
+        if r.confirmed:
+            line.append(f"✓ {_label('confirmed', lang)} ({r.detail})", style="green")
+        else:
+            line.append(f"✗ {_label('unconfirmed', lang)} ({r.detail})", style="bold red")
+        console.print(line)
+        if r.student is not None:
+            verdict = _label("right", lang) if r.student_right else _label("wrong", lang)
+            style = "bold green" if r.student_right else "bold dark_orange"
+            console.print(Text(f"  {_label('yours', lang)}: {r.student} — {verdict}", style=style))
+        console.print(Text(f"  {p.explanation.get(lang)}", style="italic"))

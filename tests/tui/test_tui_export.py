@@ -1,0 +1,43 @@
+"""SVG handouts at every beat, and the web server command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app as cli_app
+
+LESSON = Path(__file__).parent / "lesson.toml"
+
+
+def test_play_svg_at_beats_writes_one_screenshot_per_beat(tmp_path: Path) -> None:
+    out = tmp_path / "beats"
+    result = CliRunner().invoke(
+        cli_app, ["play", str(LESSON), "--quiet", "--svg-at-beats", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["beat-01.svg", "beat-02.svg", "beat-03.svg"]
+    crash = (out / "beat-02.svg").read_text(encoding="utf-8")
+    assert "<svg" in crash and "crashed" in crash
+
+
+def test_serve_runs_this_app_through_textual_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[tuple[str, str, int]] = []
+
+    class FakeServer:
+        def __init__(self, command: str, host: str, port: int, title: str) -> None:
+            started.append((command, host, port))
+
+        def serve(self) -> None:
+            pass
+
+    monkeypatch.setattr("textual_serve.server.Server", FakeServer)
+    result = CliRunner().invoke(cli_app, ["serve", "--port", "8123", "--presenter"])
+    assert result.exit_code == 0, result.output
+    command, host, port = started[0]
+    assert command.startswith(sys.executable) and command.endswith("-m cli --presenter")
+    assert (host, port) == ("localhost", 8123)

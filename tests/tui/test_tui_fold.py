@@ -1,0 +1,139 @@
+"""The view state is a fold of the trace; seeking equals folding from zero."""
+
+from __future__ import annotations
+
+import random
+from functools import reduce
+
+import pytest
+
+from simulator.scenario import Scenario, decode_scenario
+from simulator.simulation import Simulation
+from simulator.trace import Record
+from tui.fold import ViewState, apply, fold, initial_state
+from tui.player import Player, beat_triggers, build_index
+
+
+@pytest.fixture(scope="module")
+def records(lesson: Scenario) -> list[Record]:
+    return Simulation(lesson).run().records
+
+
+def test_seek_equals_a_fresh_fold_from_zero_at_random_points(records: list[Record]) -> None:
+    player = Player(build_index(records, every=16))
+    rng = random.Random(7)
+    for _ in range(60):
+        n = rng.randrange(len(records) + 1)
+        assert player.seek(n) == fold(initial_state(), records[:n])
+        assert player.position == n
+
+
+def test_step_back_equals_a_fresh_fold(records: list[Record]) -> None:
+    player = Player(build_index(records, every=32))
+    player.seek(200)
+    for n in range(199, 150, -1):
+        assert player.back() == fold(initial_state(), records[:n])
+
+
+def test_fold_is_apply_chained_and_never_mutates_its_input(records: list[Record]) -> None:
+    start = fold(initial_state(), records[:50])
+    snapshot = start.copy()
+    chained = reduce(apply, records[50:120], start)
+    assert chained == fold(start, records[50:120])
+    assert start == snapshot
+
+
+def test_final_counts_match_the_core(lesson: Scenario, records: list[Record]) -> None:
+    from simulator.summary import summarize
+
+    sim = Simulation(lesson)
+    summary = summarize(sim)
+    final = build_index(records).final
+    assert final.lost == summary.lost
+    assert final.duplicates == summary.duplicates
+    assert final.out_of_order == summary.out_of_order
+    assert final.count("Processed") == summary.processed
+
+
+def test_unknown_record_kinds_are_shown_generically() -> None:
+    class EventStored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True):
+        stream: str
+
+    state = apply(ViewState(), EventStored(seq=0, at=5, component="store/accounts", stream="A1"))
+    assert state.others == {"store/accounts": "EventStored"}
+    assert state.counts == {"EventStored": 1}
+    assert state.at_ms == 5
+
+
+def test_markers_step_through_faults_and_findings_in_order(records: list[Record]) -> None:
+    index = build_index(records)
+    player = Player(index)
+    seen = []
+    while (nxt := player.next_marker()) is not None:
+        player.seek(nxt)
+        seen.append(nxt - 1)
+    assert seen == index.marks and seen
+    back = []
+    while (prev := player.previous_marker()) is not None:
+        player.seek(prev)
+        back.append(prev - 1)
+    assert back == list(reversed(index.marks))[1:]
+
+
+def test_seek_time_lands_after_the_last_record_at_that_time(records: list[Record]) -> None:
+    player = Player(build_index(records))
+    at = records[100].at
+    player.seek_time(at)
+    assert records[player.position - 1].at <= at
+    assert player.position == len(records) or records[player.position].at > at
+
+
+def test_beats_fire_on_their_kind_or_time(lesson: Scenario, records: list[Record]) -> None:
+    triggers = beat_triggers(lesson.narration, records)
+    kinds = [type(records[s]).__name__ if s is not None else None for s in triggers]
+    assert kinds[1:] == ["Crashed", "DuplicateDetected"]
+    assert triggers[0] == 0
+
+
+QUEUE_BROKERS = """
+title = {{ en = "queue", ko = "큐" }}
+summary = {{ en = "queue", ko = "큐" }}
+broker = "{broker}"
+settle_ms = 1000
+[[topics]]
+name = "orders"
+[[producers]]
+name = "checkout"
+topic = "orders"
+[[groups]]
+name = "shipping"
+topic = "orders"
+consumers = 2
+commit = "after-process"
+processing_ms = 25
+[[workload.generators]]
+producer = "checkout"
+count = 40
+rate_per_s = 200
+keys = 3
+[[faults]]
+kind = "crash"
+target = "shipping-0"
+at_ms = 120
+"""
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq", "sqs"])
+def test_queue_brokers_fold_and_seek_like_the_log(broker: str) -> None:
+    text = QUEUE_BROKERS.format(broker=broker).encode()
+    records = Simulation(decode_scenario(text, "queue.toml", "queue")).run().records
+    index = build_index(records, every=8)
+    player = Player(index)
+    rng = random.Random(3)
+    for _ in range(30):
+        n = rng.randrange(len(records) + 1)
+        assert player.seek(n) == fold(initial_state(), records[:n])
+    final = index.final
+    assert final.lanes["shipping"].queue
+    assert final.consumers["shipping-0"].state == "crashed"
+    assert final.count("Processed") > 0

@@ -1,0 +1,93 @@
+"""SVG snapshots of the main screens at a fixed size, animations off.
+
+Update after an intended change with ``pytest tests/tui --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from simulator.scenario import Scenario
+from tui.app import EvsimApp
+from tui.screens.fork import ForkMenu
+
+SIZE = (120, 40)
+
+
+class TestPicker:
+    def test_picker(self, snap_compare: Any, make_app: Callable[..., EvsimApp]) -> None:
+        assert snap_compare(make_app(), terminal_size=SIZE)
+
+    def test_picker_narrow(self, snap_compare: Any, make_app: Callable[..., EvsimApp]) -> None:
+        assert snap_compare(make_app(lang="ko"), terminal_size=(80, 24))
+
+
+class TestSimulation:
+    @staticmethod
+    def mid_lesson(wait_ready: Any) -> Callable[[Pilot[None]], Any]:
+        async def run_before(pilot: Pilot[None]) -> None:
+            screen = await wait_ready(pilot)
+            crash = screen.run.triggers[1]
+            screen.seek(crash + 12)
+            await pilot.pause()
+
+        return run_before
+
+    def test_main_screen_en(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        app = make_app(scenario=lesson)
+        assert snap_compare(app, terminal_size=SIZE, run_before=self.mid_lesson(wait_ready))
+
+    def test_main_screen_ko(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        app = make_app(scenario=lesson, lang="ko")
+        assert snap_compare(app, terminal_size=SIZE, run_before=self.mid_lesson(wait_ready))
+
+    def test_main_screen_80x24(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        app = make_app(scenario=lesson)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=self.mid_lesson(wait_ready))
+
+
+class TestFork:
+    def test_fork_comparison(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            app = pilot.app
+            await wait_ready(pilot)
+            await pilot.press("g", *"30", "enter", "f")
+            menu = app.screen
+            assert isinstance(menu, ForkMenu)
+            labels = [label for label, _ in menu.choices]
+            menu.query_one(OptionList).highlighted = labels.index(
+                "crash billing-1 now (stays down)"
+            )
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)

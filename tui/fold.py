@@ -1,0 +1,535 @@
+"""The TUI's state is a fold of the trace: the UI is itself event-sourced.
+
+``apply(state, record)`` is a pure function ``ViewState × Record → ViewState``:
+it never changes ``state`` and returns the state after ``record``. Everything the
+flow view, the metrics and the consumer list show is in ``ViewState`` and comes
+only from trace records — no peeking into the simulator — so a trace loaded from
+a file plays exactly like a live run. ``fold(state, records)`` is the same as
+applying the records one by one, but copies the state once instead of once per
+record, which is what makes checkpoints and seeking cheap (see ``player``).
+
+Records the fold does not know (a new broker model, the event store) are not an
+error: they are counted by kind and shown as generic components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.trace import Record
+
+__all__ = ["CHIPS", "ViewState", "apply", "fold", "initial_state", "lane_name"]
+
+CHIPS = 32
+"""How many of the newest records each lane keeps to draw as chips."""
+
+
+def lane_name(topic: object, partition: object) -> str:
+    """``orders/2`` for a partition, the bare name for a queue (no partition)."""
+    return f"{topic}/{partition}" if partition is not None else str(topic)
+
+
+@dataclass(slots=True)
+class Lane:
+    """One partition of a topic (or one queue): the log and where readers are in it."""
+
+    name: str
+    log_start: int = 0
+    log_end: int = 0
+    """The next offset to be written (Kafka's log end offset)."""
+    recent: list[tuple[int, int, str | None]] = field(default_factory=list)
+    """The newest records as ``(offset, msg, key)``, oldest first."""
+    committed: dict[str, int] = field(default_factory=dict)
+    """Group → committed offset: the next offset that group will read."""
+    queue: bool = False
+    """A queue (RabbitMQ, SQS) rather than a log partition: messages leave when acked."""
+    ready: list[tuple[int, str | None]] = field(default_factory=list)
+    """Queue only: messages waiting to be delivered, head first, as ``(msg, key)``."""
+    unacked: dict[int, tuple[str | None, str]] = field(default_factory=dict)
+    """Queue only: delivered, not yet acked or deleted: msg → (key, consumer)."""
+    compacted: int = 0
+    """Records compaction has removed so far (superseded values and tombstones)."""
+
+    def copy(self) -> Lane:
+        return Lane(
+            self.name, self.log_start, self.log_end, list(self.recent), dict(self.committed),
+            self.queue, list(self.ready), dict(self.unacked), self.compacted,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Consumer:
+    name: str
+    group: str
+    state: str = "running"
+    """``running``, ``crashed``, ``left`` or ``restarted`` (waiting for its assignment)."""
+    owned: list[str] = field(default_factory=list)
+    in_flight: dict[int, str] = field(default_factory=dict)
+    """Delivered, not yet processed: message id → lane."""
+    processed: int = 0
+    last: str = ""
+
+    def copy(self) -> Consumer:
+        return Consumer(
+            self.name, self.group, self.state, list(self.owned), dict(self.in_flight),
+            self.processed, self.last,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Group:
+    name: str
+    generation: int = 0
+    state: str = "joining"
+    """``joining``, ``rebalancing`` or ``stable``."""
+    assignor: str = ""
+    members: list[str] = field(default_factory=list)
+
+    def copy(self) -> Group:
+        return Group(self.name, self.generation, self.state, self.assignor, list(self.members))
+
+
+@dataclass(slots=True)
+class Producer:
+    name: str
+    produced: int = 0
+    acked: int = 0
+    retries: int = 0
+    failed: int = 0
+    state: str = "running"
+    in_flight: dict[int, int] = field(default_factory=dict)
+    """Produced, not yet acknowledged: message id → seq of its ``Produced`` record."""
+
+    def copy(self) -> Producer:
+        return Producer(
+            self.name, self.produced, self.acked, self.retries, self.failed, self.state,
+            dict(self.in_flight),
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class ViewState:
+    """Everything a view shows at one point of a trace."""
+
+    applied: int = 0
+    """How many records have been folded in (the cursor)."""
+    at_ms: int = 0
+    scenario: str = ""
+    title: str = ""
+    broker: str = ""
+    follows: str = ""
+    settings: dict[str, str] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    consumers: dict[str, Consumer] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    producers: dict[str, Producer] = field(default_factory=dict)
+    others: dict[str, str] = field(default_factory=dict)
+    """Components no handler knows (an event store, a projector …) → their last record kind."""
+    crashed: list[str] = field(default_factory=list)
+    """Components down right now that are not consumers or producers (a broker …)."""
+    counts: dict[str, int] = field(default_factory=dict)
+    """Records seen so far, by kind."""
+    finished: str = ""
+    """The ``RunFinished`` reason once the run is over."""
+
+    @property
+    def lost(self) -> int:
+        return self.counts.get("MessageLost", 0)
+
+    @property
+    def duplicates(self) -> int:
+        return self.counts.get("DuplicateDetected", 0)
+
+    @property
+    def out_of_order(self) -> int:
+        return self.counts.get("OrderViolated", 0)
+
+    @property
+    def retries(self) -> int:
+        c = self.counts
+        return c.get("RetryScheduled", 0) + c.get("ProduceRetried", 0)
+
+    def count(self, kind: str) -> int:
+        return self.counts.get(kind, 0)
+
+    def lag(self, lane: Lane, group: str) -> int:
+        """Records in ``lane`` that ``group`` has not committed yet."""
+        committed = lane.committed.get(group, lane.log_start)
+        if lane.queue:
+            return len(lane.ready)
+        return max(0, lane.log_end - max(committed, lane.log_start))
+
+    def total_lag(self) -> int:
+        logs = sum(self.lag(lane, g) for lane in self.lanes.values() for g in lane.committed)
+        return logs + sum(len(lane.ready) for lane in self.lanes.values() if lane.queue)
+
+    def in_flight_by_lane(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.consumers.values():
+            for lane in c.in_flight.values():
+                out[lane] = out.get(lane, 0) + 1
+        return out
+
+    def copy(self) -> ViewState:
+        """An independent copy (every record value inside is immutable, so one level deep)."""
+        return ViewState(
+            applied=self.applied,
+            at_ms=self.at_ms,
+            scenario=self.scenario,
+            title=self.title,
+            broker=self.broker,
+            follows=self.follows,
+            settings=self.settings,
+            lanes={k: v.copy() for k, v in self.lanes.items()},
+            consumers={k: v.copy() for k, v in self.consumers.items()},
+            groups={k: v.copy() for k, v in self.groups.items()},
+            producers={k: v.copy() for k, v in self.producers.items()},
+            others=dict(self.others),
+            crashed=list(self.crashed),
+            counts=dict(self.counts),
+            finished=self.finished,
+        )
+
+
+def initial_state() -> ViewState:
+    return ViewState()
+
+
+# -- handlers: each mutates a private copy ------------------------------------------
+
+
+def _lane(s: ViewState, topic: object, partition: object) -> Lane:
+    name = lane_name(topic, partition)
+    lane = s.lanes.get(name)
+    if lane is None:
+        lane = s.lanes[name] = Lane(name)
+    return lane
+
+
+def _queue(s: ViewState, name: str) -> Lane:
+    lane = s.lanes.get(name)
+    if lane is None:
+        lane = s.lanes[name] = Lane(name, queue=True)
+    return lane
+
+
+def _enqueue(lane: Lane, msg: int, key: str | None, position: int | None = None) -> None:
+    lane.unacked.pop(msg, None)
+    if any(m == msg for m, _ in lane.ready):
+        return
+    if position is None:
+        lane.ready.append((msg, key))
+    else:
+        lane.ready.insert(max(0, min(position, len(lane.ready))), (msg, key))
+
+
+def _dequeue(lane: Lane, msg: int) -> str | None:
+    """Take ``msg`` out of the queue, wherever it is; returns its key."""
+    for i, (m, key) in enumerate(lane.ready):
+        if m == msg:
+            del lane.ready[i]
+            return key
+    gone = lane.unacked.pop(msg, None)
+    return gone[0] if gone else None
+
+
+def _consumer(s: ViewState, name: str, group: str) -> Consumer:
+    c = s.consumers.get(name)
+    if c is None:
+        c = s.consumers[name] = Consumer(name, group)
+    return c
+
+
+def _group(s: ViewState, name: str) -> Group:
+    g = s.groups.get(name)
+    if g is None:
+        g = s.groups[name] = Group(name)
+    return g
+
+
+def _producer(s: ViewState, name: str) -> Producer:
+    p = s.producers.get(name)
+    if p is None:
+        p = s.producers[name] = Producer(name)
+    return p
+
+
+def _started(s: ViewState, r: Any) -> None:
+    s.scenario, s.title, s.broker, s.follows = r.scenario, r.title, r.broker, r.follows
+    s.settings = dict(r.settings)
+
+
+def _finished(s: ViewState, r: Any) -> None:
+    s.finished = r.reason
+
+
+def _produced(s: ViewState, r: Any) -> None:
+    p = _producer(s, r.producer)
+    p.produced += 1
+    p.in_flight[r.msg] = r.seq
+
+
+def _appended(s: ViewState, r: Any) -> None:
+    lane = _lane(s, r.topic, r.partition)
+    lane.log_end = max(lane.log_end, r.offset + 1)
+    recent = lane.recent
+    recent.append((r.offset, r.msg, r.key))
+    if len(recent) > CHIPS:
+        del recent[0]
+
+
+def _acked(s: ViewState, r: Any) -> None:
+    p = _producer(s, r.producer)
+    p.acked += 1
+    p.in_flight.pop(r.msg, None)
+
+
+def _produce_retried(s: ViewState, r: Any) -> None:
+    _producer(s, r.producer).retries += 1
+
+
+def _produce_failed(s: ViewState, r: Any) -> None:
+    p = _producer(s, r.producer)
+    p.failed += 1
+    p.in_flight.pop(r.msg, None)
+
+
+def _delivered(s: ViewState, r: Any) -> None:
+    c = _consumer(s, r.consumer, r.group)
+    if r.partition is None:
+        # A queue broker: the group is the queue; the message moves from ready to unacked.
+        lane = _queue(s, r.group)
+        key = _dequeue(lane, r.msg)
+        lane.unacked[r.msg] = (key if key is not None else r.key, r.consumer)
+        c.in_flight[r.msg] = lane.name
+    else:
+        c.in_flight[r.msg] = lane_name(r.topic, r.partition)
+    c.last = f"m{r.msg}"
+
+
+def _enqueued(s: ViewState, r: Any) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, r.key)
+    lane.log_end += 1
+
+
+def _routed(s: ViewState, r: Any) -> None:
+    for name in r.queues:
+        lane = _queue(s, name)
+        _enqueue(lane, r.msg, r.key)
+        lane.log_end += 1
+
+
+def _requeued(s: ViewState, r: Any) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, _dequeue(lane, r.msg), r.position)
+
+
+def _visible_again(s: ViewState, r: Any) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, _dequeue(lane, r.msg))
+
+
+def _left_queue(s: ViewState, r: Any) -> None:
+    """Acked, deleted, expired, overflowed or dead-lettered: gone from this queue."""
+    lane = s.lanes.get(r.group)
+    if lane is not None and lane.queue:
+        _dequeue(lane, r.msg)
+    consumer = getattr(r, "consumer", None)
+    for c in s.consumers.values():
+        if c.name == consumer or (consumer is None and c.group == r.group):
+            c.in_flight.pop(r.msg, None)
+
+
+def _delivery_acked(s: ViewState, r: Any) -> None:
+    lane = _queue(s, r.group)
+    _dequeue(lane, r.msg)
+    if r.multiple and r.count > 1:
+        # ack multiple=true settles every earlier delivery to this consumer too.
+        earlier = [m for m, (_, c) in lane.unacked.items() if c == r.consumer and m != r.msg]
+        for m in earlier[: r.count - 1]:
+            lane.unacked.pop(m, None)
+
+
+def _processed(s: ViewState, r: Any) -> None:
+    c = _consumer(s, r.consumer, r.group)
+    c.in_flight.pop(r.msg, None)
+    c.processed += 1
+    c.last = f"m{r.msg}"
+
+
+def _consumer_done_with(s: ViewState, r: Any) -> None:
+    consumer = getattr(r, "consumer", None)
+    if consumer is not None and consumer in s.consumers:
+        s.consumers[consumer].in_flight.pop(r.msg, None)
+
+
+def _committed(s: ViewState, r: Any) -> None:
+    _lane(s, r.topic, r.partition).committed[r.group] = r.offset
+
+
+def _joined(s: ViewState, r: Any) -> None:
+    g = _group(s, r.group)
+    if r.consumer not in g.members:
+        g.members.append(r.consumer)
+    g.state = "rebalancing" if g.generation else "joining"
+    c = _consumer(s, r.consumer, r.group)
+    if c.state != "crashed":
+        c.state = "running"
+
+
+def _left(s: ViewState, r: Any) -> None:
+    g = _group(s, r.group)
+    if r.consumer in g.members:
+        g.members.remove(r.consumer)
+    g.state = "rebalancing"
+    c = _consumer(s, r.consumer, r.group)
+    c.owned = []
+    c.in_flight.clear()
+    if c.state != "crashed":
+        c.state = "left"
+
+
+def _rebalanced(s: ViewState, r: Any) -> None:
+    g = _group(s, r.group)
+    g.generation, g.assignor, g.state = r.generation, r.assignor, "stable"
+    for name, c in s.consumers.items():
+        if c.group == r.group:
+            c.owned = list(r.assignment.get(name, []))
+    for name, owned in r.assignment.items():
+        c = _consumer(s, name, r.group)
+        c.owned = list(owned)
+        if c.state == "restarted":
+            c.state = "running"
+        if name not in g.members:
+            g.members.append(name)
+
+
+def _position_reset(s: ViewState, r: Any) -> None:
+    _lane(s, r.topic, r.partition)
+
+
+def _truncated(s: ViewState, r: Any) -> None:
+    lane = _lane(s, r.topic, r.partition)
+    lane.log_start = max(lane.log_start, r.log_start_offset)
+    lane.recent = [c for c in lane.recent if c[0] >= lane.log_start]
+
+
+def _compacted(s: ViewState, r: Any) -> None:
+    _lane(s, r.topic, r.partition).compacted += r.removed  # tombstones included
+
+
+def _crashed(s: ViewState, r: Any) -> None:
+    name = r.component
+    if name in s.consumers:
+        c = s.consumers[name]
+        c.state, c.owned = "crashed", []
+        c.in_flight.clear()
+    elif name in s.producers:
+        s.producers[name].state = "crashed"
+    elif name not in s.crashed:
+        s.crashed.append(name)
+
+
+def _restarted(s: ViewState, r: Any) -> None:
+    name = r.component
+    if name in s.consumers:
+        s.consumers[name].state = "restarted"
+    elif name in s.producers:
+        s.producers[name].state = "running"
+    elif name in s.crashed:
+        s.crashed.remove(name)
+
+
+_HANDLERS: dict[str, Callable[[ViewState, Any], None]] = {
+    "ScenarioStarted": _started,
+    "RunFinished": _finished,
+    "Produced": _produced,
+    "Appended": _appended,
+    "Acked": _acked,
+    "ProduceRetried": _produce_retried,
+    "ProduceFailed": _produce_failed,
+    "Delivered": _delivered,
+    "Processed": _processed,
+    "ProcessingFailed": lambda s, r: None,
+    "DeadLettered": _left_queue,
+    "Skipped": _consumer_done_with,
+    "Committed": _committed,
+    "MemberJoined": _joined,
+    "MemberLeft": _left,
+    "Rebalanced": _rebalanced,
+    "PositionReset": _position_reset,
+    "LogTruncated": _truncated,
+    "LogCompacted": _compacted,
+    "Crashed": _crashed,
+    "Enqueued": _enqueued,
+    "Routed": _routed,
+    "Requeued": _requeued,
+    "VisibilityExpired": _visible_again,
+    "Redriven": _enqueued,
+    "DeliveryAcked": _delivery_acked,
+    "MessageDeleted": _left_queue,
+    "MessageExpired": _left_queue,
+    "QueueOverflowed": _left_queue,
+    "Restarted": _restarted,
+}
+"""Record kind → how it changes the view. Kinds not listed only count (and show generically)."""
+
+_QUIET = frozenset(
+    {
+        "ProduceDeduplicated",
+        "RetryScheduled",
+        "CommitFailed",
+        "TransactionCommitted",
+        "TransactionAborted",
+        "NetworkDropped",
+        "NetworkDuplicated",
+        "NetworkPartitioned",
+        "NetworkHealed",
+        "DuplicateDetected",
+        "OrderViolated",
+        "MessageLost",
+        "Nacked",
+        "VisibilityChanged",
+        "VisibilityChangeFailed",
+        "DeleteFailed",
+        "DedupDropped",
+        "LambdaInvoked",
+        "BatchItemFailed",
+    }
+)
+"""Known kinds that change only the counts, not a component's picture."""
+
+
+def _apply_in_place(s: ViewState, r: Record) -> None:
+    kind = type(r).__name__
+    counts = s.counts
+    counts[kind] = counts.get(kind, 0) + 1
+    s.applied += 1
+    s.at_ms = r.at
+    handler = _HANDLERS.get(kind)
+    if handler is not None:
+        try:
+            handler(s, r)
+        except (AttributeError, KeyError, TypeError):
+            # A record whose shape changed under us: show it generically, never crash.
+            s.others[r.component] = kind
+    elif kind not in _QUIET:
+        s.others[r.component] = kind
+
+
+def apply(state: ViewState, record: Record) -> ViewState:
+    """The state after ``record``; ``state`` itself is left untouched."""
+    new = state.copy()
+    _apply_in_place(new, record)
+    return new
+
+
+def fold(state: ViewState, records: Iterable[Record]) -> ViewState:
+    """Apply ``records`` in order; equal to chaining ``apply``, one copy instead of many."""
+    new = state.copy()
+    for r in records:
+        _apply_in_place(new, r)
+    return new

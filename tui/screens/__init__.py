@@ -1,0 +1,1 @@
+"""The TUI's screens: lesson picker, simulation, fork comparison, help and small dialogs."""

@@ -1,0 +1,164 @@
+"""Small dialogs: go to a record or time, a line of text, and "why?" for a finding.
+
+"Why?" walks ``cause_seq`` back from a finding (``Trace.causes``) and lists the
+chain nearest first; the first crash, retry, rebalance or network fault on the
+way is the root the lesson is about, and is marked. Choosing a row moves the
+cursor there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from simulator.describe import describe
+from simulator.trace import Record, Trace
+from tui.i18n import t
+from tui.widgets.timeline import fmt_ms
+
+__all__ = ["ROOT_KINDS", "GoToDialog", "TextDialog", "WhyDialog", "parse_goto", "why_chain"]
+
+_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
+
+
+def parse_goto(text: str) -> tuple[str, int] | None:
+    """``1234`` or ``#1234`` → a record; ``2.5s`` or ``1500ms`` → a virtual time in ms."""
+    text = text.strip().lstrip("#")
+    if text.isdigit():
+        return ("record", int(text))
+    m = _TIME.match(text)
+    if m:
+        value = float(m[1])
+        return ("time", int(value * 1000) if m[2] == "s" else int(value))
+    return None
+
+
+class TextDialog(ModalScreen[str | None]):
+    """One line of text; enter accepts, escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, prompt: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self.prompt, self.value, self.placeholder = prompt, value, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.prompt)
+            yield Input(self.value, placeholder=self.placeholder)
+
+    def on_key(self, event: events.Key) -> None:
+        # Keys typed before the input got focus (a fast typist, a paste) still land in it.
+        field = self.query_one(Input)
+        if not field.has_focus and event.is_printable and event.character:
+            self.set_focus(field)
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+        elif not field.has_focus and event.key == "enter":
+            self.dismiss(field.value)
+            event.stop()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class GoToDialog(TextDialog):
+    def __init__(self) -> None:
+        super().__init__(
+            "Go to a record number or a virtual time", placeholder="1200 · 2.5s · 800ms"
+        )
+
+
+ROOT_KINDS = (
+    "Crashed",
+    "NetworkPartitioned",
+    "NetworkDropped",
+    "NetworkDuplicated",
+    "ProcessingFailed",
+    "VisibilityExpired",
+    "Nacked",
+    "Requeued",
+    "BatchItemFailed",
+    "MessageExpired",
+    "QueueOverflowed",
+    "TransactionAborted",
+    "LogTruncated",
+    "MemberLeft",
+    "ProduceRetried",
+    "RetryScheduled",
+    "Rebalanced",
+)
+"""Kinds a "why?" walk reports as the root cause, most telling first: a crash
+explains a rebalance, which explains a replay, so the crash is the answer."""
+
+
+def why_chain(records: Sequence[Record], seq: int) -> tuple[list[Record], int | None]:
+    """The finding's causes, nearest first, and the seq of the root-cause record, if any."""
+    chain = Trace(records).causes(seq)
+    rank = {kind: i for i, kind in enumerate(ROOT_KINDS)}
+    roots = [r for r in chain if type(r).__name__ in rank]
+    if not roots:
+        return chain, None
+    return chain, min(roots, key=lambda r: rank[type(r).__name__]).seq
+
+
+class WhyDialog(ModalScreen[int | None]):
+    """The cause chain of one finding; enter jumps to the chosen record."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,w", "cancel", "Close"),
+    ]
+
+    def __init__(self, records: Sequence[Record], seq: int, lang: str) -> None:
+        super().__init__()
+        self.records, self.seq, self.lang = records, seq, lang
+
+    def compose(self) -> ComposeResult:
+        finding = self.records[self.seq]
+        chain, root = why_chain(self.records, self.seq)
+        with Vertical(classes="dialog wide", id="why"):
+            yield Label(
+                f"[b]{t('why', self.lang)}[/b]  #{finding.seq} {type(finding).__name__}: "
+                f"{describe(finding)}",
+                markup=True,
+            )
+            if root is not None:
+                r = self.records[root]
+                yield Label(
+                    f"[b red]root cause[/]: #{r.seq} {r.component} {type(r).__name__} "
+                    f"{describe(r)}",
+                    markup=True,
+                )
+            elif not chain:
+                yield Label("This finding records no cause.", classes="dim")
+            options = [self._option(finding, "◆")]
+            options += [self._option(r, "★" if r.seq == root else "↑") for r in chain]
+            yield OptionList(*options, id="why-chain")
+            yield Label("enter: go to the record · escape: close", classes="dim")
+
+    def _option(self, r: Record, mark: str) -> Option:
+        kind = type(r).__name__
+        text = (
+            f"{mark} #{r.seq:<6} {fmt_ms(r.at):>9} {r.component[:14]:<14} {kind:<18} {describe(r)}"
+        )
+        return Option(text, id=str(r.seq))
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id) if event.option.id is not None else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,258 @@
+"""The lesson picker: every shipped scenario, filterable, with a topology preview.
+
+Each lesson shows its title, summary, tags and broker model in the chosen
+language, and a preview of what it builds (topics and partitions, producers,
+groups and consumers, faults) before anything runs. A scenario file elsewhere
+opens with ``o``; a file that does not load is listed with its error instead of
+being hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import msgspec
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from simulator.errors import InputError
+from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
+from tui.i18n import t
+
+if TYPE_CHECKING:
+    from tui.app import EvsimApp
+
+__all__ = ["Lesson", "PickerScreen", "builtin_lessons", "preview"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    name: str
+    scenario: Scenario | None
+    error: str | None = None
+
+
+def builtin_lessons() -> list[Lesson]:
+    out = []
+    for name in builtin_names():
+        try:
+            out.append(Lesson(name, load_scenario(builtin_path(name))))
+        except InputError as err:
+            out.append(Lesson(name, None, str(err)))
+    return out
+
+
+def follows(broker: str) -> str:
+    """The real system a broker model follows, as the core states it."""
+    from simulator.brokers import broker_model
+
+    try:
+        return broker_model(broker)[0]
+    except (KeyError, ValueError):
+        return "unknown model"
+
+
+def preview(s: Scenario, lang: str) -> Text:
+    """Title, summary, tags, broker model and the topology, before anything runs."""
+    out = Text()
+    out.append(f"{s.title.get(lang)}\n", style="bold")
+    out.append(f"{s.summary.get(lang)}\n\n")
+    if s.tags:
+        out.append(f"{t('tags', lang)}: ", style="dim")
+        for tag in s.tags:
+            out.append(f" {tag} ", style="reverse")
+            out.append(" ")
+        out.append("\n")
+    out.append(f"{t('broker', lang)}: ", style="dim")
+    out.append(f"{s.broker}", style="bold")
+    out.append(f" — {follows(s.broker)}\n\n", style="dim")
+    out.append(f"{t('topology', lang)}\n", style="bold underline")
+    for p in s.producers:
+        idem = "idempotent" if p.idempotent else "not idempotent"
+        out.append(f" ▸ {p.name}", style="cyan")
+        out.append(f" → {p.topic}  (acks={p.acks}, {idem})\n")
+    for tp in s.topics:
+        out.append(f" ▤ {tp.name}", style="bold")
+        out.append(f"  {tp.partitions} partition{'s' if tp.partitions != 1 else ''}  ")
+        out.append("▕" + "▮" * min(tp.partitions, 24) + "▏\n", style="blue")
+    for g in s.groups:
+        names = g.consumer_names()
+        out.append(f" ◉ {g.name}", style="magenta")
+        out.append(
+            f" ← {g.topic}  {len(names)} consumer{'s' if len(names) != 1 else ''}, "
+            f"commit {g.commit}\n"
+        )
+    if s.faults:
+        out.append(f"\n{t('faults', lang)}\n", style="bold underline")
+        for f in s.faults:
+            desc = " ".join(
+                f"{field.name}={getattr(f, field.name)}"
+                for field in msgspec.structs.fields(f)
+                if getattr(f, field.name) != field.default
+                and getattr(f, field.name) not in (None, [])
+            )
+            out.append(f" ⚡ {type(f).__name__}: {desc}\n", style="red")
+    if s.narration:
+        out.append(f"\n{len(s.narration)} narration beats\n", style="dim")
+    return out
+
+
+class PickerScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open", show=False, tooltip="Open the highlighted lesson"),
+        Binding(
+            "o",
+            "open_file",
+            "Open file",
+            tooltip="Open a scenario file (.toml) or a trace (.jsonl)",
+        ),
+        Binding("slash", "focus_filter", "Filter", tooltip="Filter lessons by title, summary, tag"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self, lessons: Sequence[Lesson]) -> None:
+        super().__init__()
+        self.lessons = list(lessons)
+
+    @property
+    def evsim(self) -> EvsimApp:
+        from tui.app import EvsimApp
+
+        assert isinstance(self.app, EvsimApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="picker"):
+            with Vertical(id="lesson-column"):
+                yield Input(placeholder=t("filter", "en"), id="lesson-filter")
+                yield OptionList(id="lessons")
+            with VerticalScroll(id="preview-box"):
+                yield Static("", id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "evsim"
+        self.watch(self.app, "lang", self._lang_changed, init=False)
+        self._fill()
+        self.query_one("#lessons").focus()
+
+    def _lang_changed(self, _lang: str) -> None:
+        self._fill()
+
+    def _matching(self) -> list[int]:
+        needle = self.query_one("#lesson-filter", Input).value.strip().lower()
+        out = []
+        for i, lesson in enumerate(self.lessons):
+            s = lesson.scenario
+            hay = lesson.name
+            if s is not None:
+                hay += " " + " ".join(
+                    (s.title.en, s.title.ko, s.summary.en, s.summary.ko, *s.tags, s.broker)
+                )
+            if all(word in hay.lower() for word in needle.split()):
+                out.append(i)
+        return out
+
+    def _fill(self) -> None:
+        lang = self.evsim.lang
+        self.sub_title = t("lessons", lang)
+        self.query_one("#lesson-filter", Input).placeholder = t("filter", lang)
+        self.query_one("#lesson-column").border_title = t("lessons", lang)
+        box = self.query_one("#lessons", OptionList)
+        keep = box.highlighted_option.id if box.highlighted_option is not None else None
+        box.clear_options()
+        options = []
+        for i in self._matching():
+            lesson = self.lessons[i]
+            if lesson.scenario is None:
+                label = Text.assemble((lesson.name, "bold"), ("\n  cannot load", "red"))
+            else:
+                s = lesson.scenario
+                label = Text.assemble(
+                    (s.title.get(lang), "bold"),
+                    ("\n  ", ""),
+                    (f"{lesson.name} · {s.broker}", "dim"),
+                )
+            options.append(Option(label, id=str(i)))
+        box.add_options(options)
+        if options:
+            ids = [o.id for o in options]
+            box.highlighted = ids.index(keep) if keep in ids else 0
+        self._show_preview()
+
+    def _show_preview(self) -> None:
+        lang = self.evsim.lang
+        box = self.query_one("#lessons", OptionList)
+        preview_widget = self.query_one("#preview", Static)
+        option = box.highlighted_option if box.option_count else None
+        if not self.lessons:
+            preview_widget.update(Text(t("no_lessons", lang), style="italic"))
+            return
+        if option is None or option.id is None:
+            preview_widget.update("")
+            return
+        lesson = self.lessons[int(option.id)]
+        if lesson.scenario is None:
+            preview_widget.update(Text(lesson.error or "cannot load", style="red"))
+        else:
+            preview_widget.update(preview(lesson.scenario, lang))
+
+    @on(OptionList.OptionHighlighted, "#lessons")
+    def _highlighted(self) -> None:
+        self._show_preview()
+
+    @on(Input.Changed, "#lesson-filter")
+    def _filtered(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#lesson-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#lessons").focus()
+
+    @on(OptionList.OptionSelected, "#lessons")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self._open(self.lessons[int(event.option.id)])
+
+    def action_open(self) -> None:
+        option = self.query_one("#lessons", OptionList).highlighted_option
+        if option is not None and option.id is not None:
+            self._open(self.lessons[int(option.id)])
+
+    def _open(self, lesson: Lesson) -> None:
+        if lesson.scenario is None:
+            self.notify(lesson.error or "cannot load", severity="error")
+            return
+        self.evsim.open_scenario(lesson.scenario)
+
+    def action_focus_filter(self) -> None:
+        # Focus at once (not on the next idle), so keys typed right after "/" reach the filter.
+        self.set_focus(self.query_one("#lesson-filter"))
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#lesson-filter", Input).value = ""
+        self.query_one("#lessons").focus()
+
+    def action_open_file(self) -> None:
+        from tui.screens.dialogs import TextDialog
+
+        def done(path: str | None) -> None:
+            if path:
+                self.evsim.open_path(Path(path.strip()).expanduser())
+
+        self.app.push_screen(
+            TextDialog(
+                "Open a scenario (.toml) or a trace (.jsonl)", placeholder="lessons/my-lesson.toml"
+            ),
+            done,
+        )

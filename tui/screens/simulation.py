@@ -1,0 +1,660 @@
+"""The simulation screen: a player over one run's trace.
+
+The run (the core's trace, or a file's) is folded in a worker thread; until it
+is ready the screen shows progress and ignores the player keys. After that
+every key moves a cursor over the trace and the widgets redraw the folded state
+at the cursor (``Player.seek`` — a checkpoint plus at most a few hundred
+records). Changing a setting or forking re-runs the deterministic core with an
+edited copy of the frozen scenario (``msgspec.structs.replace``) and keeps the
+cursor where it was.
+
+Room is left for more panels: the right-hand column is a vertical stack, and a
+projector/read-model panel for the event-store lessons slots in there like the
+metrics panel does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+import msgspec
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, OptionList
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from simulator.errors import InputError
+from simulator.scenario import Fault, Scenario, validate
+from simulator.trace import Record
+from tui.i18n import t
+from tui.player import Player
+from tui.runs import Run, prepare, simulate
+from tui.widgets.flow import FlowView
+from tui.widgets.metrics import MetricsPanel
+from tui.widgets.narration import NarrationPanel, current_beat
+from tui.widgets.timeline import Scrubber, TraceLog, matches
+
+if TYPE_CHECKING:
+    from tui.app import EvsimApp
+
+__all__ = ["SPEEDS", "SimulationScreen"]
+
+SPEEDS = (0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+"""Playback speeds in records per second."""
+DEFAULT_SPEED = 5
+SYNC_FILTER_LIMIT = 100_000
+"""Longer traces are filtered in a worker thread so the UI never blocks."""
+TICK_S = 1 / 30
+
+
+_FINDING_SHORT = {"DuplicateDetected": "dup", "OrderViolated": "order", "MessageLost": "lost"}
+
+
+def filter_seqs(records: Sequence[Record], text: str) -> list[int]:
+    return [r.seq for r in records if matches(r, text)]
+
+
+def finding_label(r: Record) -> Text:
+    """One line per finding: what, which message and key, which group."""
+    kind = type(r).__name__
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(f"#{r.seq:<6}", style="dim")
+    out.append(f"{_FINDING_SHORT.get(kind, kind):<6}", style="bold red")
+    msg = getattr(r, "msg", None)
+    key = getattr(r, "key", None)
+    group = getattr(r, "group", None)
+    if msg is not None:
+        out.append(f"m{msg} ")
+    if key is not None:
+        out.append(f"{key} ", style="cyan")
+    if group is not None:
+        out.append(f"{group}", style="dim")
+    return out
+
+
+class SimulationScreen(Screen[None]):
+    """Watch events flow, step through them, rewind, fork, change settings."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "space",
+            "toggle_play",
+            "Play/pause",
+            tooltip="Play / pause (presenter mode stops at every narration beat)",
+        ),
+        Binding("right,n", "step", "Step", tooltip="Step forward one record"),
+        Binding("left,b", "back", "Back", tooltip="Step back one record"),
+        Binding(
+            "shift+right",
+            "next_mark",
+            "Next fault",
+            show=False,
+            tooltip="Jump to the next fault or finding",
+        ),
+        Binding(
+            "shift+left",
+            "previous_mark",
+            "Prev fault",
+            show=False,
+            tooltip="Jump to the previous fault or finding",
+        ),
+        Binding(
+            "left_square_bracket",
+            "slower",
+            "Slower",
+            show=False,
+            tooltip="Play slower (down to 0.25 records/s)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "faster",
+            "Faster",
+            show=False,
+            tooltip="Play faster (up to 1000 records/s; end jumps to the end)",
+        ),
+        Binding("home", "home", "Start", show=False, tooltip="Go to the start (record 0)"),
+        Binding("end", "end", "End", show=False, tooltip="Jump to the end of the run"),
+        Binding("r", "restart", "Restart", show=False, tooltip="Restart from the beginning"),
+        Binding(
+            "g",
+            "goto",
+            "Go to",
+            show=False,
+            tooltip="Go to a record number or a virtual time (2.5s, 800ms)",
+        ),
+        Binding(
+            "pagedown,full_stop",
+            "next_beat",
+            "Next beat",
+            show=False,
+            tooltip="Next narration beat",
+        ),
+        Binding(
+            "pageup,comma",
+            "previous_beat",
+            "Prev beat",
+            show=False,
+            tooltip="Previous narration beat",
+        ),
+        Binding(
+            "f",
+            "fork",
+            "Fork",
+            tooltip="Fork: inject a fault at the cursor, compare original and branch",
+        ),
+        Binding(
+            "s",
+            "settings",
+            "Settings",
+            tooltip="Settings: commit strategy, partitions, consumers, idempotence… re-run",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter log",
+            show=False,
+            tooltip="Filter the trace log by component or kind",
+        ),
+        Binding(
+            "w",
+            "why",
+            "Why?",
+            show=False,
+            tooltip="Why? Walk the selected finding's causes back to the root",
+        ),
+        Binding(
+            "p",
+            "presenter",
+            "Presenter",
+            show=False,
+            tooltip="Presenter mode: calm, high contrast, pauses at beats",
+        ),
+        Binding("e", "export_svg", "SVG", show=False, tooltip="Export the screen as an SVG file"),
+        Binding("escape", "close", "Lessons", show=False, tooltip="Back to the lesson picker"),
+    ]
+
+    def __init__(
+        self,
+        scenario: Scenario | None,
+        *,
+        records: list[Record] | None = None,
+        label: str = "",
+        warning: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.scenario = scenario
+        self._given_records = records
+        self._label = label or (scenario.name if scenario is not None else "trace")
+        self._warning = warning
+        self.run: Run | None = None
+        self.loading_run = True
+        self.player: Player | None = None
+        self.playing = False
+        self.speed_index = SPEEDS.index(DEFAULT_SPEED)
+        self._budget = 0.0
+        self._last_tick = 0.0
+        self._filter = ""
+        self._findings_shown = -1
+        self._keep_position: int | None = None
+
+    @property
+    def evsim(self) -> EvsimApp:
+        from tui.app import EvsimApp
+
+        assert isinstance(self.app, EvsimApp)
+        return self.app
+
+    # -- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            with VerticalScroll(id="flow-box"):
+                yield FlowView(id="flow")
+            with Vertical(id="side"):
+                with VerticalScroll(id="narration-box"):
+                    yield NarrationPanel(id="narration")
+                with Vertical(id="metrics-box"):
+                    yield MetricsPanel(id="metrics")
+        yield Scrubber(id="scrubber")
+        with Horizontal(id="bottom"):
+            yield TraceLog(id="log")
+            yield OptionList(id="findings")
+        yield Label("", id="loading")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#flow-box").border_title = "Flow"
+        self._titles()
+        if self.evsim.presenter:
+            self.add_class("-presenter")
+        self._timer = self.set_interval(TICK_S, self._tick, pause=True)
+        self.watch(self.app, "lang", self._lang_changed, init=False)
+        self._load(self.scenario, self._given_records, self._warning)
+
+    def _titles(self) -> None:
+        lang = self.evsim.lang
+        self.query_one("#narration-box").border_title = t("narration", lang)
+        self.query_one("#metrics-box").border_title = t("metrics", lang)
+        self.query_one("#findings").border_title = t("findings", lang)
+        log_title = t("log", lang)
+        if self._filter:
+            log_title += f" — filter: {self._filter}"
+        self.query_one("#log").border_title = log_title
+        title = self.scenario.title.get(lang) if self.scenario is not None else self._label
+        self.sub_title = title
+        self.query_one("#flow-box").border_title = title
+
+    def _lang_changed(self, _lang: str) -> None:
+        self._titles()
+        self._findings_shown = -1
+        self.refresh_view()
+
+    # -- loading a run (in a worker) ------------------------------------------------------
+
+    def _load(
+        self, scenario: Scenario | None, records: list[Record] | None, warning: str | None = None
+    ) -> None:
+        self.loading_run = True
+        self.query_one("#loading", Label).update("starting…")
+        self.query_one("#loading").display = True
+        self._prepare(scenario, records, warning)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _prepare(
+        self, scenario: Scenario | None, records: list[Record] | None, warning: str | None
+    ) -> None:
+        worker = get_current_worker()
+
+        def progress(text: str) -> None:
+            self.app.call_from_thread(self._progress, text)
+
+        if records is None:
+            assert scenario is not None
+            records = simulate(scenario, progress, lambda: worker.is_cancelled)
+        run = prepare(
+            self._label, records, scenario, progress, lambda: worker.is_cancelled, warning
+        )
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._ready, run)
+
+    def _progress(self, text: str) -> None:
+        self.query_one("#loading", Label).update(text)
+
+    def _ready(self, run: Run) -> None:
+        self.run = run
+        self.scenario = run.scenario
+        player = Player(run.index)
+        self.player = player
+        self.loading_run = False
+        self.query_one("#loading").display = False
+        self.query_one(Scrubber).set_marks(run.index.faults, run.index.findings)
+        if self._filter:
+            self._apply_filter(self._filter)
+        keep = self._keep_position
+        self._keep_position = None
+        player.seek(keep if keep is not None else min(1, player.total))
+        self._findings_shown = -1
+        self._titles()
+        if run.warning:
+            self.notify(run.warning, severity="warning", timeout=8)
+        self.refresh_view()
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        player = self.player
+        run = self.run
+        if not isinstance(player, Player) or run is None:
+            return
+        lang = self.evsim.lang
+        state = player.state
+        position = player.position
+        self.query_one(FlowView).show(state, lang)
+        beat = current_beat(run.triggers, position)
+        self.query_one(NarrationPanel).show(run.beats, beat, lang)
+        samples = run.index.samples[: position // run.index.sample_every]
+        self.query_one(MetricsPanel).show(state, samples[-80:], lang)
+        mode = t("playing", lang) if self.playing else t("paused", lang)
+        icon = "▶" if self.playing else "⏸"
+        speed = SPEEDS[self.speed_index]
+        status = (
+            f"{icon} {mode} · {speed:g} rec/s · {t('lost', lang)} {state.lost}"
+            f" · {t('dup', lang)} {state.duplicates} · {t('ooo', lang)} {state.out_of_order}"
+        )
+        if self.evsim.presenter:
+            status += " · presenter: PgDn/PgUp next/previous beat"
+        self.query_one(Scrubber).show(position, player.total, state.at_ms, status, lang)
+        self.query_one(TraceLog).show(run.records, position)
+        self._update_findings(position)
+
+    def _update_findings(self, position: int) -> None:
+        from bisect import bisect_left
+
+        assert self.run is not None
+        findings = self.run.index.findings
+        upto = bisect_left(findings, position)
+        if upto == self._findings_shown:
+            return
+        self._findings_shown = upto
+        box = self.query_one("#findings", OptionList)
+        lang = self.evsim.lang
+        box.border_title = f"{t('findings', lang)} {upto}/{len(findings)}"
+        box.clear_options()
+        records = self.run.records
+        shown = findings[max(0, upto - 50) : upto]
+        if not shown:
+            box.add_option(Option(t("no_findings", lang), disabled=True))
+            return
+        box.add_options(Option(finding_label(records[seq]), id=str(seq)) for seq in reversed(shown))
+
+    # -- playing ---------------------------------------------------------------------------
+
+    def _ready_player(self) -> Player | None:
+        return None if self.loading_run else self.player
+
+    def seek(self, position: int) -> None:
+        """Move the cursor (and redraw). Public so tests and the beat exporter can use it."""
+        player = self._ready_player()
+        if isinstance(player, Player):
+            player.seek(position)
+            self.refresh_view()
+
+    def _set_playing(self, playing: bool) -> None:
+        self.playing = playing
+        if playing:
+            self._budget = 0.0
+            self._last_tick = time.monotonic()
+            self._timer.resume()
+        else:
+            self._timer.pause()
+        self.refresh_view()
+
+    def _next_beat_stop(self, position: int) -> int | None:
+        if self.run is None:
+            return None
+        stops = [seq + 1 for seq in self.run.triggers if seq is not None and seq + 1 > position]
+        return min(stops) if stops else None
+
+    def _tick(self) -> None:
+        player = self._ready_player()
+        if not isinstance(player, Player) or not self.playing:
+            return
+        now = time.monotonic()
+        elapsed = min(0.5, now - self._last_tick)
+        self._last_tick = now
+        self._budget += SPEEDS[self.speed_index] * elapsed
+        steps = int(self._budget)
+        if steps <= 0:
+            return
+        self._budget -= steps
+        target = player.position + steps
+        stop = self._next_beat_stop(player.position) if self.evsim.presenter else None
+        if stop is not None and target >= stop:
+            target = stop
+            self.playing = False
+            self._timer.pause()
+        if target >= player.total:
+            target = player.total
+            self.playing = False
+            self._timer.pause()
+        player.seek(target)
+        self.refresh_view()
+
+    def action_toggle_play(self) -> None:
+        player = self._ready_player()
+        if not isinstance(player, Player):
+            return
+        if not self.playing and player.position >= player.total:
+            player.seek(0)
+        self._set_playing(not self.playing)
+
+    def _move(self, position: int | None) -> None:
+        if position is None:
+            return
+        if self.playing:
+            self.playing = False
+            self._timer.pause()
+        self.seek(position)
+
+    def _pos(self) -> int:
+        player = self._ready_player()
+        return player.position if isinstance(player, Player) else 0
+
+    def action_step(self) -> None:
+        self._move(self._pos() + 1)
+
+    def action_back(self) -> None:
+        self._move(self._pos() - 1)
+
+    def action_next_mark(self) -> None:
+        player = self._ready_player()
+        if isinstance(player, Player):
+            self._move(player.next_marker())
+
+    def action_previous_mark(self) -> None:
+        player = self._ready_player()
+        if isinstance(player, Player):
+            self._move(player.previous_marker())
+
+    def action_slower(self) -> None:
+        self.speed_index = max(0, self.speed_index - 1)
+        self.refresh_view()
+
+    def action_faster(self) -> None:
+        self.speed_index = min(len(SPEEDS) - 1, self.speed_index + 1)
+        self.refresh_view()
+
+    def action_home(self) -> None:
+        self._move(0)
+
+    def action_end(self) -> None:
+        player = self._ready_player()
+        if isinstance(player, Player):
+            self._move(player.total)
+
+    def action_restart(self) -> None:
+        self._move(0)
+        self.notify("restarted from record 0", timeout=2)
+
+    def action_next_beat(self) -> None:
+        if self._ready_player() is None:
+            return
+        self._move(self._next_beat_stop(self._pos()))
+
+    def action_previous_beat(self) -> None:
+        if self._ready_player() is None or self.run is None:
+            return
+        here = self._pos()
+        stops = sorted({seq + 1 for seq in self.run.triggers if seq is not None and seq + 1 < here})
+        self._move(stops[-1] if stops else 0)
+
+    @on(Scrubber.Seek)
+    def _scrubbed(self, event: Scrubber.Seek) -> None:
+        self._move(event.position)
+
+    # -- dialogs ----------------------------------------------------------------------------
+
+    def action_goto(self) -> None:
+        from tui.screens.dialogs import GoToDialog, parse_goto
+
+        if self._ready_player() is None:
+            return
+
+        def done(text: str | None) -> None:
+            player = self._ready_player()
+            if not text or not isinstance(player, Player):
+                return
+            target = parse_goto(text)
+            if target is None:
+                self.notify(
+                    f"cannot read {text!r}: write a record number or a time like 2.5s",
+                    severity="error",
+                )
+                return
+            kind, value = target
+            if self.playing:
+                self._set_playing(False)
+            if kind == "record":
+                player.seek(value)
+            else:
+                player.seek_time(value)
+            self.refresh_view()
+
+        self.app.push_screen(GoToDialog(), done)
+
+    def action_filter(self) -> None:
+        from tui.screens.dialogs import TextDialog
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            self._apply_filter(text.strip())
+            self._titles()
+
+        self.app.push_screen(
+            TextDialog(
+                "Filter the trace log by component or kind (empty: show all)",
+                self._filter,
+                placeholder="billing-0 Delivered · kind:Crashed · comp:orders/0",
+            ),
+            done,
+        )
+
+    def _apply_filter(self, text: str) -> None:
+        self._filter = text
+        log = self.query_one(TraceLog)
+        if not text or self.run is None:
+            log.set_filter(None)
+        elif len(self.run.records) < SYNC_FILTER_LIMIT:
+            log.set_filter(filter_seqs(self.run.records, text))
+        else:
+            self.notify(f"filtering {len(self.run.records):,} records…", timeout=2)
+            self._filter_in_background(self.run.records, text)
+
+    @work(thread=True, exclusive=True, group="filter")
+    def _filter_in_background(self, records: Sequence[Record], text: str) -> None:
+        seqs = filter_seqs(records, text)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.query_one(TraceLog).set_filter, seqs)
+
+    @on(OptionList.OptionSelected, "#findings")
+    def _finding_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self._why(int(event.option.id))
+
+    def action_why(self) -> None:
+        from bisect import bisect_left
+
+        if self.run is None or self._ready_player() is None:
+            return
+        box = self.query_one("#findings", OptionList)
+        option = box.highlighted_option if box.highlighted is not None else None
+        if option is not None and option.id is not None:
+            self._why(int(option.id))
+            return
+        findings = self.run.index.findings
+        upto = bisect_left(findings, self._pos())
+        if upto:
+            self._why(findings[upto - 1])
+        else:
+            self.notify("no finding before the cursor yet", timeout=3)
+
+    def _why(self, seq: int) -> None:
+        from tui.screens.dialogs import WhyDialog
+
+        if self.run is None:
+            return
+
+        def done(target: int | None) -> None:
+            if target is not None:
+                self._move(target + 1)
+
+        self.app.push_screen(WhyDialog(self.run.records, seq, self.evsim.lang), done)
+
+    def action_fork(self) -> None:
+        from tui.screens.fork import ForkMenu, fork_choices
+
+        player = self._ready_player()
+        if not isinstance(player, Player) or self.run is None:
+            return
+        if self.scenario is None:
+            self.notify("a trace loaded from a file has no scenario to re-run", severity="warning")
+            return
+        choices = fork_choices(self.scenario, player.state, player.current)
+
+        def chosen(choice: tuple[str, Fault] | None) -> None:
+            if choice is not None:
+                self._fork(choice[0], choice[1])
+
+        self.app.push_screen(ForkMenu(choices), chosen)
+
+    def _fork(self, label: str, fault: Fault) -> None:
+        from tui.screens.fork import ForkScreen
+
+        assert self.scenario is not None and self.run is not None
+        branch = msgspec.structs.replace(self.scenario, faults=[*self.scenario.faults, fault])
+        try:
+            validate(branch, "fork")
+        except InputError as err:
+            self.notify(str(err), severity="error")
+            return
+
+        def adopt(run: Run | None) -> None:
+            if run is not None:
+                self._adopt(run)
+
+        self.app.push_screen(ForkScreen(self.run, branch, label, self._pos()), adopt)
+
+    def _adopt(self, run: Run) -> None:
+        """Play a branch (or a re-run) in place of the current run, keeping the cursor."""
+        self._keep_position = self._pos()
+        self._set_playing(False)
+        self._label = run.label
+        self._keep_position = min(self._keep_position, len(run.records))
+        self._ready(run)
+        self.notify(f"now playing: {run.label}", timeout=4)
+
+    def action_settings(self) -> None:
+        from tui.screens.settings import SettingsDialog
+
+        if self.scenario is None or self._ready_player() is None:
+            if self.scenario is None:
+                self.notify(
+                    "a trace loaded from a file has no settings to change", severity="warning"
+                )
+            return
+
+        def done(changed: Scenario | None) -> None:
+            if changed is None or changed == self.scenario:
+                return
+            self._keep_position = self._pos()
+            self._set_playing(False)
+            self.scenario = changed
+            self._load(changed, None)
+            self.notify("settings changed: re-running the simulation", timeout=3)
+
+        self.app.push_screen(SettingsDialog(self.scenario), done)
+
+    def action_presenter(self) -> None:
+        self.evsim.set_presenter(not self.evsim.presenter)
+
+    def presenter_changed(self, on_: bool) -> None:
+        self.set_class(on_, "-presenter")
+        self.refresh_view()
+
+    def action_export_svg(self) -> None:
+        name = self.scenario.name if self.scenario is not None else "trace"
+        path = self.evsim.export_svg(f"evsim-{name or 'run'}-{self._pos()}.svg")
+        self.notify(f"saved {path}", timeout=4)
+
+    def action_close(self) -> None:
+        self.workers.cancel_group(self, "run")
+        self._timer.pause()
+        self.dismiss(None)

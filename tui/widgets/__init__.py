@@ -1,0 +1,1 @@
+"""The TUI's widgets, grouped by feature: flow, narration, metrics, timeline, findings."""

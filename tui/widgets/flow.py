@@ -1,0 +1,271 @@
+"""The flow view: producers → broker lanes → consumer groups, at the cursor.
+
+One lane per partition (or per queue, for a broker without partitions). Each
+lane shows its newest records as chips — the offset, coloured by the message
+key — between the log start and the log end offset, with a coloured bar where
+each group's committed offset is (the next record that group will read). Below
+are the groups: generation, state, and each member's assignment, state and
+in-flight (delivered, not yet processed) messages. Components the view has no
+picture for yet (an event store, a projector) are listed generically, so new
+record kinds show up without a change here.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.fold import Lane, ViewState
+from tui.i18n import fit, t
+from tui.widgets.palette import group_style, key_style
+
+__all__ = ["FlowView", "render_flow"]
+
+MAX_LANES = 48
+
+_STATE_MARK = {
+    "running": ("●", "green"),
+    "crashed": ("✖", "bold red"),
+    "left": ("○", "dim"),
+    "restarted": ("◐", "yellow"),
+}
+
+
+def _queue_line(lane: Lane, width: int, name_w: int) -> Text:
+    """A queue: waiting messages (head first) and the unacked ones, per consumer."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{lane.name[:name_w]:<{name_w}}", style="bold")
+    line.append(f" {len(lane.ready):>4}", style="dim")
+    line.append("▕", style="dim")
+    room = max(8, (width - name_w - 6) * 3 // 5)
+    used = 0
+    for msg, key in lane.ready:
+        chip = f"m{msg}"
+        if used + len(chip) + 1 > room:
+            line.append("…", style="dim")
+            used += 1
+            break
+        line.append(chip, style=key_style(key))
+        line.append(" ")
+        used += len(chip) + 1
+    line.append(" " * max(0, room - used))
+    line.append("▏", style="dim")
+    if lane.unacked:
+        line.append(" unacked ", style="yellow")
+        for msg, (key, consumer) in list(lane.unacked.items())[:8]:
+            line.append(f"m{msg}", style=key_style(key) + " underline")
+            line.append(f"→{consumer.rsplit('-', 1)[-1]} ", style="dim")
+    return line
+
+
+def _lane_tail(
+    state: ViewState, lane: Lane, groups: list[str], owner: str | None, busy: int, full: bool
+) -> Text:
+    """What follows a lane's chips: log end offset, owner, lag, in-flight count."""
+    tail = Text(no_wrap=True)
+    tail.append("▏", style="dim")
+    tail.append(f"{lane.log_end:<4}", style="dim")
+    lag = next((state.lag(lane, g) for g in groups if g in lane.committed), None)
+    if owner and full:
+        tail.append(f" → {owner}")
+    if lag is not None:
+        tail.append(f" lag {lag}", style="bold red" if lag > 20 else "")
+    if busy:
+        tail.append(f" ⧗{busy}", style="yellow")
+    if lane.compacted:
+        tail.append(f" ✂{lane.compacted}", style="magenta")
+    return tail
+
+
+def _lane_line(lane: Lane, groups: list[str], name_w: int, room: int, tail: Text) -> Text:
+    """One partition: offsets as chips coloured by key, ┃ where each group has committed."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{lane.name[-name_w:]:<{name_w}}", style="bold")
+    line.append(f" {lane.log_start:>4}", style="dim")
+    line.append("▕", style="dim")
+    marks: dict[int, list[str]] = {}
+    for g in groups:
+        if g in lane.committed:
+            marks.setdefault(lane.committed[g], []).append(g)
+    chips: list[tuple[str, str]] = []
+    used = 0
+    first_shown = lane.log_end
+    for offset, _msg, key in reversed(lane.recent):
+        piece: list[tuple[str, str]] = [(f"{offset}", key_style(key)), (" ", "")]
+        for g in marks.get(offset + 1, []):
+            piece.insert(1, ("┃", group_style(g, groups)))
+        size = sum(len(text) for text, _ in piece)
+        if used + size > room - 1:
+            break
+        chips[0:0] = piece
+        used += size
+        first_shown = offset
+    for g in groups:
+        c = lane.committed.get(g)
+        if c is not None and (not chips or c <= first_shown):
+            chips.insert(0, ("◀" if chips else "┃", group_style(g, groups)))
+    for text, style in chips:
+        line.append(text, style=style)
+    pad = room - sum(len(text) for text, _ in chips)
+    if pad > 0:
+        line.append(" " * pad)
+    line.append_text(tail)
+    return line
+
+
+def _lanes(state: ViewState, lanes: list[Lane], width: int, groups: list[str]) -> list[Text]:
+    """Every lane, aligned: one name column, one chip column, one tail column."""
+    owners: dict[str, str] = {}
+    for c in state.consumers.values():
+        for tp in c.owned:
+            owners[tp] = c.name if tp not in owners else f"{owners[tp]},{c.name}"
+    busy = state.in_flight_by_lane()
+    name_w = min(24, max((len(lane.name) for lane in lanes), default=8))
+    logs = [lane for lane in lanes if not lane.queue]
+
+    def tails(full: bool) -> dict[str, Text]:
+        return {
+            lane.name: _lane_tail(
+                state, lane, groups, owners.get(lane.name), busy.get(lane.name, 0), full
+            )
+            for lane in logs
+        }
+
+    tail = tails(True)
+    tail_w = max((t.cell_len for t in tail.values()), default=0)
+    if width - name_w - 6 - tail_w < 24:
+        tail = tails(False)
+        tail_w = max((t.cell_len for t in tail.values()), default=0)
+    room = max(4, width - name_w - 6 - tail_w - 1)
+    out = []
+    for lane in lanes:
+        if lane.queue:
+            out.append(_queue_line(lane, width, name_w))
+        else:
+            out.append(_lane_line(lane, groups, name_w, room, tail[lane.name]))
+    return out
+
+
+def render_flow(state: ViewState, width: int, lang: str) -> Text:
+    """The whole flow picture as text (pure: the same state gives the same picture)."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    width = max(20, width)
+    if not state.applied:
+        out.append("⏵ ", style="bold")
+        out.append("space ▶ play · n/→ step · ? help", style="dim")
+        return out
+    groups = list(state.groups)
+    groups += [c.group for c in state.consumers.values() if c.group not in groups]
+    groups = list(dict.fromkeys(groups))
+    pw = min(24, max((len(p) for p in state.producers), default=8))
+    cw = min(24, max((len(c) for c in state.consumers), default=8))
+    out.append(f"{t('producers', lang)}\n", style="bold underline")
+    for p in state.producers.values():
+        mark, style = ("✖", "bold red") if p.state == "crashed" else ("▸", "cyan")
+        out.append(f" {mark} ", style=style)
+        out.append(f"{p.name:<{pw}}", style="bold")
+        out.append(
+            f" {t('produced', lang)} {p.produced} · {t('acked', lang)} {p.acked}"
+            f" · {t('in_flight', lang)} {len(p.in_flight)}"
+        )
+        if p.retries:
+            out.append(f" · {t('retries', lang)} {p.retries}", style="dark_orange")
+        if p.failed:
+            out.append(f" · failed {p.failed}", style="red")
+        out.append("\n")
+    if not state.producers:
+        out.append(" —\n", style="dim")
+    out.append(f"{t('lanes', lang)}", style="bold underline")
+    out.append(f"  {state.broker} · {state.follows}\n", style="dim")
+    lanes = list(state.lanes.values())
+    if any(lane.queue for lane in lanes):
+        name_w = min(24, max(len(lane.name) for lane in lanes))
+        out.append(f"{'queue':<{name_w}} {'ready':>4}  head → tail\n", style="dim")
+    for line in _lanes(state, lanes[:MAX_LANES], width, groups):
+        out.append_text(line)
+        out.append("\n")
+    if len(lanes) > MAX_LANES:
+        out.append(f" … {len(lanes) - MAX_LANES} more lanes\n", style="dim")
+    if state.crashed:
+        out.append(f" ✖ {', '.join(state.crashed)} {t('crashed', lang)}\n", style="bold red")
+    committing = [g for g in groups if any(g in lane.committed for lane in lanes)]
+    if committing:
+        legend = Text(" ")
+        for g in committing:
+            legend.append("┃", style=group_style(g, groups))
+            legend.append(f" {g} {t('committed', lang)}  ")
+        out.append_text(legend)
+        out.append("\n")
+    out.append(f"{t('groups', lang)}\n", style="bold underline")
+    for name in groups:
+        group = state.groups.get(name)
+        out.append(" ")
+        out.append(name, style=group_style(name, groups))
+        if group is not None:
+            gstyle = {"stable": "green", "rebalancing": "bold yellow"}.get(group.state, "yellow")
+            out.append(f"  gen {group.generation} · ")
+            out.append(t(group.state, lang), style=gstyle)
+            if group.assignor:
+                out.append(f" · {group.assignor}", style="dim")
+        elif name in state.lanes and state.lanes[name].queue:
+            out.append("  competing consumers on one queue", style="dim")
+        out.append("\n")
+        for c in state.consumers.values():
+            if c.group != name:
+                continue
+            mark, style = _STATE_MARK.get(c.state, ("?", ""))
+            out.append(f"   {mark} ", style=style)
+            out.append(f"{c.name:<{cw}}", style="bold")
+            out.append(f" {fit(t(c.state, lang), 9)}", style=style)
+            owned = ",".join(tp.rsplit("/", 1)[-1] if "/" in tp else tp for tp in c.owned)
+            if group is not None:
+                out.append(f" [{owned or '-'}]")
+            out.append(f" {t('processed', lang)} {c.processed}")
+            if c.in_flight:
+                ids = " ".join(f"m{m}" for m in islice(c.in_flight, 4))
+                out.append(f" · ⧗ {ids}", style="yellow")
+            out.append("\n")
+    if state.others:
+        out.append(f"{t('others', lang)}\n", style="bold underline")
+        for name, kind in state.others.items():
+            out.append(f" ◇ {name:<16} {kind}\n")
+    if state.finished:
+        out.append(f"■ {t('finished', lang)} ({state.finished})", style="bold")
+    out.rstrip()
+    return out
+
+
+class FlowView(Widget):
+    """Draws ``render_flow`` of the state it is given; cheap to refresh every tick."""
+
+    DEFAULT_CSS = """
+    FlowView { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = ViewState()
+        self.lang = "en"
+        self._cache: tuple[int, Text] | None = None
+        self._lines = 1
+
+    def show(self, state: ViewState, lang: str) -> None:
+        self.state, self.lang = state, lang
+        self._cache = None
+        lines = self._picture(self.content_region.width or 80).plain.count("\n") + 1
+        # A new layout only when the picture grows or shrinks; otherwise just repaint.
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
+
+    def _picture(self, width: int) -> Text:
+        if self._cache is None or self._cache[0] != width:
+            self._cache = (width, render_flow(self.state, width, self.lang))
+        return self._cache[1]
+
+    def render(self) -> Text:
+        return self._picture(self.content_region.width or 80)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return self._picture(width).plain.count("\n") + 1
