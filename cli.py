@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="evsim",
-    help="A terminal laboratory for event-driven architecture. Run with no command to open the TUI.",
+    help="A terminal laboratory for event-driven architecture. With no command: the TUI.",
     no_args_is_help=False,
     add_completion=False,
     rich_markup_mode=None,
@@ -134,9 +134,15 @@ def _list_course(lang: str) -> None:
         console.print(table)
         console.print()
     off_path = [name for name in builtin_names() if name not in course.path()]
+    ko = lang == "ko"
     if off_path:
-        console.print(f"not on the course path: {', '.join(off_path)}")
-    console.print("? asks a prediction question before it plays (evsim play NAME --predict N)")
+        label = "과정에 없는 레슨" if ko else "not on the course path"
+        console.print(f"{label}: {', '.join(off_path)}")
+    console.print(
+        "? 실행 전에 예측 질문을 던지는 레슨 (evsim play NAME --predict N)"
+        if ko
+        else "? asks a prediction question before it plays (evsim play NAME --predict N)"
+    )
 
 
 @app.command()
@@ -144,11 +150,15 @@ def play(
     scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     until: Annotated[int | None, typer.Option(help="Stop at this virtual time (ms).")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print the outcome as one JSON object.")] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object.")
+    ] = False,
     export_trace: Annotated[
         Path | None, typer.Option(help="Write the trace as JSON Lines to this file.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Outcome only, no timeline.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Outcome only, no timeline.")
+    ] = False,
     lang: Lang = "en",
     svg_at_beats: Annotated[
         Path | None,
@@ -205,7 +215,8 @@ def play(
             from simulator.predict import check_predictions
             from tui.headless import print_prediction_results
 
-            print_prediction_results(_console(), check_predictions(spec, summary, answers), lang)
+            results = check_predictions(spec, summary, answers, sim.trace)
+            print_prediction_results(_console(), results, lang)
     raise typer.Exit(0 if summary.ok else 1)
 
 
@@ -234,6 +245,10 @@ def view(
         records, warning = load_trace(trace)
     except InputError as err:
         _fail(str(err))
+    except RecursionError:  # JSON nested thousands deep in an unknown field
+        _fail(f"{trace}: a line is nested too deeply to be a trace record")
+    except UnicodeDecodeError:  # a string holding an encoded surrogate (b"\xed\xa0\x80")
+        _fail(f"{trace}: a line holds text that is not valid UTF-8")
     if warning:
         typer.echo(f"evsim: warning: {warning}", err=True)
     from tui.app import EvsimApp
@@ -275,7 +290,9 @@ def check(
     scenarios: Annotated[
         list[str] | None, typer.Argument(help="Lessons or files (default: every built-in lesson).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for every run (default: each scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for every run (default: each scenario's).")
+    ] = None,
 ) -> None:
     """Run scenarios and check their expectations; exit 1 if any fails."""
     from simulator.scenario import builtin_names
@@ -288,7 +305,9 @@ def check(
     for name, spec in loaded:
         summary = summarize(Simulation(spec, seed))
         status = "ok  " if summary.ok else "FAIL"
-        typer.echo(f"{status} {name}  ({len(summary.expectations)} expectations, seed {summary.seed})")
+        typer.echo(
+            f"{status} {name}  ({len(summary.expectations)} expectations, seed {summary.seed})"
+        )
         for e in summary.expectations:
             if not e.ok:
                 typer.echo(f"       ✗ {e.name}  ({e.detail})")
@@ -298,7 +317,9 @@ def check(
 
 
 @app.command()
-def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to validate.")]) -> None:
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to validate.")],
+) -> None:
     """Validate scenario files without running them."""
     from simulator.errors import InputError
     from simulator.scenario import load_scenario
@@ -388,28 +409,38 @@ def schema() -> None:
 
     from simulator.scenario import Scenario
 
-    sys.stdout.write(msgspec.json.format(msgspec.json.encode(msgspec.json.schema(Scenario))).decode())
+    sys.stdout.write(
+        msgspec.json.format(msgspec.json.encode(msgspec.json.schema(Scenario))).decode()
+    )
     sys.stdout.write("\n")
 
 
 @app.command()
 def bench(
-    quick: Annotated[bool, typer.Option("--quick", help="A tenth of the size, for a smoke run.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="A tenth of the size, for a smoke run.")
+    ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """Run the benchmarks and print our figures beside their anchors."""
     import msgspec
     from rich.table import Table
 
-    from simulator.bench import run_all
+    from simulator.bench import BenchRow, run_all
+    from tui.bench import w6_views, w8_startup
 
-    rows = run_all(quick=quick)
+    def views(messages: int) -> list[BenchRow]:
+        return w6_views(messages) + w8_startup()
+
+    rows = run_all(quick=quick, views=views)
     if json:
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return
     table = Table(show_edge=False)
     for column in ("workload", "ours", "anchor", "ratio", "target", "ok"):
-        table.add_column(column, justify="right" if column in ("ours", "anchor", "ratio") else "left")
+        table.add_column(
+            column, justify="right" if column in ("ours", "anchor", "ratio") else "left"
+        )
     for r in rows:
         anchor = f"{r.anchor:,.0f} ({r.anchor_name})" if r.anchor is not None else r.anchor_name
         ok = "" if r.ok is None else ("pass" if r.ok else "MISS")
@@ -459,7 +490,9 @@ def report(
     from simulator.summary import summarize
 
     spec = _load(scenario)
-    vary = compare_vary if compare_vary is not None else ("broker" if "compare" in spec.tags else None)
+    vary = compare_vary
+    if vary is None and "compare" in spec.tags:
+        vary = "broker"
     if vary == "none":
         vary = None
     if vary is not None and vary not in VARY:
@@ -499,7 +532,7 @@ def report(
         lang=lang,
         follows=broker_model(spec.broker)[0],
         course=course,
-        predictions=check_predictions(spec, summary),
+        predictions=check_predictions(spec, summary, trace=sim.trace),
         compare=comparison,
         snapshots=snapshots,
         svgs=svgs if fmt == "html" else None,

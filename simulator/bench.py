@@ -228,8 +228,14 @@ def label_row(label: str, value: Any) -> BenchRow:
     )
 
 
-def run_all(quick: bool = False) -> list[BenchRow]:
-    """Every workload; ``quick`` runs them at a tenth of the size."""
+def run_all(
+    quick: bool = False, views: Callable[[int], list[BenchRow]] | None = None
+) -> list[BenchRow]:
+    """Every workload; ``quick`` runs them at a tenth of the size.
+
+    ``views`` adds the view benchmarks (W6, W8), which live in ``tui`` because
+    the core imports no UI library.
+    """
     scale = 10 if quick else 1
     steps: list[Callable[[], list[BenchRow]]] = [
         lambda: w1_broker_flow(200_000 // scale, 1),
@@ -238,6 +244,8 @@ def run_all(quick: bool = False) -> list[BenchRow]:
         lambda: queue_models(200_000 // scale),
         lambda: event_store(1_000_000 // scale),
     ]
+    if views is not None:
+        steps.append(lambda: views(200_000 // scale))
     rows: list[BenchRow] = []
     for step in steps:
         rows.extend(step())

@@ -16,9 +16,10 @@ from rich.text import Text
 
 from simulator.describe import describe, kind_of
 from simulator.predict import PredictionResult
-from simulator.scenario import Beat, Scenario
+from simulator.scenario import Scenario
 from simulator.summary import RunSummary
 from simulator.trace import Record
+from tui.player import beat_fires
 
 __all__ = [
     "KIND_STYLES",
@@ -69,6 +70,21 @@ KIND_STYLES: dict[str, str] = {
     "Redriven": "yellow",
     "LambdaInvoked": "cyan",
     "BatchItemFailed": "red",
+    # stream processing and sagas
+    "WatermarkAdvanced": "dim yellow",
+    "WindowOpened": "cyan",
+    "WindowEmitted": "bold green",
+    "WindowUpdated": "bold yellow",
+    "WindowClosed": "dim",
+    "LateRecordDropped": "red",
+    "StateRestored": "bold magenta",
+    "SagaStarted": "cyan",
+    "SagaStepCompleted": "green",
+    "SagaStepFailed": "red",
+    "SagaCompensated": "dark_orange",
+    "SagaTimedOut": "bold red",
+    "SagaCompleted": "bold green",
+    "SagaDuplicateIgnored": "yellow",
 }
 
 
@@ -77,18 +93,12 @@ def _fmt_ms(ms: int) -> str:
     return f"{seconds:>5}.{millis:03d}s"
 
 
-def beat_fires(beat: Beat, record: Record) -> bool:
-    if beat.on is not None:
-        return kind_of(record) == beat.on
-    return beat.at_ms is not None and record.at >= beat.at_ms
-
-
 def print_timeline(
     console: Console, scenario: Scenario, records: Iterable[Record], lang: str = "en"
 ) -> None:
     """Print one row per record, with narration beats inline."""
     pending = list(scenario.narration)
-    header = Text(f"{'seq':>7} {'time':>10}  {'component':<16} {'kind':<20} what", style="bold")
+    header = Text(f"{'seq':>7} {'time':>10}  {'component':<18} {'kind':<20} what", style="bold")
     console.print(header)
     for r in records:
         for beat in [b for b in pending if beat_fires(b, r)]:
@@ -97,7 +107,7 @@ def print_timeline(
             if beat.notice is not None:
                 console.print(Text(f"    {beat.notice.get(lang)}", style="italic dim"))
         kind = kind_of(r)
-        row = Text(f"{r.seq:>7} {_fmt_ms(r.at)}  {r.component[:16]:<16} ")
+        row = Text(f"{r.seq:>7} {_fmt_ms(r.at)}  {r.component[:18]:<18} ")
         row.append(f"{kind:<20}", style=KIND_STYLES.get(kind, ""))
         row.append(f" {describe(r)}")
         console.print(row, overflow="ellipsis", no_wrap=True, crop=True)
