@@ -62,7 +62,13 @@ class EventCodec(Generic[C, E, S]):
 
     def decode(self, stored: StoredEvent) -> E:
         """The stored event as its current class, upcast if it was written by older code."""
-        return self.decode_data(stored.type, stored.schema_version, stored.data, stored)
+        entry = self._decoders.get(stored.type)
+        if entry is not None and entry[0] == stored.schema_version:
+            try:
+                return entry[1].decode(stored.data)
+            except msgspec.ValidationError as error:
+                raise self._error(stored, stored.type, f"data does not fit: {error}") from None
+        return self._decode_old(stored.type, stored.schema_version, stored.data, stored)
 
     def decode_data(
         self,

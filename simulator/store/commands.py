@@ -54,6 +54,11 @@ def handle_command(
     snapshot_policy: SnapshotPolicy = NEVER,
     ignore_concurrency: bool = False,
 ) -> CommandHandled[E, S]:
+    """Load the command's stream, decide, and append expecting the loaded version.
+
+    Conflicts and rejections are returned in ``outcome``, never raised; only a
+    bug (or a ``StoreError`` from a damaged file) raises.
+    """
     stream_id = domain.stream_id(command)
     loaded = store.load(domain, stream_id)
     decided = domain.decide(command, loaded.state)
