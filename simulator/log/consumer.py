@@ -18,6 +18,12 @@ When the commit happens relative to processing is the delivery guarantee:
 
 A handler failure goes through the group's retry policy (blocking retries),
 then retry topics, then the dead-letter topic — or the message is skipped.
+
+A group may name a *processor* (``simulator.streams.plugin``): a stream
+processor or a saga role that turns each processed record into output records
+and state changes. The consumer writes those outputs exactly where it would
+write ``output_topic`` — inside the transaction, if there is one — so the
+processor inherits the group's delivery guarantee.
 """
 
 from __future__ import annotations
@@ -45,7 +51,9 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
     from simulator.log.group import GroupCoordinator
+    from simulator.messages import Message
     from simulator.simulation import Simulation
+    from simulator.streams.plugin import Processor
 
 __all__ = ["Consumer"]
 
@@ -89,6 +97,11 @@ class Consumer:
         self._processing_ms = spec.processing_ms
         self._read_committed = spec.isolation == "read_committed"
         self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+        self.processor: Processor | None = None
+        if spec.processor is not None:
+            from simulator.streams.plugin import build_processor
+
+            self.processor = build_processor(self)
         self._may_fail = sim.faults.handlers_may_fail(spec.name)
         self._may_slow = sim.faults.may_slow(name)
 
@@ -135,6 +148,8 @@ class Consumer:
             self._txn = None
             self._txn_outputs = []
         self.group.member_went_silent(self)
+        if self.processor is not None:
+            self.processor.on_crash(crashed.seq)
         return crashed.seq
 
     def restart(self) -> None:
@@ -179,6 +194,8 @@ class Consumer:
                 offset, reason = self._reset_offset(part), self.spec.auto_offset_reset
             self._set_position(tp, offset, reason, cause_seq)
         self.last_auto_commit_ms = self.sim.kernel.now_ms
+        if self.processor is not None:
+            self.processor.on_assigned(partitions, cause_seq)
         if not self.busy and not self.crashed:
             self._wake()
 
@@ -436,13 +453,19 @@ class Consumer:
                 txn=self._txn,
             )
         )
-        if spec.output_topic is not None:
+        if self.processor is not None:
+            for topic, out in self.processor.process(part, entry, seq):
+                self.write_output(topic, out, seq)
+        elif spec.output_topic is not None:
             self._write_output(msg.id, seq)
         return self._item_done(part, entry)
 
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
         out = self.sim.derived_message(msg_id, self.spec.output_topic or "")
-        topic = self.spec.output_topic or ""
+        self.write_output(self.spec.output_topic or "", out, cause_seq)
+
+    def write_output(self, topic: str, out: Message, cause_seq: int | None) -> None:
+        """Append ``out`` to ``topic`` by key, inside the open transaction if there is one."""
         entry, part = self.broker.append_keyed(topic, out, self.name, cause_seq, txn=self._txn)
         if self._txn is None:
             self.sim.emit(
