@@ -126,7 +126,11 @@ def _list_course(lang: str) -> None:
         for step in course.steps():
             if step.chapter.id != chapter.id:
                 continue
-            s = load_scenario(builtin_path(step.lesson))
+            try:
+                s = load_scenario(builtin_path(step.lesson))
+            except InputError as err:
+                table.add_row(str(step.number), step.lesson, "", f"cannot load: {err}")
+                continue
             marks = " ?" if s.predict else ""
             table.add_row(str(step.number), step.lesson + marks, s.broker, s.title.get(lang))
         if not chapter.lessons:
@@ -215,7 +219,7 @@ def play(
             from simulator.predict import check_predictions
             from tui.headless import print_prediction_results
 
-            results = check_predictions(spec, summary, answers, sim.trace)
+            results = check_predictions(spec, summary, answers, sim)
             print_prediction_results(_console(), results, lang)
     raise typer.Exit(0 if summary.ok else 1)
 
@@ -302,16 +306,25 @@ def check(
     names = scenarios or builtin_names()
     loaded = [(name, _load(name)) for name in names]
     failed = 0
+    from simulator.predict import check_predictions
+
     for name, spec in loaded:
-        summary = summarize(Simulation(spec, seed))
-        status = "ok  " if summary.ok else "FAIL"
-        typer.echo(
-            f"{status} {name}  ({len(summary.expectations)} expectations, seed {summary.seed})"
-        )
+        sim = Simulation(spec, seed)
+        summary = summarize(sim)
+        # A prediction's key must be what the run shows, or the lesson teaches a wrong answer.
+        keys = [r for r in check_predictions(spec, summary, sim=sim) if not r.confirmed]
+        ok = summary.ok and not keys
+        status = "ok  " if ok else "FAIL"
+        counted = f"{len(summary.expectations)} expectations"
+        if spec.predict:
+            counted += f", {len(spec.predict)} predictions"
+        typer.echo(f"{status} {name}  ({counted}, seed {summary.seed})")
         for e in summary.expectations:
             if not e.ok:
                 typer.echo(f"       ✗ {e.name}  ({e.detail})")
-        failed += not summary.ok
+        for r in keys:
+            typer.echo(f"       ✗ predict[{r.number}]: {r.predict.expect}  ({r.detail})")
+        failed += not ok
     typer.echo(f"{len(loaded) - failed} passed, {failed} failed")
     raise typer.Exit(1 if failed else 0)
 
@@ -432,15 +445,18 @@ def bench(
     def views(messages: int) -> list[BenchRow]:
         return w6_views(messages) + w8_startup()
 
-    rows = run_all(quick=quick, views=views)
+    rows: list[BenchRow] = []
+    for row in run_all(quick=quick, views=views):
+        rows.append(row)
+        if not json:  # as each workload finishes: a long run shows progress, a failure keeps them
+            typer.echo(f"  {row.workload}: {row.ours:,.2f} {row.unit}", err=True)
     if json:
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return
     table = Table(show_edge=False)
+    numeric = ("ours", "anchor", "ratio")
     for column in ("workload", "ours", "anchor", "ratio", "target", "ok"):
-        table.add_column(
-            column, justify="right" if column in ("ours", "anchor", "ratio") else "left"
-        )
+        table.add_column(column, justify="right" if column in numeric else "left")
     for r in rows:
         anchor = f"{r.anchor:,.0f} ({r.anchor_name})" if r.anchor is not None else r.anchor_name
         ok = "" if r.ok is None else ("pass" if r.ok else "MISS")
@@ -532,7 +548,7 @@ def report(
         lang=lang,
         follows=broker_model(spec.broker)[0],
         course=course,
-        predictions=check_predictions(spec, summary, trace=sim.trace),
+        predictions=check_predictions(spec, summary, sim=sim),
         compare=comparison,
         snapshots=snapshots,
         svgs=svgs if fmt == "html" else None,

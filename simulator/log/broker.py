@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from simulator.log.assignors import TopicPartition
 from simulator.log.consumer import Consumer
 from simulator.log.group import GroupCoordinator
@@ -138,6 +140,18 @@ class LogBroker:
                 out[f"{prefix}.retry_topics"] = ",".join(str(d) for d in g.retry_topics)
             if g.dead_letter_topic:
                 out[f"{prefix}.dead_letter_topic"] = g.dead_letter_topic
+            if g.processor:
+                out[f"{prefix}.processor"] = g.processor
+        # Stream processors and saga roles: every setting, so time semantics and
+        # lateness are on screen next to the broker's own.
+        for p in s.processors:
+            for field, value in msgspec.structs.asdict(p).items():
+                if field != "name" and value is not None and value != []:
+                    out[f"processor.{p.name}.{field}"] = str(value)
+        if s.saga is not None:
+            for field, value in msgspec.structs.asdict(s.saga).items():
+                if value is not None:
+                    out[f"saga.{field}"] = str(value)
         return out
 
     def partition_count(self, topic: str) -> int:
