@@ -1,6 +1,6 @@
 """The course covers the study guide, and every lesson has a place in it.
 
-The study guide (``/work/shared/seed/…``, in Korean) lists the topics of the
+The study guide (``../shared/seed/…`` beside the repository, in Korean) lists the topics of the
 curriculum in its section 2 and three case studies in section 3. The course
 file ``scenarios/course/path.toml`` maps each of them to lessons; these tests
 hold that map to the lessons that actually ship.
@@ -18,7 +18,7 @@ from simulator.scenario import builtin_names
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE_DIR = ROOT / "docs" / "guide"
-SEED = Path("/work/shared/seed/000_76666878641cfd54.txt")
+SEED = ROOT.parent / "shared" / "seed" / "000_76666878641cfd54.txt"
 LESSONS = builtin_names()
 
 STUDY_GUIDE_TOPICS = {
