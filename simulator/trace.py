@@ -535,6 +535,381 @@ class BatchItemFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     msg: int
 
 
+# -- stream processing (simulator/streams) ----------------------------------------------
+
+
+class WatermarkAdvanced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A processor's event-time clock moved: no record older than ``watermark_ms`` is expected."""
+
+    group: str
+    consumer: str
+    watermark_ms: int
+    max_event_ms: int
+    """The highest event time seen; watermark = it minus the out-of-orderness bound."""
+
+
+class WindowOpened(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """The first record of a key landed in a window ``[start_ms, end_ms)``; state was created."""
+
+    group: str
+    key: str
+    start_ms: int
+    end_ms: int | None
+    msg: int
+    """The record that opened it."""
+
+
+class WindowEmitted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """The watermark passed the window's end: its result was emitted (``out``: the output)."""
+
+    group: str
+    key: str
+    start_ms: int
+    end_ms: int | None
+    value: int
+    records: int
+    out: int | None
+    """Message id of the result written to the output topic, if there is one."""
+
+
+class WindowUpdated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A record changed an already emitted result (a late record within allowed lateness)."""
+
+    group: str
+    key: str
+    start_ms: int
+    end_ms: int | None
+    value: int
+    records: int
+    msg: int
+    out: int | None
+
+
+class WindowClosed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Allowed lateness ran out: the window's state was purged; later records are too late."""
+
+    group: str
+    key: str
+    start_ms: int
+    end_ms: int | None
+    value: int
+
+
+class LateRecordDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A record for a window that had already closed; it was dropped or sent to a side output."""
+
+    group: str
+    msg: int
+    key: str
+    event_time_ms: int
+    watermark_ms: int
+    window_end_ms: int
+    side_output: str | None
+    """The late-records topic it was written to, or None when it was simply dropped."""
+
+
+class StateRestored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A processor rebuilt its state store by reading its changelog topic from the start."""
+
+    group: str
+    consumer: str
+    changelog: str
+    entries: int
+    """Changelog records read (what a restore costs)."""
+    windows: int
+    """Windows in the rebuilt store."""
+    watermark_ms: int | None
+
+
+# -- sagas (simulator/sagas) -----------------------------------------------------------------
+
+
+class SagaStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A new order started a saga (``mode``: orchestration or choreography)."""
+
+    group: str
+    saga: str
+    mode: str
+    msg: int
+
+
+class SagaStepCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A service did its step of a saga (charged the card, reserved stock …)."""
+
+    group: str
+    saga: str
+    step: str
+    msg: int
+    repeat: bool = False
+    """True when a non-idempotent service did the same step again (a double charge)."""
+
+
+class SagaStepFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A service refused its step (card declined, out of stock): the saga must compensate."""
+
+    group: str
+    saga: str
+    step: str
+    reason: str
+
+
+class SagaCompensated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A completed step was undone by its compensating action (refund, release stock …)."""
+
+    group: str
+    saga: str
+    step: str
+
+
+class SagaTimedOut(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """No reply for a step within the timeout (virtual time): the manager gives up on it."""
+
+    group: str
+    saga: str
+    step: str
+    waited_ms: int
+
+
+class SagaCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """The saga ended: ``completed``, ``compensated`` or ``timed-out`` (then compensated)."""
+
+    group: str
+    saga: str
+    outcome: str
+
+
+class SagaDuplicateIgnored(
+    Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False
+):
+    """An idempotent handler recognised a message it had already acted on and did nothing."""
+
+    group: str
+    saga: str
+    what: str
+    msg: int
+
+
+# -- event store and CQRS (simulator/cqrs) ----------------------------------------------------
+
+
+class AggregateLoaded(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A handler rebuilt a stream's state: snapshot (if any) plus ``replayed`` events."""
+
+    handler: str
+    command: str
+    stream: str
+    version: int
+    replayed: int
+    snapshot_version: int
+    """Version of the snapshot the fold started from; 0: it replayed from the first event."""
+
+
+class UpcastApplied(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Loading read events written under an older schema, lifted through the upcasters."""
+
+    handler: str
+    stream: str
+    events: int
+    types: list[str]
+    """``account.deposited v1→v2`` …"""
+
+
+class SnapshotDiscarded(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A snapshot was not trusted (another state schema, or it no longer decodes)."""
+
+    handler: str
+    stream: str
+    version: int
+    reason: str
+
+
+class EventStored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """An event was appended to its stream at ``version`` and global ``position``."""
+
+    handler: str
+    command: str
+    stream: str
+    version: int
+    position: int
+    type: str
+    visible_at_ms: int
+    """When its transaction commits and catch-up readers can see it."""
+
+
+class VersionConflicted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """An append expecting ``expected`` found the stream at ``actual``: nothing was written."""
+
+    handler: str
+    command: str
+    stream: str
+    expected: int
+    actual: int
+    attempt: int
+    retry_in_ms: int | None
+    """When the handler reloads and decides again; None when it gives up."""
+
+
+class CommandRejected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """The decider refused a command against the current state (or the handler was down)."""
+
+    handler: str
+    command: str
+    stream: str
+    reason: str
+
+
+class UpdateLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Finding: an append that ignored the expected version landed on events it never saw."""
+
+    handler: str
+    command: str
+    stream: str
+    loaded_version: int
+    actual_version: int
+
+
+class SnapshotTaken(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    handler: str
+    stream: str
+    version: int
+
+
+class EventPublished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A stored event was handed to the broker producer (``via``: dual-write or outbox)."""
+
+    via: str
+    position: int
+    stream: str
+    msg: int
+    attempt: int
+
+
+class EventUnpublished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Finding: a stored event never reached the topic (the dual write's crash window)."""
+
+    position: int
+    stream: str
+
+
+class Projected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A projector applied an event to its read model: ``row`` is now ``value``."""
+
+    projector: str
+    position: int
+    stream: str
+    version: int
+    type: str
+    row: str | None
+    value: str | None
+    pending: bool = False
+    """Atomic projectors: written inside the open transaction, not yet committed."""
+    gap_after: int | None = None
+    """Idempotent projectors: the last version applied for the stream, when this one is
+    not the next (versions in between never arrived, or arrived out of order)."""
+
+
+class ProjectionSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A projector did not apply an event: already applied, or older than the row's version."""
+
+    projector: str
+    position: int
+    stream: str
+    version: int
+    reason: str
+
+
+class ReadModelSnapshotted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A projector saved a copy of its read model with the checkpoint it belongs to."""
+
+    projector: str
+    position: int
+    """The checkpoint saved with it: a rebuild from this snapshot replays from here."""
+    rows: int
+
+
+class CheckpointSaved(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A projector saved its checkpoint: ``position`` is the next global position to read."""
+
+    projector: str
+    position: int
+    atomic: bool
+    """Saved in the same transaction as the read-model changes."""
+
+
+class GapWaited(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A catch-up reader stopped at a position that is taken but not yet committed."""
+
+    projector: str
+    position: int
+    head: int
+
+
+class GapSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A catch-up reader moved past a missing position (naive: unaware; high-water: stale)."""
+
+    projector: str
+    position: int
+    reason: str
+
+
+class ReadModelQueried(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """A query read one row: from a read model (with its lag) or from the event log."""
+
+    source: str
+    key: str
+    value: str | None
+    lag_positions: int
+    """Committed events the read model has not applied yet (0 for the event log)."""
+    waited_ms: int
+    stale: bool
+    """The answer differs from the event log's at the moment of the query."""
+    as_of_ms: int | None = None
+    """Event log only: the answer is the state at this virtual time (a temporal query)."""
+
+
+class RebuildStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    projector: str
+    mode: str
+    version: int
+    projection: str
+    head: int
+    from_position: int = 1
+    """1: replay from zero; later: from a read-model snapshot taken at that checkpoint."""
+
+
+class RebuildProgressed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    projector: str
+    version: int
+    position: int
+    head: int
+
+
+class RebuildFinished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    projector: str
+    version: int
+    events: int
+    took_ms: int
+
+
+class ReadModelSwitched(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Blue/green: reads now go to version ``to_version`` of the read model."""
+
+    projector: str
+    from_version: int
+    to_version: int
+
+
+class ReadModelMismatched(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+    """Finding: at the end, a read-model row differs from a fresh fold of the event log."""
+
+    projector: str
+    row: str
+    actual: str | None
+    expected: str | None
+    """The row's value in a fresh fold of the whole log (None: no such row)."""
+    reason: str
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     ScenarioStarted,
     RunFinished,
@@ -585,11 +960,54 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Redriven,
     LambdaInvoked,
     BatchItemFailed,
+    WatermarkAdvanced,
+    WindowOpened,
+    WindowEmitted,
+    WindowUpdated,
+    WindowClosed,
+    LateRecordDropped,
+    StateRestored,
+    SagaStarted,
+    SagaStepCompleted,
+    SagaStepFailed,
+    SagaCompensated,
+    SagaTimedOut,
+    SagaCompleted,
+    SagaDuplicateIgnored,
+    AggregateLoaded,
+    UpcastApplied,
+    SnapshotDiscarded,
+    EventStored,
+    VersionConflicted,
+    CommandRejected,
+    UpdateLost,
+    SnapshotTaken,
+    EventPublished,
+    EventUnpublished,
+    Projected,
+    ProjectionSkipped,
+    CheckpointSaved,
+    ReadModelSnapshotted,
+    GapWaited,
+    GapSkipped,
+    ReadModelQueried,
+    RebuildStarted,
+    RebuildProgressed,
+    RebuildFinished,
+    ReadModelSwitched,
+    ReadModelMismatched,
 )
 
 TraceRecord = Union[RECORD_TYPES]  # type: ignore[valid-type]  # noqa: UP007
 
-FINDING_TYPES: tuple[type[Record], ...] = (DuplicateDetected, OrderViolated, MessageLost)
+FINDING_TYPES: tuple[type[Record], ...] = (
+    DuplicateDetected,
+    OrderViolated,
+    MessageLost,
+    UpdateLost,
+    EventUnpublished,
+    ReadModelMismatched,
+)
 FAULT_TYPES: tuple[type[Record], ...] = (
     Crashed,
     NetworkDropped,
@@ -610,8 +1028,17 @@ def encode_record(record: Record) -> bytes:
 
 
 def decode_record(line: bytes | str) -> Record:
-    """Decode one JSON line into its record type; raises ``msgspec.ValidationError``."""
-    record: Record = _decoder.decode(line)
+    """Decode one JSON line into its record type.
+
+    Raises ``msgspec.DecodeError`` (or its subclass ``ValidationError``) for
+    anything that is not a record — including input nested too deep to
+    decode or with invalid UTF-8 inside a string — so a reader of untrusted
+    trace files has one exception type to catch.
+    """
+    try:
+        record: Record = _decoder.decode(line)
+    except (RecursionError, UnicodeDecodeError) as err:
+        raise msgspec.DecodeError(f"not a trace record: {type(err).__name__}") from None
     return record
 
 

@@ -1,10 +1,13 @@
 """Where a trace comes from: a scenario run by the core, or a JSON Lines file.
 
 Both end up as a ``Run``: the records, the folded index over them and the
-narration triggers. A trace file is untrusted input: each line is decoded with
-the trace's own decoder; a bad line stops the load with an error naming the
-file and the line, except a last line cut off mid-record (a run interrupted
-while exporting), which is dropped with a warning.
+narration triggers; a run of a lesson that asks predictions also keeps its
+predictions as ``simulator.predict`` judged them against the run.
+
+A trace file is untrusted input: each line is decoded with the trace's own
+decoder; a bad line stops the load with an error naming the file and the line,
+except a last line cut off mid-record (a run interrupted while exporting),
+which is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from pathlib import Path
 import msgspec
 
 from simulator.errors import InputError
+from simulator.predict import PredictionResult, check_predictions
 from simulator.scenario import Beat, Scenario
 from simulator.simulation import Simulation
+from simulator.summary import summarize
 from simulator.trace import Record, Trace, decode_record
 from tui.player import TraceIndex, beat_triggers, build_index
 
-__all__ = ["Run", "load_trace", "prepare", "simulate"]
+__all__ = ["Run", "load_trace", "prepare", "simulate", "simulate_lesson"]
 
 Progress = Callable[[str], None]
 
@@ -37,10 +42,19 @@ class Run:
     """The scenario that produced it (None for a trace loaded from a file)."""
     triggers: list[int | None] = field(default_factory=list)
     warning: str | None = None
+    judged: list[PredictionResult] = field(default_factory=list)
+    """Each prediction judged by the core's run (``simulator.predict``), no answers yet."""
 
     @property
     def beats(self) -> Sequence[Beat]:
         return self.scenario.narration if self.scenario is not None else ()
+
+    def predictions(self, answers: Sequence[int | None]) -> list[PredictionResult]:
+        """Each prediction judged by the run, with the student's answers (None: skipped)."""
+        return [
+            msgspec.structs.replace(r, student=answers[i] if i < len(answers) else None)
+            for i, r in enumerate(self.judged)
+        ]
 
     def digest(self) -> str:
         return Trace(self.records).digest()
@@ -52,6 +66,25 @@ def simulate(
     cancelled: Callable[[], bool] | None = None,
 ) -> list[Record]:
     """Run the deterministic core to the end and return its records."""
+    return _run(scenario, progress, cancelled).trace.records
+
+
+def simulate_lesson(
+    scenario: Scenario,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[list[Record], list[PredictionResult]]:
+    """``simulate``, plus the lesson's predictions judged by the run (if it asks any)."""
+    sim = _run(scenario, progress, cancelled)
+    judged: list[PredictionResult] = []
+    if scenario.predict and not (cancelled is not None and cancelled()):
+        judged = check_predictions(scenario, summarize(sim), sim=sim)
+    return sim.trace.records, judged
+
+
+def _run(
+    scenario: Scenario, progress: Progress | None, cancelled: Callable[[], bool] | None
+) -> Simulation:
     sim = Simulation(scenario)
     for i, _ in enumerate(sim):
         if i % 50_000 == 0 and i:
@@ -59,7 +92,7 @@ def simulate(
                 progress(f"simulating… {i:,} records")
             if cancelled is not None and cancelled():
                 break
-    return sim.trace.records
+    return sim
 
 
 def prepare(
@@ -69,6 +102,7 @@ def prepare(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     warning: str | None = None,
+    judged: list[PredictionResult] | None = None,
 ) -> Run:
     """Fold ``records`` once (checkpoints, markers) and find the narration triggers."""
 
@@ -78,49 +112,69 @@ def prepare(
 
     index = build_index(records, progress=report, cancelled=cancelled)
     beats = scenario.narration if scenario is not None else []
-    return Run(label, records, index, scenario, beat_triggers(beats, records), warning)
+    triggers = beat_triggers(beats, records)
+    return Run(label, records, index, scenario, triggers, warning, judged or [])
+
+
+MAX_LINE_BYTES = 1 << 20
+"""No record is near this long; a longer line is refused rather than read into memory."""
 
 
 def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
-    """Decode a trace file; returns the records and a warning if its end was cut off."""
-    p = Path(path)
+    """Decode a trace file; returns the records and a warning if its end was cut off.
+
+    The file is untrusted: it is read one line at a time with a cap on each
+    line's length, so an endless or newline-free file is refused, not read
+    into memory.
+    """
     try:
-        data = p.read_bytes()
+        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with-block below
     except FileNotFoundError:
         raise InputError(str(path), "", "no such file") from None
     except IsADirectoryError:
         raise InputError(str(path), "", "is a directory, not a trace file") from None
     except OSError as err:
         raise InputError(str(path), "", err.strerror or "cannot read file") from None
-    lines = data.split(b"\n")
-    complete = data.endswith(b"\n")
-    if complete:
-        lines.pop()
     records: list[Record] = []
     warning: str | None = None
-    for number, line in enumerate(lines, 1):
-        last = number == len(lines)
-        if not line.strip():
-            if last:
-                continue
-            raise InputError(str(path), f"line {number}", "empty line in a trace")
-        try:
-            record = decode_record(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as err:
-            if last and not complete:
-                warning = (
-                    f"{path}: line {number} is cut off mid-record; "
-                    f"playing the {len(records):,} whole records before it"
-                )
+    with stream:
+        number = 0
+        while True:
+            try:
+                line = stream.readline(MAX_LINE_BYTES + 1)
+            except OSError as err:
+                raise InputError(str(path), "", err.strerror or "cannot read file") from None
+            if not line:
                 break
-            raise InputError(str(path), f"line {number}", f"not a trace record: {err}") from None
-        if record.seq != len(records):
-            raise InputError(
-                str(path),
-                f"line {number}",
-                f"seq {record.seq} out of place (expected {len(records)})",
-            )
-        records.append(record)
+            number += 1
+            complete = line.endswith(b"\n")
+            if not complete and len(line) > MAX_LINE_BYTES:
+                raise InputError(
+                    str(path), f"line {number}", f"longer than {MAX_LINE_BYTES:,} bytes"
+                )
+            if not line.strip():
+                if complete:
+                    raise InputError(str(path), f"line {number}", "empty line in a trace")
+                continue
+            try:
+                record = decode_record(line)
+            except (msgspec.DecodeError, msgspec.ValidationError) as err:
+                if not complete:  # the last line, cut off mid-record
+                    warning = (
+                        f"{path}: line {number} is cut off mid-record; "
+                        f"playing the {len(records):,} whole records before it"
+                    )
+                    break
+                raise InputError(
+                    str(path), f"line {number}", f"not a trace record: {err}"
+                ) from None
+            if record.seq != len(records):
+                raise InputError(
+                    str(path),
+                    f"line {number}",
+                    f"seq {record.seq} out of place (expected {len(records)})",
+                )
+            records.append(record)
     if not records:
         raise InputError(str(path), "", "no trace records in the file")
     return records, warning

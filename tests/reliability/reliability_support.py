@@ -1,0 +1,173 @@
+"""Shared pieces of the reliability suite: scale, artefacts, time limits, mutations.
+
+``EVSIM_RELIABILITY_SCALE`` (default 1) multiplies every case count: the
+default keeps the suite fast enough for CI, the dedicated run
+(``EVSIM_RELIABILITY_SCALE=100``, see ``docs/reliability.md``) tries thousands.
+Failing cases are written as scenario files under ``EVSIM_ARTIFACTS_DIR``
+(default: ``evsim-reliability`` in the system temp directory), and the path goes
+into the assertion message, so ``evsim play FILE`` replays what a test found.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+
+from simulator.scenario import Scenario, builtin_names, builtin_path
+from simulator.shrink import write_reproducer
+
+ROOT = Path(__file__).resolve().parents[2]
+SCALE = max(1, int(os.environ.get("EVSIM_RELIABILITY_SCALE", "1") or "1"))
+DEDICATED = SCALE > 1
+
+
+def cases(ci: int) -> int:
+    """How many cases to try: ``ci`` in CI, ``ci * SCALE`` in the dedicated run."""
+    return ci * SCALE
+
+
+def hypothesis_settings(ci_examples: int) -> settings:
+    """CI runs are derandomised (the same cases every time); dedicated runs explore."""
+    return settings(
+        max_examples=cases(ci_examples),
+        deadline=None,
+        derandomize=not DEDICATED,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=True,
+        # The explain phase re-runs failing cases many times over: slow, and the
+        # written-out reproducer already says what failed.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    )
+
+
+def artifacts_dir() -> Path:
+    default = Path(tempfile.gettempdir()) / "evsim-reliability"
+    path = Path(os.environ.get("EVSIM_ARTIFACTS_DIR", default))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def reproducer(scenario: Scenario, label: str, seed: int | None = None, why: str = "") -> str:
+    """Write the failing scenario out; return a message naming the file to replay."""
+    path = write_reproducer(scenario, artifacts_dir(), label, seed, why)
+    replay = f"evsim play {path}" + (f" --seed {seed}" if seed is not None else "")
+    return f"{why} — reproduce with: {replay}"
+
+
+def write_bytes_artifact(data: bytes, label: str, suffix: str) -> Path:
+    import hashlib
+
+    path = artifacts_dir() / f"{label}-{hashlib.sha256(data).hexdigest()[:10]}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+class Hang(Exception):
+    """A case ran past its wall-clock budget."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Turn a hang into a ``Hang`` exception (main thread only; SIGALRM)."""
+
+    def _raise(signum: int, frame: object) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# -- the shipped lessons, as text and as plain data ------------------------------------
+
+SHIPPED: dict[str, bytes] = {name: builtin_path(name).read_bytes() for name in builtin_names()}
+SHIPPED_DATA: dict[str, dict[str, Any]] = {
+    name: tomllib.loads(data.decode()) for name, data in SHIPPED.items()
+}
+
+
+def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path into ``value`` (tables, arrays and scalars alike), the root excluded."""
+    out: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.append((*path, key))
+            out += leaf_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out.append((*path, i))
+            out += leaf_paths(item, (*path, i))
+    return out
+
+
+def container_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every table (dict), the root included."""
+    out: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        out.append(path)
+        for key, item in value.items():
+            out += container_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += container_paths(item, (*path, i))
+    return out
+
+
+def get_at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+def set_at(value: Any, path: tuple[Any, ...], new: Any) -> None:
+    get_at(value, path[:-1])[path[-1]] = new
+
+
+def delete_at(value: Any, path: tuple[Any, ...]) -> None:
+    del get_at(value, path[:-1])[path[-1]]
+
+
+HOSTILE_SCALARS: list[Any] = [
+    0,
+    -1,
+    -(2**63),
+    2**63 - 1,
+    2**63,
+    10**30,
+    1,
+    1_000_000_000,
+    0.5,
+    -0.0,
+    float("inf"),
+    float("nan"),
+    1e308,
+    True,
+    False,
+    "",
+    "x" * 10_000,
+    "\u0000\u202e\ud7ff\U0001f600",
+    "all",
+    "log",
+    "../../etc/passwd",
+    "__import__('os').system('echo pwned')",
+    datetime.date(1979, 5, 27),
+    datetime.datetime(1979, 5, 27, 7, 32),
+    [],
+    {},
+    [1, "a", None is None],
+    {"nested": {"deeper": [1, 2, {"x": 1}]}},
+]
+"""Values that break assumptions: wrong types, edges of 64-bit, huge, negative, odd text."""

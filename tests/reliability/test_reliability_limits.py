@@ -1,0 +1,167 @@
+"""Resource caps: each one refuses a scenario before it runs, with its ``$.path``.
+
+The hard maxima live in ``simulator.scenario.LIMITS``; a scenario's ``[limits]``
+table may lower any of them, never raise one. The trace size is capped by
+``max_records`` (at most 50,000,000), which stops a run — a livelock included —
+with ``RunFinished(reason="max_records")``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from simulator.errors import InputError
+from simulator.scenario import LIMITS, decode_scenario
+from simulator.simulation import Simulation
+
+BASE = """
+title = { en = "t", ko = "t" }
+summary = { en = "s", ko = "s" }
+%(top)s
+[[topics]]
+name = "orders"
+partitions = %(partitions)s
+[[producers]]
+name = "p"
+topic = "orders"
+[[groups]]
+name = "g"
+topic = "orders"
+consumers = %(consumers)s
+auto_offset_reset = "earliest"
+[[workload.generators]]
+producer = "p"
+count = %(count)s
+keys = 2
+%(extra)s
+"""
+
+
+def scenario_text(
+    *, top: str = "", partitions: int = 1, consumers: int = 1, count: int = 5, extra: str = ""
+) -> bytes:
+    values = {
+        "top": top,
+        "partitions": partitions,
+        "consumers": consumers,
+        "count": count,
+        "extra": extra,
+    }
+    return (BASE % values).encode()
+
+
+def refused(data: bytes) -> InputError:
+    started = time.perf_counter()
+    with pytest.raises(InputError) as err:
+        decode_scenario(data, "capped.toml", "capped")
+    assert time.perf_counter() - started < 2, "refusing took too long: something ran first"
+    assert "\n" not in str(err.value) and err.value.file == "capped.toml"
+    return err.value
+
+
+CASES = [
+    (
+        "partitions_per_topic",
+        {"partitions": LIMITS["partitions_per_topic"] + 1},
+        "$.topics[0].partitions",
+    ),
+    (
+        "consumers_per_group",
+        {"consumers": LIMITS["consumers_per_group"] + 1},
+        "$.groups[0].consumers",
+    ),
+    ("consumers_per_group", {"consumers": 10**15}, "$.groups[0].consumers"),
+    ("messages", {"count": LIMITS["messages"] + 1}, "$.workload"),
+    ("virtual_ms", {"top": f"until_ms = {LIMITS['virtual_ms'] + 1}"}, "$.until_ms"),
+    (
+        "virtual_ms",
+        {"extra": f"start_ms = {LIMITS['virtual_ms'] + 1}"},
+        "$.workload.generators[0]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cap", "change", "where"), CASES)
+def test_over_a_hard_maximum_is_refused_before_running(
+    cap: str, change: dict[str, object], where: str
+) -> None:
+    err = refused(scenario_text(**change))  # type: ignore[arg-type]
+    assert err.where == where
+
+
+def test_a_crash_scheduled_past_the_virtual_time_cap_is_refused() -> None:
+    extra = f'[[faults]]\nkind = "crash"\ntarget = "g-0"\nat_ms = {LIMITS["virtual_ms"] + 1}\n'
+    assert refused(scenario_text(extra=extra)).where == "$.faults[0].at_ms"
+
+
+LOWERED = [
+    ("partitions_per_topic", 2, {"partitions": 3}, "$.topics[0].partitions"),
+    ("consumers_per_group", 1, {"consumers": 2}, "$.groups[0].consumers"),
+    ("messages", 4, {"count": 5}, "$.workload"),
+    ("virtual_ms", 10, {"extra": "start_ms = 11"}, "$.workload.generators[0]"),
+    ("topics", 1, {"extra": '[[topics]]\nname = "more"'}, "$.topics"),
+]
+
+
+@pytest.mark.parametrize(("cap", "value", "change", "where"), LOWERED)
+def test_limits_table_lowers_a_cap(
+    cap: str, value: int, change: dict[str, object], where: str
+) -> None:
+    body = scenario_text(**change)  # type: ignore[arg-type]
+    assert refused(body + f"\n[limits]\n{cap} = {value}\n".encode()).where == where
+    decode_scenario(body, "ok.toml")  # the same scenario, without the lowered cap, loads
+
+
+@pytest.mark.parametrize("cap", sorted(LIMITS))
+def test_limits_table_cannot_raise_a_cap(cap: str) -> None:
+    err = refused(scenario_text() + f"\n[limits]\n{cap} = {LIMITS[cap] + 1}\n".encode())
+    assert err.where == f"$.limits.{cap}" and "hard maximum" in err.message
+
+
+def test_trace_size_cap_is_max_records_with_a_hard_maximum() -> None:
+    assert refused(scenario_text(top="max_records = 50000001")).where == "$.max_records"
+    # A requeue loop never ends by itself; max_records ends it.
+    text = scenario_text(
+        top='broker = "rabbitmq"\nmax_records = 3000',
+        extra='[[faults]]\nkind = "poison"\ngroup = "g"\nkeys = ["key-0"]\n',
+    ).decode()
+    text = text.replace(
+        'auto_offset_reset = "earliest"',
+        'auto_offset_reset = "earliest"\nrabbitmq = { requeue_on_failure = true }',
+    )
+    sim = Simulation(decode_scenario(text.encode(), "loop.toml"))
+    sim.run()
+    assert sim.finish_reason == "max_records"
+    assert len(sim.trace) < 3000 + 100
+
+
+def test_the_cli_refuses_an_over_cap_scenario_with_exit_2_and_one_line(tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "huge.toml"
+    path.write_bytes(scenario_text(count=LIMITS["messages"] + 1))
+    started = time.perf_counter()
+    result = CliRunner().invoke(app, ["play", str(path), "--json"])
+    assert result.exit_code == 2
+    assert time.perf_counter() - started < 5
+    assert "$.workload" in result.output and "cap" in result.output
+
+
+def test_the_caps_are_documented() -> None:
+    from reliability_support import ROOT
+
+    doc = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    for cap in (*LIMITS, "max_records", "MAX_SCENARIO_BYTES"):
+        assert f"`{cap}`" in doc, cap
+    assert msgspec.json.encode(LIMITS)  # plain data, printable in the docs
+
+
+def test_every_hard_maximum_has_a_limits_field_and_back() -> None:
+    from simulator.scenario import Limits
+
+    assert {f.name for f in msgspec.structs.fields(Limits)} == set(LIMITS)
