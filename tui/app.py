@@ -16,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from simulator.course import Chapter, Course, load_course
 from simulator.errors import InputError
 from simulator.scenario import Scenario, load_scenario
 from simulator.trace import Record
@@ -47,18 +48,24 @@ class EvsimApp(App[None]):
         self,
         *,
         lessons: Sequence[Lesson] | None = None,
+        course: Course | None = None,
         scenario: Scenario | None = None,
         trace: tuple[list[Record], str, str | None] | None = None,
         presenter: bool = False,
         lang: str = "en",
         export_dir: Path | None = None,
+        predict: bool = True,
     ) -> None:
         super().__init__()
         self._lessons = lessons
+        self.course = course
+        """The course path (chapters and their concept pages); None: no course."""
         self._start_scenario = scenario
         self._start_trace = trace
         self.presenter = presenter
         self.export_dir = export_dir or Path.cwd()
+        self.predict = predict
+        """Ask a lesson's prediction questions before it plays (off for headless export)."""
         self._normal_theme = "textual-dark"
         self.register_theme(PRESENTER_THEME)
         self.set_reactive(EvsimApp.lang, lang)
@@ -66,8 +73,16 @@ class EvsimApp(App[None]):
     def on_mount(self) -> None:
         if self.presenter:
             self.theme = PRESENTER_THEME.name
-        lessons = builtin_lessons() if self._lessons is None else list(self._lessons)
-        self.push_screen(PickerScreen(lessons))
+        if self._lessons is None:
+            lessons = builtin_lessons()
+            if self.course is None:
+                try:
+                    self.course = load_course()
+                except InputError as err:  # the lessons still open, in file order
+                    self.notify(f"course path: {err}", severity="warning", timeout=8)
+        else:
+            lessons = list(self._lessons)
+        self.push_screen(PickerScreen(lessons, self.course))
         if self._start_scenario is not None:
             self.open_scenario(self._start_scenario)
         elif self._start_trace is not None:
@@ -99,6 +114,15 @@ class EvsimApp(App[None]):
         except InputError as err:
             self.notify(str(err), severity="error", timeout=8)
 
+    def chapter_of(self, lesson: str) -> Chapter | None:
+        return self.course.chapter_of(lesson) if self.course is not None else None
+
+    def open_learn(self, lesson: str) -> None:
+        """The concept page of ``lesson``'s chapter (or a note that it has none)."""
+        from tui.screens.learn import LearnScreen
+
+        self.push_screen(LearnScreen(self.chapter_of(lesson), lesson))
+
     # -- app-wide modes -----------------------------------------------------------------
 
     def action_toggle_lang(self) -> None:
@@ -116,6 +140,7 @@ class EvsimApp(App[None]):
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
+        from tui.screens.learn import LearnScreen
         from tui.screens.simulation import SimulationScreen
 
         if isinstance(self.screen, HelpScreen):
@@ -124,6 +149,15 @@ class EvsimApp(App[None]):
             ("Simulation", list(SimulationScreen.BINDINGS)),
             ("Lesson picker", list(PickerScreen.BINDINGS)),
             ("Everywhere", list(self.BINDINGS)),
+            ("Learn (a chapter's concept page)", list(LearnScreen.BINDINGS)),
+            (
+                "Predict, then run",
+                [
+                    Binding("1,2,3", "", "answer the question with that choice (1–9)"),
+                    Binding("up,down", "", "highlight a choice; enter answers with it"),
+                    Binding("escape", "", "skip the questions (the outcome still shows the key)"),
+                ],
+            ),
             (
                 "Dialogs",
                 [

@@ -21,7 +21,8 @@ async def _render(
     from tui.app import EvsimApp
     from tui.screens.simulation import SimulationScreen
 
-    app = EvsimApp(scenario=scenario, lessons=[], lang=lang, export_dir=out_dir)
+    # No prediction dialog over the handout's pictures.
+    app = EvsimApp(scenario=scenario, lessons=[], lang=lang, export_dir=out_dir, predict=False)
     app.animation_level = "none"
     written: list[Path] = []
     async with app.run_test(size=size) as pilot:

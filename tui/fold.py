@@ -8,8 +8,13 @@ a file plays exactly like a live run. ``fold(state, records)`` is the same as
 applying the records one by one, but copies the state once instead of once per
 record, which is what makes checkpoints and seeking cheap (see ``player``).
 
-Records the fold does not know (a new broker model, the event store) are not an
-error: they are counted by kind and shown as generic components.
+The event store and CQRS records (``EventStored``, ``Projected``,
+``CheckpointSaved``, ``Rebuild*``, ``ReadModelSwitched`` …) fold into a
+``StoreView``: the store's head, each stream's version, and per projector its
+checkpoint, lag and any rebuild in progress. Stream processors fold into a
+``WindowsView`` per group (watermark, open windows) and sagas into a
+``SagaView`` each. Records the fold does not know (a new broker model) are not
+an error: they are counted by kind and shown as generic components.
 """
 
 from __future__ import annotations
@@ -20,7 +25,18 @@ from typing import Any
 
 from simulator.trace import Record
 
-__all__ = ["CHIPS", "ViewState", "apply", "fold", "initial_state", "lane_name"]
+__all__ = [
+    "CHIPS",
+    "ProjectorView",
+    "SagaView",
+    "StoreView",
+    "ViewState",
+    "WindowsView",
+    "apply",
+    "fold",
+    "initial_state",
+    "lane_name",
+]
 
 CHIPS = 32
 """How many of the newest records each lane keeps to draw as chips."""
@@ -110,6 +126,92 @@ class Producer:
 
 
 @dataclass(slots=True)
+class ProjectorView:
+    """One projector (a read model's writer) as the trace shows it."""
+
+    name: str
+    checkpoint: int = 1
+    """The next global position it will read (``CheckpointSaved.position``)."""
+    applied: int = 0
+    """Global position of the last event it projected."""
+    reading: int = 1
+    """Version of the read model that queries go to (blue/green switches change it)."""
+    rebuild_version: int | None = None
+    """The version being rebuilt, between ``RebuildStarted`` and ``RebuildFinished``."""
+    rebuild_position: int = 0
+    rebuild_head: int = 0
+    rebuilt: int = 0
+    """Events the last finished rebuild replayed."""
+    last_query: str = ""
+    stale_reads: int = 0
+
+    def copy(self) -> ProjectorView:
+        return ProjectorView(
+            self.name, self.checkpoint, self.applied, self.reading, self.rebuild_version,
+            self.rebuild_position, self.rebuild_head, self.rebuilt, self.last_query,
+            self.stale_reads,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class StoreView:
+    """The event store and its read side: what the CQRS panel draws."""
+
+    head: int = 0
+    """The highest global position written so far."""
+    streams: dict[str, int] = field(default_factory=dict)
+    """Stream → its version (the number of events in it)."""
+    snapshots: dict[str, int] = field(default_factory=dict)
+    """Stream → version of its newest snapshot."""
+    projectors: dict[str, ProjectorView] = field(default_factory=dict)
+    conflicts: int = 0
+    rejected: int = 0
+
+    def lag(self, projector: ProjectorView) -> int:
+        """Events written that the projector's checkpoint has not passed yet."""
+        return max(0, self.head - projector.checkpoint + 1)
+
+    def copy(self) -> StoreView:
+        return StoreView(
+            self.head, dict(self.streams), dict(self.snapshots),
+            {k: v.copy() for k, v in self.projectors.items()}, self.conflicts, self.rejected,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class WindowsView:
+    """A stream processor (one consumer group): its watermark and its windows."""
+
+    group: str
+    watermark_ms: int | None = None
+    open: list[str] = field(default_factory=list)
+    """Windows opened and not closed yet, as ``key@start``."""
+    emitted: int = 0
+    late: int = 0
+    restored: int = 0
+
+    def copy(self) -> WindowsView:
+        return WindowsView(
+            self.group, self.watermark_ms, list(self.open), self.emitted, self.late, self.restored
+        )
+
+
+@dataclass(slots=True)
+class SagaView:
+    """One saga instance: where it is and how it ended."""
+
+    saga: str
+    mode: str = ""
+    status: str = "running"
+    """``running``, ``failed``, ``compensating``, ``timed out`` or its final outcome."""
+    step: str = ""
+    steps: int = 0
+
+    def copy(self) -> SagaView:
+        return SagaView(self.saga, self.mode, self.status, self.step, self.steps)
+
+
+@dataclass(slots=True)
 class ViewState:
     """Everything a view shows at one point of a trace."""
 
@@ -133,6 +235,12 @@ class ViewState:
     """Records seen so far, by kind."""
     finished: str = ""
     """The ``RunFinished`` reason once the run is over."""
+    store: StoreView | None = None
+    """The event store and projectors; None until the first such record."""
+    windows: dict[str, WindowsView] = field(default_factory=dict)
+    """Stream processors (windowed aggregations), by group."""
+    sagas: dict[str, SagaView] = field(default_factory=dict)
+    """Saga instances, by saga id, in the order they started."""
 
     @property
     def lost(self) -> int:
@@ -190,6 +298,9 @@ class ViewState:
             crashed=list(self.crashed),
             counts=dict(self.counts),
             finished=self.finished,
+            store=self.store.copy() if self.store is not None else None,
+            windows={k: v.copy() for k, v in self.windows.items()},
+            sagas={k: v.copy() for k, v in self.sagas.items()},
         )
 
 
@@ -443,6 +554,167 @@ def _restarted(s: ViewState, r: Any) -> None:
         s.crashed.remove(name)
 
 
+# -- event store and CQRS ----------------------------------------------------------------
+
+
+def _store(s: ViewState) -> StoreView:
+    if s.store is None:
+        s.store = StoreView()
+    return s.store
+
+
+def _projector(s: ViewState, name: str) -> ProjectorView:
+    store = _store(s)
+    p = store.projectors.get(name)
+    if p is None:
+        p = store.projectors[name] = ProjectorView(name)
+    return p
+
+
+def _event_stored(s: ViewState, r: Any) -> None:
+    store = _store(s)
+    store.head = max(store.head, r.position)
+    store.streams[r.stream] = max(store.streams.get(r.stream, 0), r.version)
+
+
+def _aggregate_loaded(s: ViewState, r: Any) -> None:
+    streams = _store(s).streams
+    streams[r.stream] = max(streams.get(r.stream, 0), r.version)
+
+
+def _snapshot_taken(s: ViewState, r: Any) -> None:
+    _store(s).snapshots[r.stream] = r.version
+
+
+def _version_conflicted(s: ViewState, r: Any) -> None:
+    _store(s).conflicts += 1
+
+
+def _command_rejected(s: ViewState, r: Any) -> None:
+    _store(s).rejected += 1
+
+
+def _projected(s: ViewState, r: Any) -> None:
+    p = _projector(s, r.projector)
+    if p.rebuild_version is None:
+        p.applied = max(p.applied, r.position)
+
+
+def _checkpoint_saved(s: ViewState, r: Any) -> None:
+    _projector(s, r.projector).checkpoint = r.position
+
+
+def _projector_touched(s: ViewState, r: Any) -> None:
+    """Skips and gap waits: the projector exists, its numbers do not change."""
+    _projector(s, r.projector)
+
+
+def _queried(s: ViewState, r: Any) -> None:
+    # A query answered from the event log (not a read model) names no projector.
+    if r.source != "event-log":
+        p = _projector(s, r.source)
+        value = "∅" if r.value is None else r.value
+        p.last_query = f"{r.key}={value}" + (" stale" if r.stale else "")
+        p.stale_reads += 1 if r.stale else 0
+
+
+def _rebuild_started(s: ViewState, r: Any) -> None:
+    p = _projector(s, r.projector)
+    p.rebuild_version, p.rebuild_position, p.rebuild_head = r.version, 0, r.head
+
+
+def _rebuild_progressed(s: ViewState, r: Any) -> None:
+    p = _projector(s, r.projector)
+    p.rebuild_version = r.version
+    p.rebuild_position, p.rebuild_head = r.position, r.head
+
+
+def _rebuild_finished(s: ViewState, r: Any) -> None:
+    p = _projector(s, r.projector)
+    p.rebuild_version = None
+    p.rebuilt = r.events
+
+
+def _read_model_switched(s: ViewState, r: Any) -> None:
+    _projector(s, r.projector).reading = r.to_version
+
+
+# -- stream processors and sagas ---------------------------------------------------------
+
+
+def _windows(s: ViewState, group: str) -> WindowsView:
+    w = s.windows.get(group)
+    if w is None:
+        w = s.windows[group] = WindowsView(group)
+    return w
+
+
+def _watermark(s: ViewState, r: Any) -> None:
+    _windows(s, r.group).watermark_ms = r.watermark_ms
+
+
+def _window_opened(s: ViewState, r: Any) -> None:
+    w = _windows(s, r.group)
+    name = f"{r.key}@{r.start_ms}"
+    if name not in w.open:
+        w.open.append(name)
+
+
+def _window_emitted(s: ViewState, r: Any) -> None:
+    _windows(s, r.group).emitted += 1
+
+
+def _window_closed(s: ViewState, r: Any) -> None:
+    w = _windows(s, r.group)
+    name = f"{r.key}@{r.start_ms}"
+    if name in w.open:
+        w.open.remove(name)
+
+
+def _late_dropped(s: ViewState, r: Any) -> None:
+    _windows(s, r.group).late += 1
+
+
+def _state_restored(s: ViewState, r: Any) -> None:
+    _windows(s, r.group).restored += 1
+
+
+def _saga(s: ViewState, saga: str) -> SagaView:
+    v = s.sagas.get(saga)
+    if v is None:
+        v = s.sagas[saga] = SagaView(saga)
+    return v
+
+
+def _saga_started(s: ViewState, r: Any) -> None:
+    _saga(s, r.saga).mode = r.mode
+
+
+def _saga_step(s: ViewState, r: Any) -> None:
+    v = _saga(s, r.saga)
+    v.step = r.step
+    v.steps += 1
+
+
+def _saga_failed(s: ViewState, r: Any) -> None:
+    v = _saga(s, r.saga)
+    v.step, v.status = r.step, "failed"
+
+
+def _saga_compensated(s: ViewState, r: Any) -> None:
+    v = _saga(s, r.saga)
+    v.step, v.status = r.step, "compensating"
+
+
+def _saga_timed_out(s: ViewState, r: Any) -> None:
+    v = _saga(s, r.saga)
+    v.step, v.status = r.step, "timed out"
+
+
+def _saga_completed(s: ViewState, r: Any) -> None:
+    _saga(s, r.saga).status = r.outcome
+
+
 _HANDLERS: dict[str, Callable[[ViewState, Any], None]] = {
     "ScenarioStarted": _started,
     "RunFinished": _finished,
@@ -474,6 +746,35 @@ _HANDLERS: dict[str, Callable[[ViewState, Any], None]] = {
     "MessageExpired": _left_queue,
     "QueueOverflowed": _left_queue,
     "Restarted": _restarted,
+    "EventStored": _event_stored,
+    "AggregateLoaded": _aggregate_loaded,
+    "SnapshotTaken": _snapshot_taken,
+    "VersionConflicted": _version_conflicted,
+    "CommandRejected": _command_rejected,
+    "Projected": _projected,
+    "ProjectionSkipped": _projector_touched,
+    "CheckpointSaved": _checkpoint_saved,
+    "GapWaited": _projector_touched,
+    "GapSkipped": _projector_touched,
+    "ReadModelQueried": _queried,
+    "RebuildStarted": _rebuild_started,
+    "RebuildProgressed": _rebuild_progressed,
+    "RebuildFinished": _rebuild_finished,
+    "ReadModelSwitched": _read_model_switched,
+    "WatermarkAdvanced": _watermark,
+    "WindowOpened": _window_opened,
+    "WindowEmitted": _window_emitted,
+    "WindowUpdated": lambda s, r: None,
+    "WindowClosed": _window_closed,
+    "LateRecordDropped": _late_dropped,
+    "StateRestored": _state_restored,
+    "SagaStarted": _saga_started,
+    "SagaStepCompleted": _saga_step,
+    "SagaStepFailed": _saga_failed,
+    "SagaCompensated": _saga_compensated,
+    "SagaTimedOut": _saga_timed_out,
+    "SagaCompleted": _saga_completed,
+    "SagaDuplicateIgnored": lambda s, r: None,
 }
 """Record kind → how it changes the view. Kinds not listed only count (and show generically)."""
 
@@ -498,6 +799,12 @@ _QUIET = frozenset(
         "DedupDropped",
         "LambdaInvoked",
         "BatchItemFailed",
+        "UpcastApplied",
+        "SnapshotDiscarded",
+        "UpdateLost",
+        "EventPublished",
+        "EventUnpublished",
+        "ReadModelMismatched",
     }
 )
 """Known kinds that change only the counts, not a component's picture."""

@@ -85,6 +85,29 @@ KIND_STYLES: dict[str, str] = {
     "SagaTimedOut": "bold red",
     "SagaCompleted": "bold green",
     "SagaDuplicateIgnored": "yellow",
+    # event store and CQRS
+    "AggregateLoaded": "cyan",
+    "EventStored": "blue",
+    "VersionConflicted": "dark_orange",
+    "CommandRejected": "yellow",
+    "UpdateLost": "bold white on red",
+    "SnapshotTaken": "magenta",
+    "SnapshotDiscarded": "yellow",
+    "UpcastApplied": "yellow",
+    "EventPublished": "cyan",
+    "EventUnpublished": "bold white on red",
+    "Projected": "bold green",
+    "ProjectionSkipped": "yellow",
+    "CheckpointSaved": "magenta",
+    "ReadModelSnapshotted": "magenta",
+    "GapWaited": "yellow",
+    "GapSkipped": "red",
+    "ReadModelQueried": "bold cyan",
+    "RebuildStarted": "bold magenta",
+    "RebuildProgressed": "dim magenta",
+    "RebuildFinished": "bold magenta",
+    "ReadModelSwitched": "bold yellow",
+    "ReadModelMismatched": "bold white on red",
 }
 
 
@@ -137,6 +160,10 @@ def print_summary(
         f"rebalances {summary.rebalances}  virtual {summary.virtual_ms} ms  "
         f"records {summary.trace_records}  digest {summary.trace_digest[:16]}…"
     )
+    if summary.events_stored or summary.read_model_digest is not None:
+        digest = summary.read_model_digest
+        shown = f"{digest[:16]}…" if digest is not None else "-"
+        console.print(f"events stored {summary.events_stored}  read model digest {shown}")
     for e in summary.expectations:
         mark = Text("✓ ", style="bold green") if e.ok else Text("✗ ", style="bold red")
         console.print(mark + Text(f"{e.name}  ({e.detail})"))

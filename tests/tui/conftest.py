@@ -10,11 +10,24 @@ import asyncio
 import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
 from simulator.scenario import Scenario, load_scenario
+from simulator.trace import (
+    CheckpointSaved,
+    EventStored,
+    Projected,
+    ReadModelSwitched,
+    RebuildFinished,
+    RebuildProgressed,
+    RebuildStarted,
+    Record,
+    RunFinished,
+    ScenarioStarted,
+)
 from tui.app import EvsimApp
 from tui.screens.picker import Lesson
 from tui.screens.simulation import SimulationScreen
@@ -75,3 +88,37 @@ async def _wait_ready(pilot: Pilot[None]) -> SimulationScreen:
 def wait_ready() -> Callable[[Pilot[None]], object]:
     """``await wait_ready(pilot)``: the simulation screen, once its run is folded."""
     return _wait_ready
+
+
+@pytest.fixture(scope="session")
+def cqrs_trace() -> list[Record]:
+    """A hand-built event-store trace: three events, a projector, a blue/green rebuild."""
+    rows: list[dict[str, Any]] = [
+        {"kind": ScenarioStarted, "component": "sim", "scenario": "bank", "title": "Bank",
+         "seed": 1, "broker": "log", "follows": "", "settings": {}},
+    ]  # fmt: skip
+    for position, (stream, version) in enumerate([("A1", 1), ("B2", 1), ("A1", 2)], 1):
+        rows.append(
+            {"kind": EventStored, "component": "teller", "handler": "teller", "command": "c",
+             "stream": stream, "version": version, "position": position,
+             "type": "account.deposited", "visible_at_ms": 0}
+        )  # fmt: skip
+    rows += [
+        {"kind": Projected, "component": "balances", "projector": "balances", "position": 1,
+         "stream": "A1", "version": 1, "type": "account.deposited", "row": "A1", "value": "10"},
+        {"kind": CheckpointSaved, "component": "balances", "projector": "balances",
+         "position": 2, "atomic": True},
+        {"kind": RebuildStarted, "component": "balances", "projector": "balances",
+         "mode": "blue-green", "version": 2, "projection": "balances", "head": 3},
+        {"kind": RebuildProgressed, "component": "balances", "projector": "balances",
+         "version": 2, "position": 2, "head": 3},
+        {"kind": RebuildFinished, "component": "balances", "projector": "balances",
+         "version": 2, "events": 3, "took_ms": 30},
+        {"kind": ReadModelSwitched, "component": "balances", "projector": "balances",
+         "from_version": 1, "to_version": 2},
+        {"kind": RunFinished, "component": "sim", "reason": "quiescent"},
+    ]  # fmt: skip
+    return [
+        row.pop("kind")(seq=seq, at=seq * 10, **row)
+        for seq, row in enumerate(rows)  # type: ignore[misc]
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +24,25 @@ def test_play_svg_at_beats_writes_one_screenshot_per_beat(tmp_path: Path) -> Non
     assert files == ["beat-01.svg", "beat-02.svg", "beat-03.svg"]
     crash = (out / "beat-02.svg").read_text(encoding="utf-8")
     assert "<svg" in crash and "crashed" in crash
+
+
+def test_svg_at_beats_skips_the_prediction_questions(tmp_path: Path) -> None:
+    """A lesson that asks predictions still renders every beat, with no dialog over it."""
+    from simulator.scenario import Predict, Text, load_scenario
+    from tui.export import svg_at_beats
+
+    yes_no = [Text(en="Yes", ko="예"), Text(en="No", ko="아니요")]
+    question = Predict(
+        question=Text(en="Twice?", ko="두 번?"),
+        choices=yes_no,
+        answer=1,
+        expect="duplicates > 0",
+        explanation=Text(en="Replayed.", ko="재생."),
+    )
+    lesson = msgspec.structs.replace(load_scenario(LESSON), predict=[question])
+    files = svg_at_beats(lesson, tmp_path)
+    assert len(files) == 3
+    assert "Twice?" not in files[-1].read_text(encoding="utf-8")
 
 
 def test_serve_runs_this_app_through_textual_serve(monkeypatch: pytest.MonkeyPatch) -> None:

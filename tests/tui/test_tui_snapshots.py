@@ -91,3 +91,20 @@ class TestFork:
             await pilot.pause()
 
         assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)
+
+
+class TestEventStore:
+    def test_store_mid_rebuild(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        wait_ready: Any,
+        cqrs_trace: list[Any],
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            screen = await wait_ready(pilot)
+            screen.seek(8)
+            await pilot.pause()
+
+        app = make_app(trace=(cqrs_trace, "bank.jsonl", None))
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

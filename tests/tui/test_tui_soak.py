@@ -13,7 +13,7 @@ KEYS = [
     "space", "n", "right", "b", "left", "shift+right", "shift+left", "left_square_bracket",
     "right_square_bracket", "home", "end", "r", "g", "l", "question_mark", "f", "s", "slash",
     "w", "p", "pagedown", "pageup", "escape", "enter", "up", "down", "tab", "a", "1", "2",
-    "full_stop", "comma",
+    "full_stop", "comma", "i", "o",
 ]  # fmt: skip
 SIZES = [(120, 40), (80, 24), (40, 12), (60, 20), (200, 50), (41, 13)]
 

@@ -28,7 +28,7 @@ from simulator.describe import describe
 from simulator.scenario import Crash, Fault, NetworkFault, PartitionFault, Poison, Scenario
 from simulator.trace import Record
 from tui.fold import ViewState
-from tui.runs import Run, prepare, simulate
+from tui.runs import Run, prepare, simulate_lesson
 from tui.widgets.flow import render_flow
 from tui.widgets.timeline import fmt_ms
 
@@ -232,12 +232,15 @@ class ForkScreen(Screen[Run | None]):
     @work(thread=True, exclusive=True)
     def _run_branch(self) -> None:
         worker = get_current_worker()
-        records = simulate(self.branch_scenario, cancelled=lambda: worker.is_cancelled)
+        records, judged = simulate_lesson(
+            self.branch_scenario, cancelled=lambda: worker.is_cancelled
+        )
         run = prepare(
             f"branch: {self.label}",
             records,
             self.branch_scenario,
             cancelled=lambda: worker.is_cancelled,
+            judged=judged,
         )
         split = divergence(self.original.records, run.records)
         digests = (self.original.digest(), run.digest())

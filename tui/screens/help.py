@@ -30,6 +30,8 @@ _KEY_NAMES = {
     "shift+left": "shift+←",
     "pagedown": "PgDn",
     "pageup": "PgUp",
+    "up": "↑",
+    "down": "↓",
 }
 
 

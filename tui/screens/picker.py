@@ -1,5 +1,8 @@
-"""The lesson picker: every shipped scenario, filterable, with a topology preview.
+"""The lesson picker: every shipped scenario in course order, filterable, with a preview.
 
+Lessons are listed as the course path orders them (``simulator.course``): each
+chapter's title as a heading, its lessons in teaching order, then the lessons
+that have no place in the course.
 Each lesson shows its title, summary, tags and broker model in the chosen
 language, and a preview of what it builds (topics and partitions, producers,
 groups and consumers, faults) before anything runs. A scenario file elsewhere
@@ -24,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from simulator.course import Course
 from simulator.errors import InputError
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
 from tui.i18n import t
@@ -116,12 +120,14 @@ class PickerScreen(Screen[None]):
             tooltip="Open a scenario file (.toml) or a trace (.jsonl)",
         ),
         Binding("slash", "focus_filter", "Filter", tooltip="Filter lessons by title, summary, tag"),
+        Binding("i", "learn", "Learn", tooltip="Learn: the highlighted lesson's concept page"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
-    def __init__(self, lessons: Sequence[Lesson]) -> None:
+    def __init__(self, lessons: Sequence[Lesson], course: Course | None = None) -> None:
         super().__init__()
         self.lessons = list(lessons)
+        self.course = course
 
     @property
     def evsim(self) -> EvsimApp:
@@ -171,24 +177,52 @@ class PickerScreen(Screen[None]):
         box = self.query_one("#lessons", OptionList)
         keep = box.highlighted_option.id if box.highlighted_option is not None else None
         box.clear_options()
-        options = []
-        for i in self._matching():
-            lesson = self.lessons[i]
-            if lesson.scenario is None:
-                label = Text.assemble((lesson.name, "bold"), ("\n  cannot load", "red"))
-            else:
-                s = lesson.scenario
-                label = Text.assemble(
-                    (s.title.get(lang), "bold"),
-                    ("\n  ", ""),
-                    (f"{lesson.name} · {s.broker}", "dim"),
-                )
-            options.append(Option(label, id=str(i)))
+        options: list[Option] = []
+        for heading, members in self._sections(self._matching()):
+            if heading is not None:
+                options.append(Option(Text(heading, style="bold underline"), disabled=True))
+            options += [self._option(i, lang) for i in members]
         box.add_options(options)
-        if options:
-            ids = [o.id for o in options]
-            box.highlighted = ids.index(keep) if keep in ids else 0
+        ids = [o.id for o in options if o.id is not None]
+        if ids:
+            box.highlighted = next(
+                n for n, o in enumerate(options) if o.id == (keep if keep in ids else ids[0])
+            )
         self._show_preview()
+
+    def _sections(self, matching: list[int]) -> list[tuple[str | None, list[int]]]:
+        """Chapters (title, lessons in path order), then the lessons outside the course.
+
+        With no course, or no course lesson among ``matching``, one flat section."""
+        lang = self.evsim.lang
+        by_name = {self.lessons[i].name: i for i in matching}
+        sections: list[tuple[str | None, list[int]]] = []
+        placed: set[int] = set()
+        if self.course is not None:
+            for number, chapter in enumerate(self.course.chapters, 1):
+                members = [by_name[n] for n in chapter.lessons if n in by_name]
+                if members:
+                    sections.append((f"{number}. {chapter.title.get(lang)}", members))
+                    placed.update(members)
+        rest = [i for i in matching if i not in placed]
+        if rest:
+            sections.append((t("other_lessons", lang) if sections else None, rest))
+        return sections
+
+    def _option(self, i: int, lang: str) -> Option:
+        lesson = self.lessons[i]
+        if lesson.scenario is None:
+            label = Text.assemble((lesson.name, "bold"), ("\n  cannot load", "red"))
+        else:
+            s = lesson.scenario
+            mark = "  ?" if s.predict else ""
+            label = Text.assemble(
+                (s.title.get(lang), "bold"),
+                (mark, "bold yellow"),
+                ("\n  ", ""),
+                (f"{lesson.name} · {s.broker}", "dim"),
+            )
+        return Option(label, id=str(i))
 
     def _show_preview(self) -> None:
         lang = self.evsim.lang
@@ -205,7 +239,16 @@ class PickerScreen(Screen[None]):
         if lesson.scenario is None:
             preview_widget.update(Text(lesson.error or "cannot load", style="red"))
         else:
-            preview_widget.update(preview(lesson.scenario, lang))
+            text = preview(lesson.scenario, lang)
+            course = self.course
+            chapter = course.chapter_of(lesson.name) if course is not None else None
+            if course is not None and chapter is not None:
+                step = course.chapters.index(chapter) + 1
+                text.append(f"\n{step}. {chapter.title.get(lang)}", style="bold")
+                text.append(f" — i: {t('learn', lang)}", style="dim")
+            if lesson.scenario.predict:
+                text.append(f"\n? {t('predict', lang)}: {len(lesson.scenario.predict)}", "yellow")
+            preview_widget.update(text)
 
     @on(OptionList.OptionHighlighted, "#lessons")
     def _highlighted(self) -> None:
@@ -238,6 +281,11 @@ class PickerScreen(Screen[None]):
     def action_focus_filter(self) -> None:
         # Focus at once (not on the next idle), so keys typed right after "/" reach the filter.
         self.set_focus(self.query_one("#lesson-filter"))
+
+    def action_learn(self) -> None:
+        option = self.query_one("#lessons", OptionList).highlighted_option
+        if option is not None and option.id is not None:
+            self.evsim.open_learn(self.lessons[int(option.id)].name)
 
     def action_clear_filter(self) -> None:
         self.query_one("#lesson-filter", Input).value = ""

@@ -8,9 +8,11 @@ records). Changing a setting or forking re-runs the deterministic core with an
 edited copy of the frozen scenario (``msgspec.structs.replace``) and keeps the
 cursor where it was.
 
-Room is left for more panels: the right-hand column is a vertical stack, and a
-projector/read-model panel for the event-store lessons slots in there like the
-metrics panel does.
+A lesson that asks predictions asks them first (``PredictDialog``), keeps the
+answers, and shows the verdict when the cursor first reaches the end (or on
+``o``). The right-hand column is a vertical stack: the event-store panel slots
+in between the narration and the metrics, shown only when the trace has event
+store or projector records.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from simulator.scenario import Fault, Scenario, validate
 from simulator.trace import Record
 from tui.i18n import t
 from tui.player import Player
-from tui.runs import Run, prepare, simulate
+from tui.runs import Run, prepare, simulate_lesson
 from tui.widgets.flow import FlowView
 from tui.widgets.metrics import MetricsPanel
 from tui.widgets.narration import NarrationPanel, current_beat
+from tui.widgets.store import StorePanel
 from tui.widgets.timeline import Scrubber, TraceLog, matches
 
 if TYPE_CHECKING:
@@ -176,6 +179,14 @@ class SimulationScreen(Screen[None]):
             show=False,
             tooltip="Presenter mode: calm, high contrast, pauses at beats",
         ),
+        Binding("i", "learn", "Learn", tooltip="Learn: the concept page of this lesson's chapter"),
+        Binding(
+            "o",
+            "outcome",
+            "Predictions",
+            show=False,
+            tooltip="Predictions: your answers against the run's outcome (asks them if unanswered)",
+        ),
         Binding("e", "export_svg", "SVG", show=False, tooltip="Export the screen as an SVG file"),
         Binding("escape", "close", "Lessons", show=False, tooltip="Back to the lesson picker"),
     ]
@@ -203,6 +214,9 @@ class SimulationScreen(Screen[None]):
         self._filter = ""
         self._findings_shown = -1
         self._keep_position: int | None = None
+        self.answers: list[int | None] | None = None
+        """The student's predictions (None: not asked yet; None inside: skipped)."""
+        self._outcome_shown = False
 
     @property
     def evsim(self) -> EvsimApp:
@@ -220,6 +234,8 @@ class SimulationScreen(Screen[None]):
             with Vertical(id="side"):
                 with VerticalScroll(id="narration-box"):
                     yield NarrationPanel(id="narration")
+                with VerticalScroll(id="store-box"):
+                    yield StorePanel(id="store")
                 with Vertical(id="metrics-box"):
                     yield MetricsPanel(id="metrics")
         yield Scrubber(id="scrubber")
@@ -237,11 +253,14 @@ class SimulationScreen(Screen[None]):
         self._timer = self.set_interval(TICK_S, self._tick, pause=True)
         self.watch(self.app, "lang", self._lang_changed, init=False)
         self._load(self.scenario, self._given_records, self._warning)
+        if self.scenario is not None and self.scenario.predict and self.evsim.predict:
+            self.ask_predictions()
 
     def _titles(self) -> None:
         lang = self.evsim.lang
         self.query_one("#narration-box").border_title = t("narration", lang)
         self.query_one("#metrics-box").border_title = t("metrics", lang)
+        self.query_one("#store-box").border_title = t("store", lang)
         self.query_one("#findings").border_title = t("findings", lang)
         log_title = t("log", lang)
         if self._filter:
@@ -275,11 +294,12 @@ class SimulationScreen(Screen[None]):
         def progress(text: str) -> None:
             self.app.call_from_thread(self._progress, text)
 
+        judged = None
         if records is None:
             assert scenario is not None
-            records = simulate(scenario, progress, lambda: worker.is_cancelled)
+            records, judged = simulate_lesson(scenario, progress, lambda: worker.is_cancelled)
         run = prepare(
-            self._label, records, scenario, progress, lambda: worker.is_cancelled, warning
+            self._label, records, scenario, progress, lambda: worker.is_cancelled, warning, judged
         )
         if not worker.is_cancelled:
             self.app.call_from_thread(self._ready, run)
@@ -321,6 +341,11 @@ class SimulationScreen(Screen[None]):
         self.query_one(NarrationPanel).show(run.beats, beat, lang)
         samples = run.index.samples[: position // run.index.sample_every]
         self.query_one(MetricsPanel).show(state, samples[-80:], lang)
+        store_box = self.query_one("#store-box")
+        if store_box.display != (state.store is not None):
+            store_box.display = state.store is not None
+        if state.store is not None:
+            self.query_one(StorePanel).show(state, lang)
         mode = t("playing", lang) if self.playing else t("paused", lang)
         icon = "▶" if self.playing else "⏸"
         speed = SPEEDS[self.speed_index]
@@ -333,6 +358,10 @@ class SimulationScreen(Screen[None]):
         self.query_one(Scrubber).show(position, player.total, state.at_ms, status, lang)
         self.query_one(TraceLog).show(run.records, position)
         self._update_findings(position)
+        at_end = position >= player.total and not self._outcome_shown
+        if at_end and run.judged and self.evsim.predict:
+            self._outcome_shown = True
+            self.call_after_refresh(self.show_outcome)
 
     def _update_findings(self, position: int) -> None:
         from bisect import bisect_left
@@ -641,6 +670,47 @@ class SimulationScreen(Screen[None]):
             self.notify("settings changed: re-running the simulation", timeout=3)
 
         self.app.push_screen(SettingsDialog(self.scenario), done)
+
+    # -- learn, predict ----------------------------------------------------------------------
+
+    def action_learn(self) -> None:
+        name = self.scenario.name if self.scenario is not None else ""
+        self.evsim.open_learn(name)
+
+    def ask_predictions(self) -> None:
+        """Ask the lesson's questions; the answers are kept for the verdict at the end."""
+        from tui.screens.predict import PredictDialog
+
+        if self.scenario is None or not self.scenario.predict:
+            return
+        if self.playing:
+            self._set_playing(False)
+
+        def answered(answers: list[int | None] | None) -> None:
+            self.answers = answers or []
+
+        self.app.push_screen(PredictDialog(self.scenario.predict, self.evsim.lang), answered)
+
+    def show_outcome(self) -> None:
+        """Each prediction against the run, with the student's answers."""
+        from tui.screens.predict import OutcomeDialog
+
+        if self.run is None or self.app.screen is not self:
+            return
+        results = self.run.predictions(self.answers or [])
+        if results:
+            self.app.push_screen(OutcomeDialog(results, self.evsim.lang))
+
+    def action_outcome(self) -> None:
+        if self.scenario is None or not self.scenario.predict:
+            self.notify("this lesson asks no prediction question", timeout=3)
+        elif self.answers is None:
+            self.ask_predictions()
+        elif self.run is None or not self.run.judged:
+            self.notify("the run is not ready yet", timeout=3)
+        else:
+            self._outcome_shown = True
+            self.show_outcome()
 
     def action_presenter(self) -> None:
         self.evsim.set_presenter(not self.evsim.presenter)

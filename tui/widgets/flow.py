@@ -5,9 +5,12 @@ lane shows its newest records as chips — the offset, coloured by the message
 key — between the log start and the log end offset, with a coloured bar where
 each group's committed offset is (the next record that group will read). Below
 are the groups: generation, state, and each member's assignment, state and
-in-flight (delivered, not yet processed) messages. Components the view has no
-picture for yet (an event store, a projector) are listed generically, so new
-record kinds show up without a change here.
+in-flight (delivered, not yet processed) messages. An event store comes first
+when the trace has one: each stream as a lane of its versions, each projector
+with its checkpoint's progress through the global log. Stream processors
+(watermark, open windows) and sagas (a tally, and the newest few with their
+step) come between the lanes and the groups. Components the view has no picture for are listed
+generically, so new record kinds show up without a change here.
 """
 
 from __future__ import annotations
@@ -159,6 +162,15 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
     groups = list(state.groups)
     groups += [c.group for c in state.consumers.values() if c.group not in groups]
     groups = list(dict.fromkeys(groups))
+    if state.store is not None:
+        from tui.widgets.store import store_flow
+
+        out.append_text(store_flow(state.store, state.crashed, width, lang))
+        if not (state.producers or state.lanes or groups):
+            # An event-sourced lesson with no broker: the store is the whole picture.
+            _processors(out, state, lang)
+            _others_and_end(out, state, lang)
+            return out
     pw = min(24, max((len(p) for p in state.producers), default=8))
     cw = min(24, max((len(c) for c in state.consumers), default=8))
     out.append(f"{t('producers', lang)}\n", style="bold underline")
@@ -198,6 +210,8 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
             legend.append(f" {g} {t('committed', lang)}  ")
         out.append_text(legend)
         out.append("\n")
+    # Sagas and stream windows are what their lessons are about: above the members.
+    _processors(out, state, lang)
     out.append(f"{t('groups', lang)}\n", style="bold underline")
     for name in groups:
         group = state.groups.get(name)
@@ -227,6 +241,52 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
                 ids = " ".join(f"m{m}" for m in islice(c.in_flight, 4))
                 out.append(f" · ⧗ {ids}", style="yellow")
             out.append("\n")
+    _others_and_end(out, state, lang)
+    return out
+
+
+_SAGA_MARK = {
+    "running": ("▶", "cyan"),
+    "failed": ("✖", "bold red"),
+    "compensating": ("↺", "yellow"),
+    "timed out": ("⌛", "bold red"),
+    "compensated": ("↺", "yellow"),
+    "completed": ("✔", "green"),
+}
+SAGAS_SHOWN = 6
+
+
+def _processors(out: Text, state: ViewState, lang: str) -> None:
+    """Stream processors (watermark, windows) and sagas (the newest few, and a tally)."""
+    if state.windows:
+        out.append(f"{t('windows', lang)}\n", style="bold underline")
+        for w in state.windows.values():
+            out.append(f" ⧉ {w.group:<16}", style="bold")
+            wm = "—" if w.watermark_ms is None else f"{w.watermark_ms / 1000:.3f}s"
+            out.append(f" {t('watermark', lang)} {wm} · {t('open', lang)} {len(w.open)}")
+            out.append(f" · {t('emitted', lang)} {w.emitted}")
+            if w.late:
+                out.append(f" · {t('late', lang)} {w.late}", style="bold red")
+            if w.restored:
+                out.append(f" · {t('restored', lang)} {w.restored}", style="yellow")
+            out.append("\n")
+    if state.sagas:
+        tally: dict[str, int] = {}
+        for v in state.sagas.values():
+            tally[v.status] = tally.get(v.status, 0) + 1
+        out.append(f"{t('sagas', lang)}", style="bold underline")
+        out.append("  " + " · ".join(f"{k} {n}" for k, n in tally.items()) + "\n", style="dim")
+        for v in list(state.sagas.values())[-SAGAS_SHOWN:]:
+            mark, style = _SAGA_MARK.get(v.status, ("■", "bold"))
+            out.append(f" {mark} ", style=style)
+            out.append(f"{v.saga:<12}", style="bold")
+            out.append(f" {v.status}", style=style)
+            if v.step:
+                out.append(f" · {v.step}", style="dim")
+            out.append(f" · {v.steps} {t('steps', lang)}\n", style="dim")
+
+
+def _others_and_end(out: Text, state: ViewState, lang: str) -> None:
     if state.others:
         out.append(f"{t('others', lang)}\n", style="bold underline")
         for name, kind in state.others.items():
@@ -234,7 +294,6 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
     if state.finished:
         out.append(f"■ {t('finished', lang)} ({state.finished})", style="bold")
     out.rstrip()
-    return out
 
 
 class FlowView(Widget):

@@ -1,0 +1,134 @@
+"""The event store and read-model panel: what a CQRS lesson is about, at the cursor.
+
+The store's head is the highest global position written; each stream shows its
+version (how many events it holds). Each projector shows its checkpoint — the
+next position it will read, as ``CheckpointSaved`` records it — and its lag,
+the events written that its checkpoint has not passed. A blue/green rebuild
+draws a bar from ``RebuildStarted`` to ``RebuildFinished`` while reads stay on
+the old version, and ``ReadModelSwitched`` moves the reads. Everything comes
+from ``ViewState.store``, the fold of the trace; the panel is hidden in lessons
+that write no such record.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from tui.fold import ProjectorView, StoreView, ViewState
+from tui.i18n import t
+
+__all__ = ["StorePanel", "progress_bar", "store_flow"]
+
+STREAMS_SHOWN = 8
+
+
+def progress_bar(done: int, total: int, width: int) -> str:
+    """``████░░░░`` with ``width`` cells, ``done`` of ``total`` filled."""
+    width = max(1, width)
+    filled = width if total <= 0 else min(width, done * width // total)
+    return "█" * filled + "░" * (width - filled)
+
+
+def store_flow(store: StoreView, crashed: list[str], width: int, lang: str) -> Text:
+    """The flow view's picture of the store: each stream as a lane of its versions,
+    then each projector with how far its checkpoint has got through the global log."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append(t("store", lang), style="bold underline")
+    out.append(f"  {t('head', lang)} @{store.head}\n", style="dim")
+    names = [*store.streams, *store.projectors]
+    name_w = min(20, max((len(n) for n in names), default=8))
+    room = max(6, width - name_w - 10)
+    for name, version in list(store.streams.items())[:24]:
+        out.append(" ▤ ", style="cyan")
+        out.append(f"{name[:name_w]:<{name_w}} ", style="cyan")
+        out.append("▕", style="dim")
+        first = max(1, version - room // 3 + 1)
+        chips = " ".join(str(v) for v in range(first, version + 1))
+        out.append(("… " if first > 1 else "") + chips, style="blue")
+        out.append("▏", style="dim")
+        out.append(f" v{version}\n", style="bold")
+    for p in store.projectors.values():
+        out.append(" ▦ ", style="magenta")
+        out.append(f"{p.name[:name_w]:<{name_w}}", style="bold magenta")
+        done = max(0, p.checkpoint - 1)
+        bar = max(4, min(30, width - name_w - 30))
+        out.append(" " + progress_bar(done, store.head, bar) + " ", style="green")
+        out.append(f"@{p.checkpoint} · {t('reads', lang)} v{p.reading}")
+        if p.rebuild_version is not None:
+            out.append(f" · {t('rebuild', lang)} v{p.rebuild_version}", style="yellow")
+        if p.name in crashed:
+            out.append(f" ✖ {t('crashed', lang)}", style="bold red")
+        out.append("\n")
+    return out
+
+
+class StorePanel(Widget):
+    DEFAULT_CSS = """
+    StorePanel { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store: StoreView | None = None
+        self.crashed: list[str] = []
+        self.lang = "en"
+
+    def show(self, state: ViewState, lang: str) -> None:
+        self.store, self.crashed, self.lang = state.store, state.crashed, lang
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        store, lang = self.store, self.lang
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if store is None:
+            return out
+        out.append(f"{t('head', lang)} ", style="dim")
+        out.append(f"@{store.head}", style="bold")
+        out.append(f" · {len(store.streams)} {t('streams', lang)}", style="dim")
+        if store.conflicts:
+            out.append(f" · {t('conflicts', lang)} ", style="dim")
+            out.append(str(store.conflicts), style="bold yellow")
+        if store.rejected:
+            out.append(f" · {t('rejected', lang)} ", style="dim")
+            out.append(str(store.rejected), style="bold")
+        width = max(20, self.content_region.width or 40)
+        per_line = 2 if width >= 40 else 1
+        streams = list(store.streams.items())
+        for i, (name, version) in enumerate(streams[:STREAMS_SHOWN]):
+            out.append("\n " if i % per_line == 0 else "  ")
+            out.append(name, style="cyan")
+            out.append(f" v{version}", style="bold")
+            snap = store.snapshots.get(name)
+            if snap:
+                out.append(f" ◇{snap}", style="dim")
+        if len(streams) > STREAMS_SHOWN:
+            out.append(f"\n … +{len(streams) - STREAMS_SHOWN}", style="dim")
+        for p in store.projectors.values():
+            self._projector(out, store, p, width)
+        return out
+
+    def _projector(self, out: Text, store: StoreView, p: ProjectorView, width: int) -> None:
+        lang = self.lang
+        out.append("\n▦ ", style="magenta")
+        out.append(p.name, style="bold magenta")
+        if p.name in self.crashed:
+            out.append(f" ✖ {t('crashed', lang)}", style="bold red")
+        out.append(f"  {t('reads', lang)} v{p.reading}", style="bold")
+        lag = store.lag(p)
+        out.append(f"\n  {t('checkpoint', lang)} ", style="dim")
+        out.append(f"@{p.checkpoint}", style="bold")
+        out.append(f"  {t('lag', lang)} ", style="dim")
+        out.append(str(lag), style="bold red" if lag else "bold green")
+        if p.rebuild_version is not None:
+            out.append(f"\n  {t('rebuild', lang)} v{p.rebuild_version} ", style="yellow")
+            label = f" {p.rebuild_position}/{p.rebuild_head}"
+            bar = max(4, width - len(label) - 14)
+            out.append(progress_bar(p.rebuild_position, p.rebuild_head, bar), style="yellow")
+            out.append(label, style="bold yellow")
+        elif p.rebuilt:
+            out.append(f"\n  {t('rebuilt', lang)}: {p.rebuilt}", style="dim")
+        if p.last_query:
+            style = "bold red" if p.last_query.endswith("stale") else ""
+            out.append(f"\n  {t('query', lang)} ", style="dim")
+            out.append(p.last_query, style=style)
