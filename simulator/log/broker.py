@@ -144,10 +144,10 @@ class LogBroker:
                 out[f"{prefix}.processor"] = g.processor
         # Stream processors and saga roles: every setting, so time semantics and
         # lateness are on screen next to the broker's own.
-        for p in s.processors:
-            for field, value in msgspec.structs.asdict(p).items():
+        for processor in s.processors:
+            for field, value in msgspec.structs.asdict(processor).items():
                 if field != "name" and value is not None and value != []:
-                    out[f"processor.{p.name}.{field}"] = str(value)
+                    out[f"processor.{processor.name}.{field}"] = str(value)
         if s.saga is not None:
             for field, value in msgspec.structs.asdict(s.saga).items():
                 if value is not None:
