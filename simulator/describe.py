@@ -81,6 +81,12 @@ def describe(r: Record) -> str:
     queue_text = _describe_queue_record(kind, f, msg, key)
     if queue_text is not None:
         return queue_text
+    flow_text = _describe_flow_record(kind, f, msg)
+    if flow_text is not None:
+        return flow_text
+    store_text = _describe_store_record(kind, f, r.at)
+    if store_text is not None:
+        return store_text
     parts = [msg] if msg else []
     for name, value in f.items():
         if name in ("msg", "key") or value is None or value == []:
@@ -130,4 +136,123 @@ def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) 
         return f"{f['consumer']} with [{batch}]"
     if kind == "BatchItemFailed":
         return f"{msg} reported failed by {f['consumer']}"
+    return None
+
+
+def _window(f: dict[str, object]) -> str:
+    end = "∞" if f["end_ms"] is None else f"{f['end_ms']}"
+    return f"{f['key']}@[{f['start_ms']},{end})"
+
+
+def _describe_flow_record(kind: str, f: dict[str, object], msg: str) -> str | None:
+    """Descriptions of the stream-processing and saga records."""
+    if kind == "WatermarkAdvanced":
+        return f"watermark {f['watermark_ms']} ms (max event {f['max_event_ms']}) in {f['group']}"
+    if kind == "WindowOpened":
+        return f"{_window(f)} opened by {msg} in {f['group']}"
+    if kind in ("WindowEmitted", "WindowUpdated"):
+        out = f" → m{f['out']}" if f.get("out") is not None else ""
+        late = f" (late {msg})" if kind == "WindowUpdated" else ""
+        return f"{_window(f)} = {f['value']} ({f['records']} records){late}{out}"
+    if kind == "WindowClosed":
+        return f"{_window(f)} = {f['value']} closed: state purged"
+    if kind == "LateRecordDropped":
+        where = f" → {f['side_output']}" if f["side_output"] else " dropped"
+        return (
+            f"{msg} key={f['key']} event {f['event_time_ms']} ms, window end "
+            f"{f['window_end_ms']} ≤ watermark {f['watermark_ms']}{where}"
+        )
+    if kind == "StateRestored":
+        return (
+            f"{f['consumer']} read {f['entries']} records of {f['changelog']}: "
+            f"{f['windows']} windows, watermark {f['watermark_ms']}"
+        )
+    if kind == "SagaStarted":
+        return f"{f['saga']} ({f['mode']}) by {f['group']}"
+    if kind == "SagaStepCompleted":
+        again = " AGAIN (not idempotent)" if f.get("repeat") else ""
+        return f"{f['saga']} {f['step']} done{again}"
+    if kind == "SagaStepFailed":
+        return f"{f['saga']} {f['step']} failed: {f['reason']}"
+    if kind == "SagaCompensated":
+        return f"{f['saga']} {f['step']} undone"
+    if kind == "SagaTimedOut":
+        return f"{f['saga']} no {f['step']} reply in {f['waited_ms']} ms"
+    if kind == "SagaCompleted":
+        return f"{f['saga']} {f['outcome']}"
+    if kind == "SagaDuplicateIgnored":
+        return f"{f['saga']} {f['what']} ({msg}) already handled: ignored by {f['group']}"
+    return None
+
+
+def _describe_store_record(kind: str, f: dict[str, object], at: int) -> str | None:
+    """Descriptions of the event-store and CQRS records (simulator/cqrs)."""
+    if kind == "AggregateLoaded":
+        snap = f" from snapshot v{f['snapshot_version']}" if f["snapshot_version"] else ""
+        return f"{f['command']} {f['stream']} v{f['version']}: replayed {f['replayed']}{snap}"
+    if kind == "EventStored":
+        late = f" visible at {f['visible_at_ms']} ms" if f["visible_at_ms"] != at else ""
+        return f"{f['command']} {f['type']} {f['stream']} v{f['version']} @{f['position']}{late}"
+    if kind == "VersionConflicted":
+        again = f", retry in {f['retry_in_ms']} ms" if f["retry_in_ms"] is not None else ", gave up"
+        return f"{f['command']} {f['stream']} expected v{f['expected']}, is v{f['actual']}{again}"
+    if kind == "CommandRejected":
+        return f"{f['command']} {f['stream']}: {f['reason']}"
+    if kind == "UpdateLost":
+        return (
+            f"{f['command']} {f['stream']} decided on v{f['loaded_version']}, "
+            f"appended after v{f['actual_version']} (expected version ignored)"
+        )
+    if kind in ("SnapshotTaken", "SnapshotDiscarded"):
+        why = f": {f['reason']}" if kind == "SnapshotDiscarded" else ""
+        return f"{f['stream']} v{f['version']}{why}"
+    if kind == "UpcastApplied":
+        types = f["types"]
+        shown = ", ".join(str(t) for t in types) if isinstance(types, list) else ""
+        return f"{f['stream']}: {f['events']} events read as today's schema ({shown})"
+    if kind == "EventPublished":
+        again = f" attempt {f['attempt']}" if f["attempt"] != 1 else ""
+        return f"@{f['position']} {f['stream']} → m{f['msg']} ({f['via']}){again}"
+    if kind == "EventUnpublished":
+        return f"@{f['position']} {f['stream']} stored but never published"
+    if kind == "Projected":
+        txn = " (uncommitted)" if f.get("pending") else ""
+        row = f" {f['row']}={f['value']}" if f["row"] is not None else " (no row)"
+        if f.get("gap_after") is not None:
+            txn += f" (gap: last applied v{f['gap_after']})"
+        return f"@{f['position']} {f['stream']} v{f['version']} {f['type']} →{row}{txn}"
+    if kind == "ProjectionSkipped":
+        return f"@{f['position']} {f['stream']} v{f['version']}: {f['reason']}"
+    if kind == "CheckpointSaved":
+        atomic = " (same transaction as the rows)" if f["atomic"] else ""
+        return f"{f['projector']} next={f['position']}{atomic}"
+    if kind == "GapWaited":
+        return f"{f['projector']} waits at @{f['position']} (head @{f['head']}): not committed"
+    if kind == "GapSkipped":
+        return f"{f['projector']} past @{f['position']}: {f['reason']}"
+    if kind == "ReadModelQueried":
+        stale = " STALE" if f["stale"] else ""
+        waited = f" after {f['waited_ms']} ms" if f["waited_ms"] else ""
+        if f.get("as_of_ms") is not None:
+            waited += f" as of {f['as_of_ms']} ms"
+        return f"{f['source']}[{f['key']}] = {f['value']} lag {f['lag_positions']}{waited}{stale}"
+    if kind == "RebuildStarted":
+        start = f"from @{f['from_position']}" if f.get("from_position", 1) != 1 else "from zero"
+        return (
+            f"{f['projector']} v{f['version']} ({f['projection']}) {f['mode']} {start} "
+            f"to @{f['head']}"
+        )
+    if kind == "ReadModelSnapshotted":
+        return f"{f['projector']} table ({f['rows']} rows) saved at checkpoint @{f['position']}"
+    if kind == "RebuildProgressed":
+        return f"{f['projector']} v{f['version']} at @{f['position']} of {f['head']}"
+    if kind == "RebuildFinished":
+        return f"{f['projector']} v{f['version']}: {f['events']} events in {f['took_ms']} ms"
+    if kind == "ReadModelSwitched":
+        return f"{f['projector']} reads v{f['from_version']} → v{f['to_version']}"
+    if kind == "ReadModelMismatched":
+        return (
+            f"{f['projector']}[{f['row']}] = {f['actual']}, the log says {f['expected']}: "
+            f"{f['reason']}"
+        )
     return None

@@ -21,11 +21,14 @@ from simulator.errors import InputError
 
 __all__ = [
     "LIMITS",
+    "MAX_SCENARIO_BYTES",
     "Beat",
     "Crash",
     "Expectation",
     "Fault",
     "Group",
+    "Limits",
+    "Predict",
     "Producer",
     "Scenario",
     "Topic",
@@ -45,7 +48,7 @@ class _Spec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=Tru
     """Base of every scenario section: keyword-only, frozen, unknown fields refused."""
 
 
-class Text(_Spec):
+class Text(_Spec, frozen=True):
     """A piece of lesson text in both languages."""
 
     en: str
@@ -55,7 +58,7 @@ class Text(_Spec):
         return self.ko if lang == "ko" else self.en
 
 
-class Topic(_Spec):
+class Topic(_Spec, frozen=True):
     """A Kafka-style topic: ``partitions`` ordered, append-only logs."""
 
     name: str
@@ -69,7 +72,7 @@ class Topic(_Spec):
     compaction_interval_ms: Positive = 10_000
 
 
-class Producer(_Spec):
+class Producer(_Spec, frozen=True):
     """A producer client. Defaults are Kafka 3.x's (idempotence on, ``acks=all``)."""
 
     name: str
@@ -91,7 +94,7 @@ class Producer(_Spec):
     """With the sticky partitioner, records sent before switching to another partition."""
 
 
-class RetryPolicy(_Spec):
+class RetryPolicy(_Spec, frozen=True):
     """What a consumer does when its handler fails on a message."""
 
     policy: Literal["none", "immediate", "fixed", "exponential"] = "none"
@@ -104,7 +107,7 @@ class RetryPolicy(_Spec):
     """Spread each backoff by up to this fraction, drawn from the seeded RNG."""
 
 
-class RabbitQueue(_Spec):
+class RabbitQueue(_Spec, frozen=True):
     """Queue arguments and consumer options of a group under ``broker = "rabbitmq"``.
 
     ``[groups.rabbitmq]``; the group's name is the queue's name. Defaults are
@@ -131,7 +134,7 @@ class RabbitQueue(_Spec):
     """Binding keys to the group's exchange (direct: exact keys; topic: ``*``/``#`` patterns)."""
 
 
-class SqsQueue(_Spec):
+class SqsQueue(_Spec, frozen=True):
     """Queue attributes and consumer options of a group under ``broker = "sqs"``/``"sqs-fifo"``.
 
     ``[groups.sqs]``; the group's name is the queue's name. Defaults are Amazon
@@ -166,7 +169,7 @@ class SqsQueue(_Spec):
     """Move this queue's messages from its DLQ back at this time (a DLQ redrive)."""
 
 
-class Group(_Spec):
+class Group(_Spec, frozen=True):
     """A consumer group: members share the topic's partitions; groups are independent."""
 
     name: str
@@ -190,6 +193,8 @@ class Group(_Spec):
     dead_letter_topic: str | None = None
     output_topic: str | None = None
     """Each processed message writes one record here (inside the transaction, if any)."""
+    processor: str | None = None
+    """Name of a ``[[processors]]`` entry that handles each record instead (streams, sagas)."""
     start_ms: NonNegative = 0
     rabbitmq: RabbitQueue = RabbitQueue()
     """Queue settings under ``broker = "rabbitmq"`` (ignored by other models)."""
@@ -202,7 +207,7 @@ class Group(_Spec):
         return [f"{self.name}-{i}" for i in range(self.consumers)]
 
 
-class Message(_Spec):
+class Message(_Spec, frozen=True):
     """One explicit message in the workload."""
 
     producer: str
@@ -210,9 +215,11 @@ class Message(_Spec):
     key: str | None = None
     value: str = ""
     tombstone: bool = False
+    event_time_ms: NonNegative | None = None
+    """When the event happened (default ``at_ms``); earlier than ``at_ms``: it arrives late."""
 
 
-class Generator(_Spec):
+class Generator(_Spec, frozen=True):
     """Many messages at a steady rate, keys picked in turn or at random (seeded)."""
 
     producer: str
@@ -224,9 +231,14 @@ class Generator(_Spec):
     key_prefix: str = "key-"
     key_choice: Literal["round-robin", "random"] = "round-robin"
     value_prefix: str = "v"
+    event_time_skew_ms: NonNegative = 0
+    """Each event time lags its send time by a seeded 0..skew ms (out-of-order event times)."""
+    late_probability: Probability = 0.0
+    """Chance that a message's event time lags by ``late_by_ms`` more (a phone back online)."""
+    late_by_ms: NonNegative = 0
 
 
-class Workload(_Spec):
+class Workload(_Spec, frozen=True):
     messages: list[Message] = []
     generators: list[Generator] = []
 
@@ -237,10 +249,13 @@ CrashPoint = Literal[
     "after_commit_before_process",
     "after_append_before_ack",
     "before_commit_transaction",
+    "after_project_before_checkpoint",
+    "after_append_before_publish",
+    "after_publish_before_mark",
 ]
 
 
-class Crash(_Spec, tag="crash", tag_field="kind"):
+class Crash(_Spec, tag="crash", tag_field="kind", frozen=True):
     """Stop a component abruptly, at a time or the n-th time it reaches a named point."""
 
     target: str
@@ -250,7 +265,7 @@ class Crash(_Spec, tag="crash", tag_field="kind"):
     restart_after_ms: NonNegative | None = None
 
 
-class NetworkFault(_Spec, tag="network", tag_field="kind"):
+class NetworkFault(_Spec, tag="network", tag_field="kind", frozen=True):
     """Lossy, duplicating or slow delivery from one component to another."""
 
     source: str
@@ -265,7 +280,7 @@ class NetworkFault(_Spec, tag="network", tag_field="kind"):
     """Only these message ids are affected (empty: all)."""
 
 
-class PartitionFault(_Spec, tag="partition", tag_field="kind"):
+class PartitionFault(_Spec, tag="partition", tag_field="kind", frozen=True):
     """Cut two components off from each other for a time window."""
 
     between: Annotated[list[str], msgspec.Meta(min_length=2, max_length=2)]
@@ -273,7 +288,7 @@ class PartitionFault(_Spec, tag="partition", tag_field="kind"):
     to_ms: NonNegative
 
 
-class HandlerError(_Spec, tag="handler-error", tag_field="kind"):
+class HandlerError(_Spec, tag="handler-error", tag_field="kind", frozen=True):
     """Transient handler failures with a seeded probability per attempt."""
 
     group: str
@@ -283,7 +298,7 @@ class HandlerError(_Spec, tag="handler-error", tag_field="kind"):
     to_ms: NonNegative | None = None
 
 
-class Poison(_Spec, tag="poison", tag_field="kind"):
+class Poison(_Spec, tag="poison", tag_field="kind", frozen=True):
     """Messages the handler can never process: by key, by message id or by value."""
 
     group: str | None = None
@@ -292,7 +307,7 @@ class Poison(_Spec, tag="poison", tag_field="kind"):
     value_contains: str | None = None
 
 
-class Slow(_Spec, tag="slow", tag_field="kind"):
+class Slow(_Spec, tag="slow", tag_field="kind", frozen=True):
     """Make a consumer's handler slower for a while."""
 
     target: str
@@ -304,7 +319,228 @@ class Slow(_Spec, tag="slow", tag_field="kind"):
 Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow
 
 
-class Beat(_Spec):
+# -- stream processors and sagas (simulator/streams, simulator/sagas) --------------
+
+
+class StreamProcessorSpec(_Spec, tag="stream", tag_field="kind", frozen=True):
+    """A Kafka Streams / Flink style processor: filter, map, keyed windowed aggregation.
+
+    Defaults follow Flink's event-time windows with bounded out-of-orderness
+    watermarks; ``window = "none"`` is a plain keyed aggregation (a KTable).
+    """
+
+    name: str
+    time: Literal["event", "processing"] = "event"
+    """Window by the event's own timestamp, or by the moment the processor sees it."""
+    filter_contains: str | None = None
+    """Keep only records whose value contains this text (a stateless filter)."""
+    key_by: Literal["key", "value"] = "key"
+    """Group by the record key, or re-key by the first word of the value (a map)."""
+    aggregate: Literal["count", "sum"] = "count"
+    """``sum`` adds the number at the end of each value (``fare-12`` adds 12)."""
+    window: Literal["none", "tumbling", "hopping", "session"] = "tumbling"
+    size_ms: Positive = 60_000
+    advance_ms: Positive | None = None
+    """Hopping windows start every ``advance_ms`` (below ``size_ms``)."""
+    gap_ms: Positive = 30_000
+    """Session windows: a key's session ends after this much event time without records."""
+    max_out_of_orderness_ms: NonNegative = 0
+    """Watermark = highest event time seen minus this (Flink's bounded out-of-orderness)."""
+    allowed_lateness_ms: NonNegative = 0
+    """A fired window still accepts records this long behind the watermark (and re-emits)."""
+    late: Literal["drop", "side-output"] = "drop"
+    late_topic: str | None = None
+    """Where ``late = "side-output"`` sends records that came too late."""
+    output_topic: str | None = None
+    """Window results (and their updates) are written here."""
+    changelog_topic: str | None = None
+    """The state store's changelog: every state change, replayed on restore after a crash."""
+    idle_flush_ms: Positive | None = None
+    """After this long with no input, treat the stream as ended and fire every open window."""
+
+
+class SagaServiceSpec(_Spec, tag="saga-service", tag_field="kind", frozen=True):
+    """One service of a saga (payment, stock …): does and undoes its step, replies with events."""
+
+    name: str
+    step: str
+    """The saga step this service performs; one of ``[saga].steps``."""
+    decline_keys: list[str] = []
+    """Saga ids (order keys) whose step this service refuses (payment declined …)."""
+    decline_probability: Probability = 0.0
+    idempotent: bool = True
+    """Remember each saga's step and ignore a repeat; False does the work again."""
+
+
+class SagaManagerSpec(_Spec, tag="saga-manager", tag_field="kind", frozen=True):
+    """The saga's process manager: the orchestrator, or under choreography the order tracker."""
+
+    name: str
+
+
+ProcessorSpec = StreamProcessorSpec | SagaServiceSpec | SagaManagerSpec
+
+
+class Saga(_Spec, frozen=True):
+    """``[saga]``: the steps of the business process and how they are coordinated."""
+
+    mode: Literal["orchestration", "choreography"] = "orchestration"
+    steps: list[str] = msgspec.field(
+        default_factory=lambda: ["payment", "stock", "shipping", "notification"]
+    )
+    compensable: list[str] = msgspec.field(
+        default_factory=lambda: ["payment", "stock", "shipping"]
+    )
+    """Steps that have an undo (an e-mail cannot be unsent)."""
+    events_topic: str = "order-events"
+    commands_topic: str | None = None
+    """Orchestration only: where the orchestrator sends commands to the services."""
+    step_timeout_ms: Positive = 5_000
+    """How long the manager waits for a step's reply before compensating."""
+
+
+# -- event store and CQRS (simulator/cqrs) -------------------------------------------
+
+
+class StoreSpec(_Spec, frozen=True):
+    """``[store]``: the event store the command handlers write and projectors read.
+
+    ``publish`` says how stored events reach a broker topic: not at all, by a
+    *dual write* (append, then publish separately) or through an *outbox*
+    written in the same transaction and published by a relay.
+    """
+
+    backend: Literal["memory", "sqlite"] = "memory"
+    path: str | None = None
+    """SQLite file for ``backend = "sqlite"``: an evsim store there is replaced, others refused."""
+    writers: Literal["concurrent", "single"] = "concurrent"
+    """``single``: one append transaction at a time, so positions commit in order (no gap)."""
+    publish: Literal["none", "dual-write", "outbox"] = "none"
+    producer: str | None = None
+    """The ``[[producers]]`` entry that publishes stored events (its topic is the target)."""
+    publish_delay_ms: NonNegative = 5
+    """Dual write: time between the append and the separate publish call."""
+    relay_interval_ms: Positive = 50
+    """Outbox: how often the relay polls for unpublished entries."""
+
+
+class HandlerSpec(_Spec, frozen=True):
+    """``[[handlers]]``: a command handler — load, decide, append expecting the loaded version."""
+
+    name: str
+    decide_ms: NonNegative = 10
+    """Time between loading the aggregate and appending (where another writer can slip in)."""
+    commit_ms: NonNegative = 0
+    """How long its append transaction stays open: the position is taken at once, visible later."""
+    concurrency: Literal["expected-version", "ignore"] = "expected-version"
+    """``ignore`` appends with ANY_VERSION: the lost-update bug."""
+    snapshot_every: NonNegative = 0
+    """Take a snapshot of a stream each time its version crosses a multiple of this (0: never)."""
+    retry: RetryPolicy = RetryPolicy(policy="immediate", attempts=3)
+    """What to do after a version conflict: reload and decide again."""
+    publish: Literal["none", "dual-write", "outbox"] | None = None
+    """How this handler's events reach the topic (default: ``[store] publish``)."""
+
+
+CommandValue = str | int | bool
+
+
+class CommandSpec(_Spec, frozen=True):
+    """``[[commands]]``: one command sent to a handler at ``at_ms``."""
+
+    handler: str
+    domain: str
+    type: str
+    """The command's tag in its domain, e.g. ``account.withdraw``."""
+    fields: dict[str, CommandValue] = {}
+    at_ms: NonNegative = 0
+    id: str | None = None
+    """Shown in the trace (default ``c1``, ``c2`` … in file order)."""
+
+
+class CommandGenerator(_Spec, frozen=True):
+    """``[[command_generators]]``: many commands; string fields may use ``{i}``, ``{k}``, ``{r}``.
+
+    ``{i}`` is the command's index (0 …), ``{k}`` is ``i % keys`` and ``{r}`` a
+    seeded random number 0–999; a field that reads as a number becomes one.
+    """
+
+    handler: str
+    domain: str
+    type: str
+    count: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    fields: dict[str, CommandValue] = {}
+    start_ms: NonNegative = 0
+    rate_per_s: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 100
+    keys: Positive = 1
+
+
+class ProjectorSpec(_Spec, frozen=True):
+    """``[[projectors]]``: builds a read model from the store's log or from a broker group.
+
+    ``naive`` applies whatever arrives; ``idempotent`` remembers the last applied
+    version per stream (or per row) and skips repeats; ``atomic`` commits the
+    read model and its checkpoint in one transaction.
+    """
+
+    name: str
+    projection: str
+    """A built-in projection (``balances``, ``driver-locations`` …), see docs/cqrs.md."""
+    kind: Literal["naive", "idempotent", "atomic"] = "naive"
+    source: Literal["store", "group"] = "store"
+    group: str | None = None
+    """``source = "group"``: the consumer group whose processed records it applies."""
+    idempotency: Literal["stream", "row"] = "stream"
+    """What ``idempotent`` keys the last applied version by."""
+    poll_ms: Positive = 20
+    batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 10
+    apply_ms: NonNegative = 1
+    """Time to apply one event to the read model."""
+    gap: Literal["naive", "gap-aware", "high-water"] = "naive"
+    """Catch-up over positions: read past uncommitted ones, stop at them, or stop until stale."""
+    stale_ms: Positive = 200
+    """``high-water``: a position still missing after this long is given up."""
+    start_ms: NonNegative = 0
+    snapshot_every: NonNegative = 0
+    """Store-fed: save a copy of the read model each time the checkpoint crosses N positions."""
+
+
+class QuerySpec(_Spec, frozen=True):
+    """``[[queries]]``: read one row; from a projector's read model or from the event log."""
+
+    key: str
+    at_ms: NonNegative = 0
+    projector: str | None = None
+    """None: answer from the event log by folding the stream (``domain`` and ``stream``)."""
+    domain: str | None = None
+    stream: str | None = None
+    as_of_ms: NonNegative | None = None
+    """Event log only: the state as it was at this virtual time (a temporal query)."""
+    after_command: str | None = None
+    """Read-your-writes: wait until the projector has applied that command's events."""
+    timeout_ms: Positive = 1_000
+
+
+class RebuildSpec(_Spec, frozen=True):
+    """``[[rebuilds]]``: rebuild a projector's read model from the log.
+
+    ``replay`` drops the table and replays from position 1 while reads see the
+    half-built table; ``blue-green`` builds a new version beside the old one
+    (with ``projection``, e.g. fixed code) and switches reads when it caught up.
+    """
+
+    projector: str
+    at_ms: NonNegative
+    mode: Literal["replay", "blue-green"] = "replay"
+    projection: str | None = None
+    """Blue/green: the projection of the new version (default: the same)."""
+    step_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 10
+    step_ms: Positive = 10
+    start: Literal["zero", "snapshot"] = "zero"
+    """Replay from position 1, or from the projector's latest read-model snapshot."""
+
+
+class Beat(_Spec, frozen=True):
     """A narration beat: shown from ``at_ms``, or from the first record of kind ``on``."""
 
     text: Text
@@ -314,12 +550,27 @@ class Beat(_Spec):
     """"What to notice" for this beat."""
 
 
-class Network(_Spec):
+class Predict(_Spec, frozen=True):
+    """Predict, then run: a question asked before the lesson plays, answered by the run.
+
+    ``answer`` is the 1-based number of the right choice, and ``expect`` is an
+    expectation over the outcome (the same language as ``expect`` lines) that
+    holds exactly when that answer is right, so the run itself checks the key.
+    """
+
+    question: Text
+    choices: Annotated[list[Text], msgspec.Meta(min_length=2, max_length=6)]
+    answer: Positive
+    expect: str
+    explanation: Text
+
+
+class Network(_Spec, frozen=True):
     latency_ms: NonNegative = 1
     """One-way latency between any two components, unless a network fault says more."""
 
 
-class RabbitMQ(_Spec):
+class RabbitMQ(_Spec, frozen=True):
     """``[rabbitmq]``: broker-wide RabbitMQ settings (topics are exchanges here)."""
 
     publisher_confirms: bool = True
@@ -330,7 +581,7 @@ class RabbitMQ(_Spec):
     """Per-message TTL (the ``expiration`` property) of everything a producer publishes."""
 
 
-class Sqs(_Spec):
+class Sqs(_Spec, frozen=True):
     """``[sqs]``: service-wide behaviour of standard queues (not settable on a real queue)."""
 
     duplicate_probability: Probability = 0.01
@@ -340,7 +591,24 @@ class Sqs(_Spec):
     reorder_window_ms: Positive = 1_000
 
 
-class Scenario(_Spec):
+class Limits(_Spec, frozen=True):
+    """``[limits]``: lower this scenario's caps (never above the hard maxima in ``LIMITS``).
+
+    A lesson that must stay small — or a teacher handed an untrusted file — can
+    set tighter caps here; a scenario over a cap is refused before it runs.
+    """
+
+    partitions_per_topic: Positive | None = None
+    topics: Positive | None = None
+    consumers_per_group: Positive | None = None
+    groups: Positive | None = None
+    producers: Positive | None = None
+    messages: Positive | None = None
+    virtual_ms: Positive | None = None
+    """Caps ``until_ms`` and every time the scenario schedules work or a fault at."""
+
+
+class Scenario(_Spec, frozen=True):
     """A whole lesson."""
 
     title: Text
@@ -348,6 +616,7 @@ class Scenario(_Spec):
     tags: list[str] = []
     broker: Literal["log", "rabbitmq", "sqs", "sqs-fifo"] = "log"
     seed: int = 1
+    """Any 64-bit integer (TOML integers are 64-bit; larger ones are refused)."""
     until_ms: Positive | None = None
     settle_ms: NonNegative = 10_000
     """After the last piece of work, let timers run this long (auto-commit, heartbeats)."""
@@ -361,8 +630,22 @@ class Scenario(_Spec):
     faults: list[Fault] = []
     rabbitmq: RabbitMQ = RabbitMQ()
     sqs: Sqs = Sqs()
+    processors: list[ProcessorSpec] = []
+    """Stream processors and saga roles that groups name with ``processor``."""
+    saga: Saga | None = None
+    store: StoreSpec | None = None
+    """The event store (``[store]``); with it, handlers, commands, projectors, queries, rebuilds."""
+    handlers: list[HandlerSpec] = []
+    commands: list[CommandSpec] = []
+    command_generators: list[CommandGenerator] = []
+    projectors: list[ProjectorSpec] = []
+    queries: list[QuerySpec] = []
+    rebuilds: list[RebuildSpec] = []
     narration: list[Beat] = []
     expect: list[str] = []
+    limits: Limits = Limits()
+    predict: list[Predict] = []
+    """Questions for the class before the run, each checked by the outcome (``[[predict]]``)."""
     name: str = ""
     """Filled from the file name when loaded."""
 
@@ -378,7 +661,20 @@ LIMITS: dict[str, int] = {
     "messages": 5_000_000,
     "virtual_ms": 30 * 24 * 3_600_000,
 }
-"""Caps that refuse a scenario before it runs, rather than after it exhausts memory."""
+"""Hard maxima: caps that refuse a scenario before it runs, rather than after it
+exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise it.
+The trace size is capped by ``max_records`` (at most 50,000,000)."""
+
+MAX_SCENARIO_BYTES = 4 * 1024 * 1024
+"""A scenario file larger than this is refused unread (the shipped lessons are < 10 KiB)."""
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _cap(s: Scenario, name: str) -> int:
+    """The cap in force for ``s``: its ``[limits]`` value if lower, else the hard maximum."""
+    lowered: int | None = getattr(s.limits, name)
+    return LIMITS[name] if lowered is None else min(lowered, LIMITS[name])
 
 
 # -- expectations ----------------------------------------------------------------
@@ -408,6 +704,51 @@ class Expectation(msgspec.Struct, frozen=True):
         }[self.op]
 
 
+STREAM_METRICS = (
+    "windows_emitted",
+    "window_updates",
+    "window_total",
+    "window_max",
+    "window_lag_ms",
+    "late_dropped",
+    "late_side_output",
+    "state_restored",
+    "restored_entries",
+)
+"""Counted by ``simulator.streams.books`` from the trace, per processor group or in total."""
+SAGA_METRICS = (
+    "sagas_started",
+    "sagas_completed",
+    "sagas_compensated",
+    "sagas_timed_out",
+    "saga_steps_completed",
+    "saga_steps_failed",
+    "saga_steps_repeated",
+    "saga_compensations",
+    "saga_duplicates_ignored",
+)
+"""Counted by ``simulator.sagas.books`` from the trace, per group or in total."""
+CQRS_METRICS = (
+    "version_conflicts",
+    "commands_rejected",
+    "lost_updates",
+    "snapshots_taken",
+    "snapshots_discarded",
+    "events_replayed",
+    "upcasts",
+    "projected",
+    "projections_skipped",
+    "version_gaps",
+    "read_model_mismatches",
+    "gaps_skipped",
+    "queries",
+    "stale_reads",
+    "events_published",
+    "events_unpublished",
+    "rebuild_events",
+)
+"""Counted by ``simulator.cqrs.books`` from the trace; ``metric[name]`` names a handler or
+projector (``events_replayed[teller]``, ``read_model_mismatches[balances-naive]``)."""
 EXPECTATION_METRICS = (
     "produced",
     "acked",
@@ -422,21 +763,36 @@ EXPECTATION_METRICS = (
     "events_stored",
     "trace_records",
     "virtual_ms",
+    *STREAM_METRICS,
+    *SAGA_METRICS,
+    *CQRS_METRICS,
 )
-GROUP_METRICS = ("delivered", "processed", "lost", "duplicates", "out_of_order", "dead_lettered")
+GROUP_METRICS = (
+    "delivered",
+    "processed",
+    "lost",
+    "duplicates",
+    "out_of_order",
+    "dead_lettered",
+    *STREAM_METRICS,
+    *SAGA_METRICS,
+)
 
 
 def parse_expectation(text: str) -> Expectation | str:
     """Parse an expectation, or return why it cannot be parsed."""
     m = _EXPECT_RE.match(text)
     if not m:
-        return f"cannot read expectation {text!r} (write e.g. 'lost == 0' or 'duplicates[billing] >= 1')"
+        example = "'lost == 0' or 'duplicates[billing] >= 1'"
+        return f"cannot read expectation {text!r} (write e.g. {example})"
     metric, group = m["metric"], m["group"]
     if metric not in EXPECTATION_METRICS:
         return f"unknown metric {metric!r} (known: {', '.join(EXPECTATION_METRICS)})"
-    if group is not None and metric not in GROUP_METRICS:
+    if group is not None and metric not in GROUP_METRICS and metric not in CQRS_METRICS:
         return f"metric {metric!r} has no per-group value"
-    return Expectation(text=text.strip(), metric=metric, group=group, op=m["op"], value=int(m["value"]))
+    return Expectation(
+        text=text.strip(), metric=metric, group=group, op=m["op"], value=int(m["value"])
+    )
 
 
 # -- loading ---------------------------------------------------------------------
@@ -463,8 +819,25 @@ def _validation_error(file: str, err: msgspec.ValidationError) -> InputError:
     return InputError(file, where, message)
 
 
+def _check_integers(file: str, value: object, where: str = "$") -> None:
+    """TOML promises 64-bit integers; Python would accept any size, and choke later."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise InputError(file, where, "integer out of range (TOML integers are 64-bit)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_integers(file, item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_integers(file, item, f"{where}[{i}]")
+
+
 def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
     """Decode and validate scenario bytes; raises ``InputError`` naming ``file``."""
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise InputError(file, "", f"larger than {MAX_SCENARIO_BYTES:,} bytes: not a scenario")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -476,6 +849,14 @@ def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise _toml_error(file, err) from None
+    except RecursionError:
+        raise InputError(file, "$", "nesting too deep") from None
+    except ValueError:  # an integer literal longer than Python converts (4,300 digits)
+        m = re.search(r"[0-9_]{4000,}", text)
+        where = f"line {text[: m.start()].count(chr(10)) + 1}" if m else "$"
+        raise InputError(file, where, "integer out of range (TOML integers are 64-bit)") from None
+    try:
+        _check_integers(file, raw)
     except RecursionError:
         raise InputError(file, "$", "nesting too deep") from None
     try:
@@ -494,7 +875,9 @@ def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file; raises ``InputError`` for anything wrong with it."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            # Read one byte past the cap: a device such as /dev/zero never ends.
+            data = f.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
         raise InputError(str(path), "", "no such file") from None
     except IsADirectoryError:
@@ -549,21 +932,22 @@ def _ref(file: str, where: str, name: str, known: list[str], what: str) -> None:
 def validate(s: Scenario, file: str) -> None:
     """Check references and caps that the types alone cannot express."""
     err = InputError
-    if len(s.topics) > LIMITS["topics"]:
-        raise err(file, "$.topics", f"more than {LIMITS['topics']} topics")
+    _validate_limits(s, file)
+    if len(s.topics) > _cap(s, "topics"):
+        raise err(file, "$.topics", f"more than {_cap(s, 'topics')} topics")
     topics = [t.name for t in s.topics]
     _unique(file, topics, "$.topics", "topic")
     for i, t in enumerate(s.topics):
         if not t.name or "/" in t.name:
             raise err(file, f"$.topics[{i}].name", "a topic name must be non-empty, without '/'")
-        if t.partitions > LIMITS["partitions_per_topic"]:
+        if t.partitions > _cap(s, "partitions_per_topic"):
             raise err(
                 file,
                 f"$.topics[{i}].partitions",
-                f"{t.partitions} partitions is over the cap of {LIMITS['partitions_per_topic']}",
+                f"{t.partitions} partitions is over the cap of {_cap(s, 'partitions_per_topic')}",
             )
-    if len(s.producers) > LIMITS["producers"]:
-        raise err(file, "$.producers", f"more than {LIMITS['producers']} producers")
+    if len(s.producers) > _cap(s, "producers"):
+        raise err(file, "$.producers", f"more than {_cap(s, 'producers')} producers")
     producers = [p.name for p in s.producers]
     _unique(file, producers, "$.producers", "producer")
     for i, p in enumerate(s.producers):
@@ -578,22 +962,23 @@ def validate(s: Scenario, file: str) -> None:
             raise err(
                 file, f"$.producers[{i}].max_in_flight", "an idempotent producer allows at most 5"
             )
-    if len(s.groups) > LIMITS["groups"]:
-        raise err(file, "$.groups", f"more than {LIMITS['groups']} groups")
+    if len(s.groups) > _cap(s, "groups"):
+        raise err(file, "$.groups", f"more than {_cap(s, 'groups')} groups")
     groups = [g.name for g in s.groups]
     _unique(file, groups, "$.groups", "group")
     consumers: list[str] = []
     for i, g in enumerate(s.groups):
         _ref(file, f"$.groups[{i}].topic", g.topic, topics, "topic")
-        names = g.consumer_names()
-        if len(names) > LIMITS["consumers_per_group"]:
+        count = g.consumers if isinstance(g.consumers, int) else len(g.consumers)
+        if count > _cap(s, "consumers_per_group"):  # before consumer_names() builds the list
             raise err(
                 file,
                 f"$.groups[{i}].consumers",
-                f"{len(names)} consumers is over the cap of {LIMITS['consumers_per_group']}",
+                f"{count} consumers is over the cap of {_cap(s, 'consumers_per_group')}",
             )
+        names = g.consumer_names()
         for j, c in enumerate(names):
-            if c in consumers or c in producers or c in groups and c != g.name:
+            if c in consumers or c in producers or (c in groups and c != g.name):
                 raise err(file, f"$.groups[{i}].consumers[{j}]", f"name {c!r} is already used")
             consumers.append(c)
         for field in ("dead_letter_topic", "output_topic"):
@@ -601,28 +986,32 @@ def validate(s: Scenario, file: str) -> None:
             if target is not None:
                 _ref(file, f"$.groups[{i}].{field}", target, topics, "topic")
         if g.commit == "transactional" and g.retry_topics:
-            raise err(file, f"$.groups[{i}].retry_topics", "retry topics do not mix with transactions")
+            raise err(
+                file, f"$.groups[{i}].retry_topics", "retry topics do not mix with transactions"
+            )
         if g.heartbeat_interval_ms >= g.session_timeout_ms:
             raise err(
                 file,
                 f"$.groups[{i}].heartbeat_interval_ms",
                 "must be lower than session_timeout_ms (Kafka recommends a third of it)",
             )
-    components = ["broker", *producers, *consumers]
+    components = ["broker", *producers, *consumers, *_cqrs_components(s)]
     total = len(s.workload.messages)
     for i, m in enumerate(s.workload.messages):
         _ref(file, f"$.workload.messages[{i}].producer", m.producer, producers, "producer")
     for i, gen in enumerate(s.workload.generators):
         _ref(file, f"$.workload.generators[{i}].producer", gen.producer, producers, "producer")
         total += gen.count
-    if total > LIMITS["messages"]:
-        raise err(file, "$.workload", f"{total} messages is over the cap of {LIMITS['messages']}")
+    if total > _cap(s, "messages"):
+        raise err(file, "$.workload", f"{total} messages is over the cap of {_cap(s, 'messages')}")
     for i, f in enumerate(s.faults):
         at = f"$.faults[{i}]"
         if isinstance(f, Crash):
             _ref(file, f"{at}.target", f.target, components, "component")
             if (f.at_ms is None) == (f.at is None):
-                raise err(file, at, "a crash needs exactly one of at_ms (a time) or at (a named point)")
+                raise err(
+                    file, at, "a crash needs exactly one of at_ms (a time) or at (a named point)"
+                )
         elif isinstance(f, NetworkFault):
             _ref(file, f"{at}.source", f.source, components, "component")
             _ref(file, f"{at}.destination", f.destination, components, "component")
@@ -646,8 +1035,7 @@ def validate(s: Scenario, file: str) -> None:
         from_ms = getattr(f, "from_ms", 0)
         if to_ms is not None and to_ms < from_ms:
             raise err(file, f"{at}.to_ms", "must not be before from_ms")
-    if s.until_ms is not None and s.until_ms > LIMITS["virtual_ms"]:
-        raise err(file, "$.until_ms", f"over the cap of {LIMITS['virtual_ms']} ms")
+    _validate_times(s, file)
     for i, beat in enumerate(s.narration):
         if beat.on is not None:
             from simulator.trace import RECORD_TYPES
@@ -659,9 +1047,89 @@ def validate(s: Scenario, file: str) -> None:
         parsed = parse_expectation(text)
         if isinstance(parsed, str):
             raise err(file, f"$.expect[{i}]", parsed)
-        if parsed.group is not None and parsed.group not in groups:
+        if parsed.group is not None and parsed.metric in CQRS_METRICS:
+            cqrs_names = [h.name for h in s.handlers] + [p.name for p in s.projectors]
+            _ref(file, f"$.expect[{i}]", parsed.group, cqrs_names, "handler or projector")
+        elif parsed.group is not None and parsed.group not in groups:
             _ref(file, f"$.expect[{i}]", parsed.group, groups, "group")
     _validate_queue_models(s, file)
+    _validate_processors(s, file)
+    if s.store is not None or s.handlers or s.commands or s.projectors:
+        from simulator.cqrs.validate import validate_cqrs
+
+        validate_cqrs(s, file)
+    _validate_predictions(s, file, groups)
+
+
+def _cqrs_components(s: Scenario) -> list[str]:
+    """Handlers, projectors and the outbox relay: components a crash can target."""
+    names = [h.name for h in s.handlers] + [p.name for p in s.projectors]
+    if s.store is not None and (
+        s.store.publish == "outbox" or any(h.publish == "outbox" for h in s.handlers)
+    ):
+        names.append("outbox-relay")
+    return names
+
+
+def _validate_predictions(s: Scenario, file: str, groups: list[str]) -> None:
+    """A prediction's answer must be one of its choices, and its check must parse."""
+    err = InputError
+    for i, p in enumerate(s.predict):
+        at = f"$.predict[{i}]"
+        if p.answer > len(p.choices):
+            raise err(
+                file, f"{at}.answer", f"answer {p.answer} is not a choice (1–{len(p.choices)})"
+            )
+        texts = [("question", p.question), ("explanation", p.explanation)]
+        texts += [(f"choices[{j}]", c) for j, c in enumerate(p.choices)]
+        for where, text in texts:
+            for lang in ("en", "ko"):
+                if not getattr(text, lang).strip():
+                    raise err(file, f"{at}.{where}.{lang}", "must not be empty")
+        parsed = parse_expectation(p.expect)
+        if isinstance(parsed, str):
+            raise err(file, f"{at}.expect", parsed)
+        if parsed.group is not None and parsed.metric in CQRS_METRICS:
+            cqrs_names = [h.name for h in s.handlers] + [p.name for p in s.projectors]
+            _ref(file, f"{at}.expect", parsed.group, cqrs_names, "handler or projector")
+        elif parsed.group is not None:
+            _ref(file, f"{at}.expect", parsed.group, groups, "group")
+
+
+def _validate_limits(s: Scenario, file: str) -> None:
+    for name, hard in LIMITS.items():
+        lowered = getattr(s.limits, name)
+        if lowered is not None and lowered > hard:
+            raise InputError(
+                file,
+                f"$.limits.{name}",
+                f"{lowered} is above the hard maximum of {hard} ([limits] can only lower a cap)",
+            )
+
+
+def _validate_times(s: Scenario, file: str) -> None:
+    """Every time the scenario schedules something must fall under the virtual-time cap."""
+    cap = _cap(s, "virtual_ms")
+    times: list[tuple[str, int | None]] = [("$.until_ms", s.until_ms)]
+    for i, m in enumerate(s.workload.messages):
+        times.append((f"$.workload.messages[{i}].at_ms", m.at_ms))
+    for i, gen in enumerate(s.workload.generators):
+        last_ms = gen.start_ms + ((gen.count - 1) * 1000) // gen.rate_per_s
+        times.append((f"$.workload.generators[{i}]", last_ms))  # its last message's send time
+    for i, g in enumerate(s.groups):
+        times.append((f"$.groups[{i}].start_ms", g.start_ms))
+        times.append((f"$.groups[{i}].sqs.redrive_back_at_ms", g.sqs.redrive_back_at_ms))
+    for i, f in enumerate(s.faults):
+        for field in ("at_ms", "from_ms", "to_ms"):
+            times.append((f"$.faults[{i}].{field}", getattr(f, field, None)))
+    times += [(f"$.narration[{i}].at_ms", b.at_ms) for i, b in enumerate(s.narration)]
+    for where, at_ms in times:
+        if at_ms is not None and at_ms > cap:
+            raise InputError(
+                file,
+                where,
+                f"{at_ms} ms is past the virtual-time cap of {cap} ms ([limits] virtual_ms)",
+            )
 
 
 _BINDING_RE = re.compile(r"^(?:[^.]+)(?:\.[^.]+)*$")
@@ -726,4 +1194,64 @@ def _validate_queue_models(s: Scenario, file: str) -> None:
                 file,
                 f"{at}.sqs.report_batch_item_failures",
                 'partial batch failure reporting is a Lambda setting: set trigger = "lambda"',
+            )
+
+
+def _validate_processors(s: Scenario, file: str) -> None:
+    """Checks for ``[[processors]]``, ``[saga]`` and the groups that use them."""
+    err = InputError
+    topics = [t.name for t in s.topics]
+    names = [p.name for p in s.processors]
+    _unique(file, names, "$.processors", "processor")
+    steps = s.saga.steps if s.saga is not None else []
+    for i, p in enumerate(s.processors):
+        at = f"$.processors[{i}]"
+        if isinstance(p, StreamProcessorSpec):
+            for field in ("late_topic", "output_topic", "changelog_topic"):
+                target = getattr(p, field)
+                if target is not None:
+                    _ref(file, f"{at}.{field}", target, topics, "topic")
+            if p.late == "side-output" and p.late_topic is None:
+                raise err(file, f"{at}.late_topic", 'late = "side-output" needs a late_topic')
+            if p.window == "hopping":
+                if p.advance_ms is None or p.advance_ms >= p.size_ms:
+                    raise err(
+                        file, f"{at}.advance_ms", "hopping windows need advance_ms below size_ms"
+                    )
+                if p.size_ms // p.advance_ms > 100:
+                    raise err(file, f"{at}.advance_ms", "at most 100 overlapping windows")
+        elif s.saga is None:
+            raise err(file, at, "a saga processor needs a [saga] section")
+        elif isinstance(p, SagaServiceSpec):
+            _ref(file, f"{at}.step", p.step, steps, "saga step")
+    if s.saga is not None:
+        if s.broker != "log":
+            raise err(file, "$.saga", 'sagas run on broker = "log"')
+        if not steps:
+            raise err(file, "$.saga.steps", "a saga needs at least one step")
+        for j, step in enumerate(s.saga.steps):
+            if not re.fullmatch(r"[a-z][a-z0-9-]*", step) or step == "order":
+                raise err(file, f"$.saga.steps[{j}]", f"bad step name {step!r} (lower-case words)")
+        for j, step in enumerate(s.saga.compensable):
+            _ref(file, f"$.saga.compensable[{j}]", step, steps, "saga step")
+        _ref(file, "$.saga.events_topic", s.saga.events_topic, topics, "topic")
+        if s.saga.mode == "orchestration":
+            if s.saga.commands_topic is None:
+                raise err(file, "$.saga.commands_topic", "orchestration needs a commands_topic")
+            _ref(file, "$.saga.commands_topic", s.saga.commands_topic, topics, "topic")
+    for i, g in enumerate(s.groups):
+        if g.processor is None:
+            continue
+        at = f"$.groups[{i}].processor"
+        _ref(file, at, g.processor, names, "processor")
+        if s.broker != "log":
+            raise err(file, at, 'processors run on broker = "log"')
+        if g.output_topic is not None:
+            raise err(file, f"$.groups[{i}].output_topic", "a processor writes its own outputs")
+        spec = s.processors[names.index(g.processor)]
+        if not isinstance(spec, StreamProcessorSpec) and len(g.consumer_names()) != 1:
+            raise err(
+                file,
+                f"$.groups[{i}].consumers",
+                "a saga service or manager runs as one consumer here (its database is its own)",
             )

@@ -12,8 +12,8 @@ findings about lost messages and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from simulator.brokers import broker_model
 from simulator.checker import Checker
@@ -26,7 +26,24 @@ from simulator.scenario import Scenario
 from simulator.trace import Record, RunFinished, ScenarioStarted, Trace
 from simulator.workload import expand_workload
 
+if TYPE_CHECKING:
+    from simulator.cqrs.model import CqrsModel
+
 __all__ = ["Simulation"]
+
+
+def _chain(
+    first: Callable[[Any], None] | None, second: Callable[[Any], None]
+) -> Callable[[Any], None]:
+    """Two observers of one record type, called in turn (the checker's first)."""
+    if first is None:
+        return second
+
+    def both(rec: Any) -> None:
+        first(rec)
+        second(rec)
+
+    return both
 
 
 class Simulation:
@@ -53,6 +70,10 @@ class Simulation:
         self.faults = FaultPlan(self)
         follows, broker_cls = broker_model(scenario.broker)
         settings: dict[str, str] = broker_cls.settings_for(self)
+        if scenario.store is not None:
+            from simulator.cqrs.model import settings_for
+
+            settings.update(settings_for(self))
         self.emit(
             ScenarioStarted,
             "sim",
@@ -65,6 +86,13 @@ class Simulation:
             settings=settings,
         )
         self.broker = broker_cls(self)
+        self.cqrs: CqrsModel | None = None
+        if scenario.store is not None:
+            from simulator.cqrs.model import CqrsModel
+
+            self.cqrs = CqrsModel(self)
+            for cls, observe in self.cqrs.observers().items():
+                self._observers[cls] = _chain(self._observers.get(cls), observe)
         self._workload = expand_workload(scenario, self.rng)
         for m in self._workload:
             self._messages[m.id] = m
@@ -128,12 +156,24 @@ class Simulation:
 
     def crash(self, target: str, point: str | None, restart_after_ms: int | None) -> None:
         """Crash ``target`` now; bring it back after ``restart_after_ms`` if given."""
-        seq = self.broker.crash(target, point)
+        if self.cqrs is not None and self.cqrs.owns(target):
+            seq = self.cqrs.crash(target, point)
+        else:
+            seq = self.broker.crash(target, point)
         if restart_after_ms is not None:
             self.kernel.after(restart_after_ms, self._restart, (target, seq))
 
     def _restart(self, arg: tuple[str, int]) -> None:
+        if self.cqrs is not None and self.cqrs.owns(arg[0]):
+            self.cqrs.restart(arg[0], arg[1])
+            return
         self.broker.restart(arg[0], arg[1])
+
+    def new_message(self, producer: str, key: str | None, key_seq: int, value: str) -> Message:
+        """A message that starts inside the system (a published event), with the next id."""
+        msg = Message(len(self._messages) + 1, producer, key, key_seq, value, self.kernel.now_ms)
+        self._messages[msg.id] = msg
+        return msg
 
     def derived_message(self, source_id: int, topic: str) -> Message:
         """The message a processor writes to ``topic`` for input ``source_id`` (same on retries)."""
@@ -174,6 +214,8 @@ class Simulation:
         kernel.step()
 
     def _finish(self, reason: str) -> None:
+        if self.cqrs is not None:
+            self.cqrs.finish()
         self.checker.finish()
         self.emit(RunFinished, "sim", None, reason=reason)
         self.finished = True

@@ -11,7 +11,13 @@ from typing import Any
 
 import msgspec
 
-from simulator.scenario import Expectation, parse_expectation
+from simulator.scenario import (
+    CQRS_METRICS,
+    SAGA_METRICS,
+    STREAM_METRICS,
+    Expectation,
+    parse_expectation,
+)
 from simulator.simulation import Simulation
 
 __all__ = ["ExpectationResult", "RunSummary", "summarize"]
@@ -56,7 +62,32 @@ class RunSummary(msgspec.Struct, frozen=True):
     ok: bool
 
 
-def _metric(values: dict[str, int], groups: dict[str, GroupSummary], e: Expectation) -> int:
+FlowMetrics = dict[str, dict[str | None, int]]
+
+
+def _flow_metrics(sim: Simulation) -> FlowMetrics:
+    """Stream and saga outcomes (``STREAM_METRICS``, ``SAGA_METRICS``), from the trace."""
+    flow: FlowMetrics = {}
+    if sim.scenario.processors:
+        from simulator.sagas.books import saga_metrics
+        from simulator.streams.books import stream_metrics
+
+        flow = {**stream_metrics(sim.trace), **saga_metrics(sim.trace)}
+    if sim.cqrs is not None:
+        from simulator.cqrs.books import cqrs_metrics
+
+        flow.update(cqrs_metrics(sim.trace))
+    return flow
+
+
+def _metric(
+    values: dict[str, int],
+    groups: dict[str, GroupSummary],
+    e: Expectation,
+    flow: FlowMetrics | None = None,
+) -> int:
+    if e.metric in STREAM_METRICS or e.metric in SAGA_METRICS or e.metric in CQRS_METRICS:
+        return (flow or {}).get(e.metric, {}).get(e.group, 0)
     if e.group is not None:
         value: int = getattr(groups[e.group], e.metric)
         return value
@@ -91,25 +122,28 @@ def summarize(sim: Simulation) -> RunSummary:
         "retries": c.retries,
         "dead_lettered": sum(b.dead_lettered for b in books),
         "rebalances": c.rebalances,
-        "events_stored": 0,
+        "events_stored": sim.cqrs.store.head_position() if sim.cqrs is not None else 0,
         "trace_records": len(sim.trace),
         "virtual_ms": sim.kernel.now_ms,
     }
+    flow = _flow_metrics(sim)
     results: list[ExpectationResult] = []
     for text in sim.scenario.expect:
         e = parse_expectation(text)
         if isinstance(e, str):  # validated on load; kept for scenarios built in code
             results.append(ExpectationResult(name=text, ok=False, detail=e))
             continue
-        actual = _metric(values, groups, e)
+        actual = _metric(values, groups, e, flow)
         ok = e.holds(actual)
-        results.append(ExpectationResult(name=e.text, ok=ok, detail=f"{e.text.split()[0]} = {actual}"))
+        results.append(
+            ExpectationResult(name=e.text, ok=ok, detail=f"{e.text.split()[0]} = {actual}")
+        )
     return RunSummary(
         scenario=sim.scenario.name,
         seed=sim.seed,
         broker=sim.scenario.broker,
         trace_digest=sim.trace.digest(),
-        read_model_digest=None,
+        read_model_digest=sim.cqrs.read_model_digest() if sim.cqrs is not None else None,
         groups=groups,
         expectations=results,
         ok=all(r.ok for r in results),
