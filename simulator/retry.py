@@ -28,7 +28,10 @@ def backoff_ms(policy: RetryPolicy, attempt: int, rng: random.Random) -> int:
     elif policy.policy == "fixed":
         base = policy.backoff_ms
     else:
-        base = min(policy.max_backoff_ms, int(policy.backoff_ms * policy.multiplier ** (attempt - 1)))
+        # Capping the exponent keeps the float finite (100.0 ** 999 overflows); by
+        # then any backoff is long past its ceiling anyway.
+        growth = policy.multiplier ** min(attempt - 1, 64)
+        base = min(policy.max_backoff_ms, int(policy.backoff_ms * growth))
     if policy.jitter and base:
         spread = int(base * policy.jitter)
         base += rng.randint(-spread, spread)

@@ -508,3 +508,17 @@ def test_a_lossy_link_drops_commits_as_well_as_heartbeats() -> None:
     sim, _ = run(body, partitions=1)
     assert not [r for r in of(sim, Committed) if 1000 <= r.at < 2500]
     assert not [r for r in of(sim, Delivered) if 1000 <= r.at < 2500]
+
+
+def test_exponential_backoff_reaches_its_ceiling_without_overflow() -> None:
+    import random
+
+    from simulator.retry import backoff_ms
+    from simulator.scenario import RetryPolicy
+
+    policy = RetryPolicy(
+        policy="exponential", attempts=1000, backoff_ms=100, max_backoff_ms=30_000, multiplier=100.0
+    )
+    rng = random.Random(1)
+    assert [backoff_ms(policy, a, rng) for a in (1, 2, 3)] == [100, 10_000, 30_000]
+    assert backoff_ms(policy, 999, rng) == 30_000
