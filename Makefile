@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,serve]'
 	touch $@
 
 run: $(BIN)/.installed
@@ -25,7 +25,6 @@ lint: $(BIN)/.installed
 	$(BIN)/mypy
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/evsim bench
 
 clean:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,13 @@ from simulator.bench_store import (
     bench_rehydrate,
 )
 
+needs_anchor = pytest.mark.skipif(
+    importlib.util.find_spec("eventsourcing") is None,
+    reason="the eventsourcing anchor is an optional extra (pip install .[bench])",
+)
 
+
+@needs_anchor
 def test_append_reports_every_backend_the_floor_and_the_ratios(tmp_path: Path) -> None:
     figures = bench_append(300, streams=7, directory=tmp_path)
     results = figures["results"]
@@ -33,6 +40,7 @@ def test_append_reports_every_backend_the_floor_and_the_ratios(tmp_path: Path) -
     assert bench_append(300, streams=7, directory=tmp_path)["results"]["evsim-sqlite"]
 
 
+@needs_anchor
 def test_rehydrate_replays_every_stored_event_once_on_every_backend(tmp_path: Path) -> None:
     figures = bench_rehydrate(300, streams=7, directory=tmp_path)
     assert {r["events"] for r in figures["results"].values()} == {307}  # 300 deposits + 7 opens

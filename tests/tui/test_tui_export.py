@@ -46,6 +46,7 @@ def test_svg_at_beats_skips_the_prediction_questions(tmp_path: Path) -> None:
 
 
 def test_serve_runs_this_app_through_textual_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("textual_serve", reason="textual-serve is an optional extra (.[serve])")
     started: list[tuple[str, str, int]] = []
 
     class FakeServer:
