@@ -30,9 +30,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from simulator.handling import record_failure
 from simulator.log.assignors import TopicPartition
 from simulator.log.partition import Entry, Partition
-from simulator.retry import backoff_ms, may_retry
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
     Acked,
@@ -42,7 +42,6 @@ from simulator.trace import (
     Delivered,
     PositionReset,
     Processed,
-    ProcessingFailed,
     Restarted,
     RetryScheduled,
     Skipped,
@@ -492,30 +491,20 @@ class Consumer:
         per_topic = spec.retry.attempts if spec.retry.policy != "none" else 1
         earlier = entry.level * per_topic
         tries = earlier + self._attempt
-        failed = sim.emit(
-            ProcessingFailed,
-            self.name,
-            delivered_seq,
-            group=spec.name,
+        failed_seq, delay = record_failure(
+            sim,
             consumer=self.name,
+            group=spec.name,
             msg=msg.id,
+            cause_seq=delivered_seq,
             error=error,
-            attempt=tries,
+            attempt=self._attempt,
+            policy=spec.retry,
+            rng=self._retry_rng,
+            earlier=earlier,
         )
-        if may_retry(spec.retry, self._attempt):
-            delay = backoff_ms(spec.retry, self._attempt, self._retry_rng)
+        if delay is not None:
             self._attempt += 1
-            sim.emit(
-                RetryScheduled,
-                self.name,
-                failed.seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                attempt=earlier + self._attempt,
-                delay_ms=delay,
-                via=None,
-            )
             sim.kernel.after(delay, self._start_item, token)
             return False
         level = entry.level
@@ -525,7 +514,7 @@ class Consumer:
             scheduled = sim.emit(
                 RetryScheduled,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
@@ -545,7 +534,7 @@ class Consumer:
             dead = sim.emit(
                 DeadLettered,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 msg=msg.id,
                 key=msg.key,
@@ -557,7 +546,7 @@ class Consumer:
             sim.emit(
                 Skipped,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,

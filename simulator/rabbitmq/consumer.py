@@ -24,15 +24,12 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from simulator.retry import backoff_ms, may_retry
+from simulator.handling import record_failure, record_output_sent, record_processed
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
-    Acked,
     Crashed,
     Delivered,
     Nacked,
-    Processed,
-    ProcessingFailed,
     Restarted,
     RetryScheduled,
     Skipped,
@@ -205,41 +202,16 @@ class RabbitConsumer:
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
             return
-        processed = sim.record(
-            Processed(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
-                component=self.name,
-                cause_seq=delivered_seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                key=msg.key,
-                key_seq=msg.key_seq,
-                topic=spec.topic,
-                partition=None,
-                offset=None,
-            )
-        )
-        if spec.output_topic is not None:
-            out = sim.derived_message(msg.id, spec.output_topic)
-            self.broker.publish_internal(spec.output_topic, out, processed.seq)
-            sim.emit(
-                Acked,
-                self.name,
-                processed.seq,
-                producer=self.name,
-                msg=out.id,
-                topic=spec.output_topic,
-                partition=None,
-                offset=None,
-            )
+        processed_seq, out = record_processed(sim, spec, self.name, msg, delivered_seq)
+        if out is not None and spec.output_topic is not None:
+            self.broker.publish_internal(spec.output_topic, out, processed_seq)
+            record_output_sent(sim, self.name, out, spec.output_topic, processed_seq)
         self._buffer.popleft()
         if not self.auto_ack:
             if self._crash_point("after_process_before_commit"):
                 return
             self._unacked_done += 1
-            self._last_done = (channel, tag, processed.seq)
+            self._last_done = (channel, tag, processed_seq)
             if self._unacked_done >= self.ack_multiple:
                 self._flush_acks()
         self._next()
@@ -278,30 +250,19 @@ class RabbitConsumer:
         sim = self.sim
         spec = self.spec
         msg = qm.msg
-        failed = sim.emit(
-            ProcessingFailed,
-            self.name,
-            delivered_seq,
-            group=spec.name,
+        failed_seq, delay = record_failure(
+            sim,
             consumer=self.name,
+            group=spec.name,
             msg=msg.id,
+            cause_seq=delivered_seq,
             error=error,
             attempt=self._attempt,
+            policy=spec.retry,
+            rng=self._retry_rng,
         )
-        if may_retry(spec.retry, self._attempt):
-            delay = backoff_ms(spec.retry, self._attempt, self._retry_rng)
+        if delay is not None:
             self._attempt += 1
-            sim.emit(
-                RetryScheduled,
-                self.name,
-                failed.seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                attempt=self._attempt,
-                delay_ms=delay,
-                via=None,
-            )
             sim.kernel.after(delay, self._start_item, token)
             return
         self._buffer.popleft()
@@ -309,7 +270,7 @@ class RabbitConsumer:
             sim.emit(
                 Skipped,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
@@ -318,12 +279,12 @@ class RabbitConsumer:
             self._next()
             return
         requeue = spec.rabbitmq.requeue_on_failure
-        cause = failed.seq
+        cause = failed_seq
         if requeue:
             cause = sim.emit(
                 RetryScheduled,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,

@@ -27,16 +27,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.retry import backoff_ms, may_retry
+from simulator.handling import record_failure, record_output_sent, record_processed
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
-    Acked,
     BatchItemFailed,
     Crashed,
     Delivered,
     LambdaInvoked,
-    Processed,
-    ProcessingFailed,
     Restarted,
     RetryScheduled,
     Skipped,
@@ -224,35 +221,10 @@ class SqsConsumer:
         if error is not None:
             self._failed(item, error, token)
             return
-        processed = sim.record(
-            Processed(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
-                component=self.name,
-                cause_seq=delivered_seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                key=msg.key,
-                key_seq=msg.key_seq,
-                topic=spec.topic,
-                partition=None,
-                offset=None,
-            )
-        )
-        if spec.output_topic is not None:
-            out = sim.derived_message(msg.id, spec.output_topic)
-            self.broker.publish_internal(spec.output_topic, out, processed.seq)
-            sim.emit(
-                Acked,
-                self.name,
-                processed.seq,
-                producer=self.name,
-                msg=out.id,
-                topic=spec.output_topic,
-                partition=None,
-                offset=None,
-            )
+        processed_seq, out = record_processed(sim, spec, self.name, msg, delivered_seq)
+        if out is not None and spec.output_topic is not None:
+            self.broker.publish_internal(spec.output_topic, out, processed_seq)
+            record_output_sent(sim, self.name, out, spec.output_topic, processed_seq)
         if not self.delete_first:
             if self.delete_each:
                 if self._crash_point("after_process_before_commit"):
@@ -267,37 +239,27 @@ class SqsConsumer:
         spec = self.spec
         entry, _, delivered_seq = item
         msg = entry.msg
-        failed = sim.emit(
-            ProcessingFailed,
-            self.name,
-            delivered_seq,
-            group=spec.name,
+        failed_seq, delay = record_failure(
+            sim,
             consumer=self.name,
+            group=spec.name,
             msg=msg.id,
+            cause_seq=delivered_seq,
             error=error,
             attempt=self._attempt,
+            policy=spec.retry,
+            rng=self._retry_rng,
+            retries_allowed=not self.is_lambda,
         )
-        if not self.is_lambda and may_retry(spec.retry, self._attempt):
-            delay = backoff_ms(spec.retry, self._attempt, self._retry_rng)
+        if delay is not None:
             self._attempt += 1
-            sim.emit(
-                RetryScheduled,
-                self.name,
-                failed.seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                attempt=self._attempt,
-                delay_ms=delay,
-                via=None,
-            )
             sim.kernel.after(delay, self._start_item, token)
             return
         if self.delete_first:
             sim.emit(
                 Skipped,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
@@ -309,23 +271,23 @@ class SqsConsumer:
             sim.emit(
                 BatchItemFailed,
                 self.name,
-                failed.seq,
+                failed_seq,
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
             )
-            self._returns(item, failed.seq)
+            self._returns(item, failed_seq)
             self._next_item(token)
             return
         if self.is_lambda:
             # The function threw: the invocation failed and no message of the batch is deleted.
             self._failed_any = True
             for other in self._batch:
-                self._returns(other, failed.seq)
+                self._returns(other, failed_seq)
             self._succeeded = []
             self._end_batch(token)
             return
-        self._returns(item, failed.seq)
+        self._returns(item, failed_seq)
         self._next_item(token)
 
     def _returns(self, item: Received, cause_seq: int) -> None:
