@@ -5,7 +5,7 @@ network that drops packets, a handler that fails transiently, a workload that
 picks keys) asks for its own *named stream*, derived from the root seed and the
 name by SHA-256. Streams are independent: adding a fault that draws numbers
 does not shift the numbers another component sees, so a "what if" fork differs
-from the original only where it must. Python's ``hash()`` is never used because
+from the original only where it must. Python's built-in string hashing is avoided because
 it changes from process to process.
 """
 
