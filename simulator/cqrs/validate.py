@@ -53,8 +53,6 @@ def validate_cqrs(s: Scenario, file: str) -> None:
             raise err(file, "$.store.path", 'backend = "sqlite" needs a path')
         _check_store_file(file, store.path)
     if store.publish != "none" or any(h.publish not in (None, "none") for h in s.handlers):
-        if s.broker != "log":
-            raise err(file, "$.store.publish", 'publishing stored events needs broker = "log"')
         _ref(file, "$.store.producer", store.producer, [p.name for p in s.producers], "producer")
     taken = [p.name for p in s.producers] + [g.name for g in s.groups]
     taken += [c for g in s.groups for c in g.consumer_names()]
