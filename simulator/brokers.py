@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from simulator.messages import Message
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    pass
 
 __all__ = ["BrokerModel", "broker_model"]
 
@@ -28,14 +28,6 @@ class BrokerModel(Protocol):
 
     def restart(self, target: str, cause_seq: int | None) -> None:
         """Bring ``target`` back after a crash."""
-
-
-class BrokerFactory(Protocol):
-    FOLLOWS: str
-
-    def __call__(self, sim: Simulation) -> BrokerModel: ...
-
-    def settings_for(self, sim: Simulation) -> dict[str, str]: ...
 
 
 def broker_model(name: str) -> tuple[str, Any]:

@@ -57,10 +57,6 @@ class Network:
         seq = self._cut.pop(frozenset(fault.between), None)
         self.sim.emit(NetworkHealed, "network", seq, between=list(fault.between))
 
-    def reachable(self, a: str, b: str) -> bool:
-        """False while a partition separates ``a`` and ``b``."""
-        return not self._cut or frozenset((a, b)) not in self._cut
-
     def _dropped(self, cause_seq: int | None, link: str, what: str, msgs: list[int]) -> int:
         seq: int = self.sim.emit(
             NetworkDropped, "network", cause_seq, link=link, what=what, msgs=msgs

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from simulator.brokers import broker_model
+from simulator.brokers import BrokerModel, broker_model
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
@@ -85,7 +85,7 @@ class Simulation:
             follows=follows,
             settings=settings,
         )
-        self.broker = broker_cls(self)
+        self.broker: BrokerModel = broker_cls(self)
         self.cqrs: CqrsModel | None = None
         if scenario.store is not None:
             from simulator.cqrs.model import CqrsModel

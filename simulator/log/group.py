@@ -52,7 +52,6 @@ class GroupCoordinator:
         self._rebalance_cause: int | None = None
         self._last_heartbeat_ms: dict[str, int] = {}
         self._queued_joins: dict[str, Consumer] = {}
-        self._rebalance_started_ms = 0
         self._completion_scheduled = False
 
     # -- membership --------------------------------------------------------------------
@@ -101,7 +100,6 @@ class GroupCoordinator:
 
     def _start_rebalance(self, cause_seq: int) -> None:
         if not self.rebalancing:
-            self._rebalance_started_ms = self.sim.kernel.now_ms
             self.sim.kernel.after(
                 self.spec.max_poll_interval_ms,
                 self._rebalance_timeout,

@@ -96,12 +96,6 @@ class Partition:
         self.waiters: dict[str, Callable[[], None]] = {}
         """Consumers long-polling this partition, woken by the next append."""
 
-    def append(self, entry_factory: Callable[[int], Entry]) -> Entry:
-        entry = entry_factory(self.next_offset)
-        self.entries.append(entry)
-        self.next_offset += 1
-        return entry
-
     def index_of(self, offset: int) -> int:
         """Index in ``entries`` of the first record at or after ``offset``."""
         if self.dense:
