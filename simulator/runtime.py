@@ -1,0 +1,150 @@
+"""The Runtime port: everything a component may ask of the simulation it runs in.
+
+A broker, a consumer, a projector or a saga service never sees the whole
+``Simulation``. It is handed a ``Runtime`` — the virtual clock and its timers,
+a way to write trace records, the network between components, the fault plan,
+seeded random streams and a crash hook — much as a SimPy process sees only its
+``Environment``. The kernel and this port know no component, so a component can
+be built and tested with nothing but a runtime, and the dependency arrows point
+one way: components → runtime → kernel, trace, rng, messages.
+
+``Simulation`` is the one implementation used for real runs; a test may supply
+its own. The network and fault plan are components too (they are built on a
+runtime), so they appear here only as the small protocols components call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from simulator.kernel import Kernel
+from simulator.messages import Message
+from simulator.rng import SeedSequence
+from simulator.trace import Record
+
+if TYPE_CHECKING:  # the scenario is data a component is built from, read-only
+    from simulator.scenario import Crash, Scenario
+
+__all__ = ["FaultPort", "NetworkPort", "Publisher", "Runtime"]
+
+R = TypeVar("R", bound=Record)
+
+
+class NetworkPort(Protocol):
+    """Calls between components cross the network (latency, loss, duplicates, partitions)."""
+
+    latency_ms: int
+    faulty: bool
+    """False when no network fault is configured (lets hot paths skip asking)."""
+
+    def send(
+        self,
+        source: str,
+        destination: str,
+        what: str,
+        msg: int | Sequence[int] | None,
+        deliver: Callable[[Any], None],
+        arg: Any,
+        *,
+        background: bool = False,
+        cause_seq: int | None = None,
+    ) -> int | None:
+        """Deliver ``deliver(arg)`` later; the seq of a ``NetworkDropped`` record if lost."""
+        ...
+
+    def allows(
+        self,
+        source: str,
+        destination: str,
+        what: str,
+        *,
+        background: bool = False,
+        cause_seq: int | None = None,
+    ) -> bool:
+        """Whether a synchronous call gets through right now."""
+        ...
+
+    def last_drop(self, msg: int) -> int | None:
+        """The seq of the latest ``NetworkDropped`` record that carried ``msg``."""
+        ...
+
+
+class FaultPort(Protocol):
+    """The scenario's faults, asked at the moments that matter."""
+
+    def crash_at_point(self, component: str, point: str) -> Crash | None:
+        """Count one arrival of ``component`` at ``point``; the crash due now, if any."""
+        ...
+
+    def handler_error(
+        self, group: str, consumer: str, msg: int, key: str | None, value: str
+    ) -> str | None:
+        """``poison``, ``transient`` or None: what the handler does with this message now."""
+        ...
+
+    def handlers_may_fail(self, group: str) -> bool:
+        """Whether any handler fault could touch ``group``."""
+        ...
+
+    def may_slow(self, consumer: str) -> bool:
+        """Whether a ``slow`` fault names ``consumer``."""
+        ...
+
+    def processing_ms(self, consumer: str, default_ms: int) -> int:
+        """How long the handler takes now, with any ``slow`` fault applied."""
+        ...
+
+
+class Publisher(Protocol):
+    """Where a component hands a message it publishes (the scenario's broker model)."""
+
+    def send(self, msg: Message) -> None: ...
+
+
+class Runtime(Protocol):
+    """What a component may use: clock, trace, network, faults, randomness, crashes."""
+
+    scenario: Scenario
+    """The scenario a component is built from (read it; never change it)."""
+    seed: int
+    kernel: Kernel
+    """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
+    rng: SeedSequence
+    """Named, independent random streams derived from the seed."""
+    network: NetworkPort
+    faults: FaultPort
+
+    @property
+    def records(self) -> Sequence[Record]:
+        """The trace so far, read-only (``records[seq]``)."""
+        ...
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next record will get."""
+        ...
+
+    def record(self, rec: R) -> R:
+        """Append a record the caller built with ``seq=next_seq``; returns it."""
+        ...
+
+    def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:
+        """Append a record of type ``cls`` at the current virtual time; returns it."""
+        ...
+
+    def crash(self, target: str, point: str | None, restart_after_ms: int | None) -> None:
+        """Crash ``target`` now (any component); bring it back after ``restart_after_ms``."""
+        ...
+
+    def new_message(self, producer: str, key: str | None, key_seq: int, value: str) -> Message:
+        """A message that starts inside the system (a published event), with the next id."""
+        ...
+
+    def derived_message(self, source_id: int, topic: str) -> Message:
+        """The message a processor writes to ``topic`` for input ``source_id``."""
+        ...
+
+    def publisher(self) -> Publisher:
+        """The broker model, for components above it that publish (an outbox relay)."""
+        ...
