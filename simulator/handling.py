@@ -20,13 +20,13 @@ from simulator.scenario import Group, RetryPolicy
 from simulator.trace import Acked, Processed, ProcessingFailed, RetryScheduled
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["record_failure", "record_output_sent", "record_processed"]
 
 
 def record_failure(
-    sim: Simulation,
+    runtime: Runtime,
     *,
     consumer: str,
     group: str,
@@ -48,7 +48,7 @@ def record_failure(
     Returns the ``ProcessingFailed`` seq and the delay before the next try, or
     None when the policy has no try left.
     """
-    failed: ProcessingFailed = sim.emit(
+    failed: ProcessingFailed = runtime.emit(
         ProcessingFailed,
         consumer,
         cause_seq,
@@ -61,7 +61,7 @@ def record_failure(
     if not retries_allowed or not may_retry(policy, attempt):
         return failed.seq, None
     delay = backoff_ms(policy, attempt, rng)
-    sim.emit(
+    runtime.emit(
         RetryScheduled,
         consumer,
         failed.seq,
@@ -76,17 +76,17 @@ def record_failure(
 
 
 def record_processed(
-    sim: Simulation, spec: Group, consumer: str, msg: Message, cause_seq: int
+    runtime: Runtime, spec: Group, consumer: str, msg: Message, cause_seq: int
 ) -> tuple[int, Message | None]:
     """A queue consumer's handler finished ``msg``: record it, and its output if any.
 
     Returns the ``Processed`` seq and the output message the caller must
     publish to ``spec.output_topic`` (it counts as sent once published).
     """
-    processed = sim.record(
+    processed = runtime.record(
         Processed(
-            seq=sim.next_seq,
-            at=sim.kernel.now_ms,
+            seq=runtime.next_seq,
+            at=runtime.kernel.now_ms,
             component=consumer,
             cause_seq=cause_seq,
             group=spec.name,
@@ -101,14 +101,14 @@ def record_processed(
     )
     if spec.output_topic is None:
         return processed.seq, None
-    return processed.seq, sim.derived_message(msg.id, spec.output_topic)
+    return processed.seq, runtime.derived_message(msg.id, spec.output_topic)
 
 
 def record_output_sent(
-    sim: Simulation, consumer: str, out: Message, topic: str, cause_seq: int
+    runtime: Runtime, consumer: str, out: Message, topic: str, cause_seq: int
 ) -> None:
     """The output of a processed message was handed to its topic: it counts as sent."""
-    sim.emit(
+    runtime.emit(
         Acked,
         consumer,
         cause_seq,

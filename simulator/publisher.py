@@ -26,7 +26,7 @@ from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
 
 if TYPE_CHECKING:
     from simulator.kernel import Timer
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["PublishRequest", "Publisher"]
 
@@ -65,13 +65,13 @@ class Publisher:
 
     def __init__(
         self,
-        sim: Simulation,
+        runtime: Runtime,
         spec: ProducerSpec,
         *,
         confirms: bool,
         arrive: Callable[[PublishRequest], None],
     ) -> None:
-        self.sim = sim
+        self.runtime = runtime
         self.spec = spec
         self.name = spec.name
         self.topic = spec.topic
@@ -92,11 +92,11 @@ class Publisher:
         """The application publishes ``msg`` (scheduled by the workload)."""
         if self.crashed:
             return
-        sim = self.sim
-        produced = sim.record(
+        runtime = self.runtime
+        produced = runtime.record(
             Produced(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 producer=self.name,
                 msg=msg.id,
@@ -106,14 +106,14 @@ class Publisher:
             )
         )
         request = PublishRequest(self, msg, produced.seq)
-        request.first_sent_ms = sim.kernel.now_ms
+        request.first_sent_ms = runtime.kernel.now_ms
         self._transmit(request)
 
     def _transmit(self, request: PublishRequest) -> None:
         if self.crashed or request.done or request.epoch != self.epoch:
             return
-        sim = self.sim
-        sim.network.send(
+        runtime = self.runtime
+        runtime.network.send(
             self.name,
             "broker",
             "publish",
@@ -126,12 +126,12 @@ class Publisher:
             # Fire and forget: it counts as sent as soon as it leaves.
             self._acked(request, request.cause_seq)
             return
-        request.deadline_ms = sim.kernel.now_ms + self.spec.request_timeout_ms
+        request.deadline_ms = runtime.kernel.now_ms + self.spec.request_timeout_ms
         self._in_flight.append(request)
         request.waiting = True
         self._pending += 1
         if self._timer is None:
-            self._timer = sim.kernel.timer(request.deadline_ms, self._check_timeouts)
+            self._timer = runtime.kernel.timer(request.deadline_ms, self._check_timeouts)
 
     # -- the broker's answers ------------------------------------------------------------------
 
@@ -139,9 +139,9 @@ class Publisher:
         """Broker side: send the confirm (or SendMessage response) back over the network."""
         if not self.confirms:
             return
-        sim = self.sim
-        network = sim.network
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        network = runtime.network
+        now = runtime.kernel.now_ms
         batch = self._confirm_batch
         if batch is not None and self._confirm_batch_at == now:
             # Confirms for publishes that arrived in the same millisecond travel together,
@@ -158,7 +158,7 @@ class Publisher:
         """Broker side: a negative confirm (``basic.nack``): the message was not taken."""
         if not self.confirms:
             return
-        self.sim.network.send(
+        self.runtime.network.send(
             "broker",
             self.name,
             "nack",
@@ -182,7 +182,7 @@ class Publisher:
         if self.crashed or request.done or request.epoch != self.epoch:
             return
         self._settled(request)
-        self.sim.emit(
+        self.runtime.emit(
             ProduceFailed,
             self.name,
             cause_seq,
@@ -206,11 +206,11 @@ class Publisher:
 
     def _acked(self, request: PublishRequest, cause_seq: int) -> None:
         self._settled(request)
-        sim = self.sim
-        sim.record(
+        runtime = self.runtime
+        runtime.record(
             Acked(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=cause_seq,
                 producer=self.name,
@@ -225,26 +225,26 @@ class Publisher:
 
     def _check_timeouts(self, _: object = None) -> None:
         self._timer = None
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         in_flight = self._in_flight
         while in_flight and (in_flight[0].done or in_flight[0].deadline_ms <= now):
             request = in_flight.popleft()
             if not request.done and not self.crashed:
                 self._retry(request)
         if in_flight and not self.crashed and self._timer is None:
-            self._timer = self.sim.kernel.timer(in_flight[0].deadline_ms, self._check_timeouts)
+            self._timer = self.runtime.kernel.timer(in_flight[0].deadline_ms, self._check_timeouts)
 
     def _retry(self, request: PublishRequest) -> None:
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
-        now = sim.kernel.now_ms
+        now = runtime.kernel.now_ms
         out_of_time = now + spec.retry_backoff_ms - request.first_sent_ms > spec.delivery_timeout_ms
         request.waiting = False
         self._pending -= 1
         if request.attempt > spec.retries or out_of_time:
             request.done = True
             why = "delivery timeout" if out_of_time else "retries exhausted"
-            sim.emit(
+            runtime.emit(
                 ProduceFailed,
                 self.name,
                 request.cause_seq,
@@ -254,8 +254,8 @@ class Publisher:
             )
             return
         request.attempt += 1
-        dropped = sim.network.last_drop(request.msg.id)
-        retried = sim.emit(
+        dropped = runtime.network.last_drop(request.msg.id)
+        retried = runtime.emit(
             ProduceRetried,
             self.name,
             dropped if dropped is not None else request.cause_seq,
@@ -265,7 +265,7 @@ class Publisher:
             backoff_ms=spec.retry_backoff_ms,
         )
         request.cause_seq = retried.seq
-        sim.kernel.after(spec.retry_backoff_ms, self._transmit, request)
+        runtime.kernel.after(spec.retry_backoff_ms, self._transmit, request)
 
     # -- faults --------------------------------------------------------------------------------
 

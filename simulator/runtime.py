@@ -16,7 +16,7 @@ runtime), so they appear here only as the small protocols components call.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from simulator.kernel import Kernel
 from simulator.messages import Message
@@ -99,21 +99,47 @@ class FaultPort(Protocol):
 class Publisher(Protocol):
     """Where a component hands a message it publishes (the scenario's broker model)."""
 
-    def send(self, msg: Message) -> None: ...
+    def send(self, msg: Message) -> None:
+        """Publish ``msg`` from its producer, as the workload does."""
+        ...
 
 
+@runtime_checkable
 class Runtime(Protocol):
     """What a component may use: clock, trace, network, faults, randomness, crashes."""
 
-    scenario: Scenario
-    """The scenario a component is built from (read it; never change it)."""
-    seed: int
-    kernel: Kernel
-    """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
-    rng: SeedSequence
-    """Named, independent random streams derived from the seed."""
-    network: NetworkPort
-    faults: FaultPort
+    # Read-only properties, not attributes: a component never replaces them, and
+    # an implementation may hold richer types (``Network`` for ``NetworkPort``).
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario a component is built from (read it; never change it)."""
+        ...
+
+    @property
+    def seed(self) -> int:
+        """The seed of this run (every random stream derives from it)."""
+        ...
+
+    @property
+    def kernel(self) -> Kernel:
+        """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
+        ...
+
+    @property
+    def rng(self) -> SeedSequence:
+        """Named, independent random streams derived from the seed."""
+        ...
+
+    @property
+    def network(self) -> NetworkPort:
+        """The network every call between two components crosses."""
+        ...
+
+    @property
+    def faults(self) -> FaultPort:
+        """The scenario's fault plan, asked at the moments that matter."""
+        ...
 
     @property
     def records(self) -> Sequence[Record]:

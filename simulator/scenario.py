@@ -388,9 +388,7 @@ class Saga(_Spec, frozen=True):
     steps: list[str] = msgspec.field(
         default_factory=lambda: ["payment", "stock", "shipping", "notification"]
     )
-    compensable: list[str] = msgspec.field(
-        default_factory=lambda: ["payment", "stock", "shipping"]
-    )
+    compensable: list[str] = msgspec.field(default_factory=lambda: ["payment", "stock", "shipping"])
     """Steps that have an undo (an e-mail cannot be unsent)."""
     events_topic: str = "order-events"
     commands_topic: str | None = None
@@ -798,7 +796,6 @@ def parse_expectation(text: str) -> Expectation | str:
 # -- loading ---------------------------------------------------------------------
 
 
-
 def _toml_error(file: str, err: Exception) -> InputError:
     text = str(err)
     m = re.search(r"\(at line (\d+), column (\d+)\)", text)
@@ -956,7 +953,7 @@ def validate(s: Scenario, file: str) -> None:
             raise err(
                 file,
                 f"$.producers[{i}].idempotent",
-                "an idempotent producer needs acks = \"all\" (as in Kafka); set idempotent = false",
+                'an idempotent producer needs acks = "all" (as in Kafka); set idempotent = false',
             )
         if p.idempotent and p.max_in_flight > 5:
             raise err(

@@ -34,7 +34,7 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["FOLLOWS", "LogBroker"]
 
@@ -46,9 +46,9 @@ RETENTION_CHECK_MS = 1_000
 class LogBroker:
     """Topics, partitions, producers, groups and consumers of a Kafka-style scenario."""
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-        scenario = sim.scenario
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        scenario = runtime.scenario
         self.up = True
         self.topics: dict[str, Topic] = {}
         self.partitions: dict[str, list[Partition]] = {}
@@ -65,7 +65,7 @@ class LogBroker:
                     for part in self.partitions[name]:
                         part.delayed = True
         self.producers: dict[str, Producer] = {
-            p.name: Producer(sim, self, p) for p in scenario.producers
+            p.name: Producer(runtime, self, p) for p in scenario.producers
         }
         self.groups: dict[str, GroupCoordinator] = {}
         self.consumers: dict[str, Consumer] = {}
@@ -75,18 +75,18 @@ class LogBroker:
                 f"{g.topic}-retry-{i}" for i in range(1, len(g.retry_topics) + 1)
             ]
             tps = [(t, p.index) for t in subscribed for p in self.partitions[t]]
-            coordinator = GroupCoordinator(sim, self, g, tps)
+            coordinator = GroupCoordinator(runtime, self, g, tps)
             self.groups[g.name] = coordinator
             self.delivered_upto[g.name] = {}
             for name in g.consumer_names():
-                self.consumers[name] = Consumer(sim, self, coordinator, g, name)
+                self.consumers[name] = Consumer(runtime, self, coordinator, g, name)
         for consumer in self.consumers.values():
             consumer.start()
         if any(t.retention_ms or t.retention_messages for t in self.topics.values()):
-            sim.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+            runtime.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
         for topic in self.topics.values():
             if topic.compaction:
-                sim.kernel.after(
+                runtime.kernel.after(
                     topic.compaction_interval_ms, self._compact, topic.name, background=True
                 )
 
@@ -97,9 +97,9 @@ class LogBroker:
     # -- what the simulation asks of a broker model ------------------------------------
 
     @staticmethod
-    def settings_for(sim: Simulation) -> dict[str, str]:
+    def settings_for(runtime: Runtime) -> dict[str, str]:
         """Every setting that shapes behaviour, defaults included, for the trace header."""
-        s = sim.scenario
+        s = runtime.scenario
         out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
         for t in s.topics:
             out[f"topic.{t.name}.partitions"] = str(t.partitions)
@@ -170,7 +170,7 @@ class LogBroker:
             return self.consumers[target].crash(point)
         from simulator.trace import Crashed
 
-        rec: Crashed = self.sim.emit(Crashed, target, None, point=point)
+        rec: Crashed = self.runtime.emit(Crashed, target, None, point=point)
         if target in self.producers:
             self.producers[target].crash()
         elif target == "broker":
@@ -183,7 +183,7 @@ class LogBroker:
             return
         from simulator.trace import Restarted
 
-        self.sim.emit(Restarted, target, cause_seq)
+        self.runtime.emit(Restarted, target, cause_seq)
         if target in self.producers:
             self.producers[target].restart()
         elif target == "broker":
@@ -198,7 +198,7 @@ class LogBroker:
         """A produce request arrives at the partition leaders: append or recognise each batch."""
         if not self.up:
             return
-        sim = self.sim
+        runtime = self.runtime
         producer = request.producer
         parts = self.partitions[producer.topic]
         results: list[BatchResult] = []
@@ -225,12 +225,12 @@ class LogBroker:
                 state[batch.base_seq] = placed[0][0]
                 state[-1] = batch.base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
-        crash = sim.faults.crash_at_point("broker", "after_append_before_ack")
+        crash = runtime.faults.crash_at_point("broker", "after_append_before_ack")
         if crash is not None:
-            sim.crash("broker", "after_append_before_ack", crash.restart_after_ms)
+            runtime.crash("broker", "after_append_before_ack", crash.restart_after_ms)
             return
         if producer.spec.acks != 0:
-            sim.network.send(
+            runtime.network.send(
                 "broker",
                 producer.name,
                 "ack",
@@ -246,7 +246,7 @@ class LogBroker:
         base_offset = state[batch.base_seq or 0]
         placed: list[tuple[int, int]] = []
         for i, msg in enumerate(batch.msgs):
-            rec = self.sim.emit(
+            rec = self.runtime.emit(
                 ProduceDeduplicated,
                 part.name,
                 batch.causes[i],
@@ -278,11 +278,11 @@ class LogBroker:
         due_ms: int = 0,
         level: int = 0,
     ) -> Entry:
-        sim = self.sim
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
         offset = part.next_offset
-        seq = sim.next_seq
-        sim.record(
+        seq = runtime.next_seq
+        runtime.record(
             Appended(
                 seq=seq,
                 at=now,
@@ -338,9 +338,9 @@ class LogBroker:
     def commit_transaction(
         self, txn: str, consumer: Consumer, outputs: list[tuple[int, str, int, int]]
     ) -> None:
-        sim = self.sim
+        runtime = self.runtime
         self.txn_state[txn] = "committed"
-        done = sim.emit(
+        done = runtime.emit(
             TransactionCommitted,
             consumer.name,
             None,
@@ -349,7 +349,7 @@ class LogBroker:
             outputs=len(outputs),
         )
         for msg_id, topic, partition, offset in outputs:
-            sim.emit(
+            runtime.emit(
                 Acked,
                 consumer.name,
                 done.seq,
@@ -363,7 +363,7 @@ class LogBroker:
 
     def abort_transaction(self, txn: str, group: str, reason: str, cause_seq: int | None) -> None:
         self.txn_state[txn] = "aborted"
-        self.sim.emit(TransactionAborted, group, cause_seq, txn=txn, group=group, reason=reason)
+        self.runtime.emit(TransactionAborted, group, cause_seq, txn=txn, group=group, reason=reason)
         self._release(txn)
 
     def _release(self, txn: str) -> None:
@@ -375,8 +375,8 @@ class LogBroker:
     # -- housekeeping ------------------------------------------------------------------
 
     def _retention(self, _: object = None) -> None:
-        sim = self.sim
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
         for topic in self.topics.values():
             for part in self.partitions[topic.name]:
                 removed = 0
@@ -385,7 +385,7 @@ class LogBroker:
                 if topic.retention_ms:
                     removed += part.truncate_before(now - topic.retention_ms)
                 if removed:
-                    sim.emit(
+                    runtime.emit(
                         LogTruncated,
                         part.name,
                         None,
@@ -394,15 +394,15 @@ class LogBroker:
                         log_start_offset=part.log_start_offset,
                         removed=removed,
                     )
-        sim.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+        runtime.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
 
     def _compact(self, topic_name: str) -> None:
-        sim = self.sim
+        runtime = self.runtime
         topic = self.topics[topic_name]
         for part in self.partitions[topic_name]:
             removed, tombstones, gone = part.compact(part.next_offset)
             if removed:
-                sim.emit(
+                runtime.emit(
                     LogCompacted,
                     part.name,
                     None,
@@ -412,4 +412,6 @@ class LogBroker:
                     tombstones_removed=tombstones,
                     msgs=gone,
                 )
-        sim.kernel.after(topic.compaction_interval_ms, self._compact, topic_name, background=True)
+        runtime.kernel.after(
+            topic.compaction_interval_ms, self._compact, topic_name, background=True
+        )

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
     from simulator.log.group import GroupCoordinator
     from simulator.messages import Message
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
     from simulator.streams.plugin import Processor
 
 __all__ = ["Consumer"]
@@ -62,13 +62,13 @@ class Consumer:
 
     def __init__(
         self,
-        sim: Simulation,
+        runtime: Runtime,
         broker: LogBroker,
         group: GroupCoordinator,
         spec: GroupSpec,
         name: str,
     ) -> None:
-        self.sim = sim
+        self.runtime = runtime
         self.broker = broker
         self.group = group
         self.spec = spec
@@ -95,19 +95,19 @@ class Consumer:
         self._txn_outputs: list[tuple[int, str, int, int]] = []
         self._processing_ms = spec.processing_ms
         self._read_committed = spec.isolation == "read_committed"
-        self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
         self.processor: Processor | None = None
         if spec.processor is not None:
             from simulator.streams.plugin import build_processor
 
             self.processor = build_processor(self)
-        self._may_fail = sim.faults.handlers_may_fail(spec.name)
-        self._may_slow = sim.faults.may_slow(name)
+        self._may_fail = runtime.faults.handlers_may_fail(spec.name)
+        self._may_slow = runtime.faults.may_slow(name)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        self.sim.kernel.schedule(self.spec.start_ms, self._begin)
+        self.runtime.kernel.schedule(self.spec.start_ms, self._begin)
 
     def _begin(self, _: object = None) -> None:
         if self.crashed:
@@ -118,7 +118,7 @@ class Consumer:
     def _heartbeat(self, incarnation: int) -> None:
         if self.crashed or incarnation != self.incarnation:
             return
-        self.sim.network.send(
+        self.runtime.network.send(
             self.name,
             "broker",
             "heartbeat",
@@ -127,14 +127,14 @@ class Consumer:
             (self.name, incarnation),
             background=True,
         )
-        self.sim.kernel.after(
+        self.runtime.kernel.after(
             self.spec.heartbeat_interval_ms, self._heartbeat, incarnation, background=True
         )
 
     def crash(self, point: str | None) -> int:
         """Stop dead: the batch in hand, the open transaction and the position are gone."""
-        sim = self.sim
-        crashed: Crashed = sim.emit(Crashed, self.name, None, point=point)
+        runtime = self.runtime
+        crashed: Crashed = runtime.emit(Crashed, self.name, None, point=point)
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
@@ -155,7 +155,7 @@ class Consumer:
         """A new process: a new member of the group, starting from committed offsets."""
         if not self.crashed:
             return
-        self.sim.emit(Restarted, self.name, self.crash_seq)
+        self.runtime.emit(Restarted, self.name, self.crash_seq)
         self.crashed = False
         self.incarnation += 1
         self.generation = 0
@@ -192,7 +192,7 @@ class Consumer:
             else:
                 offset, reason = self._reset_offset(part), self.spec.auto_offset_reset
             self._set_position(tp, offset, reason, cause_seq)
-        self.last_auto_commit_ms = self.sim.kernel.now_ms
+        self.last_auto_commit_ms = self.runtime.kernel.now_ms
         if self.processor is not None:
             self.processor.on_assigned(partitions, cause_seq)
         if not self.busy and not self.crashed:
@@ -211,7 +211,7 @@ class Consumer:
         self, tp: TopicPartition, offset: int, reason: str, cause_seq: int | None
     ) -> None:
         self.positions[tp] = offset
-        reset = self.sim.emit(
+        reset = self.runtime.emit(
             PositionReset,
             self.name,
             cause_seq,
@@ -228,24 +228,24 @@ class Consumer:
 
     def _wake(self, _: object = None) -> None:
         self._token += 1
-        self.sim.kernel.after(0, self._poll, self._token)
+        self.runtime.kernel.after(0, self._poll, self._token)
 
     def on_data(self) -> None:
         """A partition this consumer long-polls got a record."""
         if not self.busy and not self.crashed:
             self._token += 1
-            self.sim.kernel.after(self.sim.network.latency_ms, self._poll, self._token)
+            self.runtime.kernel.after(self.runtime.network.latency_ms, self._poll, self._token)
 
     def _poll(self, token: int) -> None:
         if self.crashed or token != self._token or self.busy:
             return
-        sim = self.sim
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
         group = self.group
         spec = self.spec
         self.polls += 1
         if not group.is_member(self) or self.rejoin_needed:
-            if not sim.network.allows(self.name, "broker", "join"):
+            if not runtime.network.allows(self.name, "broker", "join"):
                 self._retry_poll(spec.heartbeat_interval_ms)
                 return
             if group.is_member(self) and spec.commit == "auto" and self.generation > 0:
@@ -259,7 +259,7 @@ class Consumer:
         if spec.commit == "auto" and now - self.last_auto_commit_ms >= spec.auto_commit_interval_ms:
             self.last_auto_commit_ms = now
             self._commit(dict(self.positions), None)
-        if not sim.network.allows(self.name, "broker", "fetch", background=True):
+        if not runtime.network.allows(self.name, "broker", "fetch", background=True):
             self._retry_poll(spec.fetch_max_wait_ms)
             return
         batch = self._fetch(now)
@@ -267,25 +267,25 @@ class Consumer:
             for tp in self.assigned:
                 self.broker.partition(tp).waiters[self.name] = self.on_data
             self._token += 1
-            sim.kernel.after(spec.fetch_max_wait_ms, self._poll, self._token, background=True)
+            runtime.kernel.after(spec.fetch_max_wait_ms, self._poll, self._token, background=True)
             return
         self.busy = True
         self._batch = batch
         self._i = 0
         self._attempt = 1
         self._done = {}
-        sim.kernel.after(
+        runtime.kernel.after(
             spec.max_poll_interval_ms, self._check_poll_interval, self.polls, background=True
         )
-        crash = sim.faults.crash_at_point(self.name, "after_poll")
+        crash = runtime.faults.crash_at_point(self.name, "after_poll")
         if crash is not None:
-            sim.crash(self.name, "after_poll", crash.restart_after_ms)
+            runtime.crash(self.name, "after_poll", crash.restart_after_ms)
             return
         if spec.commit == "before-process":
             self._commit(dict(self.positions), batch[-1][2])
-            crash = sim.faults.crash_at_point(self.name, "after_commit_before_process")
+            crash = runtime.faults.crash_at_point(self.name, "after_commit_before_process")
             if crash is not None:
-                sim.crash(self.name, "after_commit_before_process", crash.restart_after_ms)
+                runtime.crash(self.name, "after_commit_before_process", crash.restart_after_ms)
                 return
         elif spec.commit == "transactional":
             self._txn_count += 1
@@ -300,7 +300,7 @@ class Consumer:
         the run alive (a healing partition is itself scheduled work).
         """
         self._token += 1
-        self.sim.kernel.after(delay_ms, self._poll, self._token, background=True)
+        self.runtime.kernel.after(delay_ms, self._poll, self._token, background=True)
 
     def _fetch(self, now: int) -> list[tuple[Partition, Entry, int]]:
         """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each."""
@@ -316,9 +316,9 @@ class Consumer:
         txn_state = broker.txn_state
         upto = self.group_delivered_upto
         positions = self.positions
-        sim = self.sim
-        record = sim.record
-        records = sim.trace.records
+        runtime = self.runtime
+        record = runtime.record
+        records = runtime.records
         group_name = self.spec.name
         name = self.name
         position_cause = self.position_cause
@@ -382,7 +382,7 @@ class Consumer:
             if e.due_ms > now
         ]
         if due:
-            self.sim.kernel.schedule(min(due), self._wake)
+            self.runtime.kernel.schedule(min(due), self._wake)
 
     def _check_poll_interval(self, polls_then: int) -> None:
         """The heartbeat thread notices the app has not polled for max.poll.interval.ms."""
@@ -396,18 +396,18 @@ class Consumer:
         """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
         duration = self._duration()
         if duration:
-            self.sim.kernel.after(duration, self._run_items, token)
+            self.runtime.kernel.after(duration, self._run_items, token)
         else:
             self._run_items(token)
 
     def _duration(self) -> int:
         if self._may_slow:
-            return self.sim.faults.processing_ms(self.name, self._processing_ms)
+            return self.runtime.faults.processing_ms(self.name, self._processing_ms)
         return self._processing_ms
 
     def _run_items(self, token: int) -> None:
         """Finish the current record and go on; records that take no time run in one go."""
-        kernel = self.sim.kernel
+        kernel = self.runtime.kernel
         while self._finish_item(token):
             if self._i >= len(self._batch):
                 self._end_batch()
@@ -421,12 +421,12 @@ class Consumer:
         """Run the handler on the current record; True when the next record may start."""
         if self.crashed or token != self._token:
             return False
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         part, entry, delivered_seq = self._batch[self._i]
         msg = entry.msg
         error = (
-            sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+            runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
             if self._may_fail
             else None
         )
@@ -434,11 +434,11 @@ class Consumer:
             if not self._failed(part, entry, delivered_seq, error, token):
                 return False
             return self._item_done(part, entry)
-        seq = len(sim.trace.records)
-        sim.record(
+        seq = runtime.next_seq
+        runtime.record(
             Processed(
                 seq=seq,
-                at=sim.kernel.now_ms,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=delivered_seq,
                 group=spec.name,
@@ -460,14 +460,14 @@ class Consumer:
         return self._item_done(part, entry)
 
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
-        out = self.sim.derived_message(msg_id, self.spec.output_topic or "")
+        out = self.runtime.derived_message(msg_id, self.spec.output_topic or "")
         self.write_output(self.spec.output_topic or "", out, cause_seq)
 
     def write_output(self, topic: str, out: Message, cause_seq: int | None) -> None:
         """Append ``out`` to ``topic`` by key, inside the open transaction if there is one."""
         entry, part = self.broker.append_keyed(topic, out, self.name, cause_seq, txn=self._txn)
         if self._txn is None:
-            self.sim.emit(
+            self.runtime.emit(
                 Acked,
                 self.name,
                 entry.appended_seq,
@@ -484,7 +484,7 @@ class Consumer:
         self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int
     ) -> bool:
         """Apply the failure policy; False while a blocking retry is pending."""
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         msg = entry.msg
         # Tries made in earlier retry topics count too: the n-th try is the n-th try.
@@ -492,7 +492,7 @@ class Consumer:
         earlier = entry.level * per_topic
         tries = earlier + self._attempt
         failed_seq, delay = record_failure(
-            sim,
+            runtime,
             consumer=self.name,
             group=spec.name,
             msg=msg.id,
@@ -505,13 +505,13 @@ class Consumer:
         )
         if delay is not None:
             self._attempt += 1
-            sim.kernel.after(delay, self._start_item, token)
+            runtime.kernel.after(delay, self._start_item, token)
             return False
         level = entry.level
         if level < len(spec.retry_topics):
             retry_topic = f"{spec.topic}-retry-{level + 1}"
             delay = spec.retry_topics[level]
-            scheduled = sim.emit(
+            scheduled = runtime.emit(
                 RetryScheduled,
                 self.name,
                 failed_seq,
@@ -527,11 +527,11 @@ class Consumer:
                 msg,
                 self.name,
                 scheduled.seq,
-                due_ms=sim.kernel.now_ms + delay,
+                due_ms=runtime.kernel.now_ms + delay,
                 level=level + 1,
             )
         elif spec.dead_letter_topic is not None:
-            dead = sim.emit(
+            dead = runtime.emit(
                 DeadLettered,
                 self.name,
                 failed_seq,
@@ -543,7 +543,7 @@ class Consumer:
             )
             self.broker.append_keyed(spec.dead_letter_topic, msg, self.name, dead.seq)
         else:
-            sim.emit(
+            runtime.emit(
                 Skipped,
                 self.name,
                 failed_seq,
@@ -568,10 +568,10 @@ class Consumer:
         return True
 
     def _crash_point(self, point: str) -> bool:
-        crash = self.sim.faults.crash_at_point(self.name, point)
+        crash = self.runtime.faults.crash_at_point(self.name, point)
         if crash is None:
             return False
-        self.sim.crash(self.name, point, crash.restart_after_ms)
+        self.runtime.crash(self.name, point, crash.restart_after_ms)
         return True
 
     def _end_batch(self) -> None:
@@ -595,16 +595,16 @@ class Consumer:
         self._wake()
 
     def _commit(self, offsets: dict[TopicPartition, int], cause_seq: int | None) -> bool:
-        sim = self.sim
+        runtime = self.runtime
         if not offsets:
             return True
-        if not self.broker.up or not sim.network.allows(self.name, "broker", "commit"):
+        if not self.broker.up or not runtime.network.allows(self.name, "broker", "commit"):
             reason = "coordinator unreachable"
         elif self.group.commit(self, self.generation, offsets, cause_seq):
             return True
         else:
             reason = "the group rebalanced: this member no longer owns its partitions"
-        sim.emit(
+        runtime.emit(
             CommitFailed, self.name, None, group=self.spec.name, consumer=self.name, reason=reason
         )
         return False

@@ -25,7 +25,7 @@ from simulator.trace import Committed, MemberJoined, MemberLeft, Rebalanced
 if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
     from simulator.log.consumer import Consumer
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["GroupCoordinator"]
 
@@ -34,9 +34,9 @@ class GroupCoordinator:
     """Membership, assignment and offsets of one consumer group."""
 
     def __init__(
-        self, sim: Simulation, broker: LogBroker, spec: GroupSpec, partitions: list[TopicPartition]
+        self, runtime: Runtime, broker: LogBroker, spec: GroupSpec, partitions: list[TopicPartition]
     ) -> None:
-        self.sim = sim
+        self.runtime = runtime
         self.broker = broker
         self.spec = spec
         self.name = spec.name
@@ -67,8 +67,8 @@ class GroupCoordinator:
         if known is None:
             self.members[name] = consumer
             self._incarnation[name] = consumer.incarnation
-            self._last_heartbeat_ms[name] = self.sim.kernel.now_ms
-            joined = self.sim.emit(
+            self._last_heartbeat_ms[name] = self.runtime.kernel.now_ms
+            joined = self.runtime.emit(
                 MemberJoined, self.name, consumer.crash_seq, group=self.name, consumer=name
             )
             self._arm_expiry(name)
@@ -85,7 +85,7 @@ class GroupCoordinator:
         self._last_heartbeat_ms.pop(name, None)
         self._awaiting.pop(name, None)
         self.assignment.pop(name, None)
-        left = self.sim.emit(
+        left = self.runtime.emit(
             MemberLeft, self.name, cause_seq, group=self.name, consumer=name, reason=reason
         )
         consumer.on_removed()
@@ -93,14 +93,14 @@ class GroupCoordinator:
         if queued is not None and not queued.crashed:
             self.members[name] = queued
             self._incarnation[name] = queued.incarnation
-            self._last_heartbeat_ms[name] = self.sim.kernel.now_ms
-            self.sim.emit(MemberJoined, self.name, left.seq, group=self.name, consumer=name)
+            self._last_heartbeat_ms[name] = self.runtime.kernel.now_ms
+            self.runtime.emit(MemberJoined, self.name, left.seq, group=self.name, consumer=name)
             self._arm_expiry(name)
         self._start_rebalance(left.seq)
 
     def _start_rebalance(self, cause_seq: int) -> None:
         if not self.rebalancing:
-            self.sim.kernel.after(
+            self.runtime.kernel.after(
                 self.spec.max_poll_interval_ms,
                 self._rebalance_timeout,
                 self.generation,
@@ -116,7 +116,7 @@ class GroupCoordinator:
         # Complete at the end of this millisecond, so members joining together share a generation.
         if self.rebalancing and not self._awaiting and not self._completion_scheduled:
             self._completion_scheduled = True
-            self.sim.kernel.after(0, self._complete_rebalance)
+            self.runtime.kernel.after(0, self._complete_rebalance)
 
     def _rebalance_timeout(self, generation: int) -> None:
         """Members that did not rejoin within the rebalance timeout are dropped."""
@@ -133,7 +133,7 @@ class GroupCoordinator:
         self.generation += 1
         previous = self.assignment
         self.assignment = assign(self.spec.assignor, list(self.members), self.partitions, previous)
-        rebalanced = self.sim.emit(
+        rebalanced = self.runtime.emit(
             Rebalanced,
             self.name,
             self._rebalance_cause,
@@ -150,7 +150,7 @@ class GroupCoordinator:
     def heartbeat(self, member: tuple[str, int]) -> None:
         name, incarnation = member
         if self._incarnation.get(name) == incarnation:
-            self._last_heartbeat_ms[name] = self.sim.kernel.now_ms
+            self._last_heartbeat_ms[name] = self.runtime.kernel.now_ms
 
     def is_member(self, consumer: Consumer) -> bool:
         return self._incarnation.get(consumer.name) == consumer.incarnation
@@ -159,7 +159,7 @@ class GroupCoordinator:
         last = self._last_heartbeat_ms.get(name)
         if last is None:
             return
-        self.sim.kernel.schedule(
+        self.runtime.kernel.schedule(
             last + self.spec.session_timeout_ms, self._check_expiry, name, background=not silent
         )
 
@@ -173,7 +173,7 @@ class GroupCoordinator:
         last = self._last_heartbeat_ms.get(name)
         if consumer is None or last is None:
             return
-        if self.sim.kernel.now_ms - last >= self.spec.session_timeout_ms:
+        if self.runtime.kernel.now_ms - last >= self.spec.session_timeout_ms:
             self.leave(name, "session_timeout", consumer.crash_seq)
         else:
             self._arm_expiry(name, silent=consumer.crashed)
@@ -190,15 +190,15 @@ class GroupCoordinator:
         """Store offsets; refused if the member is not in the current generation."""
         if not self.is_member(consumer) or generation != self.generation:
             return False
-        sim = self.sim
+        runtime = self.runtime
         committed = self.committed
         for tp, offset in offsets.items():
             if committed.get(tp) != offset:
                 committed[tp] = offset
-                sim.record(
+                runtime.record(
                     Committed(
-                        seq=sim.next_seq,
-                        at=sim.kernel.now_ms,
+                        seq=runtime.next_seq,
+                        at=runtime.kernel.now_ms,
                         component=self.name,
                         cause_seq=cause_seq,
                         group=self.name,

@@ -33,7 +33,7 @@ from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
 
 if TYPE_CHECKING:
     from simulator.log.broker import LogBroker
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["Batch", "BatchResult", "ProduceRequest", "Producer"]
 
@@ -77,8 +77,8 @@ BatchResult = tuple[Batch, str, list[tuple[int, int]]]
 class Producer:
     """A producer client writing the workload's messages to one topic."""
 
-    def __init__(self, sim: Simulation, broker: LogBroker, spec: ProducerSpec) -> None:
-        self.sim = sim
+    def __init__(self, runtime: Runtime, broker: LogBroker, spec: ProducerSpec) -> None:
+        self.runtime = runtime
         self.broker = broker
         self.spec = spec
         self.name = spec.name
@@ -104,11 +104,11 @@ class Producer:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
-        sim = self.sim
-        produced = sim.record(
+        runtime = self.runtime
+        produced = runtime.record(
             Produced(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 producer=self.name,
                 msg=msg.id,
@@ -138,7 +138,7 @@ class Producer:
                 if queue:
                     batches.append(queue.popleft())
             self._ready -= len(batches)
-            now = self.sim.kernel.now_ms
+            now = self.runtime.kernel.now_ms
             for batch in batches:
                 if batch.base_seq is None and self.spec.idempotent:
                     base = self._next_seq.get(batch.partition, 0)
@@ -150,10 +150,10 @@ class Producer:
             self._transmit(ProduceRequest(self, batches))
 
     def _transmit(self, request: ProduceRequest) -> None:
-        sim = self.sim
+        runtime = self.runtime
         batches = request.batches
         ids = [m.id for b in batches for m in b.msgs]
-        sim.network.send(
+        runtime.network.send(
             self.name,
             "broker",
             "produce",
@@ -169,10 +169,10 @@ class Producer:
             for batch in batches:
                 self._acknowledge(batch, None)
             return
-        request.deadline_ms = sim.kernel.now_ms + self.spec.request_timeout_ms
+        request.deadline_ms = runtime.kernel.now_ms + self.spec.request_timeout_ms
         self._in_flight.append(request)
         if self._timer is None:
-            self._timer = sim.kernel.timer(request.deadline_ms, self._check_timeouts)
+            self._timer = runtime.kernel.timer(request.deadline_ms, self._check_timeouts)
 
     # -- the broker's answers --------------------------------------------------------------------
 
@@ -196,9 +196,9 @@ class Producer:
         self._drain()
 
     def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]] | None) -> None:
-        sim = self.sim
-        record = sim.record
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        record = runtime.record
+        now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         for i, msg in enumerate(batch.msgs):
@@ -210,7 +210,7 @@ class Producer:
                 offset, cause = placed[i]
             record(
                 Acked(
-                    seq=sim.next_seq,
+                    seq=runtime.next_seq,
                     at=now,
                     component=name,
                     cause_seq=cause,
@@ -226,7 +226,7 @@ class Producer:
 
     def _check_timeouts(self, _: object = None) -> None:
         self._timer = None
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         in_flight = self._in_flight
         while in_flight and (in_flight[0].answered or in_flight[0].deadline_ms <= now):
             request = in_flight.popleft()
@@ -236,18 +236,18 @@ class Producer:
                 for batch in request.batches:
                     self._retry(batch, "request timed out")
         if in_flight and not self.crashed:
-            self._timer = self.sim.kernel.timer(in_flight[0].deadline_ms, self._check_timeouts)
+            self._timer = self.runtime.kernel.timer(in_flight[0].deadline_ms, self._check_timeouts)
         self._drain()
 
     def _retry(self, batch: Batch, reason: str) -> None:
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
-        now = sim.kernel.now_ms
+        now = runtime.kernel.now_ms
         out_of_time = now + spec.retry_backoff_ms - batch.first_sent_ms > spec.delivery_timeout_ms
         if batch.attempt > spec.retries or out_of_time:
             why = "delivery timeout" if out_of_time else "retries exhausted"
             for i, msg in enumerate(batch.msgs):
-                sim.emit(
+                runtime.emit(
                     ProduceFailed,
                     self.name,
                     batch.causes[i],
@@ -258,8 +258,8 @@ class Producer:
             return
         batch.attempt += 1
         for i, msg in enumerate(batch.msgs):
-            dropped = sim.network.last_drop(msg.id)
-            retried = sim.emit(
+            dropped = runtime.network.last_drop(msg.id)
+            retried = runtime.emit(
                 ProduceRetried,
                 self.name,
                 dropped if dropped is not None else batch.causes[i],
@@ -270,7 +270,7 @@ class Producer:
                 reason=reason,
             )
             batch.causes[i] = retried.seq
-        sim.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))
+        runtime.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))
 
     def _requeue(self, arg: tuple[str, Batch]) -> None:
         """After the backoff a failed batch goes back to the head of its partition's queue."""

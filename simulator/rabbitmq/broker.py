@@ -29,7 +29,7 @@ from simulator.rabbitmq.queue import Queue
 from simulator.trace import Crashed, DeadLettered, Restarted, Routed
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["FOLLOWS", "RabbitBroker"]
 
@@ -39,9 +39,9 @@ FOLLOWS = "RabbitMQ 3.10–3.13 (classic and quorum queues; one node, clustering
 class RabbitBroker:
     """Exchanges, queues, publishers and consumers of a RabbitMQ-style scenario."""
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-        scenario = sim.scenario
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        scenario = runtime.scenario
         self.up = True
         kinds = scenario.rabbitmq.exchanges
         self.exchanges: dict[str, Exchange] = {
@@ -50,15 +50,17 @@ class RabbitBroker:
         self.queues: dict[str, Queue] = {}
         self.consumers: dict[str, RabbitConsumer] = {}
         for g in scenario.groups:
-            queue = Queue(sim, self, g)
+            queue = Queue(runtime, self, g)
             self.queues[g.name] = queue
             self.exchanges[g.topic].bind(g.name, g.rabbitmq.bindings)
             for name in g.consumer_names():
-                self.consumers[name] = RabbitConsumer(sim, self, queue, g, name)
+                self.consumers[name] = RabbitConsumer(runtime, self, queue, g, name)
         confirms = scenario.rabbitmq.publisher_confirms
         self._expiration = scenario.rabbitmq.message_expiration_ms
         self.publishers: dict[str, Publisher] = {
-            p.name: Publisher(sim, p, confirms=confirms and p.acks != 0, arrive=self._on_publish)
+            p.name: Publisher(
+                runtime, p, confirms=confirms and p.acks != 0, arrive=self._on_publish
+            )
             for p in scenario.producers
         }
         for consumer in self.consumers.values():
@@ -67,9 +69,9 @@ class RabbitBroker:
     # -- what the simulation asks of a broker model --------------------------------------------
 
     @staticmethod
-    def settings_for(sim: Simulation) -> dict[str, str]:
+    def settings_for(runtime: Runtime) -> dict[str, str]:
         """Every setting that shapes behaviour, defaults included, for the trace header."""
-        s = sim.scenario
+        s = runtime.scenario
         out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
         confirms = s.rabbitmq.publisher_confirms
         for t in s.topics:
@@ -126,7 +128,7 @@ class RabbitBroker:
         """Crash a component by name; returns the seq of its Crashed record."""
         if target in self.consumers:
             return self.consumers[target].crash(point)
-        rec = self.sim.emit(Crashed, target, None, point=point)
+        rec = self.runtime.emit(Crashed, target, None, point=point)
         if target in self.publishers:
             self.publishers[target].crash()
         elif target == "broker":
@@ -142,7 +144,7 @@ class RabbitBroker:
         if target in self.consumers:
             self.consumers[target].restart()
             return
-        self.sim.emit(Restarted, target, cause_seq)
+        self.runtime.emit(Restarted, target, cause_seq)
         if target in self.publishers:
             self.publishers[target].restart()
         elif target == "broker":
@@ -171,23 +173,23 @@ class RabbitBroker:
             publisher.confirm(request, routed)
 
     def _crash_point(self, point: str) -> bool:
-        crash = self.sim.faults.crash_at_point("broker", point)
+        crash = self.runtime.faults.crash_at_point("broker", point)
         if crash is None:
             return False
-        self.sim.crash("broker", point, crash.restart_after_ms)
+        self.runtime.crash("broker", point, crash.restart_after_ms)
         return True
 
     def _route(
         self, exchange_name: str, msg: Message, cause_seq: int | None, expiration_ms: int | None
     ) -> tuple[int, str | None]:
         """Route ``msg`` through an exchange into its queues; (Routed seq, a refusing queue)."""
-        sim = self.sim
+        runtime = self.runtime
         exchange = self.exchanges[exchange_name]
         names = exchange.route(msg.key)
-        routed = sim.record(
+        routed = runtime.record(
             Routed(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=exchange_name,
                 cause_seq=cause_seq,
                 exchange=exchange_name,
@@ -227,7 +229,7 @@ class RabbitBroker:
                     msg, f"{why}; no dead-letter exchange: dropped", consumer or "", cause_seq
                 )
             return
-        dead = self.sim.emit(
+        dead = self.runtime.emit(
             DeadLettered,
             queue.name,
             cause_seq,

@@ -38,7 +38,7 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.rabbitmq.broker import RabbitBroker
     from simulator.rabbitmq.queue import Channel, Queue, QueuedMessage
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["RabbitConsumer"]
 
@@ -50,9 +50,9 @@ class RabbitConsumer:
     """One consumer on one queue, with its own channel."""
 
     def __init__(
-        self, sim: Simulation, broker: RabbitBroker, queue: Queue, spec: GroupSpec, name: str
+        self, runtime: Runtime, broker: RabbitBroker, queue: Queue, spec: GroupSpec, name: str
     ) -> None:
-        self.sim = sim
+        self.runtime = runtime
         self.broker = broker
         self.queue = queue
         self.spec = spec
@@ -70,12 +70,12 @@ class RabbitConsumer:
         """Processed deliveries not acked yet (with ``ack_multiple > 1``)."""
         self._last_done: tuple[Channel, int, int] | None = None
         self._processing_ms = spec.processing_ms
-        self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.sim.kernel.schedule(self.spec.start_ms, self._consume)
+        self.runtime.kernel.schedule(self.spec.start_ms, self._consume)
 
     def _consume(self, _: object = None) -> None:
         """Open a channel, set ``basic.qos`` and ``basic.consume`` on the queue."""
@@ -88,8 +88,8 @@ class RabbitConsumer:
 
     def crash(self, point: str | None) -> int:
         """Stop dead; the broker notices the closed connection and requeues the unacked."""
-        sim = self.sim
-        crashed = sim.emit(Crashed, self.name, None, point=point)
+        runtime = self.runtime
+        crashed = runtime.emit(Crashed, self.name, None, point=point)
         self.crashed = True
         self.crash_seq = crashed.seq
         self._drop_channel(crashed.seq)
@@ -104,7 +104,7 @@ class RabbitConsumer:
         channel = self.channel
         self.channel = None
         if channel is not None:
-            self.sim.network.send(
+            self.runtime.network.send(
                 self.name,
                 "broker",
                 "connection closed",
@@ -120,7 +120,7 @@ class RabbitConsumer:
     def restart(self) -> None:
         if not self.crashed:
             return
-        self.sim.emit(Restarted, self.name, self.crash_seq)
+        self.runtime.emit(Restarted, self.name, self.crash_seq)
         self.crashed = False
         self._consume()
 
@@ -152,12 +152,12 @@ class RabbitConsumer:
     ) -> None:
         if self.crashed or channel is not self.channel:
             return
-        sim = self.sim
+        runtime = self.runtime
         msg = qm.msg
-        delivered = sim.record(
+        delivered = runtime.record(
             Delivered(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=qm.cause_seq,
                 group=self.spec.name,
@@ -188,24 +188,24 @@ class RabbitConsumer:
         self._start_item(self._token)
 
     def _start_item(self, token: int) -> None:
-        duration = self.sim.faults.processing_ms(self.name, self._processing_ms)
-        self.sim.kernel.after(duration, self._finish_item, token)
+        duration = self.runtime.faults.processing_ms(self.name, self._processing_ms)
+        self.runtime.kernel.after(duration, self._finish_item, token)
 
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
-        error = sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        error = runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
             return
-        processed_seq, out = record_processed(sim, spec, self.name, msg, delivered_seq)
+        processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
         if out is not None and spec.output_topic is not None:
             self.broker.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(sim, self.name, out, spec.output_topic, processed_seq)
+            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
         self._buffer.popleft()
         if not self.auto_ack:
             if self._crash_point("after_process_before_commit"):
@@ -224,7 +224,7 @@ class RabbitConsumer:
         multiple = self.ack_multiple > 1
         self._last_done = None
         self._unacked_done = 0
-        self.sim.network.send(
+        self.runtime.network.send(
             self.name,
             "broker",
             "ack",
@@ -247,11 +247,11 @@ class RabbitConsumer:
         error: str,
         token: int,
     ) -> None:
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         msg = qm.msg
         failed_seq, delay = record_failure(
-            sim,
+            runtime,
             consumer=self.name,
             group=spec.name,
             msg=msg.id,
@@ -263,11 +263,11 @@ class RabbitConsumer:
         )
         if delay is not None:
             self._attempt += 1
-            sim.kernel.after(delay, self._start_item, token)
+            runtime.kernel.after(delay, self._start_item, token)
             return
         self._buffer.popleft()
         if self.auto_ack:
-            sim.emit(
+            runtime.emit(
                 Skipped,
                 self.name,
                 failed_seq,
@@ -281,7 +281,7 @@ class RabbitConsumer:
         requeue = spec.rabbitmq.requeue_on_failure
         cause = failed_seq
         if requeue:
-            cause = sim.emit(
+            cause = runtime.emit(
                 RetryScheduled,
                 self.name,
                 failed_seq,
@@ -292,7 +292,7 @@ class RabbitConsumer:
                 delay_ms=0,
                 via="requeue",
             ).seq
-        nacked = sim.emit(
+        nacked = runtime.emit(
             Nacked,
             self.name,
             cause,
@@ -302,7 +302,7 @@ class RabbitConsumer:
             delivery_tag=tag,
             requeue=requeue,
         )
-        self.sim.network.send(
+        self.runtime.network.send(
             self.name,
             "broker",
             "nack",
@@ -318,8 +318,8 @@ class RabbitConsumer:
             self.queue.nack(channel, tag, requeue, cause_seq)
 
     def _crash_point(self, point: str) -> bool:
-        crash = self.sim.faults.crash_at_point(self.name, point)
+        crash = self.runtime.faults.crash_at_point(self.name, point)
         if crash is None:
             return False
-        self.sim.crash(self.name, point, crash.restart_after_ms)
+        self.runtime.crash(self.name, point, crash.restart_after_ms)
         return True

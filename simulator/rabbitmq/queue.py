@@ -36,7 +36,7 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.rabbitmq.broker import RabbitBroker
     from simulator.rabbitmq.consumer import RabbitConsumer
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["Channel", "Queue", "QueuedMessage"]
 
@@ -96,8 +96,8 @@ class Channel:
 class Queue:
     """One queue bound to its group's exchange; the group's consumers compete for it."""
 
-    def __init__(self, sim: Simulation, broker: RabbitBroker, spec: GroupSpec) -> None:
-        self.sim = sim
+    def __init__(self, runtime: Runtime, broker: RabbitBroker, spec: GroupSpec) -> None:
+        self.runtime = runtime
         self.broker = broker
         self.spec = spec
         self.name = spec.name
@@ -114,12 +114,12 @@ class Queue:
 
     def enqueue(self, msg: Message, expiration_ms: int | None, cause_seq: int) -> bool:
         """Add a routed message at the tail; False if ``reject-publish`` refused it."""
-        sim = self.sim
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
         max_length = self.settings.max_length
         if max_length is not None and len(self.ready) >= max_length:
             if self.settings.overflow == "reject-publish":
-                sim.emit(
+                runtime.emit(
                     QueueOverflowed,
                     self.name,
                     cause_seq,
@@ -130,7 +130,7 @@ class Queue:
                 )
                 return False
             head = self.ready.popleft()
-            dropped = sim.emit(
+            dropped = runtime.emit(
                 QueueOverflowed,
                 self.name,
                 cause_seq,
@@ -177,10 +177,10 @@ class Queue:
         if not ready or not channels:
             self._arm_ttl()
             return
-        sim = self.sim
-        now = sim.kernel.now_ms
-        send = sim.network.send
-        batchable = not sim.network.faulty and sim.network.latency_ms > 0
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        send = runtime.network.send
+        batchable = not runtime.network.faulty and runtime.network.latency_ms > 0
         n = len(channels)
         while ready:
             head = ready[0]
@@ -234,11 +234,11 @@ class Queue:
         last = unacked[tags[-1]]
         for t in tags:
             del unacked[t]
-        sim = self.sim
-        sim.record(
+        runtime = self.runtime
+        runtime.record(
             DeliveryAcked(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=cause_seq,
                 group=self.name,
@@ -268,7 +268,7 @@ class Queue:
         self, returned: list[QueuedMessage], reason: str, consumer: str, cause_seq: int | None
     ) -> None:
         """Put messages back at their original positions (RabbitMQ 3.x requeues in place)."""
-        sim = self.sim
+        runtime = self.runtime
         back: list[QueuedMessage] = []
         for qm in returned:
             qm.returns += 1
@@ -296,7 +296,7 @@ class Queue:
             ready.extend(merged)
             positions = {id(m): i for i, m in enumerate(merged)}
         for qm in back:
-            rec = sim.emit(
+            rec = runtime.emit(
                 Requeued,
                 self.name,
                 cause_seq,
@@ -310,7 +310,7 @@ class Queue:
     # -- expiry --------------------------------------------------------------------------------
 
     def _expire(self, qm: QueuedMessage) -> None:
-        expired = self.sim.emit(
+        expired = self.runtime.emit(
             MessageExpired,
             self.name,
             qm.cause_seq,
@@ -329,11 +329,11 @@ class Queue:
         if at is None or (self._ttl_timer_at is not None and self._ttl_timer_at <= at):
             return
         self._ttl_timer_at = at
-        self.sim.kernel.schedule(at, self._ttl_due)
+        self.runtime.kernel.schedule(at, self._ttl_due)
 
     def _ttl_due(self, _: object = None) -> None:
         self._ttl_timer_at = None
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         ready = self.ready
         while ready and ready[0].expires_at is not None and ready[0].expires_at <= now:
             self._expire(ready.popleft())
@@ -341,7 +341,7 @@ class Queue:
 
     def drop(self, msg: Message, reason: str, consumer: str, cause_seq: int | None) -> None:
         """No DLX: a rejected message is simply gone (recorded as skipped for the checker)."""
-        self.sim.emit(
+        self.runtime.emit(
             Skipped,
             consumer or self.name,
             cause_seq,

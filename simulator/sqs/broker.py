@@ -25,7 +25,7 @@ from simulator.sqs.queue import Queue, Receive, SqsMessage
 from simulator.trace import Crashed, Redriven, Restarted
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["FIFO_FOLLOWS", "STANDARD_FOLLOWS", "SqsBroker"]
 
@@ -36,9 +36,9 @@ FIFO_FOLLOWS = "Amazon SQS FIFO queues (with SNS FIFO-style fan-out and a Lambda
 class SqsBroker:
     """Topics, queues, producers and consumers of an SQS-style scenario."""
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-        scenario = sim.scenario
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        scenario = runtime.scenario
         self.up = True
         self.fifo = scenario.broker == "sqs-fifo"
         self.queues: dict[str, Queue] = {}
@@ -47,15 +47,15 @@ class SqsBroker:
         self.dlq_store: dict[str, list[tuple[str, Message]]] = {}
         """DLQ (topic) name → (source queue, message) moved there, oldest first."""
         for g in scenario.groups:
-            queue = Queue(sim, self, g, self.fifo)
+            queue = Queue(runtime, self, g, self.fifo)
             self.queues[g.name] = queue
             self.subscribers[g.topic].append(queue)
             for name in g.consumer_names():
-                self.consumers[name] = SqsConsumer(sim, self, queue, g, name)
+                self.consumers[name] = SqsConsumer(runtime, self, queue, g, name)
             if g.sqs.redrive_back_at_ms is not None:
-                sim.kernel.schedule(g.sqs.redrive_back_at_ms, self._redrive_back, g.name)
+                runtime.kernel.schedule(g.sqs.redrive_back_at_ms, self._redrive_back, g.name)
         self.publishers: dict[str, Publisher] = {
-            p.name: Publisher(sim, p, confirms=p.acks != 0, arrive=self._on_send)
+            p.name: Publisher(runtime, p, confirms=p.acks != 0, arrive=self._on_send)
             for p in scenario.producers
         }
         for consumer in self.consumers.values():
@@ -64,9 +64,9 @@ class SqsBroker:
     # -- what the simulation asks of a broker model --------------------------------------------
 
     @staticmethod
-    def settings_for(sim: Simulation) -> dict[str, str]:
+    def settings_for(runtime: Runtime) -> dict[str, str]:
         """Every setting that shapes behaviour, defaults included, for the trace header."""
-        s = sim.scenario
+        s = runtime.scenario
         fifo = s.broker == "sqs-fifo"
         out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
         out["queue.type"] = "FIFO" if fifo else "standard"
@@ -150,7 +150,7 @@ class SqsBroker:
         """Crash a component by name; returns the seq of its Crashed record."""
         if target in self.consumers:
             return self.consumers[target].crash(point)
-        rec = self.sim.emit(Crashed, target, None, point=point)
+        rec = self.runtime.emit(Crashed, target, None, point=point)
         if target in self.publishers:
             self.publishers[target].crash()
         elif target == "broker":
@@ -161,7 +161,7 @@ class SqsBroker:
         if target in self.consumers:
             self.consumers[target].restart()
             return
-        self.sim.emit(Restarted, target, cause_seq)
+        self.runtime.emit(Restarted, target, cause_seq)
         if target in self.publishers:
             self.publishers[target].restart()
         elif target == "broker":
@@ -175,10 +175,10 @@ class SqsBroker:
             return
         publisher = request.publisher
         self._fan_out(publisher.topic, request.msg, request.cause_seq)
-        crash = self.sim.faults.crash_at_point("broker", "after_append_before_ack")
+        crash = self.runtime.faults.crash_at_point("broker", "after_append_before_ack")
         if crash is not None:
             # Stored, but the response never leaves: the SDK will send again.
-            self.sim.crash("broker", "after_append_before_ack", crash.restart_after_ms)
+            self.runtime.crash("broker", "after_append_before_ack", crash.restart_after_ms)
             return
         publisher.confirm(request, request.cause_seq)
 
@@ -193,10 +193,10 @@ class SqsBroker:
     def on_receive(self, arg: tuple[SqsConsumer, int]) -> None:
         """ReceiveMessage arrives; the answer goes back over the network."""
         consumer, token = arg
-        sim = self.sim
+        runtime = self.runtime
         if not self.up:
             # The service is unavailable: the call fails fast and the client backs off.
-            sim.network.send(
+            runtime.network.send(
                 "broker",
                 consumer.name,
                 "unavailable",
@@ -208,7 +208,7 @@ class SqsBroker:
             return
 
         def respond(batch: list[tuple[SqsMessage, int, bool]]) -> None:
-            sim.network.send(
+            runtime.network.send(
                 "broker",
                 consumer.name,
                 "messages",
@@ -222,7 +222,7 @@ class SqsBroker:
 
     def delete(self, consumer: SqsConsumer, items: list[tuple[SqsMessage, int, int]]) -> None:
         """DeleteMessage (one item) or DeleteMessageBatch, sent by ``consumer``."""
-        self.sim.network.send(
+        self.runtime.network.send(
             consumer.name,
             "broker",
             "delete",
@@ -242,7 +242,7 @@ class SqsBroker:
     def change_visibility(
         self, consumer: SqsConsumer, entry: SqsMessage, receipt: int, timeout_ms: int, cause: int
     ) -> None:
-        self.sim.network.send(
+        self.runtime.network.send(
             consumer.name,
             "broker",
             "change visibility",
@@ -276,7 +276,7 @@ class SqsBroker:
             if source != queue_name:
                 keep.append((source, msg))
                 continue
-            rec = self.sim.emit(
+            rec = self.runtime.emit(
                 Redriven, queue_name, None, group=queue_name, msg=msg.id, source=dlq
             )
             queue.redrive_in(msg, rec.seq)

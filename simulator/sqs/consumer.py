@@ -40,7 +40,7 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
     from simulator.sqs.broker import SqsBroker
     from simulator.sqs.queue import Queue, SqsMessage
 
@@ -57,9 +57,9 @@ class SqsConsumer:
     """One consumer (or one concurrent Lambda poller) of one queue."""
 
     def __init__(
-        self, sim: Simulation, broker: SqsBroker, queue: Queue, spec: GroupSpec, name: str
+        self, runtime: Runtime, broker: SqsBroker, queue: Queue, spec: GroupSpec, name: str
     ) -> None:
-        self.sim = sim
+        self.runtime = runtime
         self.broker = broker
         self.queue = queue
         self.spec = spec
@@ -81,16 +81,16 @@ class SqsConsumer:
         self._succeeded: list[Received] = []
         self._failed_any = False
         self._processing_ms = spec.processing_ms
-        self._retry_rng = sim.rng.stream(f"retry:{spec.name}")
+        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.sim.kernel.schedule(self.spec.start_ms, self._poll, self._token)
+        self.runtime.kernel.schedule(self.spec.start_ms, self._poll, self._token)
 
     def crash(self, point: str | None) -> int:
         """Stop dead: received messages stay hidden until their visibility timeout runs out."""
-        crashed = self.sim.emit(Crashed, self.name, None, point=point)
+        crashed = self.runtime.emit(Crashed, self.name, None, point=point)
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
@@ -100,7 +100,7 @@ class SqsConsumer:
     def restart(self) -> None:
         if not self.crashed:
             return
-        self.sim.emit(Restarted, self.name, self.crash_seq)
+        self.runtime.emit(Restarted, self.name, self.crash_seq)
         self.crashed = False
         self._token += 1
         self._poll(self._token)
@@ -112,8 +112,8 @@ class SqsConsumer:
             return
         self._token += 1
         token = self._token
-        sim = self.sim
-        sim.network.send(
+        runtime = self.runtime
+        runtime.network.send(
             self.name,
             "broker",
             "receive",
@@ -123,8 +123,8 @@ class SqsConsumer:
             background=True,
         )
         # No answer at all (broker down, request lost): ask again after the long poll.
-        slack = self.wait_ms + 4 * sim.network.latency_ms + 1_000
-        sim.kernel.after(slack, self._no_answer, token, background=True)
+        slack = self.wait_ms + 4 * runtime.network.latency_ms + 1_000
+        runtime.kernel.after(slack, self._no_answer, token, background=True)
 
     def _no_answer(self, token: int) -> None:
         if token == self._token and not self._batch:
@@ -133,7 +133,7 @@ class SqsConsumer:
     def on_unavailable(self, token: int) -> None:
         """ReceiveMessage failed (the service is down): try again after a second."""
         if not self.crashed and token == self._token:
-            self.sim.kernel.after(UNAVAILABLE_BACKOFF_MS, self._poll, token, background=True)
+            self.runtime.kernel.after(UNAVAILABLE_BACKOFF_MS, self._poll, token, background=True)
 
     def on_messages(self, arg: tuple[int, list[tuple[SqsMessage, int, bool]]]) -> None:
         """The ReceiveMessage response arrives."""
@@ -141,17 +141,17 @@ class SqsConsumer:
         if self.crashed or token != self._token:
             return  # nobody is waiting for it: the messages stay hidden, then return
         if not batch:
-            self.sim.kernel.after(0, self._poll, token, background=True)
+            self.runtime.kernel.after(0, self._poll, token, background=True)
             return
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
-        now = sim.kernel.now_ms
+        now = runtime.kernel.now_ms
         received: list[Received] = []
         for entry, receipt, redelivered in batch:
             msg = entry.msg
-            rec = sim.record(
+            rec = runtime.record(
                 Delivered(
-                    seq=sim.next_seq,
+                    seq=runtime.next_seq,
                     at=now,
                     component=self.name,
                     cause_seq=entry.cause_seq,
@@ -174,7 +174,7 @@ class SqsConsumer:
         if self._crash_point("after_poll"):
             return
         if self.is_lambda:
-            sim.emit(
+            runtime.emit(
                 LambdaInvoked,
                 self.name,
                 received[0][2],
@@ -191,11 +191,11 @@ class SqsConsumer:
     # -- processing ----------------------------------------------------------------------------
 
     def _start_item(self, token: int) -> None:
-        sim = self.sim
-        duration = sim.faults.processing_ms(self.name, self._processing_ms)
-        sim.kernel.after(duration, self._finish_item, token)
+        runtime = self.runtime
+        duration = runtime.faults.processing_ms(self.name, self._processing_ms)
+        runtime.kernel.after(duration, self._finish_item, token)
         if self.extend and duration >= self.queue.visibility_ms // 2 > 0:
-            sim.kernel.after(
+            runtime.kernel.after(
                 self.queue.visibility_ms // 2, self._extend, (token, self._i), background=True
             )
 
@@ -207,24 +207,24 @@ class SqsConsumer:
         entry, receipt, delivered_seq = self._batch[i]
         timeout = self.queue.visibility_ms
         self.broker.change_visibility(self, entry, receipt, timeout, delivered_seq)
-        self.sim.kernel.after(timeout // 2, self._extend, arg, background=True)
+        self.runtime.kernel.after(timeout // 2, self._extend, arg, background=True)
 
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         item = self._batch[self._i]
         entry, _, delivered_seq = item
         msg = entry.msg
-        error = sim.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        error = runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(item, error, token)
             return
-        processed_seq, out = record_processed(sim, spec, self.name, msg, delivered_seq)
+        processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
         if out is not None and spec.output_topic is not None:
             self.broker.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(sim, self.name, out, spec.output_topic, processed_seq)
+            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
         if not self.delete_first:
             if self.delete_each:
                 if self._crash_point("after_process_before_commit"):
@@ -235,12 +235,12 @@ class SqsConsumer:
         self._next_item(token)
 
     def _failed(self, item: Received, error: str, token: int) -> None:
-        sim = self.sim
+        runtime = self.runtime
         spec = self.spec
         entry, _, delivered_seq = item
         msg = entry.msg
         failed_seq, delay = record_failure(
-            sim,
+            runtime,
             consumer=self.name,
             group=spec.name,
             msg=msg.id,
@@ -253,10 +253,10 @@ class SqsConsumer:
         )
         if delay is not None:
             self._attempt += 1
-            sim.kernel.after(delay, self._start_item, token)
+            runtime.kernel.after(delay, self._start_item, token)
             return
         if self.delete_first:
-            sim.emit(
+            runtime.emit(
                 Skipped,
                 self.name,
                 failed_seq,
@@ -268,7 +268,7 @@ class SqsConsumer:
             self._next_item(token)
             return
         if self.is_lambda and self.partial:
-            sim.emit(
+            runtime.emit(
                 BatchItemFailed,
                 self.name,
                 failed_seq,
@@ -293,8 +293,8 @@ class SqsConsumer:
     def _returns(self, item: Received, cause_seq: int) -> None:
         """Not deleted: it comes back when its visibility timeout runs out."""
         entry, _, _ = item
-        remaining = max(0, entry.visible_at - self.sim.kernel.now_ms)
-        self.sim.emit(
+        remaining = max(0, entry.visible_at - self.runtime.kernel.now_ms)
+        self.runtime.emit(
             RetryScheduled,
             self.name,
             cause_seq,
@@ -328,8 +328,8 @@ class SqsConsumer:
         self.broker.delete(self, [(e, r, seq) for e, r, seq in items])
 
     def _crash_point(self, point: str) -> bool:
-        crash = self.sim.faults.crash_at_point(self.name, point)
+        crash = self.runtime.faults.crash_at_point(self.name, point)
         if crash is None:
             return False
-        self.sim.crash(self.name, point, crash.restart_after_ms)
+        self.runtime.crash(self.name, point, crash.restart_after_ms)
         return True

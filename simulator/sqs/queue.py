@@ -43,7 +43,7 @@ from simulator.trace import (
 
 if TYPE_CHECKING:
     from simulator.kernel import Timer
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
     from simulator.sqs.broker import SqsBroker
 
 __all__ = ["DEDUP_WINDOW_MS", "InFlight", "Queue", "Receive", "SqsMessage"]
@@ -110,8 +110,8 @@ class Receive:
 class Queue:
     """A standard or FIFO queue with its in-flight messages, long polls and redrive policy."""
 
-    def __init__(self, sim: Simulation, broker: SqsBroker, spec: GroupSpec, fifo: bool) -> None:
-        self.sim = sim
+    def __init__(self, runtime: Runtime, broker: SqsBroker, spec: GroupSpec, fifo: bool) -> None:
+        self.runtime = runtime
         self.broker = broker
         self.spec = spec
         self.name = spec.name
@@ -121,7 +121,7 @@ class Queue:
         self.max_receive_count = attrs.max_receive_count
         self.retention_ms = attrs.message_retention_ms
         self.delay_ms = attrs.delay_seconds * 1000
-        service = sim.scenario.sqs
+        service = runtime.scenario.sqs
         dup = attrs.duplicate_probability
         reorder = attrs.reorder_probability
         self.duplicate_probability = (
@@ -131,7 +131,7 @@ class Queue:
             0.0 if fifo else (service.reorder_probability if reorder is None else reorder)
         )
         self.reorder_window_ms = service.reorder_window_ms
-        self._rng = sim.rng.stream(f"sqs:{spec.name}")
+        self._rng = runtime.rng.stream(f"sqs:{spec.name}")
         self.ready: deque[SqsMessage] = deque()
         """Standard queue: visible messages, roughly oldest first."""
         self.groups: dict[str, deque[SqsMessage]] = {}
@@ -151,8 +151,8 @@ class Queue:
 
     def send(self, msg: Message, cause_seq: int | None) -> None:
         """``SendMessage`` (or an SNS fan-out) reached this queue."""
-        sim = self.sim
-        now = sim.kernel.now_ms
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
         if self.fifo:
             dedup_id = (
                 hashlib.sha256(msg.value.encode()).hexdigest()
@@ -161,7 +161,7 @@ class Queue:
             )
             seen = self.dedup.get(dedup_id)
             if seen is not None and now - seen[0] < DEDUP_WINDOW_MS:
-                sim.emit(
+                runtime.emit(
                     DedupDropped,
                     self.name,
                     cause_seq,
@@ -180,9 +180,9 @@ class Queue:
             if self.reorder_probability and self._rng.random() < self.reorder_probability:
                 delay += self._rng.randint(1, self.reorder_window_ms)
             entry = SqsMessage(msg, now, 0)
-            rec = sim.record(
+            rec = runtime.record(
                 Enqueued(
-                    seq=sim.next_seq,
+                    seq=runtime.next_seq,
                     at=now,
                     component=self.name,
                     cause_seq=cause_seq,
@@ -195,14 +195,14 @@ class Queue:
             )
             entry.cause_seq = rec.seq
             if delay:
-                sim.kernel.after(delay, self._delay_over, entry)
+                runtime.kernel.after(delay, self._delay_over, entry)
             else:
                 self._available(entry, at_head=False)
         self._serve_waiters()
 
     def redrive_in(self, msg: Message, cause_seq: int) -> None:
         """A message moved back from the DLQ: a fresh copy, receive count from zero."""
-        entry = SqsMessage(msg, self.sim.kernel.now_ms, cause_seq)
+        entry = SqsMessage(msg, self.runtime.kernel.now_ms, cause_seq)
         self._available(entry, at_head=False)
         self._serve_waiters()
 
@@ -239,7 +239,7 @@ class Queue:
             request.respond(batch)
             return
         self.waiters.append(request)
-        self.sim.kernel.after(wait_ms, self._wait_over, request, background=True)
+        self.runtime.kernel.after(wait_ms, self._wait_over, request, background=True)
 
     def _wait_over(self, request: Receive) -> None:
         if not request.done:
@@ -276,8 +276,8 @@ class Queue:
             batch = InFlight(entries)
             for e in entries:
                 e.batch = batch
-            batch.timer = self.sim.kernel.timer(
-                self.sim.kernel.now_ms + self.visibility_ms, self._visibility_over, batch
+            batch.timer = self.runtime.kernel.timer(
+                self.runtime.kernel.now_ms + self.visibility_ms, self._visibility_over, batch
             )
         return out
 
@@ -303,10 +303,10 @@ class Queue:
         """Drop deleted, expired and over-received messages on the way out."""
         if entry.deleted:
             return False
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         if now - entry.sent_ms >= self.retention_ms:
             entry.deleted = True
-            self.sim.emit(
+            self.runtime.emit(
                 MessageExpired,
                 self.name,
                 entry.cause_seq,
@@ -320,7 +320,7 @@ class Queue:
         if limit is not None and entry.receive_count >= limit:
             entry.deleted = True
             dlq = self.spec.dead_letter_topic or ""
-            dead = self.sim.emit(
+            dead = self.runtime.emit(
                 DeadLettered,
                 self.name,
                 entry.cause_seq,
@@ -339,7 +339,7 @@ class Queue:
         self._next_receipt += 1
         entry.receipt = self._next_receipt
         entry.in_flight = True
-        entry.visible_at = self.sim.kernel.now_ms + self.visibility_ms
+        entry.visible_at = self.runtime.kernel.now_ms + self.visibility_ms
         msg_id = entry.msg.id
         redelivered = msg_id in self._seen
         self._seen[msg_id] = True
@@ -348,12 +348,12 @@ class Queue:
     # -- the visibility timeout ----------------------------------------------------------------
 
     def _visibility_over(self, batch: InFlight) -> None:
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         returned: list[SqsMessage] = []
         for entry in batch.entries:
             if entry.batch is not batch or not entry.in_flight:
                 continue
-            rec = self.sim.emit(
+            rec = self.runtime.emit(
                 VisibilityExpired,
                 self.name,
                 entry.cause_seq,
@@ -397,9 +397,9 @@ class Queue:
 
     def delete(self, entry: SqsMessage, receipt: int, consumer: str, cause_seq: int | None) -> None:
         """``DeleteMessage``: only the latest receipt handle works."""
-        sim = self.sim
+        runtime = self.runtime
         if receipt != entry.receipt:
-            sim.emit(
+            runtime.emit(
                 DeleteFailed,
                 self.name,
                 cause_seq,
@@ -418,10 +418,10 @@ class Queue:
             if self.fifo:
                 self._unlock(entry.group_id)
                 self._serve_waiters()
-        sim.record(
+        runtime.record(
             MessageDeleted(
-                seq=sim.next_seq,
-                at=sim.kernel.now_ms,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=cause_seq,
                 group=self.name,
@@ -435,9 +435,9 @@ class Queue:
         self, entry: SqsMessage, receipt: int, timeout_ms: int, consumer: str, cause_seq: int | None
     ) -> None:
         """``ChangeMessageVisibility``: hide an in-flight message ``timeout_ms`` from now."""
-        sim = self.sim
+        runtime = self.runtime
         if receipt != entry.receipt or entry.deleted or not entry.in_flight:
-            sim.emit(
+            runtime.emit(
                 VisibilityChangeFailed,
                 self.name,
                 cause_seq,
@@ -450,9 +450,9 @@ class Queue:
         self._leave_batch(entry)
         batch = InFlight([entry])
         entry.batch = batch
-        entry.visible_at = sim.kernel.now_ms + timeout_ms
-        batch.timer = sim.kernel.timer(entry.visible_at, self._visibility_over, batch)
-        sim.emit(
+        entry.visible_at = runtime.kernel.now_ms + timeout_ms
+        batch.timer = runtime.kernel.timer(entry.visible_at, self._visibility_over, batch)
+        runtime.emit(
             VisibilityChanged,
             self.name,
             cause_seq,
