@@ -33,16 +33,16 @@ class BrokerModel(Protocol):
 def broker_model(name: str) -> tuple[str, Any]:
     """(follows, class) of the broker model called ``name``."""
     if name == "log":
-        from simulator.log import FOLLOWS, LogBroker
+        from simulator.models.log import FOLLOWS, LogBroker
 
         return FOLLOWS, LogBroker
     if name == "rabbitmq":
-        from simulator.rabbitmq import FOLLOWS as RABBITMQ_FOLLOWS
-        from simulator.rabbitmq import RabbitBroker
+        from simulator.models.rabbitmq import FOLLOWS as RABBITMQ_FOLLOWS
+        from simulator.models.rabbitmq import RabbitBroker
 
         return RABBITMQ_FOLLOWS, RabbitBroker
     if name in ("sqs", "sqs-fifo"):
-        from simulator.sqs import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
+        from simulator.models.sqs import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
 
         return (FIFO_FOLLOWS if name == "sqs-fifo" else STANDARD_FOLLOWS), SqsBroker
     raise ValueError(f"unknown broker model {name!r}")

@@ -29,9 +29,9 @@ from simulator.streams.plugin import Output
 from simulator.trace import SagaCompleted, SagaDuplicateIgnored, SagaStarted, SagaTimedOut
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
 
 __all__ = ["SagaManager", "SagaRun"]
 

@@ -17,9 +17,9 @@ from simulator.messages import Message
 from simulator.scenario import SagaManagerSpec, SagaServiceSpec, StreamProcessorSpec
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
     from simulator.runtime import Runtime
 
 __all__ = ["Output", "Processor", "build_processor", "new_message"]

@@ -53,10 +53,10 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
     from simulator.messages import Message
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
 
 __all__ = ["StreamProcessor", "amount_of"]
 

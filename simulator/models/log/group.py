@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.log.assignors import TopicPartition, assign
+from simulator.models.log.assignors import TopicPartition, assign
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import Committed, MemberJoined, MemberLeft, Rebalanced
 
 if TYPE_CHECKING:
-    from simulator.log.broker import LogBroker
-    from simulator.log.consumer import Consumer
+    from simulator.models.log.broker import LogBroker
+    from simulator.models.log.consumer import Consumer
     from simulator.runtime import Runtime
 
 __all__ = ["GroupCoordinator"]

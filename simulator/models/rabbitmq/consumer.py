@@ -24,20 +24,13 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from simulator.handling import record_failure, record_output_sent, record_processed
+from simulator.models.queues.consumer import QueueConsumer
 from simulator.scenario import Group as GroupSpec
-from simulator.trace import (
-    Crashed,
-    Delivered,
-    Nacked,
-    Restarted,
-    RetryScheduled,
-    Skipped,
-)
+from simulator.trace import Delivered, Nacked, RetryScheduled
 
 if TYPE_CHECKING:
-    from simulator.rabbitmq.broker import RabbitBroker
-    from simulator.rabbitmq.queue import Channel, Queue, QueuedMessage
+    from simulator.models.rabbitmq.broker import RabbitBroker
+    from simulator.models.rabbitmq.queue import Channel, Queue, QueuedMessage
     from simulator.runtime import Runtime
 
 __all__ = ["RabbitConsumer"]
@@ -46,31 +39,23 @@ Delivery = tuple["Channel", int, "QueuedMessage", int]
 """(channel, delivery tag, the queued message, seq of its Delivered record)."""
 
 
-class RabbitConsumer:
+class RabbitConsumer(QueueConsumer):
     """One consumer on one queue, with its own channel."""
 
     def __init__(
         self, runtime: Runtime, broker: RabbitBroker, queue: Queue, spec: GroupSpec, name: str
     ) -> None:
-        self.runtime = runtime
+        super().__init__(runtime, broker, spec, name)
         self.broker = broker
         self.queue = queue
-        self.spec = spec
-        self.name = name
         self.auto_ack = spec.commit == "before-process"
         self.ack_multiple = spec.rabbitmq.ack_multiple
-        self.crashed = False
-        self.crash_seq: int | None = None
         self.channel: Channel | None = None
         self._buffer: deque[Delivery] = deque()
         self._busy = False
-        self._token = 0
-        self._attempt = 1
         self._unacked_done = 0
         """Processed deliveries not acked yet (with ``ack_multiple > 1``)."""
         self._last_done: tuple[Channel, int, int] | None = None
-        self._processing_ms = spec.processing_ms
-        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -81,26 +66,20 @@ class RabbitConsumer:
         """Open a channel, set ``basic.qos`` and ``basic.consume`` on the queue."""
         if self.crashed or not self.broker.up:
             return
-        from simulator.rabbitmq.queue import Channel
+        from simulator.models.rabbitmq.queue import Channel
 
         self.channel = Channel(self, self.spec.rabbitmq.prefetch, self.auto_ack)
         self.queue.subscribe(self.channel)
 
-    def crash(self, point: str | None) -> int:
-        """Stop dead; the broker notices the closed connection and requeues the unacked."""
-        runtime = self.runtime
-        crashed = runtime.emit(Crashed, self.name, None, point=point)
-        self.crashed = True
-        self.crash_seq = crashed.seq
-        self._drop_channel(crashed.seq)
-        return int(crashed.seq)
-
-    def _drop_channel(self, cause_seq: int | None) -> None:
-        self._token += 1
+    def _forget_deliveries(self) -> None:
         self._buffer.clear()
         self._busy = False
         self._unacked_done = 0
         self._last_done = None
+
+    def _stop(self, cause_seq: int) -> None:
+        """Crashed: the broker notices the closed connection and requeues the unacked."""
+        self._forget_deliveries()
         channel = self.channel
         self.channel = None
         if channel is not None:
@@ -117,20 +96,13 @@ class RabbitConsumer:
         channel, cause_seq = arg
         self.queue.close_channel(channel, cause_seq)
 
-    def restart(self) -> None:
-        if not self.crashed:
-            return
-        self.runtime.emit(Restarted, self.name, self.crash_seq)
-        self.crashed = False
+    def _resume(self) -> None:
         self._consume()
 
     def broker_went_down(self, cause_seq: int) -> None:
         """The connection dropped with the broker: buffered deliveries are void."""
         self._token += 1
-        self._buffer.clear()
-        self._busy = False
-        self._unacked_done = 0
-        self._last_done = None
+        self._forget_deliveries()
         self.channel = None
 
     def broker_came_back(self) -> None:
@@ -194,18 +166,13 @@ class RabbitConsumer:
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
-        runtime = self.runtime
-        spec = self.spec
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
-        error = runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        error = self._handler_error(msg)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
             return
-        processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
-        if out is not None and spec.output_topic is not None:
-            self.broker.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
+        processed_seq = self._processed(msg, delivered_seq)
         self._buffer.popleft()
         if not self.auto_ack:
             if self._crash_point("after_process_before_commit"):
@@ -247,37 +214,18 @@ class RabbitConsumer:
         error: str,
         token: int,
     ) -> None:
-        runtime = self.runtime
-        spec = self.spec
         msg = qm.msg
-        failed_seq, delay = record_failure(
-            runtime,
-            consumer=self.name,
-            group=spec.name,
-            msg=msg.id,
-            cause_seq=delivered_seq,
-            error=error,
-            attempt=self._attempt,
-            policy=spec.retry,
-            rng=self._retry_rng,
-        )
-        if delay is not None:
-            self._attempt += 1
-            runtime.kernel.after(delay, self._start_item, token)
-            return
+        failed_seq = self._failed_try(msg, delivered_seq, error, token)
+        if failed_seq is None:
+            return  # tried again after the backoff
         self._buffer.popleft()
         if self.auto_ack:
-            runtime.emit(
-                Skipped,
-                self.name,
-                failed_seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                reason=f"{error} error after {self._attempt} attempt(s); auto-ack: already gone",
-            )
+            why = f"{error} error after {self._attempt} attempt(s); auto-ack: already gone"
+            self._skipped(msg, failed_seq, why)
             self._next()
             return
+        runtime = self.runtime
+        spec = self.spec
         requeue = spec.rabbitmq.requeue_on_failure
         cause = failed_seq
         if requeue:
@@ -302,7 +250,7 @@ class RabbitConsumer:
             delivery_tag=tag,
             requeue=requeue,
         )
-        self.runtime.network.send(
+        runtime.network.send(
             self.name,
             "broker",
             "nack",
@@ -316,10 +264,3 @@ class RabbitConsumer:
         channel, tag, requeue, cause_seq = arg
         if self.broker.up:
             self.queue.nack(channel, tag, requeue, cause_seq)
-
-    def _crash_point(self, point: str) -> bool:
-        crash = self.runtime.faults.crash_at_point(self.name, point)
-        if crash is None:
-            return False
-        self.runtime.crash(self.name, point, crash.restart_after_ms)
-        return True

@@ -6,6 +6,6 @@ receive counts, redrive, FIFO message groups and deduplication), ``consumer``
 ``broker`` (topics, the API over the network, DLQ redrive).
 """
 
-from simulator.sqs.broker import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
+from simulator.models.sqs.broker import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
 
 __all__ = ["FIFO_FOLLOWS", "STANDARD_FOLLOWS", "SqsBroker"]

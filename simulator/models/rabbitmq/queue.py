@@ -34,8 +34,8 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.rabbitmq.broker import RabbitBroker
-    from simulator.rabbitmq.consumer import RabbitConsumer
+    from simulator.models.rabbitmq.broker import RabbitBroker
+    from simulator.models.rabbitmq.consumer import RabbitConsumer
     from simulator.runtime import Runtime
 
 __all__ = ["Channel", "Queue", "QueuedMessage"]

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.handling import record_failure
-from simulator.log.assignors import TopicPartition
-from simulator.log.partition import Entry, Partition
+from simulator.faults import crash_point
+from simulator.models.handling import record_failure
+from simulator.models.log.assignors import TopicPartition
+from simulator.models.log.partition import Entry, Partition
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
     Acked,
@@ -48,9 +49,9 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.log.broker import LogBroker
-    from simulator.log.group import GroupCoordinator
     from simulator.messages import Message
+    from simulator.models.log.broker import LogBroker
+    from simulator.models.log.group import GroupCoordinator
     from simulator.runtime import Runtime
     from simulator.streams.plugin import Processor
 
@@ -277,15 +278,11 @@ class Consumer:
         runtime.kernel.after(
             spec.max_poll_interval_ms, self._check_poll_interval, self.polls, background=True
         )
-        crash = runtime.faults.crash_at_point(self.name, "after_poll")
-        if crash is not None:
-            runtime.crash(self.name, "after_poll", crash.restart_after_ms)
+        if self._crash_point("after_poll"):
             return
         if spec.commit == "before-process":
             self._commit(dict(self.positions), batch[-1][2])
-            crash = runtime.faults.crash_at_point(self.name, "after_commit_before_process")
-            if crash is not None:
-                runtime.crash(self.name, "after_commit_before_process", crash.restart_after_ms)
+            if self._crash_point("after_commit_before_process"):
                 return
         elif spec.commit == "transactional":
             self._txn_count += 1
@@ -568,11 +565,8 @@ class Consumer:
         return True
 
     def _crash_point(self, point: str) -> bool:
-        crash = self.runtime.faults.crash_at_point(self.name, point)
-        if crash is None:
-            return False
-        self.runtime.crash(self.name, point, crash.restart_after_ms)
-        return True
+        """Whether the fault plan crashes this consumer here (it is down if so)."""
+        return crash_point(self.runtime, self.name, point)
 
     def _end_batch(self) -> None:
         spec = self.spec

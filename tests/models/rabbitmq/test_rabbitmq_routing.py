@@ -6,7 +6,7 @@ import pytest
 from conftest import scenario_from
 
 from simulator.errors import InputError
-from simulator.rabbitmq.exchange import Exchange, topic_matches
+from simulator.models.rabbitmq.exchange import Exchange, topic_matches
 from simulator.simulation import Simulation
 from simulator.trace import Delivered, Routed
 

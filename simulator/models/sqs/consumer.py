@@ -27,22 +27,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.handling import record_failure, record_output_sent, record_processed
+from simulator.models.queues.consumer import QueueConsumer
 from simulator.scenario import Group as GroupSpec
-from simulator.trace import (
-    BatchItemFailed,
-    Crashed,
-    Delivered,
-    LambdaInvoked,
-    Restarted,
-    RetryScheduled,
-    Skipped,
-)
+from simulator.trace import BatchItemFailed, Delivered, LambdaInvoked, RetryScheduled
 
 if TYPE_CHECKING:
+    from simulator.models.sqs.broker import SqsBroker
+    from simulator.models.sqs.queue import Queue, SqsMessage
     from simulator.runtime import Runtime
-    from simulator.sqs.broker import SqsBroker
-    from simulator.sqs.queue import Queue, SqsMessage
 
 __all__ = ["SqsConsumer"]
 
@@ -53,17 +45,15 @@ Received = tuple["SqsMessage", int, int]
 """(the stored message, its receipt handle, seq of the Delivered record)."""
 
 
-class SqsConsumer:
+class SqsConsumer(QueueConsumer):
     """One consumer (or one concurrent Lambda poller) of one queue."""
 
     def __init__(
         self, runtime: Runtime, broker: SqsBroker, queue: Queue, spec: GroupSpec, name: str
     ) -> None:
-        self.runtime = runtime
+        super().__init__(runtime, broker, spec, name)
         self.broker = broker
         self.queue = queue
-        self.spec = spec
-        self.name = name
         attrs = spec.sqs
         self.is_lambda = attrs.trigger == "lambda"
         self.batch_size = attrs.batch_size or (10 if self.is_lambda else 1)
@@ -72,36 +62,21 @@ class SqsConsumer:
         self.delete_each = spec.commit_every == "message" and not self.is_lambda
         self.partial = attrs.report_batch_item_failures
         self.extend = attrs.extend_visibility
-        self.crashed = False
-        self.crash_seq: int | None = None
-        self._token = 0
         self._batch: list[Received] = []
         self._i = 0
-        self._attempt = 1
         self._succeeded: list[Received] = []
         self._failed_any = False
-        self._processing_ms = spec.processing_ms
-        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
         self.runtime.kernel.schedule(self.spec.start_ms, self._poll, self._token)
 
-    def crash(self, point: str | None) -> int:
-        """Stop dead: received messages stay hidden until their visibility timeout runs out."""
-        crashed = self.runtime.emit(Crashed, self.name, None, point=point)
-        self.crashed = True
-        self.crash_seq = crashed.seq
-        self._token += 1
+    def _stop(self, cause_seq: int) -> None:
+        """Crashed: received messages stay hidden until their visibility timeout runs out."""
         self._batch = []
-        return int(crashed.seq)
 
-    def restart(self) -> None:
-        if not self.crashed:
-            return
-        self.runtime.emit(Restarted, self.name, self.crash_seq)
-        self.crashed = False
+    def _resume(self) -> None:
         self._token += 1
         self._poll(self._token)
 
@@ -212,19 +187,14 @@ class SqsConsumer:
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
-        runtime = self.runtime
-        spec = self.spec
         item = self._batch[self._i]
         entry, _, delivered_seq = item
         msg = entry.msg
-        error = runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+        error = self._handler_error(msg)
         if error is not None:
             self._failed(item, error, token)
             return
-        processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
-        if out is not None and spec.output_topic is not None:
-            self.broker.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
+        self._processed(msg, delivered_seq)
         if not self.delete_first:
             if self.delete_each:
                 if self._crash_point("after_process_before_commit"):
@@ -235,40 +205,19 @@ class SqsConsumer:
         self._next_item(token)
 
     def _failed(self, item: Received, error: str, token: int) -> None:
-        runtime = self.runtime
-        spec = self.spec
         entry, _, delivered_seq = item
         msg = entry.msg
-        failed_seq, delay = record_failure(
-            runtime,
-            consumer=self.name,
-            group=spec.name,
-            msg=msg.id,
-            cause_seq=delivered_seq,
-            error=error,
-            attempt=self._attempt,
-            policy=spec.retry,
-            rng=self._retry_rng,
-            retries_allowed=not self.is_lambda,
-        )
-        if delay is not None:
-            self._attempt += 1
-            runtime.kernel.after(delay, self._start_item, token)
-            return
+        # A Lambda function does not retry in place: the whole invocation fails.
+        failed_seq = self._failed_try(msg, delivered_seq, error, token, retries=not self.is_lambda)
+        if failed_seq is None:
+            return  # tried again after the backoff
         if self.delete_first:
-            runtime.emit(
-                Skipped,
-                self.name,
-                failed_seq,
-                group=spec.name,
-                consumer=self.name,
-                msg=msg.id,
-                reason=f"{error} error; deleted before processing: gone",
-            )
+            self._skipped(msg, failed_seq, f"{error} error; deleted before processing: gone")
             self._next_item(token)
             return
+        spec = self.spec
         if self.is_lambda and self.partial:
-            runtime.emit(
+            self.runtime.emit(
                 BatchItemFailed,
                 self.name,
                 failed_seq,
@@ -326,10 +275,3 @@ class SqsConsumer:
     def _delete(self, items: list[Received]) -> None:
         """DeleteMessage / DeleteMessageBatch with the receipt handles we hold."""
         self.broker.delete(self, [(e, r, seq) for e, r, seq in items])
-
-    def _crash_point(self, point: str) -> bool:
-        crash = self.runtime.faults.crash_at_point(self.name, point)
-        if crash is None:
-            return False
-        self.runtime.crash(self.name, point, crash.restart_after_ms)
-        return True

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from simulator.log.assignors import TopicPartition
-from simulator.log.consumer import Consumer
-from simulator.log.group import GroupCoordinator
-from simulator.log.partition import Entry, Partition
-from simulator.log.partitioner import partition_for_key
-from simulator.log.producer import Batch, BatchResult, Producer, ProduceRequest
+from simulator.faults import crash_point
 from simulator.messages import Message
+from simulator.models.log.assignors import TopicPartition
+from simulator.models.log.consumer import Consumer
+from simulator.models.log.group import GroupCoordinator
+from simulator.models.log.partition import Entry, Partition
+from simulator.models.log.partitioner import partition_for_key
+from simulator.models.log.producer import Batch, BatchResult, Producer, ProduceRequest
 from simulator.scenario import Topic
 from simulator.trace import (
     Acked,
@@ -225,10 +226,8 @@ class LogBroker:
                 state[batch.base_seq] = placed[0][0]
                 state[-1] = batch.base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
-        crash = runtime.faults.crash_at_point("broker", "after_append_before_ack")
-        if crash is not None:
-            runtime.crash("broker", "after_append_before_ack", crash.restart_after_ms)
-            return
+        if crash_point(runtime, "broker", "after_append_before_ack"):
+            return  # stored, but the ack never leaves: the producer will retry
         if producer.spec.acks != 0:
             runtime.network.send(
                 "broker",

@@ -26,13 +26,13 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from simulator.kernel import Timer
-from simulator.log.partitioner import Partitioner
 from simulator.messages import Message
+from simulator.models.log.partitioner import Partitioner
 from simulator.scenario import Producer as ProducerSpec
 from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
 
 if TYPE_CHECKING:
-    from simulator.log.broker import LogBroker
+    from simulator.models.log.broker import LogBroker
     from simulator.runtime import Runtime
 
 __all__ = ["Batch", "BatchResult", "ProduceRequest", "Producer"]

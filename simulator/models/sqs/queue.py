@@ -43,8 +43,8 @@ from simulator.trace import (
 
 if TYPE_CHECKING:
     from simulator.kernel import Timer
+    from simulator.models.sqs.broker import SqsBroker
     from simulator.runtime import Runtime
-    from simulator.sqs.broker import SqsBroker
 
 __all__ = ["DEDUP_WINDOW_MS", "InFlight", "Queue", "Receive", "SqsMessage"]
 

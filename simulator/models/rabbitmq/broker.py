@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.messages import Message
-from simulator.publisher import Publisher, PublishRequest
-from simulator.rabbitmq.consumer import RabbitConsumer
-from simulator.rabbitmq.exchange import Exchange
-from simulator.rabbitmq.queue import Queue
-from simulator.trace import Crashed, DeadLettered, Restarted, Routed
+from simulator.models.queues.broker import QueueBroker
+from simulator.models.queues.publisher import PublishRequest
+from simulator.models.rabbitmq.consumer import RabbitConsumer
+from simulator.models.rabbitmq.exchange import Exchange
+from simulator.models.rabbitmq.queue import Queue
+from simulator.trace import DeadLettered, Routed
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
@@ -36,35 +37,26 @@ __all__ = ["FOLLOWS", "RabbitBroker"]
 FOLLOWS = "RabbitMQ 3.10–3.13 (classic and quorum queues; one node, clustering not modelled)"
 
 
-class RabbitBroker:
+class RabbitBroker(QueueBroker[RabbitConsumer]):
     """Exchanges, queues, publishers and consumers of a RabbitMQ-style scenario."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         scenario = runtime.scenario
-        self.up = True
         kinds = scenario.rabbitmq.exchanges
         self.exchanges: dict[str, Exchange] = {
             t.name: Exchange(t.name, kinds.get(t.name, "fanout")) for t in scenario.topics
         }
         self.queues: dict[str, Queue] = {}
-        self.consumers: dict[str, RabbitConsumer] = {}
         for g in scenario.groups:
             queue = Queue(runtime, self, g)
             self.queues[g.name] = queue
             self.exchanges[g.topic].bind(g.name, g.rabbitmq.bindings)
             for name in g.consumer_names():
                 self.consumers[name] = RabbitConsumer(runtime, self, queue, g, name)
-        confirms = scenario.rabbitmq.publisher_confirms
         self._expiration = scenario.rabbitmq.message_expiration_ms
-        self.publishers: dict[str, Publisher] = {
-            p.name: Publisher(
-                runtime, p, confirms=confirms and p.acks != 0, arrive=self._on_publish
-            )
-            for p in scenario.producers
-        }
-        for consumer in self.consumers.values():
-            consumer.start()
+        self._add_publishers(self._on_publish, broker_confirms=scenario.rabbitmq.publisher_confirms)
+        self._start_consumers()
 
     # -- what the simulation asks of a broker model --------------------------------------------
 
@@ -120,37 +112,17 @@ class RabbitBroker:
                 out[f"{prefix}.retry_topics"] = "ignored (Kafka-only)"
         return out
 
-    def send(self, msg: Message) -> None:
-        """The workload hands a message to its publisher."""
-        self.publishers[msg.producer].send(msg)
+    def _broker_down(self, cause_seq: int) -> None:
+        """Every connection drops with the broker: channels close, unacked deliveries requeue."""
+        for consumer in self.consumers.values():
+            consumer.broker_went_down(cause_seq)
+        for queue in self.queues.values():
+            for channel in list(queue.channels):
+                queue.close_channel(channel, cause_seq)
 
-    def crash(self, target: str, point: str | None) -> int:
-        """Crash a component by name; returns the seq of its Crashed record."""
-        if target in self.consumers:
-            return self.consumers[target].crash(point)
-        rec = self.runtime.emit(Crashed, target, None, point=point)
-        if target in self.publishers:
-            self.publishers[target].crash()
-        elif target == "broker":
-            self.up = False
-            for consumer in self.consumers.values():
-                consumer.broker_went_down(rec.seq)
-            for queue in self.queues.values():
-                for channel in list(queue.channels):
-                    queue.close_channel(channel, rec.seq)
-        return int(rec.seq)
-
-    def restart(self, target: str, cause_seq: int | None) -> None:
-        if target in self.consumers:
-            self.consumers[target].restart()
-            return
-        self.runtime.emit(Restarted, target, cause_seq)
-        if target in self.publishers:
-            self.publishers[target].restart()
-        elif target == "broker":
-            self.up = True
-            for consumer in self.consumers.values():
-                consumer.broker_came_back()
+    def _broker_up(self) -> None:
+        for consumer in self.consumers.values():
+            consumer.broker_came_back()
 
     # -- publishing and routing ----------------------------------------------------------------
 
@@ -163,7 +135,7 @@ class RabbitBroker:
         routed, refused = self._route(
             publisher.topic, msg, request.cause_seq, self._expiration.get(publisher.name)
         )
-        if self._crash_point("after_append_before_ack"):
+        if self._crashed_before_answering():
             return  # stored, but the confirm never leaves: the publisher will republish
         if refused:
             publisher.refuse(
@@ -171,13 +143,6 @@ class RabbitBroker:
             )
         else:
             publisher.confirm(request, routed)
-
-    def _crash_point(self, point: str) -> bool:
-        crash = self.runtime.faults.crash_at_point("broker", point)
-        if crash is None:
-            return False
-        self.runtime.crash("broker", point, crash.restart_after_ms)
-        return True
 
     def _route(
         self, exchange_name: str, msg: Message, cause_seq: int | None, expiration_ms: int | None

@@ -6,6 +6,6 @@ retries, idempotence), ``assignors`` and ``group`` (who reads which partition),
 ``consumer`` (poll, process, commit), ``broker`` (wiring it together).
 """
 
-from simulator.log.broker import FOLLOWS, LogBroker
+from simulator.models.log.broker import FOLLOWS, LogBroker
 
 __all__ = ["FOLLOWS", "LogBroker"]

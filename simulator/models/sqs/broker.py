@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.messages import Message
-from simulator.publisher import Publisher, PublishRequest
-from simulator.sqs.consumer import SqsConsumer
-from simulator.sqs.queue import Queue, Receive, SqsMessage
-from simulator.trace import Crashed, Redriven, Restarted
+from simulator.models.queues.broker import QueueBroker
+from simulator.models.queues.publisher import PublishRequest
+from simulator.models.sqs.consumer import SqsConsumer
+from simulator.models.sqs.queue import Queue, Receive, SqsMessage
+from simulator.trace import Redriven
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
@@ -33,17 +34,15 @@ STANDARD_FOLLOWS = "Amazon SQS standard queues (with SNS-style fan-out and a Lam
 FIFO_FOLLOWS = "Amazon SQS FIFO queues (with SNS FIFO-style fan-out and a Lambda-style trigger)"
 
 
-class SqsBroker:
+class SqsBroker(QueueBroker[SqsConsumer]):
     """Topics, queues, producers and consumers of an SQS-style scenario."""
 
     def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
+        super().__init__(runtime)
         scenario = runtime.scenario
-        self.up = True
         self.fifo = scenario.broker == "sqs-fifo"
         self.queues: dict[str, Queue] = {}
         self.subscribers: dict[str, list[Queue]] = {t.name: [] for t in scenario.topics}
-        self.consumers: dict[str, SqsConsumer] = {}
         self.dlq_store: dict[str, list[tuple[str, Message]]] = {}
         """DLQ (topic) name → (source queue, message) moved there, oldest first."""
         for g in scenario.groups:
@@ -54,12 +53,8 @@ class SqsBroker:
                 self.consumers[name] = SqsConsumer(runtime, self, queue, g, name)
             if g.sqs.redrive_back_at_ms is not None:
                 runtime.kernel.schedule(g.sqs.redrive_back_at_ms, self._redrive_back, g.name)
-        self.publishers: dict[str, Publisher] = {
-            p.name: Publisher(runtime, p, confirms=p.acks != 0, arrive=self._on_send)
-            for p in scenario.producers
-        }
-        for consumer in self.consumers.values():
-            consumer.start()
+        self._add_publishers(self._on_send)
+        self._start_consumers()
 
     # -- what the simulation asks of a broker model --------------------------------------------
 
@@ -142,31 +137,6 @@ class SqsBroker:
                 out[f"{prefix}.redrive_back_at_ms"] = str(q.redrive_back_at_ms)
         return out
 
-    def send(self, msg: Message) -> None:
-        """The workload hands a message to its producer."""
-        self.publishers[msg.producer].send(msg)
-
-    def crash(self, target: str, point: str | None) -> int:
-        """Crash a component by name; returns the seq of its Crashed record."""
-        if target in self.consumers:
-            return self.consumers[target].crash(point)
-        rec = self.runtime.emit(Crashed, target, None, point=point)
-        if target in self.publishers:
-            self.publishers[target].crash()
-        elif target == "broker":
-            self.up = False  # the service is unreachable; stored messages survive
-        return int(rec.seq)
-
-    def restart(self, target: str, cause_seq: int | None) -> None:
-        if target in self.consumers:
-            self.consumers[target].restart()
-            return
-        self.runtime.emit(Restarted, target, cause_seq)
-        if target in self.publishers:
-            self.publishers[target].restart()
-        elif target == "broker":
-            self.up = True
-
     # -- the API, as requests arriving over the network ----------------------------------------
 
     def _on_send(self, request: PublishRequest) -> None:
@@ -175,11 +145,8 @@ class SqsBroker:
             return
         publisher = request.publisher
         self._fan_out(publisher.topic, request.msg, request.cause_seq)
-        crash = self.runtime.faults.crash_at_point("broker", "after_append_before_ack")
-        if crash is not None:
-            # Stored, but the response never leaves: the SDK will send again.
-            self.runtime.crash("broker", "after_append_before_ack", crash.restart_after_ms)
-            return
+        if self._crashed_before_answering():
+            return  # stored, but the response never leaves: the SDK will send again
         publisher.confirm(request, request.cause_seq)
 
     def _fan_out(self, topic: str, msg: Message, cause_seq: int | None) -> None:

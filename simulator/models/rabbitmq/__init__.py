@@ -6,6 +6,6 @@ messages, prefetch, delivery tags, requeue, TTL, length limits), ``consumer``
 publisher confirms and dead-lettering).
 """
 
-from simulator.rabbitmq.broker import FOLLOWS, RabbitBroker
+from simulator.models.rabbitmq.broker import FOLLOWS, RabbitBroker
 
 __all__ = ["FOLLOWS", "RabbitBroker"]
