@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from simulator.brokers import BrokerModel, broker_model
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
 from simulator.messages import Message
+from simulator.models.registry import model
+from simulator.models.spec import BrokerModel
 from simulator.network import Network
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
@@ -78,8 +79,8 @@ class Simulation:
         self._observers = self.checker.observers()
         self.network = Network(self)
         self.faults = FaultPlan(self)
-        follows, broker_cls = broker_model(scenario.broker)
-        settings: dict[str, str] = broker_cls.settings_for(self)
+        spec = model(scenario.broker)
+        settings = spec.settings_for(scenario)
         if scenario.store is not None:
             from simulator.cqrs.model import settings_for
 
@@ -92,10 +93,10 @@ class Simulation:
             title=scenario.title.en,
             seed=self.seed,
             broker=scenario.broker,
-            follows=follows,
+            follows=spec.follows,
             settings=settings,
         )
-        self.broker: BrokerModel = broker_cls(self)
+        self.broker: BrokerModel = spec.build(self)
         self.cqrs: CqrsModel | None = None
         if scenario.store is not None:
             from simulator.cqrs.model import CqrsModel

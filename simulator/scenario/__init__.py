@@ -5,8 +5,9 @@ table of the TOML file, with the real systems' defaults), ``expectations``
 (``lost == 0`` and the other checks a lesson promises), ``validation`` (what
 the types cannot say: references, caps, settings that belong together) and
 ``loading`` (bytes to a validated ``Scenario``, or one clear error; the
-built-in lessons). Everything is re-exported here, so ``from
-simulator.scenario import Scenario`` is all a caller needs.
+built-in lessons). ``sections`` adds the tables broker models own
+(``[rabbitmq]``, ``[groups.sqs]``), declared in the models' packages.
+Everything is re-exported here: ``from simulator.scenario import Scenario``.
 """
 
 from simulator.scenario.expectations import (
@@ -53,8 +54,6 @@ from simulator.scenario.schema import (
     Producer,
     ProjectorSpec,
     QuerySpec,
-    RabbitMQ,
-    RabbitQueue,
     RebuildSpec,
     RetryPolicy,
     Saga,
@@ -62,10 +61,9 @@ from simulator.scenario.schema import (
     SagaServiceSpec,
     Scenario,
     Slow,
-    Sqs,
-    SqsQueue,
     StoreSpec,
     StreamProcessorSpec,
+    Table,
     Text,
     Topic,
     Workload,
@@ -106,8 +104,6 @@ __all__ = [
     "Producer",
     "ProjectorSpec",
     "QuerySpec",
-    "RabbitMQ",
-    "RabbitQueue",
     "RebuildSpec",
     "RetryPolicy",
     "Saga",
@@ -115,10 +111,9 @@ __all__ = [
     "SagaServiceSpec",
     "Scenario",
     "Slow",
-    "Sqs",
-    "SqsQueue",
     "StoreSpec",
     "StreamProcessorSpec",
+    "Table",
     "Text",
     "Topic",
     "Workload",

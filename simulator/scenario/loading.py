@@ -96,8 +96,16 @@ def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
         _check_integers(file, raw)
     except RecursionError:
         raise InputError(file, "$", "nesting too deep") from None
+    from simulator.models.registry import UnknownModel, model, scenario_type
+
+    broker = raw.get("broker")
+    if isinstance(broker, str):
+        try:  # before the sections: a file for an unknown model is refused for that
+            model(broker)
+        except UnknownModel as unknown:
+            raise InputError(file, "$.broker", unknown.message) from None
     try:
-        scenario = msgspec.convert(raw, type=Scenario, strict=True)
+        scenario = msgspec.convert(raw, type=scenario_type(), strict=True)
     except msgspec.ValidationError as err:
         raise _validation_error(file, err) from None
     except RecursionError:

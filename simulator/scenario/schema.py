@@ -43,8 +43,6 @@ __all__ = [
     "Producer",
     "ProjectorSpec",
     "QuerySpec",
-    "RabbitMQ",
-    "RabbitQueue",
     "RebuildSpec",
     "RetryPolicy",
     "Saga",
@@ -52,10 +50,9 @@ __all__ = [
     "SagaServiceSpec",
     "Scenario",
     "Slow",
-    "Sqs",
-    "SqsQueue",
     "StoreSpec",
     "StreamProcessorSpec",
+    "Table",
     "Text",
     "Topic",
     "Workload",
@@ -66,11 +63,15 @@ Positive = Annotated[int, msgspec.Meta(ge=1)]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 
 
-class _Spec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
-    """Base of every scenario section: keyword-only, frozen, unknown fields refused."""
+class Table(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
+    """Base of every table of a scenario file: keyword-only, frozen, unknown fields refused.
+
+    A broker model's own sections (``[rabbitmq]``, ``[groups.sqs]`` …) are
+    Tables too, declared in the model's package (``simulator.scenario.sections``).
+    """
 
 
-class Text(_Spec, frozen=True):
+class Text(Table, frozen=True):
     """A piece of lesson text in both languages."""
 
     en: str
@@ -80,7 +81,7 @@ class Text(_Spec, frozen=True):
         return self.ko if lang == "ko" else self.en
 
 
-class Topic(_Spec, frozen=True):
+class Topic(Table, frozen=True):
     """A Kafka-style topic: ``partitions`` ordered, append-only logs."""
 
     name: str
@@ -94,7 +95,7 @@ class Topic(_Spec, frozen=True):
     compaction_interval_ms: Positive = 10_000
 
 
-class Producer(_Spec, frozen=True):
+class Producer(Table, frozen=True):
     """A producer client. Defaults are Kafka 3.x's (idempotence on, ``acks=all``)."""
 
     name: str
@@ -116,7 +117,7 @@ class Producer(_Spec, frozen=True):
     """With the sticky partitioner, records sent before switching to another partition."""
 
 
-class RetryPolicy(_Spec, frozen=True):
+class RetryPolicy(Table, frozen=True):
     """What a consumer does when its handler fails on a message."""
 
     policy: Literal["none", "immediate", "fixed", "exponential"] = "none"
@@ -129,69 +130,7 @@ class RetryPolicy(_Spec, frozen=True):
     """Spread each backoff by up to this fraction, drawn from the seeded RNG."""
 
 
-class RabbitQueue(_Spec, frozen=True):
-    """Queue arguments and consumer options of a group under ``broker = "rabbitmq"``.
-
-    ``[groups.rabbitmq]``; the group's name is the queue's name. Defaults are
-    RabbitMQ 3.x's: a classic queue, no prefetch limit, no TTL, no length limit.
-    """
-
-    queue_type: Literal["classic", "quorum"] = "classic"
-    """``x-queue-type``."""
-    prefetch: NonNegative = 0
-    """``basic.qos`` prefetch count per consumer: unacked deliveries it may hold (0 = unlimited)."""
-    ack_multiple: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
-    """Ack with ``multiple=true`` once per this many deliveries (1: ack each one)."""
-    requeue_on_failure: bool = False
-    """After the retry policy gives up: ``basic.nack(requeue=true)`` instead of a reject."""
-    delivery_limit: Positive | None = None
-    """``x-delivery-limit`` (quorum queues only): returns allowed before dead-lettering."""
-    message_ttl_ms: Positive | None = None
-    """``x-message-ttl``: a message older than this expires (dead-lettered if a DLX is set)."""
-    max_length: Positive | None = None
-    """``x-max-length``: ready messages the queue holds at most."""
-    overflow: Literal["drop-head", "reject-publish"] = "drop-head"
-    """``x-overflow``: what a full queue does with one more message."""
-    bindings: list[str] = []
-    """Binding keys to the group's exchange (direct: exact keys; topic: ``*``/``#`` patterns)."""
-
-
-class SqsQueue(_Spec, frozen=True):
-    """Queue attributes and consumer options of a group under ``broker = "sqs"``/``"sqs-fifo"``.
-
-    ``[groups.sqs]``; the group's name is the queue's name. Defaults are Amazon
-    SQS's, except ``wait_time_seconds`` (consumers here long-poll, as SDK listeners do).
-    """
-
-    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=0, le=43_200_000)] = 30_000
-    """``VisibilityTimeout``: how long a received message stays hidden (max 12 h)."""
-    max_receive_count: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
-    """Redrive policy ``maxReceiveCount``: past it the message moves to ``dead_letter_topic``."""
-    wait_time_seconds: Annotated[int, msgspec.Meta(ge=0, le=20)] = 20
-    """``WaitTimeSeconds`` of each ReceiveMessage (0 = short polling)."""
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
-    """``MaxNumberOfMessages`` per receive (SQS default 1; a Lambda trigger's default 10)."""
-    duplicate_probability: Probability | None = None
-    """Chance that a standard queue stores an extra copy (None: the ``[sqs]`` default)."""
-    reorder_probability: Probability | None = None
-    """Chance that a standard queue returns a message late (None: the ``[sqs]`` default)."""
-    content_based_dedup: bool = False
-    """FIFO ``ContentBasedDeduplication``: the dedup id is the SHA-256 of the body."""
-    delay_seconds: Annotated[int, msgspec.Meta(ge=0, le=900)] = 0
-    """``DelaySeconds``: new messages stay invisible this long."""
-    message_retention_ms: Annotated[int, msgspec.Meta(ge=60_000, le=1_209_600_000)] = 345_600_000
-    """``MessageRetentionPeriod``: older messages are deleted (default 4 days)."""
-    extend_visibility: bool = False
-    """While processing, call ChangeMessageVisibility at half the timeout to extend it."""
-    trigger: Literal["consumer", "lambda"] = "consumer"
-    """``lambda``: an event source mapping polls and invokes a function per batch."""
-    report_batch_item_failures: bool = False
-    """Lambda ``ReportBatchItemFailures``: only failed messages return to the queue."""
-    redrive_back_at_ms: NonNegative | None = None
-    """Move this queue's messages from its DLQ back at this time (a DLQ redrive)."""
-
-
-class Group(_Spec, frozen=True):
+class Group(Table, frozen=True):
     """A consumer group: members share the topic's partitions; groups are independent."""
 
     name: str
@@ -218,10 +157,6 @@ class Group(_Spec, frozen=True):
     processor: str | None = None
     """Name of a ``[[processors]]`` entry that handles each record instead (streams, sagas)."""
     start_ms: NonNegative = 0
-    rabbitmq: RabbitQueue = RabbitQueue()
-    """Queue settings under ``broker = "rabbitmq"`` (ignored by other models)."""
-    sqs: SqsQueue = SqsQueue()
-    """Queue settings under ``broker = "sqs"``/``"sqs-fifo"`` (ignored by other models)."""
 
     def consumer_names(self) -> list[str]:
         if isinstance(self.consumers, list):
@@ -229,7 +164,7 @@ class Group(_Spec, frozen=True):
         return [f"{self.name}-{i}" for i in range(self.consumers)]
 
 
-class Message(_Spec, frozen=True):
+class Message(Table, frozen=True):
     """One explicit message in the workload."""
 
     producer: str
@@ -241,7 +176,7 @@ class Message(_Spec, frozen=True):
     """When the event happened (default ``at_ms``); earlier than ``at_ms``: it arrives late."""
 
 
-class Generator(_Spec, frozen=True):
+class Generator(Table, frozen=True):
     """Many messages at a steady rate, keys picked in turn or at random (seeded)."""
 
     producer: str
@@ -260,7 +195,7 @@ class Generator(_Spec, frozen=True):
     late_by_ms: NonNegative = 0
 
 
-class Workload(_Spec, frozen=True):
+class Workload(Table, frozen=True):
     messages: list[Message] = []
     generators: list[Generator] = []
 
@@ -277,7 +212,7 @@ CrashPoint = Literal[
 ]
 
 
-class Crash(_Spec, tag="crash", tag_field="kind", frozen=True):
+class Crash(Table, tag="crash", tag_field="kind", frozen=True):
     """Stop a component abruptly, at a time or the n-th time it reaches a named point."""
 
     target: str
@@ -287,7 +222,7 @@ class Crash(_Spec, tag="crash", tag_field="kind", frozen=True):
     restart_after_ms: NonNegative | None = None
 
 
-class NetworkFault(_Spec, tag="network", tag_field="kind", frozen=True):
+class NetworkFault(Table, tag="network", tag_field="kind", frozen=True):
     """Lossy, duplicating or slow delivery from one component to another."""
 
     source: str
@@ -302,7 +237,7 @@ class NetworkFault(_Spec, tag="network", tag_field="kind", frozen=True):
     """Only these message ids are affected (empty: all)."""
 
 
-class PartitionFault(_Spec, tag="partition", tag_field="kind", frozen=True):
+class PartitionFault(Table, tag="partition", tag_field="kind", frozen=True):
     """Cut two components off from each other for a time window."""
 
     between: Annotated[list[str], msgspec.Meta(min_length=2, max_length=2)]
@@ -310,7 +245,7 @@ class PartitionFault(_Spec, tag="partition", tag_field="kind", frozen=True):
     to_ms: NonNegative
 
 
-class HandlerError(_Spec, tag="handler-error", tag_field="kind", frozen=True):
+class HandlerError(Table, tag="handler-error", tag_field="kind", frozen=True):
     """Transient handler failures with a seeded probability per attempt."""
 
     group: str
@@ -320,7 +255,7 @@ class HandlerError(_Spec, tag="handler-error", tag_field="kind", frozen=True):
     to_ms: NonNegative | None = None
 
 
-class Poison(_Spec, tag="poison", tag_field="kind", frozen=True):
+class Poison(Table, tag="poison", tag_field="kind", frozen=True):
     """Messages the handler can never process: by key, by message id or by value."""
 
     group: str | None = None
@@ -329,7 +264,7 @@ class Poison(_Spec, tag="poison", tag_field="kind", frozen=True):
     value_contains: str | None = None
 
 
-class Slow(_Spec, tag="slow", tag_field="kind", frozen=True):
+class Slow(Table, tag="slow", tag_field="kind", frozen=True):
     """Make a consumer's handler slower for a while."""
 
     target: str
@@ -344,7 +279,7 @@ Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow
 # -- stream processors and sagas (simulator/streams, simulator/sagas) --------------
 
 
-class StreamProcessorSpec(_Spec, tag="stream", tag_field="kind", frozen=True):
+class StreamProcessorSpec(Table, tag="stream", tag_field="kind", frozen=True):
     """A Kafka Streams / Flink style processor: filter, map, keyed windowed aggregation.
 
     Defaults follow Flink's event-time windows with bounded out-of-orderness
@@ -381,7 +316,7 @@ class StreamProcessorSpec(_Spec, tag="stream", tag_field="kind", frozen=True):
     """After this long with no input, treat the stream as ended and fire every open window."""
 
 
-class SagaServiceSpec(_Spec, tag="saga-service", tag_field="kind", frozen=True):
+class SagaServiceSpec(Table, tag="saga-service", tag_field="kind", frozen=True):
     """One service of a saga (payment, stock …): does and undoes its step, replies with events."""
 
     name: str
@@ -394,7 +329,7 @@ class SagaServiceSpec(_Spec, tag="saga-service", tag_field="kind", frozen=True):
     """Remember each saga's step and ignore a repeat; False does the work again."""
 
 
-class SagaManagerSpec(_Spec, tag="saga-manager", tag_field="kind", frozen=True):
+class SagaManagerSpec(Table, tag="saga-manager", tag_field="kind", frozen=True):
     """The saga's process manager: the orchestrator, or under choreography the order tracker."""
 
     name: str
@@ -403,7 +338,7 @@ class SagaManagerSpec(_Spec, tag="saga-manager", tag_field="kind", frozen=True):
 ProcessorSpec = StreamProcessorSpec | SagaServiceSpec | SagaManagerSpec
 
 
-class Saga(_Spec, frozen=True):
+class Saga(Table, frozen=True):
     """``[saga]``: the steps of the business process and how they are coordinated."""
 
     mode: Literal["orchestration", "choreography"] = "orchestration"
@@ -422,7 +357,7 @@ class Saga(_Spec, frozen=True):
 # -- event store and CQRS (simulator/cqrs) -------------------------------------------
 
 
-class StoreSpec(_Spec, frozen=True):
+class StoreSpec(Table, frozen=True):
     """``[store]``: the event store the command handlers write and projectors read.
 
     ``publish`` says how stored events reach a broker topic: not at all, by a
@@ -444,7 +379,7 @@ class StoreSpec(_Spec, frozen=True):
     """Outbox: how often the relay polls for unpublished entries."""
 
 
-class HandlerSpec(_Spec, frozen=True):
+class HandlerSpec(Table, frozen=True):
     """``[[handlers]]``: a command handler — load, decide, append expecting the loaded version."""
 
     name: str
@@ -465,7 +400,7 @@ class HandlerSpec(_Spec, frozen=True):
 CommandValue = str | int | bool
 
 
-class CommandSpec(_Spec, frozen=True):
+class CommandSpec(Table, frozen=True):
     """``[[commands]]``: one command sent to a handler at ``at_ms``."""
 
     handler: str
@@ -478,7 +413,7 @@ class CommandSpec(_Spec, frozen=True):
     """Shown in the trace (default ``c1``, ``c2`` … in file order)."""
 
 
-class CommandGenerator(_Spec, frozen=True):
+class CommandGenerator(Table, frozen=True):
     """``[[command_generators]]``: many commands; string fields may use ``{i}``, ``{k}``, ``{r}``.
 
     ``{i}`` is the command's index (0 …), ``{k}`` is ``i % keys`` and ``{r}`` a
@@ -495,7 +430,7 @@ class CommandGenerator(_Spec, frozen=True):
     keys: Positive = 1
 
 
-class ProjectorSpec(_Spec, frozen=True):
+class ProjectorSpec(Table, frozen=True):
     """``[[projectors]]``: builds a read model from the store's log or from a broker group.
 
     ``naive`` applies whatever arrives; ``idempotent`` remembers the last applied
@@ -525,7 +460,7 @@ class ProjectorSpec(_Spec, frozen=True):
     """Store-fed: save a copy of the read model each time the checkpoint crosses N positions."""
 
 
-class QuerySpec(_Spec, frozen=True):
+class QuerySpec(Table, frozen=True):
     """``[[queries]]``: read one row; from a projector's read model or from the event log."""
 
     key: str
@@ -541,7 +476,7 @@ class QuerySpec(_Spec, frozen=True):
     timeout_ms: Positive = 1_000
 
 
-class RebuildSpec(_Spec, frozen=True):
+class RebuildSpec(Table, frozen=True):
     """``[[rebuilds]]``: rebuild a projector's read model from the log.
 
     ``replay`` drops the table and replays from position 1 while reads see the
@@ -560,7 +495,7 @@ class RebuildSpec(_Spec, frozen=True):
     """Replay from position 1, or from the projector's latest read-model snapshot."""
 
 
-class Beat(_Spec, frozen=True):
+class Beat(Table, frozen=True):
     """A narration beat: shown from ``at_ms``, or from the first record of kind ``on``."""
 
     text: Text
@@ -570,7 +505,7 @@ class Beat(_Spec, frozen=True):
     """"What to notice" for this beat."""
 
 
-class Predict(_Spec, frozen=True):
+class Predict(Table, frozen=True):
     """Predict, then run: a question asked before the lesson plays, answered by the run.
 
     ``answer`` is the 1-based number of the right choice, and ``expect`` is an
@@ -585,33 +520,12 @@ class Predict(_Spec, frozen=True):
     explanation: Text
 
 
-class Network(_Spec, frozen=True):
+class Network(Table, frozen=True):
     latency_ms: NonNegative = 1
     """One-way latency between any two components, unless a network fault says more."""
 
 
-class RabbitMQ(_Spec, frozen=True):
-    """``[rabbitmq]``: broker-wide RabbitMQ settings (topics are exchanges here)."""
-
-    publisher_confirms: bool = True
-    """Producers wait for ``basic.ack`` from the broker and republish on a timeout."""
-    exchanges: dict[str, Literal["fanout", "direct", "topic"]] = {}
-    """Exchange type per topic name (default ``fanout``)."""
-    message_expiration_ms: dict[str, Positive] = {}
-    """Per-message TTL (the ``expiration`` property) of everything a producer publishes."""
-
-
-class Sqs(_Spec, frozen=True):
-    """``[sqs]``: service-wide behaviour of standard queues (not settable on a real queue)."""
-
-    duplicate_probability: Probability = 0.01
-    """Chance a standard queue stores a message twice (at-least-once delivery)."""
-    reorder_probability: Probability = 0.01
-    """Chance a standard queue returns a message up to ``reorder_window_ms`` late."""
-    reorder_window_ms: Positive = 1_000
-
-
-class Limits(_Spec, frozen=True):
+class Limits(Table, frozen=True):
     """``[limits]``: lower this scenario's caps (never above the hard maxima in ``LIMITS``).
 
     A lesson that must stay small — or a teacher handed an untrusted file — can
@@ -642,13 +556,14 @@ exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise
 The trace size is capped by ``max_records`` (at most 50,000,000)."""
 
 
-class Scenario(_Spec, frozen=True):
+class Scenario(Table, frozen=True):
     """A whole lesson."""
 
     title: Text
     summary: Text
     tags: list[str] = []
-    broker: Literal["log", "rabbitmq", "sqs", "sqs-fifo"] = "log"
+    broker: str = "log"
+    """The broker model's name (``simulator.models.registry``; the Kafka-style log by default)."""
     seed: int = 1
     """Any 64-bit integer (TOML integers are 64-bit; larger ones are refused)."""
     until_ms: Positive | None = None
@@ -662,8 +577,6 @@ class Scenario(_Spec, frozen=True):
     groups: list[Group] = []
     workload: Workload = Workload()
     faults: list[Fault] = []
-    rabbitmq: RabbitMQ = RabbitMQ()
-    sqs: Sqs = Sqs()
     processors: list[ProcessorSpec] = []
     """Stream processors and saga roles that groups name with ``processor``."""
     saga: Saga | None = None

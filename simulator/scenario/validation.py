@@ -32,7 +32,7 @@ from simulator.scenario.schema import (
     StreamProcessorSpec,
 )
 
-__all__ = ["cap", "validate"]
+__all__ = ["cap", "ref", "validate"]
 
 
 def cap(s: Scenario, name: str) -> int:
@@ -49,7 +49,8 @@ def _unique(file: str, items: list[str], path: str, what: str) -> None:
         seen.add(name)
 
 
-def _ref(file: str, where: str, name: str, known: list[str], what: str) -> None:
+def ref(file: str, where: str, name: str, known: list[str], what: str) -> None:
+    """The ``name`` used at ``where`` must be one of ``known`` (a ``what``: topic, group …)."""
     if name not in known:
         listing = ", ".join(known) if known else "none defined"
         raise InputError(file, where, f"unknown {what} {name!r} (known: {listing})")
@@ -57,6 +58,7 @@ def _ref(file: str, where: str, name: str, known: list[str], what: str) -> None:
 
 def validate(s: Scenario, file: str) -> None:
     """Check references and caps that the types alone cannot express."""
+    _validate_broker(s, file)
     _validate_limits(s, file)
     _validate_topics(s, file)
     _validate_producers(s, file)
@@ -66,7 +68,7 @@ def validate(s: Scenario, file: str) -> None:
     _validate_times(s, file)
     _validate_narration(s, file)
     _validate_expectations(s, file)
-    _validate_queue_models(s, file)
+    _validate_model_sections(s, file)
     _validate_processors(s, file)
     _validate_saga(s, file)
     _validate_processor_groups(s, file)
@@ -102,7 +104,6 @@ def _validate_times(s: Scenario, file: str) -> None:
         times.append((f"$.workload.generators[{i}]", last_ms))  # its last message's send time
     for i, g in enumerate(s.groups):
         times.append((f"$.groups[{i}].start_ms", g.start_ms))
-        times.append((f"$.groups[{i}].sqs.redrive_back_at_ms", g.sqs.redrive_back_at_ms))
     for i, f in enumerate(s.faults):
         for field in ("at_ms", "from_ms", "to_ms"):
             times.append((f"$.faults[{i}].{field}", getattr(f, field, None)))
@@ -142,7 +143,7 @@ def _validate_producers(s: Scenario, file: str) -> None:
     topics = [t.name for t in s.topics]
     _unique(file, [p.name for p in s.producers], "$.producers", "producer")
     for i, p in enumerate(s.producers):
-        _ref(file, f"$.producers[{i}].topic", p.topic, topics, "topic")
+        ref(file, f"$.producers[{i}].topic", p.topic, topics, "topic")
         if p.idempotent and p.acks != "all":
             raise InputError(
                 file,
@@ -166,7 +167,7 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
     consumers: list[str] = []
     for i, g in enumerate(s.groups):
         at = f"$.groups[{i}]"
-        _ref(file, f"{at}.topic", g.topic, topics, "topic")
+        ref(file, f"{at}.topic", g.topic, topics, "topic")
         count = g.consumers if isinstance(g.consumers, int) else len(g.consumers)
         if count > cap(s, "consumers_per_group"):  # before consumer_names() builds the list
             raise InputError(
@@ -181,7 +182,7 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
         for field in ("dead_letter_topic", "output_topic"):
             target = getattr(g, field)
             if target is not None:
-                _ref(file, f"{at}.{field}", target, topics, "topic")
+                ref(file, f"{at}.{field}", target, topics, "topic")
         if g.commit == "transactional" and g.retry_topics:
             raise InputError(
                 file, f"{at}.retry_topics", "retry topics do not mix with transactions"
@@ -202,9 +203,9 @@ def _validate_workload(s: Scenario, file: str) -> None:
     producers = [p.name for p in s.producers]
     total = len(s.workload.messages)
     for i, m in enumerate(s.workload.messages):
-        _ref(file, f"$.workload.messages[{i}].producer", m.producer, producers, "producer")
+        ref(file, f"$.workload.messages[{i}].producer", m.producer, producers, "producer")
     for i, gen in enumerate(s.workload.generators):
-        _ref(file, f"$.workload.generators[{i}].producer", gen.producer, producers, "producer")
+        ref(file, f"$.workload.generators[{i}].producer", gen.producer, producers, "producer")
         total += gen.count
     if total > cap(s, "messages"):
         raise InputError(
@@ -248,7 +249,7 @@ def _validate_faults(s: Scenario, file: str, consumers: list[str]) -> None:
 
 
 def _check_crash(file: str, at: str, f: Crash, known: _Known) -> None:
-    _ref(file, f"{at}.target", f.target, known.components, "component")
+    ref(file, f"{at}.target", f.target, known.components, "component")
     if (f.at_ms is None) == (f.at is None):
         raise InputError(
             file, at, "a crash needs exactly one of at_ms (a time) or at (a named point)"
@@ -256,32 +257,32 @@ def _check_crash(file: str, at: str, f: Crash, known: _Known) -> None:
 
 
 def _check_network(file: str, at: str, f: NetworkFault, known: _Known) -> None:
-    _ref(file, f"{at}.source", f.source, known.components, "component")
-    _ref(file, f"{at}.destination", f.destination, known.components, "component")
+    ref(file, f"{at}.source", f.source, known.components, "component")
+    ref(file, f"{at}.destination", f.destination, known.components, "component")
 
 
 def _check_partition(file: str, at: str, f: PartitionFault, known: _Known) -> None:
     for j, c in enumerate(f.between):
-        _ref(file, f"{at}.between[{j}]", c, known.components, "component")
+        ref(file, f"{at}.between[{j}]", c, known.components, "component")
     if f.to_ms <= f.from_ms:
         raise InputError(file, f"{at}.to_ms", "must be after from_ms")
 
 
 def _check_handler_error(file: str, at: str, f: HandlerError, known: _Known) -> None:
-    _ref(file, f"{at}.group", f.group, known.groups, "group")
+    ref(file, f"{at}.group", f.group, known.groups, "group")
     if f.consumer is not None:
-        _ref(file, f"{at}.consumer", f.consumer, known.consumers, "consumer")
+        ref(file, f"{at}.consumer", f.consumer, known.consumers, "consumer")
 
 
 def _check_poison(file: str, at: str, f: Poison, known: _Known) -> None:
     if f.group is not None:
-        _ref(file, f"{at}.group", f.group, known.groups, "group")
+        ref(file, f"{at}.group", f.group, known.groups, "group")
     if not (f.keys or f.msgs or f.value_contains):
         raise InputError(file, at, "a poison fault needs keys, msgs or value_contains")
 
 
 def _check_slow(file: str, at: str, f: Slow, known: _Known) -> None:
-    _ref(file, f"{at}.target", f.target, known.consumers, "consumer")
+    ref(file, f"{at}.target", f.target, known.consumers, "consumer")
 
 
 _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
@@ -317,9 +318,9 @@ def _check_expectation(s: Scenario, file: str, where: str, text: str) -> None:
         return
     if parsed.metric in CQRS_METRICS:
         cqrs_names = [h.name for h in s.handlers] + [p.name for p in s.projectors]
-        _ref(file, where, parsed.group, cqrs_names, "handler or projector")
+        ref(file, where, parsed.group, cqrs_names, "handler or projector")
     else:
-        _ref(file, where, parsed.group, [g.name for g in s.groups], "group")
+        ref(file, where, parsed.group, [g.name for g in s.groups], "group")
 
 
 def _validate_expectations(s: Scenario, file: str) -> None:
@@ -346,69 +347,46 @@ def _validate_predictions(s: Scenario, file: str) -> None:
 
 # -- broker models -----------------------------------------------------------------------------
 
-_BINDING_RE = re.compile(r"^(?:[^.]+)(?:\.[^.]+)*$")
+
+def _validate_broker(s: Scenario, file: str) -> None:
+    from simulator.models.registry import UnknownModel, model
+
+    try:
+        model(s.broker)
+    except UnknownModel as unknown:
+        raise InputError(file, "$.broker", unknown.message) from None
 
 
-def _validate_queue_models(s: Scenario, file: str) -> None:
-    """Checks for the RabbitMQ- and SQS-style settings (``[rabbitmq]``, ``[sqs]``, per group)."""
-    err = InputError
-    topics = [t.name for t in s.topics]
-    producers = [p.name for p in s.producers]
-    for name in s.rabbitmq.exchanges:
-        _ref(file, f"$.rabbitmq.exchanges.{name}", name, topics, "topic")
-    for name in s.rabbitmq.message_expiration_ms:
-        _ref(file, f"$.rabbitmq.message_expiration_ms.{name}", name, producers, "producer")
-    queue_model = s.broker != "log"
-    for i, g in enumerate(s.groups):
-        at = f"$.groups[{i}]"
-        rq, sq = g.rabbitmq, g.sqs
-        if queue_model and g.commit == "transactional":
-            raise err(
-                file,
-                f"{at}.commit",
-                f'transactional needs broker = "log": the {s.broker} model has no'
-                " consume-and-produce transactions (use after-process and idempotent handlers)",
-            )
-        if rq.delivery_limit is not None and rq.queue_type != "quorum":
-            raise err(
-                file, f"{at}.rabbitmq.delivery_limit", 'delivery_limit needs queue_type = "quorum"'
-            )
-        exchange = s.rabbitmq.exchanges.get(g.topic, "fanout")
-        if exchange != "fanout" and not rq.bindings:
-            raise err(
-                file,
-                f"{at}.rabbitmq.bindings",
-                f"the {exchange} exchange {g.topic!r} routes by key: give this queue binding keys",
-            )
-        for j, key in enumerate(rq.bindings):
-            if not _BINDING_RE.match(key):
-                raise err(
+def _needs(capability: str) -> str:
+    """``broker = "log"`` (or several): the models that have ``capability``, as a setting."""
+    from simulator.models.registry import capable
+
+    return "broker = " + " or ".join(f'"{name}"' for name in capable(capability))
+
+
+def _has(s: Scenario, capability: str) -> bool:
+    """Whether the scenario's model has ``capability``."""
+    from simulator.models.registry import model
+
+    return bool(getattr(model(s.broker).capabilities, capability))
+
+
+def _validate_model_sections(s: Scenario, file: str) -> None:
+    """What the model can do, then every model section's own checks (under any broker)."""
+    from simulator.models.registry import model, sections
+
+    if not model(s.broker).capabilities.transactions:
+        for i, g in enumerate(s.groups):
+            if g.commit == "transactional":
+                raise InputError(
                     file,
-                    f"{at}.rabbitmq.bindings[{j}]",
-                    f"bad binding key {key!r} (words joined by '.')",
+                    f"$.groups[{i}].commit",
+                    f"transactional needs {_needs('transactions')}: the {s.broker} model has no"
+                    " consume-and-produce transactions (use after-process and idempotent handlers)",
                 )
-            if exchange == "direct" and ("*" in key.split(".") or "#" in key.split(".")):
-                raise err(
-                    file,
-                    f"{at}.rabbitmq.bindings[{j}]",
-                    "wildcards * and # work on topic exchanges only; this exchange is direct",
-                )
-        if sq.max_receive_count is not None and g.dead_letter_topic is None:
-            raise err(
-                file,
-                f"{at}.sqs.max_receive_count",
-                "a redrive policy needs a DLQ: set dead_letter_topic",
-            )
-        if sq.redrive_back_at_ms is not None and g.dead_letter_topic is None:
-            raise err(
-                file, f"{at}.sqs.redrive_back_at_ms", "redriving back needs dead_letter_topic"
-            )
-        if sq.report_batch_item_failures and sq.trigger != "lambda":
-            raise err(
-                file,
-                f"{at}.sqs.report_batch_item_failures",
-                'partial batch failure reporting is a Lambda setting: set trigger = "lambda"',
-            )
+    for owned in sections():
+        if owned.validate is not None:
+            owned.validate(s, file)
 
 
 # -- stream processors and sagas ---------------------------------------------------------------
@@ -425,7 +403,7 @@ def _validate_processors(s: Scenario, file: str) -> None:
         elif s.saga is None:
             raise InputError(file, at, "a saga processor needs a [saga] section")
         elif isinstance(p, SagaServiceSpec):
-            _ref(file, f"{at}.step", p.step, steps, "saga step")
+            ref(file, f"{at}.step", p.step, steps, "saga step")
 
 
 def _validate_stream_processor(s: Scenario, file: str, at: str, p: StreamProcessorSpec) -> None:
@@ -433,7 +411,7 @@ def _validate_stream_processor(s: Scenario, file: str, at: str, p: StreamProcess
     for field in ("late_topic", "output_topic", "changelog_topic"):
         target = getattr(p, field)
         if target is not None:
-            _ref(file, f"{at}.{field}", target, topics, "topic")
+            ref(file, f"{at}.{field}", target, topics, "topic")
     if p.late == "side-output" and p.late_topic is None:
         raise InputError(file, f"{at}.late_topic", 'late = "side-output" needs a late_topic')
     if p.window == "hopping":
@@ -451,8 +429,8 @@ def _validate_saga(s: Scenario, file: str) -> None:
     if saga is None:
         return
     topics = [t.name for t in s.topics]
-    if s.broker != "log":
-        raise InputError(file, "$.saga", 'sagas run on broker = "log"')
+    if not _has(s, "processors"):
+        raise InputError(file, "$.saga", f"sagas run on {_needs('processors')}")
     if not saga.steps:
         raise InputError(file, "$.saga.steps", "a saga needs at least one step")
     for j, step in enumerate(saga.steps):
@@ -461,12 +439,12 @@ def _validate_saga(s: Scenario, file: str) -> None:
                 file, f"$.saga.steps[{j}]", f"bad step name {step!r} (lower-case words)"
             )
     for j, step in enumerate(saga.compensable):
-        _ref(file, f"$.saga.compensable[{j}]", step, saga.steps, "saga step")
-    _ref(file, "$.saga.events_topic", saga.events_topic, topics, "topic")
+        ref(file, f"$.saga.compensable[{j}]", step, saga.steps, "saga step")
+    ref(file, "$.saga.events_topic", saga.events_topic, topics, "topic")
     if saga.mode == "orchestration":
         if saga.commands_topic is None:
             raise InputError(file, "$.saga.commands_topic", "orchestration needs a commands_topic")
-        _ref(file, "$.saga.commands_topic", saga.commands_topic, topics, "topic")
+        ref(file, "$.saga.commands_topic", saga.commands_topic, topics, "topic")
 
 
 def _validate_processor_groups(s: Scenario, file: str) -> None:
@@ -476,9 +454,9 @@ def _validate_processor_groups(s: Scenario, file: str) -> None:
         if g.processor is None:
             continue
         at = f"$.groups[{i}].processor"
-        _ref(file, at, g.processor, names, "processor")
-        if s.broker != "log":
-            raise InputError(file, at, 'processors run on broker = "log"')
+        ref(file, at, g.processor, names, "processor")
+        if not _has(s, "processors"):
+            raise InputError(file, at, f"processors run on {_needs('processors')}")
         if g.output_topic is not None:
             raise InputError(
                 file, f"$.groups[{i}].output_topic", "a processor writes its own outputs"

@@ -27,14 +27,13 @@ from simulator.models.queues.publisher import PublishRequest
 from simulator.models.rabbitmq.consumer import RabbitConsumer
 from simulator.models.rabbitmq.exchange import Exchange
 from simulator.models.rabbitmq.queue import Queue
+from simulator.models.rabbitmq.settings import broker_args, queue_args
 from simulator.trace import DeadLettered, Routed
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
-__all__ = ["FOLLOWS", "RabbitBroker"]
-
-FOLLOWS = "RabbitMQ 3.10–3.13 (classic and quorum queues; one node, clustering not modelled)"
+__all__ = ["RabbitBroker"]
 
 
 class RabbitBroker(QueueBroker[RabbitConsumer]):
@@ -43,7 +42,8 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
         scenario = runtime.scenario
-        kinds = scenario.rabbitmq.exchanges
+        args = broker_args(scenario)
+        kinds = args.exchanges
         self.exchanges: dict[str, Exchange] = {
             t.name: Exchange(t.name, kinds.get(t.name, "fanout")) for t in scenario.topics
         }
@@ -51,66 +51,14 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
         for g in scenario.groups:
             queue = Queue(runtime, self, g)
             self.queues[g.name] = queue
-            self.exchanges[g.topic].bind(g.name, g.rabbitmq.bindings)
+            self.exchanges[g.topic].bind(g.name, queue_args(g).bindings)
             for name in g.consumer_names():
                 self.consumers[name] = RabbitConsumer(runtime, self, queue, g, name)
-        self._expiration = scenario.rabbitmq.message_expiration_ms
-        self._add_publishers(self._on_publish, broker_confirms=scenario.rabbitmq.publisher_confirms)
+        self._expiration = args.message_expiration_ms
+        self._add_publishers(self._on_publish, broker_confirms=args.publisher_confirms)
         self._start_consumers()
 
     # -- what the simulation asks of a broker model --------------------------------------------
-
-    @staticmethod
-    def settings_for(runtime: Runtime) -> dict[str, str]:
-        """Every setting that shapes behaviour, defaults included, for the trace header."""
-        s = runtime.scenario
-        out: dict[str, str] = {"network.latency_ms": str(s.network.latency_ms)}
-        confirms = s.rabbitmq.publisher_confirms
-        for t in s.topics:
-            out[f"exchange.{t.name}.type"] = s.rabbitmq.exchanges.get(t.name, "fanout")
-        for p in s.producers:
-            prefix = f"publisher.{p.name}"
-            out[f"{prefix}.exchange"] = p.topic
-            out[f"{prefix}.confirms"] = str(confirms and p.acks != 0).lower()
-            out[f"{prefix}.confirm_timeout_ms"] = str(p.request_timeout_ms)
-            out[f"{prefix}.republish_backoff_ms"] = str(p.retry_backoff_ms)
-            out[f"{prefix}.routing_key"] = "the message key"
-            if p.name in s.rabbitmq.message_expiration_ms:
-                out[f"{prefix}.expiration_ms"] = str(s.rabbitmq.message_expiration_ms[p.name])
-        for g in s.groups:
-            q = g.rabbitmq
-            prefix = f"queue.{g.name}"
-            out[f"{prefix}.bound_to"] = g.topic
-            if q.bindings:
-                out[f"{prefix}.binding_keys"] = ",".join(q.bindings)
-            out[f"{prefix}.x-queue-type"] = q.queue_type
-            out[f"{prefix}.consumers"] = str(len(g.consumer_names()))
-            auto_ack = g.commit == "before-process"
-            out[f"{prefix}.ack"] = "auto (no_ack=true)" if auto_ack else "manual, after processing"
-            out[f"{prefix}.prefetch"] = (
-                "n/a (auto-ack)"
-                if auto_ack
-                else (f"{q.prefetch}" + (" (unlimited)" if q.prefetch == 0 else ""))
-            )
-            if not auto_ack:
-                out[f"{prefix}.ack_multiple"] = str(q.ack_multiple)
-            out[f"{prefix}.on_failure"] = (
-                "nack requeue=true" if q.requeue_on_failure else ("reject requeue=false")
-            )
-            out[f"{prefix}.x-dead-letter-exchange"] = g.dead_letter_topic or "none"
-            out[f"{prefix}.x-message-ttl"] = str(q.message_ttl_ms) if q.message_ttl_ms else "none"
-            out[f"{prefix}.x-max-length"] = str(q.max_length) if q.max_length else "none"
-            if q.max_length:
-                out[f"{prefix}.x-overflow"] = q.overflow
-            if q.queue_type == "quorum":
-                limit = q.delivery_limit
-                out[f"{prefix}.x-delivery-limit"] = str(limit) if limit else "none (3.x default)"
-            out[f"{prefix}.processing_ms"] = str(g.processing_ms)
-            if g.retry.policy != "none":
-                out[f"{prefix}.retry"] = f"{g.retry.policy} x{g.retry.attempts} (in place)"
-            if g.retry_topics:
-                out[f"{prefix}.retry_topics"] = "ignored (Kafka-only)"
-        return out
 
     def _broker_down(self, cause_seq: int) -> None:
         """Every connection drops with the broker: channels close, unacked deliveries requeue."""

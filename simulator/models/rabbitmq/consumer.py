@@ -25,6 +25,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from simulator.models.queues.consumer import QueueConsumer
+from simulator.models.rabbitmq.settings import queue_args
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import Delivered, Nacked, RetryScheduled
 
@@ -49,7 +50,8 @@ class RabbitConsumer(QueueConsumer):
         self.broker = broker
         self.queue = queue
         self.auto_ack = spec.commit == "before-process"
-        self.ack_multiple = spec.rabbitmq.ack_multiple
+        self.args = queue_args(spec)
+        self.ack_multiple = self.args.ack_multiple
         self.channel: Channel | None = None
         self._buffer: deque[Delivery] = deque()
         self._busy = False
@@ -68,7 +70,7 @@ class RabbitConsumer(QueueConsumer):
             return
         from simulator.models.rabbitmq.queue import Channel
 
-        self.channel = Channel(self, self.spec.rabbitmq.prefetch, self.auto_ack)
+        self.channel = Channel(self, self.args.prefetch, self.auto_ack)
         self.queue.subscribe(self.channel)
 
     def _forget_deliveries(self) -> None:
@@ -226,7 +228,7 @@ class RabbitConsumer(QueueConsumer):
             return
         runtime = self.runtime
         spec = self.spec
-        requeue = spec.rabbitmq.requeue_on_failure
+        requeue = self.args.requeue_on_failure
         cause = failed_seq
         if requeue:
             cause = runtime.emit(

@@ -24,6 +24,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from simulator.messages import Message
+from simulator.models.rabbitmq.settings import queue_args
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
     DeliveryAcked,
@@ -101,7 +102,7 @@ class Queue:
         self.broker = broker
         self.spec = spec
         self.name = spec.name
-        self.settings = spec.rabbitmq
+        self.settings = queue_args(spec)
         self.ready: deque[QueuedMessage] = deque()
         self.channels: list[Channel] = []
         self._rr = 0

@@ -3,9 +3,11 @@
 Modules, read in this order: ``queue`` (visibility timeout, receipt handles,
 receive counts, redrive, FIFO message groups and deduplication), ``consumer``
 (receive–process–delete, and the Lambda-style event source mapping) and
-``broker`` (topics, the API over the network, DLQ redrive).
+``broker`` (topics, the API over the network, DLQ redrive). ``settings``
+declares the ``[sqs]`` and ``[groups.sqs]`` sections and ``spec`` describes
+the standard and the FIFO model to the registry (``SQS``, ``SQS_FIFO``).
 """
 
-from simulator.models.sqs.broker import FIFO_FOLLOWS, STANDARD_FOLLOWS, SqsBroker
+from simulator.models.sqs.spec import SQS, SQS_FIFO
 
-__all__ = ["FIFO_FOLLOWS", "STANDARD_FOLLOWS", "SqsBroker"]
+__all__ = ["SQS", "SQS_FIFO"]

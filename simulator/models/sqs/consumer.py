@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.models.queues.consumer import QueueConsumer
+from simulator.models.sqs.settings import queue_attributes
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import BatchItemFailed, Delivered, LambdaInvoked, RetryScheduled
 
@@ -54,7 +55,7 @@ class SqsConsumer(QueueConsumer):
         super().__init__(runtime, broker, spec, name)
         self.broker = broker
         self.queue = queue
-        attrs = spec.sqs
+        attrs = queue_attributes(spec)
         self.is_lambda = attrs.trigger == "lambda"
         self.batch_size = attrs.batch_size or (10 if self.is_lambda else 1)
         self.wait_ms = attrs.wait_time_seconds * 1000

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simulator.messages import Message
+from simulator.models.sqs.settings import DEDUP_WINDOW_MS, queue_attributes, service_args
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
     DeadLettered,
@@ -47,9 +48,6 @@ if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
 __all__ = ["DEDUP_WINDOW_MS", "InFlight", "Queue", "Receive", "SqsMessage"]
-
-DEDUP_WINDOW_MS = 300_000
-"""A FIFO queue remembers deduplication ids for 5 minutes."""
 
 
 class SqsMessage:
@@ -116,12 +114,12 @@ class Queue:
         self.spec = spec
         self.name = spec.name
         self.fifo = fifo
-        attrs = spec.sqs
+        attrs = queue_attributes(spec)
         self.visibility_ms = attrs.visibility_timeout_ms
         self.max_receive_count = attrs.max_receive_count
         self.retention_ms = attrs.message_retention_ms
         self.delay_ms = attrs.delay_seconds * 1000
-        service = runtime.scenario.sqs
+        service = service_args(runtime.scenario)
         dup = attrs.duplicate_probability
         reorder = attrs.reorder_probability
         self.duplicate_probability = (

@@ -6,6 +6,7 @@ import pytest
 from conftest import scenario_from
 
 from simulator.errors import InputError
+from simulator.models.registry import models
 from simulator.simulation import Simulation
 from simulator.trace import ScenarioStarted
 
@@ -39,7 +40,7 @@ def test_header_shows_rabbitmq_defaults() -> None:
 
 
 def test_transactions_are_refused_on_queue_brokers_naming_the_path() -> None:
-    for broker in ("rabbitmq", "sqs", "sqs-fifo"):
+    for broker in [m.name for m in models() if not m.capabilities.transactions]:
         with pytest.raises(InputError) as err:
             scenario_from(
                 BODY.replace('broker = "rabbitmq"', f'broker = "{broker}"').replace(
