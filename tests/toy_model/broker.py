@@ -127,7 +127,7 @@ class ToyConsumer(QueueConsumer):
         if self.crashed or token != self._token or self.holding is None:
             return
         msg, delivered_seq, _ = self.holding
-        error = self._handler_error(msg)
+        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is None:
             self._processed(msg, delivered_seq)
         else:

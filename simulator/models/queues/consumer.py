@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from simulator.faults import crash_point
 from simulator.models.handling import record_failure, record_output_sent, record_processed
 from simulator.trace import Crashed, Restarted, Skipped
 
@@ -57,6 +56,8 @@ class QueueConsumer:
         """Tries of the current message in this round (the retry policy counts them)."""
         self._processing_ms = spec.processing_ms
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self._crash_at = runtime.faults.crash_at_point
+        self._handler_error = runtime.faults.handler_error
 
     # -- what a model's consumer fills in --------------------------------------------------------
 
@@ -96,14 +97,13 @@ class QueueConsumer:
 
     def _crash_point(self, point: str) -> bool:
         """Whether the fault plan crashes this consumer here (it is down if so)."""
-        return crash_point(self.runtime, self.name, point)
+        crash = self._crash_at(self.name, point)  # asked at every message: bound once
+        if crash is None:
+            return False
+        self.runtime.crash(self.name, point, crash.restart_after_ms)
+        return True
 
     # -- the handler's outcome -------------------------------------------------------------------
-
-    def _handler_error(self, msg: Message) -> str | None:
-        """``poison``, ``transient`` or None: whether the handler fails on ``msg`` now."""
-        spec = self.spec
-        return self.runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
 
     def _processed(self, msg: Message, delivered_seq: int) -> int:
         """The handler finished ``msg``: record it, and send its output; the ``Processed`` seq."""

@@ -170,7 +170,7 @@ class RabbitConsumer(QueueConsumer):
             return
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
-        error = self._handler_error(msg)
+        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
             return

@@ -191,7 +191,7 @@ class SqsConsumer(QueueConsumer):
         item = self._batch[self._i]
         entry, _, delivered_seq = item
         msg = entry.msg
-        error = self._handler_error(msg)
+        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(item, error, token)
             return
