@@ -16,7 +16,7 @@ from simulator.scenario import Crash, HandlerError, Poison, Slow
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
-__all__ = ["FaultPlan", "crash_point"]
+__all__ = ["FaultPlan"]
 
 
 class FaultPlan:
@@ -69,6 +69,21 @@ class FaultPlan:
                 return fault
         return None
 
+    def crashes_at(self, component: str, point: str) -> bool:
+        """``component`` reached ``point``: crash it now if the plan says so (then True).
+
+        Every component asks at its windows (``after_poll``,
+        ``after_append_before_ack`` …) this way, and stops what it was doing
+        when the answer is yes.
+        """
+        if not self._point_crashes:
+            return False  # the common case, asked at every message: answer at once
+        crash = self.crash_at_point(component, point)
+        if crash is None:
+            return False
+        self.runtime.crash(component, point, crash.restart_after_ms)
+        return True
+
     def handler_error(
         self, group: str, consumer: str, msg: int, key: str | None, value: str
     ) -> str | None:
@@ -102,16 +117,3 @@ class FaultPlan:
             if now >= s.from_ms and (s.to_ms is None or now < s.to_ms):
                 return s.processing_ms
         return default_ms
-
-
-def crash_point(runtime: Runtime, component: str, point: str) -> bool:
-    """``component`` reached the named ``point``: crash it now if the plan says so.
-
-    Every component asks at its windows (``after_poll``, ``after_append_before_ack``
-    …) the same way; True means it crashed here and must stop what it was doing.
-    """
-    crash = runtime.faults.crash_at_point(component, point)
-    if crash is None:
-        return False
-    runtime.crash(component, point, crash.restart_after_ms)
-    return True

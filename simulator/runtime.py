@@ -77,6 +77,10 @@ class FaultPort(Protocol):
         """Count one arrival of ``component`` at ``point``; the crash due now, if any."""
         ...
 
+    def crashes_at(self, component: str, point: str) -> bool:
+        """Count one arrival at ``point``; if a crash is due, crash ``component`` now (True)."""
+        ...
+
     def handler_error(
         self, group: str, consumer: str, msg: int, key: str | None, value: str
     ) -> str | None:
@@ -143,7 +147,7 @@ class Runtime(Protocol):
 
     @property
     def records(self) -> Sequence[Record]:
-        """The trace so far, read-only (``records[seq]``)."""
+        """The trace so far, read-only (``records[seq]``): a live view a component may keep."""
         ...
 
     @property

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from simulator.faults import crash_point
 from simulator.messages import Message
 from simulator.models.log.assignors import TopicPartition
 from simulator.models.log.consumer import Consumer
@@ -165,7 +164,7 @@ class LogBroker:
                 state[batch.base_seq] = placed[0][0]
                 state[-1] = batch.base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
-        if crash_point(runtime, "broker", "after_append_before_ack"):
+        if runtime.faults.crashes_at("broker", "after_append_before_ack"):
             return  # stored, but the ack never leaves: the producer will retry
         if producer.spec.acks != 0:
             runtime.network.send(

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.faults import crash_point
 from simulator.models.handling import record_failure
 from simulator.models.log.assignors import TopicPartition
 from simulator.models.log.partition import Entry, Partition
@@ -70,6 +69,9 @@ class Consumer:
         name: str,
     ) -> None:
         self.runtime = runtime
+        self._records = runtime.records
+        """The trace (a live view): its length is the next record's seq, read per message."""
+        self._crashes_at = runtime.faults.crashes_at
         self.broker = broker
         self.group = group
         self.spec = spec
@@ -315,7 +317,7 @@ class Consumer:
         positions = self.positions
         runtime = self.runtime
         record = runtime.record
-        records = runtime.records
+        records = self._records
         group_name = self.spec.name
         name = self.name
         position_cause = self.position_cause
@@ -431,7 +433,7 @@ class Consumer:
             if not self._failed(part, entry, delivered_seq, error, token):
                 return False
             return self._item_done(part, entry)
-        seq = runtime.next_seq
+        seq = len(self._records)
         runtime.record(
             Processed(
                 seq=seq,
@@ -566,7 +568,7 @@ class Consumer:
 
     def _crash_point(self, point: str) -> bool:
         """Whether the fault plan crashes this consumer here (it is down if so)."""
-        return crash_point(self.runtime, self.name, point)
+        return self._crashes_at(self.name, point)
 
     def _end_batch(self) -> None:
         spec = self.spec

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from simulator.faults import crash_point
 from simulator.models.queues.publisher import Publisher, PublishRequest
 from simulator.trace import Crashed, Restarted
 
@@ -99,4 +98,4 @@ class QueueBroker(Generic[C]):
 
     def _crashed_before_answering(self) -> bool:
         """The ``after_append_before_ack`` point: stored, but the answer never leaves."""
-        return crash_point(self.runtime, "broker", "after_append_before_ack")
+        return self.runtime.faults.crashes_at("broker", "after_append_before_ack")

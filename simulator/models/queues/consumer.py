@@ -56,7 +56,7 @@ class QueueConsumer:
         """Tries of the current message in this round (the retry policy counts them)."""
         self._processing_ms = spec.processing_ms
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
-        self._crash_at = runtime.faults.crash_at_point
+        self._crashes_at = runtime.faults.crashes_at
         self._handler_error = runtime.faults.handler_error
 
     # -- what a model's consumer fills in --------------------------------------------------------
@@ -97,11 +97,7 @@ class QueueConsumer:
 
     def _crash_point(self, point: str) -> bool:
         """Whether the fault plan crashes this consumer here (it is down if so)."""
-        crash = self._crash_at(self.name, point)  # asked at every message: bound once
-        if crash is None:
-            return False
-        self.runtime.crash(self.name, point, crash.restart_after_ms)
-        return True
+        return self._crashes_at(self.name, point)  # asked at every message: bound once
 
     # -- the handler's outcome -------------------------------------------------------------------
 
