@@ -352,7 +352,7 @@ def validate(
 def compare(
     scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
     vary: Annotated[
-        str, typer.Option(help="What to vary: broker (log, rabbitmq, sqs, sqs-fifo) or semantics.")
+        str, typer.Option(help="What to vary: broker (every model) or semantics.")
     ] = "broker",
     seed: Annotated[
         int | None, typer.Option(help="Seed for every variant (default: the scenario's).")
@@ -417,14 +417,12 @@ def compare(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors)."""
+    """Print the JSON Schema of scenario files (for editors), every model's sections included."""
     import msgspec
 
-    from simulator.scenario import Scenario
+    from simulator.models.registry import scenario_schema
 
-    sys.stdout.write(
-        msgspec.json.format(msgspec.json.encode(msgspec.json.schema(Scenario))).decode()
-    )
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(scenario_schema())).decode())
     sys.stdout.write("\n")
 
 
@@ -495,11 +493,11 @@ def report(
         _fail(f"--format: unknown format {fmt!r} (use md or html)")
     if svg and out is None:
         _fail("--svg: needs --out (the SVG files are saved next to the handout)")
-    from simulator.brokers import broker_model
     from simulator.compare import VARY
     from simulator.compare import compare as run_compare
     from simulator.course import load_course
     from simulator.errors import InputError
+    from simulator.models.registry import model
     from simulator.predict import check_predictions
     from simulator.report import build_handout, render_html, render_markdown
     from simulator.simulation import Simulation
@@ -546,7 +544,7 @@ def report(
         summary,
         sim.trace,
         lang=lang,
-        follows=broker_model(spec.broker)[0],
+        follows=model(spec.broker).follows,
         course=course,
         predictions=check_predictions(spec, summary, sim=sim),
         compare=comparison,
@@ -569,15 +567,16 @@ def report(
 def new(
     name: Annotated[str, typer.Argument(help="The new lesson's name (file NAME.toml is created).")],
     template: Annotated[
-        str, typer.Option("--template", help="log, rabbitmq, sqs or sqs-fifo.")
+        str, typer.Option("--template", help="A broker model's name: its template lesson.")
     ] = "log",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Start a new lesson from a template, in the current directory."""
-    from simulator.lesson_templates import TEMPLATES, render_template
+    from simulator.lesson_templates import render_template, template_kinds
 
-    if template not in TEMPLATES:
-        _fail(f"--template: unknown template {template!r} (use {', '.join(TEMPLATES)})")
+    kinds = template_kinds()
+    if template not in kinds:
+        _fail(f"--template: unknown template {template!r} (use {', '.join(kinds)})")
     stem = name[: -len(".toml")] if name.endswith(".toml") else name
     if not stem or "/" in stem or stem.startswith("."):
         _fail(f"{name}: a lesson name is a file stem such as my-lesson (no '/')")

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from simulator.log.partitioner import partition_for_key
+from simulator.models.log.partitioner import partition_for_key
 from simulator.scenario import decode_scenario
 from simulator.simulation import Simulation
 

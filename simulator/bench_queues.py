@@ -1,9 +1,9 @@
 """How fast the broker models run: one keyed, at-least-once workload through each.
 
 The same 200,000 messages (64 keys, 4 competing consumers, process then
-ack/commit/delete) go through the Kafka-style log, the RabbitMQ-style queue
-and SQS standard and FIFO queues; the figure is *deliveries per wall-clock
-second* of simulation. Wall-clock time is read here only — never in the
+ack/commit/delete) go through every registered model (the Kafka-style log,
+the RabbitMQ-style queue, SQS standard and FIFO queues); the figure is
+*deliveries per wall-clock second* of simulation. Wall-clock time is read here only — never in the
 core, whose time is virtual — so the benchmark cannot change a trace.
 
 Run it with ``python -m simulator.bench_queues [MESSAGES]``.
@@ -15,12 +15,11 @@ import gc
 import sys
 import time
 
+from simulator.models.registry import names
 from simulator.scenario import decode_scenario
 from simulator.simulation import Simulation
 
-__all__ = ["MODELS", "bench_scenario", "run_benchmark"]
-
-MODELS = ("log", "rabbitmq", "sqs", "sqs-fifo")
+__all__ = ["bench_scenario", "run_benchmark"]
 
 _TEMPLATE = """
 title = {{ en = "queue benchmark", ko = "큐 벤치마크" }}
@@ -62,11 +61,11 @@ def bench_scenario(broker: str, messages: int, consumers: int = 4) -> str:
 
 
 def run_benchmark(
-    messages: int = 200_000, consumers: int = 4, models: tuple[str, ...] = MODELS
+    messages: int = 200_000, consumers: int = 4, models: list[str] | None = None
 ) -> dict[str, float]:
-    """Deliveries per wall-clock second for each model, same workload and seed."""
+    """Deliveries per wall-clock second for each model (default: every registered one)."""
     results: dict[str, float] = {}
-    for broker in models:
+    for broker in names() if models is None else models:
         text = bench_scenario(broker, messages, consumers)
         scenario = decode_scenario(text.encode(), f"bench-{broker}.toml", f"bench-{broker}")
         sim = Simulation(scenario, 1)

@@ -19,7 +19,7 @@ transaction counts only when the transaction commits.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from simulator.trace import (
@@ -46,7 +46,7 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["Checker", "GroupBooks"]
 
@@ -91,9 +91,9 @@ class GroupBooks:
 class Checker:
     """Keeps the books over the trace and emits findings as records."""
 
-    def __init__(self, sim: Simulation, subscriptions: dict[str, str]) -> None:
+    def __init__(self, runtime: Runtime, subscriptions: dict[str, str]) -> None:
         """``subscriptions``: group (or queue) name → the topic it reads."""
-        self.sim = sim
+        self.runtime = runtime
         self.groups: dict[str, GroupBooks] = {g: GroupBooks(g, t) for g, t in subscriptions.items()}
         self.produced = 0
         self.acked = 0
@@ -158,7 +158,7 @@ class Checker:
             return
         books.processed += 1
         first = books.first_processed.get(rec.msg)
-        emit = self.sim.emit
+        emit = self.runtime.emit
         if first is None:
             books.first_processed[rec.msg] = rec.seq
         else:
@@ -239,7 +239,7 @@ class Checker:
 
     def finish(self) -> None:
         """Emit a MessageLost finding for every acknowledged message a group never processed."""
-        records = self.sim.trace.records
+        records = self.runtime.records
         for books in self.groups.values():
             for msg, acked_seq in self._acked.items():
                 acked = records[acked_seq]
@@ -252,7 +252,7 @@ class Checker:
                     continue  # the exchange never sent it to this queue
                 cause, reason = self._why_lost(books, msg, acked_seq, topic, partition, records)
                 books.lost += 1
-                self.sim.emit(
+                self.runtime.emit(
                     MessageLost,
                     "checker",
                     cause,
@@ -270,7 +270,7 @@ class Checker:
         acked_seq: int,
         topic: str,
         partition: int | None,
-        records: list[Record],
+        records: Sequence[Record],
     ) -> tuple[int, str]:
         skipped = books.skipped.get(msg)
         if skipped is not None:

@@ -1,14 +1,15 @@
 """The same workload through different brokers, or under different delivery semantics.
 
-``evsim compare SCENARIO --vary broker`` runs one scenario on every broker
-model — the Kafka-style log, RabbitMQ-style queues, SQS standard and SQS FIFO —
-with the same seed, so the workload and the faults are identical and only the
-broker differs. ``--vary semantics`` keeps the broker and switches every group
-between at-most-once (commit or ack or delete *before* processing),
-at-least-once (*after* processing) and exactly-once, where the model has it:
-only the Kafka-style log does (transactions with ``read_committed``); the queue
-models have no transaction that covers a consumer's ack and its side effects,
-so that variant is reported as unsupported instead of run.
+``evsim compare SCENARIO --vary broker`` runs one scenario on every registered
+broker model (``simulator.models.registry``: the Kafka-style log,
+RabbitMQ-style queues, SQS standard and SQS FIFO) with the same seed, so the
+workload and the faults are identical and only the broker differs. ``--vary
+semantics`` keeps the broker and switches every group between at-most-once
+(commit or ack or delete *before* processing), at-least-once (*after*
+processing) and exactly-once, where the model has transactions (the
+Kafka-style log, with ``read_committed``); the queue models have no
+transaction that covers a consumer's ack and its side effects, so that
+variant is reported as unsupported, with the model's own reason, instead of run.
 
 Each variant is judged by the checker's common books, plus the worst latency
 from a message being produced to its first processing in each group.
@@ -20,13 +21,13 @@ from typing import Any
 
 import msgspec
 
+from simulator.models.registry import model, models
 from simulator.scenario import Scenario, validate
 from simulator.simulation import Simulation
 from simulator.summary import RunSummary, as_dict, summarize
 from simulator.trace import Processed, Produced, Record
 
 __all__ = [
-    "BROKERS",
     "SEMANTICS",
     "VARY",
     "Variant",
@@ -37,18 +38,9 @@ __all__ = [
 ]
 
 VARY = ("broker", "semantics")
-BROKERS = ("log", "rabbitmq", "sqs", "sqs-fifo")
 SEMANTICS = ("at-most-once", "at-least-once", "exactly-once")
 
 _COMMIT_FOR = {"at-most-once": "before-process", "at-least-once": "after-process"}
-_NO_EXACTLY_ONCE = {
-    "rabbitmq": "RabbitMQ has no transaction spanning a consumer's ack and its side effects:"
-    " use at-least-once with an idempotent consumer",
-    "sqs": "a standard SQS queue delivers at least once and now and then twice:"
-    " use at-least-once with an idempotent consumer",
-    "sqs-fifo": "SQS FIFO deduplicates sends for 5 minutes, but a consumer slower than its"
-    " visibility timeout still processes a message twice: no exactly-once variant to run",
-}
 
 
 class Variant(msgspec.Struct, frozen=True):
@@ -78,7 +70,7 @@ def _with(scenario: Scenario, *, broker: str | None = None, commit: str | None =
     groups = scenario.groups
     if commit is not None:
         groups = [msgspec.structs.replace(g, commit=commit) for g in groups]
-    elif broker is not None and broker != "log":
+    elif broker is not None and not model(broker).capabilities.transactions:
         groups = [
             msgspec.structs.replace(g, commit="after-process") if g.commit == "transactional" else g
             for g in groups
@@ -95,17 +87,18 @@ def plan_variants(scenario: Scenario, vary: str) -> list[tuple[str, str, Scenari
     plans: list[tuple[str, str, Scenario | None, str]] = []
     if vary == "broker":
         transactional = any(g.commit == "transactional" for g in scenario.groups)
-        for broker in BROKERS:
+        for spec in models():
             note = ""
-            if transactional and broker != "log":
+            if transactional and not spec.capabilities.transactions:
                 note = "transactional groups run as after-process (no transactions here)"
-            plans.append((broker, broker, _with(scenario, broker=broker), note))
+            plans.append((spec.label, spec.name, _with(scenario, broker=spec.name), note))
         return plans
     broker = scenario.broker
+    own = model(broker)
     for semantics in SEMANTICS:
         if semantics == "exactly-once":
-            if broker != "log":
-                plans.append((semantics, broker, None, f"unsupported: {_NO_EXACTLY_ONCE[broker]}"))
+            if not own.capabilities.transactions:
+                plans.append((semantics, broker, None, f"unsupported: {own.no_exactly_once}"))
                 continue
             if any(g.retry_topics for g in scenario.groups):
                 why = "unsupported: retry topics do not mix with transactions"
@@ -142,7 +135,7 @@ def compare(scenario: Scenario, vary: str, seed: int | None = None) -> list[Vari
     own_semantics = _semantics_of(scenario)
     out: list[Variant] = []
     for label, broker, variant, note in plan_variants(scenario, vary):
-        baseline = label == own_broker if vary == "broker" else label == own_semantics
+        baseline = broker == own_broker if vary == "broker" else label == own_semantics
         if variant is None:
             out.append(Variant(label, broker, None, None, note, baseline))
             continue

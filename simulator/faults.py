@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from simulator.scenario import Crash, HandlerError, Poison, Slow
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["FaultPlan"]
 
@@ -22,14 +22,14 @@ __all__ = ["FaultPlan"]
 class FaultPlan:
     """Answers components' questions about the scenario's faults."""
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         self._point_crashes: dict[tuple[str, str], list[Crash]] = {}
         self._point_counts: dict[tuple[str, str], int] = {}
         self._handler_errors: list[HandlerError] = []
         self._poison: list[Poison] = []
         self._slow: dict[str, list[Slow]] = {}
-        for fault in sim.scenario.faults:
+        for fault in runtime.scenario.faults:
             if isinstance(fault, Crash):
                 if fault.at is not None:
                     self._point_crashes.setdefault((fault.target, fault.at), []).append(fault)
@@ -50,7 +50,9 @@ class FaultPlan:
         return consumer in self._slow
 
     def timed_crashes(self) -> list[Crash]:
-        return [f for f in self.sim.scenario.faults if isinstance(f, Crash) and f.at_ms is not None]
+        return [
+            f for f in self.runtime.scenario.faults if isinstance(f, Crash) and f.at_ms is not None
+        ]
 
     def crash_at_point(self, component: str, point: str) -> Crash | None:
         """Count one arrival of ``component`` at ``point``; the crash due now, if any."""
@@ -67,6 +69,21 @@ class FaultPlan:
                 return fault
         return None
 
+    def crashes_at(self, component: str, point: str) -> bool:
+        """``component`` reached ``point``: crash it now if the plan says so (then True).
+
+        Every component asks at its windows (``after_poll``,
+        ``after_append_before_ack`` …) this way, and stops what it was doing
+        when the answer is yes.
+        """
+        if not self._point_crashes:
+            return False  # the common case, asked at every message: answer at once
+        crash = self.crash_at_point(component, point)
+        if crash is None:
+            return False
+        self.runtime.crash(component, point, crash.restart_after_ms)
+        return True
+
     def handler_error(
         self, group: str, consumer: str, msg: int, key: str | None, value: str
     ) -> str | None:
@@ -80,13 +97,13 @@ class FaultPlan:
                 or (p.value_contains is not None and p.value_contains in value)
             ):
                 return "poison"
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         for h in self._handler_errors:
             if h.group != group or (h.consumer is not None and h.consumer != consumer):
                 continue
             if now < h.from_ms or (h.to_ms is not None and now >= h.to_ms):
                 continue
-            if self.sim.rng.stream(f"handler:{group}").random() < h.probability:
+            if self.runtime.rng.stream(f"handler:{group}").random() < h.probability:
                 return "transient"
         return None
 
@@ -95,7 +112,7 @@ class FaultPlan:
         slows = self._slow.get(consumer)
         if not slows:
             return default_ms
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         for s in slows:
             if now >= s.from_ms and (s.to_ms is None or now < s.to_ms):
                 return s.processing_ms

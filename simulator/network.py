@@ -17,7 +17,7 @@ from simulator.scenario import NetworkFault, PartitionFault
 from simulator.trace import NetworkDropped, NetworkDuplicated, NetworkHealed, NetworkPartitioned
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["Network"]
 
@@ -25,25 +25,25 @@ __all__ = ["Network"]
 class Network:
     """Moves calls between components through virtual time, applying network faults."""
 
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-        self.latency_ms = sim.scenario.network.latency_ms
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.latency_ms = runtime.scenario.network.latency_ms
         self._rules: dict[tuple[str, str], list[NetworkFault]] = {}
         self._last_drop: dict[int, int] = {}
         """Message id → seq of the latest NetworkDropped record that carried it."""
         self._cut: dict[frozenset[str], int] = {}
         """Active partitions: the pair of components → seq of the NetworkPartitioned record."""
-        for fault in sim.scenario.faults:
+        for fault in runtime.scenario.faults:
             if isinstance(fault, NetworkFault):
                 self._rules.setdefault((fault.source, fault.destination), []).append(fault)
             elif isinstance(fault, PartitionFault):
-                sim.kernel.schedule(fault.from_ms, self._partition, fault)
+                runtime.kernel.schedule(fault.from_ms, self._partition, fault)
         self.faulty = bool(self._rules) or any(
-            isinstance(f, PartitionFault) for f in sim.scenario.faults
+            isinstance(f, PartitionFault) for f in runtime.scenario.faults
         )
 
     def _partition(self, fault: PartitionFault) -> None:
-        rec = self.sim.emit(
+        rec = self.runtime.emit(
             NetworkPartitioned,
             "network",
             None,
@@ -51,14 +51,14 @@ class Network:
             until_ms=fault.to_ms,
         )
         self._cut[frozenset(fault.between)] = rec.seq
-        self.sim.kernel.schedule(fault.to_ms, self._heal, fault)
+        self.runtime.kernel.schedule(fault.to_ms, self._heal, fault)
 
     def _heal(self, fault: PartitionFault) -> None:
         seq = self._cut.pop(frozenset(fault.between), None)
-        self.sim.emit(NetworkHealed, "network", seq, between=list(fault.between))
+        self.runtime.emit(NetworkHealed, "network", seq, between=list(fault.between))
 
     def _dropped(self, cause_seq: int | None, link: str, what: str, msgs: list[int]) -> int:
-        seq: int = self.sim.emit(
+        seq: int = self.runtime.emit(
             NetworkDropped, "network", cause_seq, link=link, what=what, msgs=msgs
         ).seq
         for m in msgs:
@@ -89,13 +89,13 @@ class Network:
         link = f"{source}->{destination}"
         cut = self._cut.get(frozenset((source, destination))) if self._cut else None
         if cut is None:
-            now = self.sim.kernel.now_ms
+            now = self.runtime.kernel.now_ms
             for rule in self._rules.get((source, destination), ()):
                 if now < rule.from_ms or (rule.to_ms is not None and now >= rule.to_ms):
                     continue
                 if rule.msgs or not rule.drop_probability:
                     continue
-                if self.sim.rng.stream(f"network:{link}").random() < rule.drop_probability:
+                if self.runtime.rng.stream(f"network:{link}").random() < rule.drop_probability:
                     break
             else:
                 return True
@@ -121,7 +121,7 @@ class Network:
         messages and for the trace. Returns the seq of a ``NetworkDropped``
         record if the network lost it, else None.
         """
-        kernel = self.sim.kernel
+        kernel = self.runtime.kernel
         if not self.faulty:
             kernel.schedule(kernel.now_ms + self.latency_ms, deliver, arg, background=background)
             return None
@@ -140,7 +140,7 @@ class Network:
                 continue
             if rule.msgs and not any(m in rule.msgs for m in msgs):
                 continue
-            rng = self.sim.rng.stream(f"network:{link}")
+            rng = self.runtime.rng.stream(f"network:{link}")
             if rule.drop_probability and rng.random() < rule.drop_probability:
                 if background:
                     return None
@@ -148,7 +148,7 @@ class Network:
             if rule.duplicate_probability and rng.random() < rule.duplicate_probability:
                 copies = 2
                 if not background:
-                    self.sim.emit(
+                    self.runtime.emit(
                         NetworkDuplicated, "network", cause_seq, link=link, what=what, msgs=msgs
                     )
             delay += rule.delay_ms

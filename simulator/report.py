@@ -222,20 +222,24 @@ def _setup(scenario: Scenario, follows: str, lang: str) -> list[Block]:
 _BROKER_SECTIONS = frozenset(
     {
         "title", "summary", "tags", "broker", "seed", "until_ms", "settle_ms", "max_records",
-        "network", "topics", "producers", "groups", "workload", "faults", "rabbitmq", "sqs",
+        "network", "topics", "producers", "groups", "workload", "faults",
         "narration", "expect", "limits", "predict", "name",
     }
 )  # fmt: skip
+"""The core sections the setup lists itself; every broker model's own sections join them."""
 
 
 def _other_sections(scenario: Scenario) -> list[str]:
     """Sections beyond the brokers' (event store, CQRS, streams, sagas), shown compactly."""
+    from simulator.models.registry import sections
+
+    shown = _BROKER_SECTIONS | {owned.name for owned in sections()}
     out: list[str] = []
     defaults = type(scenario).__struct_defaults__
     fields = type(scenario).__struct_fields__
     first_default = len(fields) - len(defaults)
     for i, field in enumerate(fields):
-        if field in _BROKER_SECTIONS:
+        if field in shown:
             continue
         value = getattr(scenario, field)
         default = defaults[i - first_default] if i >= first_default else msgspec.NODEFAULT

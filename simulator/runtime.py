@@ -16,7 +16,7 @@ runtime), so they appear here only as the small protocols components call.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from simulator.kernel import Kernel
 from simulator.messages import Message
@@ -77,6 +77,10 @@ class FaultPort(Protocol):
         """Count one arrival of ``component`` at ``point``; the crash due now, if any."""
         ...
 
+    def crashes_at(self, component: str, point: str) -> bool:
+        """Count one arrival at ``point``; if a crash is due, crash ``component`` now (True)."""
+        ...
+
     def handler_error(
         self, group: str, consumer: str, msg: int, key: str | None, value: str
     ) -> str | None:
@@ -99,25 +103,51 @@ class FaultPort(Protocol):
 class Publisher(Protocol):
     """Where a component hands a message it publishes (the scenario's broker model)."""
 
-    def send(self, msg: Message) -> None: ...
+    def send(self, msg: Message) -> None:
+        """Publish ``msg`` from its producer, as the workload does."""
+        ...
 
 
+@runtime_checkable
 class Runtime(Protocol):
     """What a component may use: clock, trace, network, faults, randomness, crashes."""
 
-    scenario: Scenario
-    """The scenario a component is built from (read it; never change it)."""
-    seed: int
-    kernel: Kernel
-    """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
-    rng: SeedSequence
-    """Named, independent random streams derived from the seed."""
-    network: NetworkPort
-    faults: FaultPort
+    # Read-only properties, not attributes: a component never replaces them, and
+    # an implementation may hold richer types (``Network`` for ``NetworkPort``).
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario a component is built from (read it; never change it)."""
+        ...
+
+    @property
+    def seed(self) -> int:
+        """The seed of this run (every random stream derives from it)."""
+        ...
+
+    @property
+    def kernel(self) -> Kernel:
+        """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
+        ...
+
+    @property
+    def rng(self) -> SeedSequence:
+        """Named, independent random streams derived from the seed."""
+        ...
+
+    @property
+    def network(self) -> NetworkPort:
+        """The network every call between two components crosses."""
+        ...
+
+    @property
+    def faults(self) -> FaultPort:
+        """The scenario's fault plan, asked at the moments that matter."""
+        ...
 
     @property
     def records(self) -> Sequence[Record]:
-        """The trace so far, read-only (``records[seq]``)."""
+        """The trace so far, read-only (``records[seq]``): a live view a component may keep."""
         ...
 
     @property

@@ -12,14 +12,15 @@ findings about lost messages and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from simulator.brokers import BrokerModel, broker_model
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
 from simulator.messages import Message
+from simulator.models.registry import model
+from simulator.models.spec import BrokerModel
 from simulator.network import Network
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
@@ -28,8 +29,11 @@ from simulator.workload import expand_workload
 
 if TYPE_CHECKING:
     from simulator.cqrs.model import CqrsModel
+    from simulator.runtime import Runtime
 
 __all__ = ["Simulation"]
+
+R = TypeVar("R", bound=Record)
 
 
 def _chain(
@@ -47,7 +51,14 @@ def _chain(
 
 
 class Simulation:
-    """Runs a scenario deterministically and records everything in ``trace``."""
+    """Runs a scenario deterministically and records everything in ``trace``.
+
+    It is the ``Runtime`` every component is built on (``simulator.runtime``):
+    components see the clock, the trace, the network, the faults and the
+    random streams through that port, never this class. The trace, the
+    checker, the broker model and the CQRS model are here for the services
+    above the core (summary, compare, views).
+    """
 
     def __init__(
         self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None
@@ -68,8 +79,8 @@ class Simulation:
         self._observers = self.checker.observers()
         self.network = Network(self)
         self.faults = FaultPlan(self)
-        follows, broker_cls = broker_model(scenario.broker)
-        settings: dict[str, str] = broker_cls.settings_for(self)
+        spec = model(scenario.broker)
+        settings = spec.settings_for(scenario)
         if scenario.store is not None:
             from simulator.cqrs.model import settings_for
 
@@ -82,10 +93,10 @@ class Simulation:
             title=scenario.title.en,
             seed=self.seed,
             broker=scenario.broker,
-            follows=follows,
+            follows=spec.follows,
             settings=settings,
         )
-        self.broker: BrokerModel = broker_cls(self)
+        self.broker: BrokerModel = spec.build(self)
         self.cqrs: CqrsModel | None = None
         if scenario.store is not None:
             from simulator.cqrs.model import CqrsModel
@@ -103,7 +114,7 @@ class Simulation:
 
     # -- recording -------------------------------------------------------------------
 
-    def record(self, rec: Any) -> Any:
+    def record(self, rec: R) -> R:
         """Append a record built by the caller (``seq=sim.next_seq``); returns it.
 
         The hot paths build their records directly, which is several times
@@ -119,6 +130,11 @@ class Simulation:
     def next_seq(self) -> int:
         """The seq the next record will get."""
         return len(self._records)
+
+    @property
+    def records(self) -> Sequence[Record]:
+        """The trace so far (``records[seq]``); components only read it."""
+        return self._records
 
     def emit(self, cls: type[Any], component: str, cause_seq: int | None, **fields: Any) -> Any:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
@@ -168,6 +184,10 @@ class Simulation:
             self.cqrs.restart(arg[0], arg[1])
             return
         self.broker.restart(arg[0], arg[1])
+
+    def publisher(self) -> BrokerModel:
+        """The broker model, for components above it that publish (an outbox relay)."""
+        return self.broker
 
     def new_message(self, producer: str, key: str | None, key_seq: int, value: str) -> Message:
         """A message that starts inside the system (a published event), with the next id."""
@@ -247,3 +267,9 @@ class Simulation:
             if self.finished:
                 return
             self.step()
+
+
+if TYPE_CHECKING:
+
+    def _a_simulation_is_a_runtime(sim: Simulation) -> Runtime:
+        return sim  # the type checker proves that Simulation implements the port

@@ -31,7 +31,16 @@ __all__ = [
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
-    """Fields every trace record has."""
+    """Fields every trace record has, and the struct options every record shares.
+
+    A subclass inherits the tag (its own class name under ``kind``), the tag
+    field and ``gc=False`` (records hold no cycles, so the garbage collector
+    need not track millions of them). It states two options again, because
+    they apply per class: ``kw_only=True`` makes its own fields keyword-only,
+    which keeps these four fields first in every encoded record (the trace
+    digest depends on that order), and ``frozen=True`` tells a type checker
+    what msgspec enforces anyway — a record, once written, never changes.
+    """
 
     seq: int
     """Index of the record in its trace, from 0."""
@@ -46,7 +55,7 @@ class Record(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", tag=Tr
 # -- the run --------------------------------------------------------------------
 
 
-class ScenarioStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ScenarioStarted(Record, frozen=True, kw_only=True):
     """Header: which scenario, seed and broker model, and the defaults in force."""
 
     scenario: str
@@ -59,7 +68,7 @@ class ScenarioStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     """Every setting that shapes behaviour, defaults included, as shown to students."""
 
 
-class RunFinished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class RunFinished(Record, frozen=True, kw_only=True):
     """The run ended: ``quiescent`` (no work left), ``until`` (time limit) or ``max_records``."""
 
     reason: str
@@ -68,7 +77,7 @@ class RunFinished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True,
 # -- producing ------------------------------------------------------------------
 
 
-class Produced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Produced(Record, frozen=True, kw_only=True):
     """An application handed a message to its producer."""
 
     producer: str
@@ -79,7 +88,7 @@ class Produced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     topic: str
 
 
-class Appended(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Appended(Record, frozen=True, kw_only=True):
     """A partition appended a record at ``offset``."""
 
     topic: str
@@ -95,7 +104,7 @@ class Appended(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     """A null value: on a compacted topic, a delete marker for its key."""
 
 
-class ProduceDeduplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ProduceDeduplicated(Record, frozen=True, kw_only=True):
     """An idempotent producer's repeat was recognised by its sequence number and not appended."""
 
     topic: str
@@ -107,7 +116,7 @@ class ProduceDeduplicated(Record, frozen=True, kw_only=True, tag_field="kind", t
     """Offset of the original append, returned to the producer in the ack."""
 
 
-class Acked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Acked(Record, frozen=True, kw_only=True):
     """The producer received the broker's acknowledgement: the message counts as sent."""
 
     producer: str
@@ -118,7 +127,7 @@ class Acked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=Fa
     """None under ``acks=0``: the producer never learns where it landed."""
 
 
-class ProduceRetried(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ProduceRetried(Record, frozen=True, kw_only=True):
     """No acknowledgement in time: the producer will send again after a backoff."""
 
     producer: str
@@ -129,7 +138,7 @@ class ProduceRetried(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     """Why: ``request timed out`` (no answer) or ``out of order sequence`` (broker refused)."""
 
 
-class ProduceFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ProduceFailed(Record, frozen=True, kw_only=True):
     """The producer gave up on a message (retries or delivery timeout exhausted)."""
 
     producer: str
@@ -140,7 +149,7 @@ class ProduceFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
 # -- consuming ------------------------------------------------------------------
 
 
-class Delivered(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Delivered(Record, frozen=True, kw_only=True):
     """A consumer received a message (a Kafka poll, a RabbitMQ delivery, an SQS receive)."""
 
     group: str
@@ -154,7 +163,7 @@ class Delivered(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
     """True when this group has been given the same log position or message before."""
 
 
-class Processed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Processed(Record, frozen=True, kw_only=True):
     """A consumer's handler finished a message successfully."""
 
     group: str
@@ -169,7 +178,7 @@ class Processed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
     """Inside a transaction the processing counts only once the transaction commits."""
 
 
-class ProcessingFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ProcessingFailed(Record, frozen=True, kw_only=True):
     """A handler raised: ``transient`` errors may pass on retry, ``poison`` never does."""
 
     group: str
@@ -179,7 +188,7 @@ class ProcessingFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=
     attempt: int
 
 
-class RetryScheduled(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class RetryScheduled(Record, frozen=True, kw_only=True):
     """A failed message will be tried again after ``delay_ms`` (in place, or via a retry topic)."""
 
     group: str
@@ -191,7 +200,7 @@ class RetryScheduled(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     """The retry topic the message was republished to, or None for a blocking retry."""
 
 
-class DeadLettered(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class DeadLettered(Record, frozen=True, kw_only=True):
     """A message was moved to the dead-letter destination and leaves normal processing."""
 
     group: str
@@ -201,7 +210,7 @@ class DeadLettered(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     reason: str
 
 
-class Skipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Skipped(Record, frozen=True, kw_only=True):
     """A failed message was given up with nowhere to go: it is lost to this group."""
 
     group: str
@@ -210,7 +219,7 @@ class Skipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=
     reason: str
 
 
-class Committed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Committed(Record, frozen=True, kw_only=True):
     """A group's committed offset for a partition moved: ``offset`` is the next one to read."""
 
     group: str
@@ -220,7 +229,7 @@ class Committed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
     offset: int
 
 
-class CommitFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class CommitFailed(Record, frozen=True, kw_only=True):
     """A commit was refused (the member lost its partitions) or lost on the way."""
 
     group: str
@@ -231,12 +240,12 @@ class CommitFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
 # -- groups ---------------------------------------------------------------------
 
 
-class MemberJoined(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class MemberJoined(Record, frozen=True, kw_only=True):
     group: str
     consumer: str
 
 
-class MemberLeft(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class MemberLeft(Record, frozen=True, kw_only=True):
     """A member left the group: ``left``, ``session_timeout``, ``max_poll_interval`` …"""
 
     group: str
@@ -244,7 +253,7 @@ class MemberLeft(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, 
     reason: str
 
 
-class Rebalanced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Rebalanced(Record, frozen=True, kw_only=True):
     """The group coordinator handed out a new assignment (a new generation)."""
 
     group: str
@@ -254,7 +263,7 @@ class Rebalanced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, 
     """Member name → partitions it owns, as ``topic/partition``."""
 
 
-class PositionReset(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class PositionReset(Record, frozen=True, kw_only=True):
     """Where a consumer starts reading a partition it was just given, and why."""
 
     group: str
@@ -269,7 +278,7 @@ class PositionReset(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
 # -- the log itself ---------------------------------------------------------------
 
 
-class LogTruncated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class LogTruncated(Record, frozen=True, kw_only=True):
     """Retention deleted the oldest records; the log now starts at ``log_start_offset``."""
 
     topic: str
@@ -278,7 +287,7 @@ class LogTruncated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     removed: int
 
 
-class LogCompacted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class LogCompacted(Record, frozen=True, kw_only=True):
     """Compaction removed records superseded by a later value for the same key."""
 
     topic: str
@@ -289,7 +298,7 @@ class LogCompacted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     """The messages whose records were removed."""
 
 
-class TransactionCommitted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class TransactionCommitted(Record, frozen=True, kw_only=True):
     """Outputs and consumed offsets of one transaction became visible together."""
 
     txn: str
@@ -297,7 +306,7 @@ class TransactionCommitted(Record, frozen=True, kw_only=True, tag_field="kind", 
     outputs: int
 
 
-class TransactionAborted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class TransactionAborted(Record, frozen=True, kw_only=True):
     """A transaction was rolled back: its outputs stay in the log, marked aborted."""
 
     txn: str
@@ -308,18 +317,18 @@ class TransactionAborted(Record, frozen=True, kw_only=True, tag_field="kind", ta
 # -- faults -------------------------------------------------------------------------
 
 
-class Crashed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Crashed(Record, frozen=True, kw_only=True):
     """A component stopped abruptly (no graceful leave, no final commit)."""
 
     point: str | None
     """The named point, e.g. ``after_process_before_commit``; None for a timed crash."""
 
 
-class Restarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Restarted(Record, frozen=True, kw_only=True):
     """A crashed component came back."""
 
 
-class NetworkDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class NetworkDropped(Record, frozen=True, kw_only=True):
     """The network lost a request or response between two components."""
 
     link: str
@@ -328,7 +337,7 @@ class NetworkDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     """The messages it carried (a produce request carries a batch)."""
 
 
-class NetworkDuplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class NetworkDuplicated(Record, frozen=True, kw_only=True):
     """The network delivered a request twice."""
 
     link: str
@@ -336,21 +345,21 @@ class NetworkDuplicated(Record, frozen=True, kw_only=True, tag_field="kind", tag
     msgs: list[int]
 
 
-class NetworkPartitioned(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class NetworkPartitioned(Record, frozen=True, kw_only=True):
     """Two components can no longer reach each other until ``until_ms``."""
 
     between: list[str]
     until_ms: int
 
 
-class NetworkHealed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class NetworkHealed(Record, frozen=True, kw_only=True):
     between: list[str]
 
 
 # -- checker findings -----------------------------------------------------------------
 
 
-class DuplicateDetected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class DuplicateDetected(Record, frozen=True, kw_only=True):
     """A group processed a message it had already processed (``first_seq``)."""
 
     group: str
@@ -359,7 +368,7 @@ class DuplicateDetected(Record, frozen=True, kw_only=True, tag_field="kind", tag
     first_seq: int
 
 
-class OrderViolated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class OrderViolated(Record, frozen=True, kw_only=True):
     """A group processed a key's message after a later one of the same key (``after_seq``)."""
 
     group: str
@@ -370,7 +379,7 @@ class OrderViolated(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     after_seq: int
 
 
-class MessageLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class MessageLost(Record, frozen=True, kw_only=True):
     """An acknowledged message that this group never processed by the end of the run."""
 
     group: str
@@ -383,7 +392,7 @@ class MessageLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True,
 # -- queue brokers (RabbitMQ-style and SQS-style) -------------------------------------
 
 
-class Routed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Routed(Record, frozen=True, kw_only=True):
     """A RabbitMQ exchange routed a published message to the queues whose bindings match."""
 
     exchange: str
@@ -393,7 +402,7 @@ class Routed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=F
     """Empty: no binding matched and the message was dropped (``mandatory`` is not set)."""
 
 
-class Enqueued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Enqueued(Record, frozen=True, kw_only=True):
     """An SQS queue stored a message (``copy``: an extra copy of at-least-once delivery)."""
 
     group: str
@@ -404,7 +413,7 @@ class Enqueued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     """Hidden this long first: ``DelaySeconds``, or a late standard-queue message."""
 
 
-class DeliveryAcked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class DeliveryAcked(Record, frozen=True, kw_only=True):
     """A RabbitMQ consumer acknowledged deliveries up to ``delivery_tag`` (``basic.ack``)."""
 
     group: str
@@ -416,7 +425,7 @@ class DeliveryAcked(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     """How many unacked deliveries this ack settled."""
 
 
-class Nacked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Nacked(Record, frozen=True, kw_only=True):
     """A RabbitMQ consumer rejected a delivery: ``requeue`` puts it back, else DLX or drop."""
 
     group: str
@@ -426,7 +435,7 @@ class Nacked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=F
     requeue: bool
 
 
-class Requeued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Requeued(Record, frozen=True, kw_only=True):
     """A message went back into its queue at ``position`` (0 = head), flagged redelivered."""
 
     group: str
@@ -436,7 +445,7 @@ class Requeued(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     position: int
 
 
-class MessageExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class MessageExpired(Record, frozen=True, kw_only=True):
     """A message outlived its TTL or retention period and left the queue."""
 
     group: str
@@ -445,7 +454,7 @@ class MessageExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     reason: str
 
 
-class QueueOverflowed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class QueueOverflowed(Record, frozen=True, kw_only=True):
     """A queue at ``max_length`` dropped its oldest message or refused a new one."""
 
     group: str
@@ -455,7 +464,7 @@ class QueueOverflowed(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     """``drop-head`` (``msg`` is the dropped head) or ``reject-publish`` (``msg`` was refused)."""
 
 
-class VisibilityExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class VisibilityExpired(Record, frozen=True, kw_only=True):
     """A received SQS message was not deleted in time and is visible again."""
 
     group: str
@@ -463,7 +472,7 @@ class VisibilityExpired(Record, frozen=True, kw_only=True, tag_field="kind", tag
     receive_count: int
 
 
-class VisibilityChanged(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class VisibilityChanged(Record, frozen=True, kw_only=True):
     """``ChangeMessageVisibility``: the message stays hidden ``timeout_ms`` from now."""
 
     group: str
@@ -472,9 +481,7 @@ class VisibilityChanged(Record, frozen=True, kw_only=True, tag_field="kind", tag
     timeout_ms: int
 
 
-class VisibilityChangeFailed(
-    Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False
-):
+class VisibilityChangeFailed(Record, frozen=True, kw_only=True):
     """``ChangeMessageVisibility`` refused: the receipt handle is no longer the latest."""
 
     group: str
@@ -483,7 +490,7 @@ class VisibilityChangeFailed(
     reason: str
 
 
-class MessageDeleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class MessageDeleted(Record, frozen=True, kw_only=True):
     """``DeleteMessage`` with a valid receipt handle: the message leaves the queue for good."""
 
     group: str
@@ -492,7 +499,7 @@ class MessageDeleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     receive_count: int
 
 
-class DeleteFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class DeleteFailed(Record, frozen=True, kw_only=True):
     """``DeleteMessage`` refused: the message was received again since (a stale receipt handle)."""
 
     group: str
@@ -501,7 +508,7 @@ class DeleteFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     reason: str
 
 
-class DedupDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class DedupDropped(Record, frozen=True, kw_only=True):
     """A FIFO queue accepted a send but dropped it: its dedup id was seen within 5 minutes."""
 
     group: str
@@ -511,7 +518,7 @@ class DedupDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     """The message that first used that deduplication id."""
 
 
-class Redriven(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Redriven(Record, frozen=True, kw_only=True):
     """A DLQ redrive moved a message back to its source queue (receive count starts over)."""
 
     group: str
@@ -519,7 +526,7 @@ class Redriven(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc
     source: str
 
 
-class LambdaInvoked(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class LambdaInvoked(Record, frozen=True, kw_only=True):
     """A Lambda-style event source mapping invoked the function with one batch of messages."""
 
     group: str
@@ -527,7 +534,7 @@ class LambdaInvoked(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     msgs: list[int]
 
 
-class BatchItemFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class BatchItemFailed(Record, frozen=True, kw_only=True):
     """The function reported this message of its batch as failed; it returns to the queue."""
 
     group: str
@@ -538,7 +545,7 @@ class BatchItemFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
 # -- stream processing (simulator/streams) ----------------------------------------------
 
 
-class WatermarkAdvanced(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class WatermarkAdvanced(Record, frozen=True, kw_only=True):
     """A processor's event-time clock moved: no record older than ``watermark_ms`` is expected."""
 
     group: str
@@ -548,7 +555,7 @@ class WatermarkAdvanced(Record, frozen=True, kw_only=True, tag_field="kind", tag
     """The highest event time seen; watermark = it minus the out-of-orderness bound."""
 
 
-class WindowOpened(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class WindowOpened(Record, frozen=True, kw_only=True):
     """The first record of a key landed in a window ``[start_ms, end_ms)``; state was created."""
 
     group: str
@@ -559,7 +566,7 @@ class WindowOpened(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     """The record that opened it."""
 
 
-class WindowEmitted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class WindowEmitted(Record, frozen=True, kw_only=True):
     """The watermark passed the window's end: its result was emitted (``out``: the output)."""
 
     group: str
@@ -572,7 +579,7 @@ class WindowEmitted(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     """Message id of the result written to the output topic, if there is one."""
 
 
-class WindowUpdated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class WindowUpdated(Record, frozen=True, kw_only=True):
     """A record changed an already emitted result (a late record within allowed lateness)."""
 
     group: str
@@ -585,7 +592,7 @@ class WindowUpdated(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     out: int | None
 
 
-class WindowClosed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class WindowClosed(Record, frozen=True, kw_only=True):
     """Allowed lateness ran out: the window's state was purged; later records are too late."""
 
     group: str
@@ -595,7 +602,7 @@ class WindowClosed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     value: int
 
 
-class LateRecordDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class LateRecordDropped(Record, frozen=True, kw_only=True):
     """A record for a window that had already closed; it was dropped or sent to a side output."""
 
     group: str
@@ -608,7 +615,7 @@ class LateRecordDropped(Record, frozen=True, kw_only=True, tag_field="kind", tag
     """The late-records topic it was written to, or None when it was simply dropped."""
 
 
-class StateRestored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class StateRestored(Record, frozen=True, kw_only=True):
     """A processor rebuilt its state store by reading its changelog topic from the start."""
 
     group: str
@@ -624,7 +631,7 @@ class StateRestored(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
 # -- sagas (simulator/sagas) -----------------------------------------------------------------
 
 
-class SagaStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaStarted(Record, frozen=True, kw_only=True):
     """A new order started a saga (``mode``: orchestration or choreography)."""
 
     group: str
@@ -633,7 +640,7 @@ class SagaStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True,
     msg: int
 
 
-class SagaStepCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaStepCompleted(Record, frozen=True, kw_only=True):
     """A service did its step of a saga (charged the card, reserved stock …)."""
 
     group: str
@@ -644,7 +651,7 @@ class SagaStepCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag
     """True when a non-idempotent service did the same step again (a double charge)."""
 
 
-class SagaStepFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaStepFailed(Record, frozen=True, kw_only=True):
     """A service refused its step (card declined, out of stock): the saga must compensate."""
 
     group: str
@@ -653,7 +660,7 @@ class SagaStepFailed(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     reason: str
 
 
-class SagaCompensated(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaCompensated(Record, frozen=True, kw_only=True):
     """A completed step was undone by its compensating action (refund, release stock …)."""
 
     group: str
@@ -661,7 +668,7 @@ class SagaCompensated(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     step: str
 
 
-class SagaTimedOut(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaTimedOut(Record, frozen=True, kw_only=True):
     """No reply for a step within the timeout (virtual time): the manager gives up on it."""
 
     group: str
@@ -670,7 +677,7 @@ class SagaTimedOut(Record, frozen=True, kw_only=True, tag_field="kind", tag=True
     waited_ms: int
 
 
-class SagaCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SagaCompleted(Record, frozen=True, kw_only=True):
     """The saga ended: ``completed``, ``compensated`` or ``timed-out`` (then compensated)."""
 
     group: str
@@ -678,9 +685,7 @@ class SagaCompleted(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     outcome: str
 
 
-class SagaDuplicateIgnored(
-    Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False
-):
+class SagaDuplicateIgnored(Record, frozen=True, kw_only=True):
     """An idempotent handler recognised a message it had already acted on and did nothing."""
 
     group: str
@@ -692,7 +697,7 @@ class SagaDuplicateIgnored(
 # -- event store and CQRS (simulator/cqrs) ----------------------------------------------------
 
 
-class AggregateLoaded(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class AggregateLoaded(Record, frozen=True, kw_only=True):
     """A handler rebuilt a stream's state: snapshot (if any) plus ``replayed`` events."""
 
     handler: str
@@ -704,7 +709,7 @@ class AggregateLoaded(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     """Version of the snapshot the fold started from; 0: it replayed from the first event."""
 
 
-class UpcastApplied(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class UpcastApplied(Record, frozen=True, kw_only=True):
     """Loading read events written under an older schema, lifted through the upcasters."""
 
     handler: str
@@ -714,7 +719,7 @@ class UpcastApplied(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tru
     """``account.deposited v1→v2`` …"""
 
 
-class SnapshotDiscarded(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SnapshotDiscarded(Record, frozen=True, kw_only=True):
     """A snapshot was not trusted (another state schema, or it no longer decodes)."""
 
     handler: str
@@ -723,7 +728,7 @@ class SnapshotDiscarded(Record, frozen=True, kw_only=True, tag_field="kind", tag
     reason: str
 
 
-class EventStored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class EventStored(Record, frozen=True, kw_only=True):
     """An event was appended to its stream at ``version`` and global ``position``."""
 
     handler: str
@@ -736,7 +741,7 @@ class EventStored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True,
     """When its transaction commits and catch-up readers can see it."""
 
 
-class VersionConflicted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class VersionConflicted(Record, frozen=True, kw_only=True):
     """An append expecting ``expected`` found the stream at ``actual``: nothing was written."""
 
     handler: str
@@ -749,7 +754,7 @@ class VersionConflicted(Record, frozen=True, kw_only=True, tag_field="kind", tag
     """When the handler reloads and decides again; None when it gives up."""
 
 
-class CommandRejected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class CommandRejected(Record, frozen=True, kw_only=True):
     """The decider refused a command against the current state (or the handler was down)."""
 
     handler: str
@@ -758,7 +763,7 @@ class CommandRejected(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     reason: str
 
 
-class UpdateLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class UpdateLost(Record, frozen=True, kw_only=True):
     """Finding: an append that ignored the expected version landed on events it never saw."""
 
     handler: str
@@ -768,13 +773,13 @@ class UpdateLost(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, 
     actual_version: int
 
 
-class SnapshotTaken(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class SnapshotTaken(Record, frozen=True, kw_only=True):
     handler: str
     stream: str
     version: int
 
 
-class EventPublished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class EventPublished(Record, frozen=True, kw_only=True):
     """A stored event was handed to the broker producer (``via``: dual-write or outbox)."""
 
     via: str
@@ -784,14 +789,14 @@ class EventPublished(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     attempt: int
 
 
-class EventUnpublished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class EventUnpublished(Record, frozen=True, kw_only=True):
     """Finding: a stored event never reached the topic (the dual write's crash window)."""
 
     position: int
     stream: str
 
 
-class Projected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class Projected(Record, frozen=True, kw_only=True):
     """A projector applied an event to its read model: ``row`` is now ``value``."""
 
     projector: str
@@ -808,7 +813,7 @@ class Projected(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
     not the next (versions in between never arrived, or arrived out of order)."""
 
 
-class ProjectionSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ProjectionSkipped(Record, frozen=True, kw_only=True):
     """A projector did not apply an event: already applied, or older than the row's version."""
 
     projector: str
@@ -818,7 +823,7 @@ class ProjectionSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag
     reason: str
 
 
-class ReadModelSnapshotted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ReadModelSnapshotted(Record, frozen=True, kw_only=True):
     """A projector saved a copy of its read model with the checkpoint it belongs to."""
 
     projector: str
@@ -827,7 +832,7 @@ class ReadModelSnapshotted(Record, frozen=True, kw_only=True, tag_field="kind", 
     rows: int
 
 
-class CheckpointSaved(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class CheckpointSaved(Record, frozen=True, kw_only=True):
     """A projector saved its checkpoint: ``position`` is the next global position to read."""
 
     projector: str
@@ -836,7 +841,7 @@ class CheckpointSaved(Record, frozen=True, kw_only=True, tag_field="kind", tag=T
     """Saved in the same transaction as the read-model changes."""
 
 
-class GapWaited(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class GapWaited(Record, frozen=True, kw_only=True):
     """A catch-up reader stopped at a position that is taken but not yet committed."""
 
     projector: str
@@ -844,7 +849,7 @@ class GapWaited(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, g
     head: int
 
 
-class GapSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class GapSkipped(Record, frozen=True, kw_only=True):
     """A catch-up reader moved past a missing position (naive: unaware; high-water: stale)."""
 
     projector: str
@@ -852,7 +857,7 @@ class GapSkipped(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, 
     reason: str
 
 
-class ReadModelQueried(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ReadModelQueried(Record, frozen=True, kw_only=True):
     """A query read one row: from a read model (with its lag) or from the event log."""
 
     source: str
@@ -867,7 +872,7 @@ class ReadModelQueried(Record, frozen=True, kw_only=True, tag_field="kind", tag=
     """Event log only: the answer is the state at this virtual time (a temporal query)."""
 
 
-class RebuildStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class RebuildStarted(Record, frozen=True, kw_only=True):
     projector: str
     mode: str
     version: int
@@ -877,21 +882,21 @@ class RebuildStarted(Record, frozen=True, kw_only=True, tag_field="kind", tag=Tr
     """1: replay from zero; later: from a read-model snapshot taken at that checkpoint."""
 
 
-class RebuildProgressed(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class RebuildProgressed(Record, frozen=True, kw_only=True):
     projector: str
     version: int
     position: int
     head: int
 
 
-class RebuildFinished(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class RebuildFinished(Record, frozen=True, kw_only=True):
     projector: str
     version: int
     events: int
     took_ms: int
 
 
-class ReadModelSwitched(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ReadModelSwitched(Record, frozen=True, kw_only=True):
     """Blue/green: reads now go to version ``to_version`` of the read model."""
 
     projector: str
@@ -899,7 +904,7 @@ class ReadModelSwitched(Record, frozen=True, kw_only=True, tag_field="kind", tag
     to_version: int
 
 
-class ReadModelMismatched(Record, frozen=True, kw_only=True, tag_field="kind", tag=True, gc=False):
+class ReadModelMismatched(Record, frozen=True, kw_only=True):
     """Finding: at the end, a read-model row differs from a fresh fold of the event log."""
 
     projector: str

@@ -29,9 +29,9 @@ from simulator.streams.plugin import Output
 from simulator.trace import SagaCompleted, SagaDuplicateIgnored, SagaStarted, SagaTimedOut
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
 
 __all__ = ["SagaManager", "SagaRun"]
 
@@ -72,10 +72,10 @@ class SagaManager:
     """Orchestrator or order tracker, per ``[saga].mode``."""
 
     def __init__(self, consumer: Consumer, spec: SagaManagerSpec) -> None:
-        saga = consumer.sim.scenario.saga
+        saga = consumer.runtime.scenario.saga
         assert saga is not None
         self.consumer = consumer
-        self.sim = consumer.sim
+        self.runtime = consumer.runtime
         self.spec = spec
         self.saga = saga
         self.group = consumer.spec.name
@@ -104,9 +104,9 @@ class SagaManager:
             if run is not None:
                 self._ignored(saga, "order.placed", msg.id, processed_seq)
                 return out
-            run = SagaRun(saga, msg.id, self.sim.kernel.now_ms)
+            run = SagaRun(saga, msg.id, self.runtime.kernel.now_ms)
             self.runs[saga] = run
-            self.sim.emit(
+            self.runtime.emit(
                 SagaStarted,
                 self.consumer.name,
                 processed_seq,
@@ -151,11 +151,11 @@ class SagaManager:
             return
         step = steps[index]
         run.awaiting = step
-        run.deadline_ms = self.sim.kernel.now_ms + self.saga.step_timeout_ms
+        run.deadline_ms = self.runtime.kernel.now_ms + self.saga.step_timeout_ms
         self._arm(run)
         if self.orchestrating:
             topic = self.saga.commands_topic or ""
-            out.append((topic, make(self.sim, source, topic, step, "do", run.saga)))
+            out.append((topic, make(self.runtime, source, topic, step, "do", run.saga)))
 
     def _compensate(
         self, run: SagaRun, extra: list[str], source: int, cause: int | None, out: list[Output]
@@ -168,10 +168,10 @@ class SagaManager:
         if self.orchestrating:
             topic = self.saga.commands_topic or ""
             for step in undo:
-                out.append((topic, make(self.sim, source, topic, step, "undo", run.saga)))
+                out.append((topic, make(self.runtime, source, topic, step, "undo", run.saga)))
         elif run.timed_out:
             topic = self.saga.events_topic
-            out.append((topic, make(self.sim, source, topic, "order", "cancelled", run.saga)))
+            out.append((topic, make(self.runtime, source, topic, "order", "cancelled", run.saga)))
         if not undo:
             self._finish(run, "timed-out" if run.timed_out else "compensated", source, cause, out)
 
@@ -181,7 +181,7 @@ class SagaManager:
         run.outcome = outcome
         run.awaiting = None
         self._stop_timer(run)
-        self.sim.emit(
+        self.runtime.emit(
             SagaCompleted,
             self.consumer.name,
             cause,
@@ -192,10 +192,10 @@ class SagaManager:
         verb = "completed" if outcome == "completed" else "cancelled"
         if self.orchestrating or verb == "completed":
             topic = self.saga.events_topic
-            out.append((topic, make(self.sim, source, topic, "order", verb, run.saga)))
+            out.append((topic, make(self.runtime, source, topic, "order", verb, run.saga)))
 
     def _ignored(self, saga: str, what: str, msg: int, cause: int) -> None:
-        self.sim.emit(
+        self.runtime.emit(
             SagaDuplicateIgnored,
             self.consumer.name,
             cause,
@@ -209,7 +209,7 @@ class SagaManager:
 
     def _arm(self, run: SagaRun) -> None:
         self._stop_timer(run)
-        run.timer = self.sim.kernel.timer(run.deadline_ms, self._timed_out, run)
+        run.timer = self.runtime.kernel.timer(run.deadline_ms, self._timed_out, run)
 
     def _stop_timer(self, run: SagaRun) -> None:
         if run.timer is not None:
@@ -223,7 +223,7 @@ class SagaManager:
             return
         run.awaiting = None
         run.timed_out = True
-        rec = self.sim.emit(
+        rec = self.runtime.emit(
             SagaTimedOut,
             self.consumer.name,
             None,

@@ -21,7 +21,7 @@ from simulator.messages import Message
 from simulator.streams.plugin import new_message
 
 if TYPE_CHECKING:
-    from simulator.simulation import Simulation
+    from simulator.runtime import Runtime
 
 __all__ = ["VERBS", "make", "parse"]
 
@@ -38,7 +38,7 @@ def parse(msg: Message, steps: list[str]) -> tuple[str, str, str]:
     return "order", "placed", saga
 
 
-def make(sim: Simulation, source: int, topic: str, subject: str, verb: str, saga: str) -> Message:
+def make(runtime: Runtime, source: int, topic: str, subject: str, verb: str, saga: str) -> Message:
     """The message ``<subject>.<verb> <saga>``, derived from ``source`` (same on a replay)."""
     word = f"{subject}.{verb}"
-    return new_message(sim, source, f"{topic}:{word}", saga, f"{word} {saga}")
+    return new_message(runtime, source, f"{topic}:{word}", saga, f"{word} {saga}")

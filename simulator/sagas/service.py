@@ -29,9 +29,9 @@ from simulator.streams.plugin import Output
 from simulator.trace import SagaCompensated, SagaDuplicateIgnored, SagaStepCompleted, SagaStepFailed
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
 
 __all__ = ["SagaService"]
 
@@ -40,10 +40,10 @@ class SagaService:
     """One service's handler: do, undo, and the database of what it did per saga."""
 
     def __init__(self, consumer: Consumer, spec: SagaServiceSpec) -> None:
-        saga = consumer.sim.scenario.saga
+        saga = consumer.runtime.scenario.saga
         assert saga is not None
         self.consumer = consumer
-        self.sim = consumer.sim
+        self.runtime = consumer.runtime
         self.spec = spec
         self.saga = saga
         self.step = spec.step
@@ -56,7 +56,7 @@ class SagaService:
         self.executions: dict[str, int] = {}
         self.cancelled: dict[str, bool] = {}
         self._decisions: dict[str, bool] = {}
-        self._rng = self.sim.rng.stream(f"saga:{self.group}")
+        self._rng = self.runtime.rng.stream(f"saga:{self.group}")
 
     # -- the consumer's questions ---------------------------------------------------------
 
@@ -90,7 +90,7 @@ class SagaService:
     # -- the step and its compensation ---------------------------------------------------
 
     def _ignored(self, saga: str, what: str, msg: int, cause: int) -> list[Output]:
-        self.sim.emit(
+        self.runtime.emit(
             SagaDuplicateIgnored,
             self.consumer.name,
             cause,
@@ -103,7 +103,7 @@ class SagaService:
 
     def _reply(self, source: int, verb: str, saga: str) -> list[Output]:
         topic = self.saga.events_topic
-        return [(topic, make(self.sim, source, topic, self.step, verb, saga))]
+        return [(topic, make(self.runtime, source, topic, self.step, verb, saga))]
 
     def _do(self, saga: str, msg: int, cause: int) -> list[Output]:
         status = self.status.get(saga)
@@ -119,7 +119,7 @@ class SagaService:
         name = self.consumer.name
         if declined:
             self.status[saga] = "declined"
-            self.sim.emit(
+            self.runtime.emit(
                 SagaStepFailed,
                 name,
                 cause,
@@ -132,7 +132,7 @@ class SagaService:
         self.status[saga] = "done"
         count = self.executions.get(saga, 0) + 1
         self.executions[saga] = count
-        self.sim.emit(
+        self.runtime.emit(
             SagaStepCompleted,
             name,
             cause,
@@ -150,7 +150,7 @@ class SagaService:
             return self._ignored(saga, f"{self.step}.undo", msg, cause)
         self.status[saga] = "undone"
         if status == "done":
-            self.sim.emit(
+            self.runtime.emit(
                 SagaCompensated,
                 self.consumer.name,
                 cause,

@@ -17,10 +17,10 @@ from simulator.messages import Message
 from simulator.scenario import SagaManagerSpec, SagaServiceSpec, StreamProcessorSpec
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
-    from simulator.simulation import Simulation
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
+    from simulator.runtime import Runtime
 
 __all__ = ["Output", "Processor", "build_processor", "new_message"]
 
@@ -44,7 +44,7 @@ class Processor(Protocol):
 def build_processor(consumer: Consumer) -> Processor:
     """The processor a consumer's group names, bound to that consumer."""
     name = consumer.spec.processor
-    spec = next(p for p in consumer.sim.scenario.processors if p.name == name)
+    spec = next(p for p in consumer.runtime.scenario.processors if p.name == name)
     if isinstance(spec, StreamProcessorSpec):
         from simulator.streams.processor import StreamProcessor
 
@@ -60,7 +60,7 @@ def build_processor(consumer: Consumer) -> Processor:
 
 
 def new_message(
-    sim: Simulation,
+    runtime: Runtime,
     source: int,
     label: str,
     key: str,
@@ -76,7 +76,7 @@ def new_message(
     recognise as a duplicate, and a transaction's abort hides. ``key_seq`` is 0:
     derived records make no per-key order claim of their own.
     """
-    out = sim.derived_message(source, label)
+    out = runtime.derived_message(source, label)
     out.key = key
     out.key_seq = 0
     out.value = value

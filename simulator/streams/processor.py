@@ -53,10 +53,10 @@ from simulator.trace import (
 )
 
 if TYPE_CHECKING:
-    from simulator.log.assignors import TopicPartition
-    from simulator.log.consumer import Consumer
-    from simulator.log.partition import Entry, Partition
     from simulator.messages import Message
+    from simulator.models.log.assignors import TopicPartition
+    from simulator.models.log.consumer import Consumer
+    from simulator.models.log.partition import Entry, Partition
 
 __all__ = ["StreamProcessor", "amount_of"]
 
@@ -74,7 +74,7 @@ class StreamProcessor:
 
     def __init__(self, consumer: Consumer, spec: StreamProcessorSpec) -> None:
         self.consumer = consumer
-        self.sim = consumer.sim
+        self.runtime = consumer.runtime
         self.spec = spec
         self.group = consumer.spec.name
         self.topic = consumer.spec.topic
@@ -113,7 +113,7 @@ class StreamProcessor:
         else:
             key = msg.key if msg.key is not None else ""
         amount = 1 if spec.aggregate == "count" else amount_of(msg.value)
-        now = self.sim.kernel.now_ms
+        now = self.runtime.kernel.now_ms
         t_ms = msg.event_time_ms if spec.time == "event" else now
         task = self._task(part.index)
         changes = task.process(key, t_ms, amount, msg.id)
@@ -168,14 +168,14 @@ class StreamProcessor:
     def _restore(self, changelog: str, partitions: list[int], cause_seq: int | None) -> None:
         """Replay the changelog from its start and rebuild the tasks of ``partitions``."""
         broker = self.consumer.broker
-        sim = self.sim
+        runtime = self.runtime
         prefixes = {f"p{p}:": p for p in partitions}
         stores: dict[int, dict[str, WindowState]] = {p: {} for p in partitions}
         stream_times: dict[int, int] = {}
         read = 0
         for part in broker.partitions[changelog]:
             entries, _ = part.read(
-                part.log_start_offset, 1 << 62, self._eos, broker.txn_state, sim.kernel.now_ms
+                part.log_start_offset, 1 << 62, self._eos, broker.txn_state, runtime.kernel.now_ms
             )
             for e in entries:
                 read += 1
@@ -198,7 +198,7 @@ class StreamProcessor:
             if task.watermark_ms is not None:
                 marks.append(task.watermark_ms)
         if read or self._lost:
-            sim.emit(
+            runtime.emit(
                 StateRestored,
                 self.consumer.name,
                 cause_seq,
@@ -213,7 +213,7 @@ class StreamProcessor:
     # -- timers -------------------------------------------------------------------------------
 
     def _arm_flush(self) -> None:
-        kernel = self.sim.kernel
+        kernel = self.runtime.kernel
         if self._flush_timer is not None:
             self._flush_timer.cancel()
         self._flush_timer = kernel.timer(
@@ -227,7 +227,7 @@ class StreamProcessor:
                 self._fire(p, self.tasks[p].flush())
 
     def _arm_ticks(self) -> None:
-        kernel = self.sim.kernel
+        kernel = self.runtime.kernel
         for task in self.tasks.values():
             for s in task.windows.values():
                 end = s.end
@@ -265,7 +265,7 @@ class StreamProcessor:
         msg: Message | None,
         t_ms: int | None,
     ) -> int | None:
-        sim = self.sim
+        runtime = self.runtime
         name = self.consumer.name
         group = self.group
         spec = self.spec
@@ -276,7 +276,7 @@ class StreamProcessor:
             if c.kind == "watermark":
                 if spec.time == "processing":
                     continue
-                rec = sim.emit(
+                rec = runtime.emit(
                     WatermarkAdvanced,
                     name,
                     cause,
@@ -288,7 +288,7 @@ class StreamProcessor:
                 last = rec.seq
             elif c.kind == "late" and msg is not None:
                 side = spec.late_topic if spec.late == "side-output" else None
-                sim.emit(
+                runtime.emit(
                     LateRecordDropped,
                     name,
                     cause,
@@ -301,13 +301,13 @@ class StreamProcessor:
                     side_output=side,
                 )
                 if side is not None:
-                    out = sim.derived_message(msg.id, side)
+                    out = runtime.derived_message(msg.id, side)
                     out.event_time_ms = msg.event_time_ms
                     outputs.append((side, out))
             elif s is None:
                 continue
             elif c.kind == "opened":
-                sim.emit(
+                runtime.emit(
                     WindowOpened,
                     name,
                     cause,
@@ -320,7 +320,7 @@ class StreamProcessor:
             elif c.kind in ("emitted", "updated"):
                 out_id = self._result(s, outputs)
                 if c.kind == "emitted":
-                    sim.emit(
+                    runtime.emit(
                         WindowEmitted,
                         name,
                         last,
@@ -333,7 +333,7 @@ class StreamProcessor:
                         out=out_id,
                     )
                 else:
-                    sim.emit(
+                    runtime.emit(
                         WindowUpdated,
                         name,
                         cause,
@@ -347,7 +347,7 @@ class StreamProcessor:
                         out=out_id,
                     )
             elif c.kind == "closed" and task.lateness_ms > 0:
-                sim.emit(
+                runtime.emit(
                     WindowClosed,
                     name,
                     last,
@@ -366,7 +366,7 @@ class StreamProcessor:
         epoch = f"/{self._epoch}" if self._epoch else ""
         end = "∞" if s.end is None else str(s.end)
         out = new_message(
-            self.sim,
+            self.runtime,
             s.last_msg,
             f"{topic}:{s.key}@{s.start}#{s.revision}{epoch}",
             s.key,
@@ -383,21 +383,21 @@ class StreamProcessor:
         dirty = task.take_dirty()
         if changelog is None or not dirty:
             return
-        sim = self.sim
+        runtime = self.runtime
         prefix = f"p{partition}:"
         for store_key, state in dirty.items():
             self._writes += 1
             label = f"{changelog}:{self._writes}"
             key = prefix + store_key
             if state is None:
-                out = new_message(sim, source, label, key, "", tombstone=True)
+                out = new_message(runtime, source, label, key, "", tombstone=True)
             else:
-                out = new_message(sim, source, label, key, encode_state(state))
+                out = new_message(runtime, source, label, key, encode_state(state))
             outputs.append((changelog, out))
         if task.max_event_ms is not None:
             self._writes += 1
             value = encode_stream_time(task.max_event_ms)
             label = f"{changelog}:{self._writes}"
             outputs.append(
-                (changelog, new_message(sim, source, label, prefix + STREAM_TIME_KEY, value))
+                (changelog, new_message(runtime, source, label, prefix + STREAM_TIME_KEY, value))
             )

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cli import app
 from simulator.bench_queues import run_benchmark
 from simulator.compare import compare, max_latency_ms, plan_variants
+from simulator.models.registry import models, names
 from simulator.trace import Processed, Produced
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +55,8 @@ restart_after_ms = 100
 
 def test_vary_broker_runs_the_same_workload_on_every_model() -> None:
     variants = compare(scenario_from(WORKLOAD), "broker")
-    assert [v.label for v in variants] == ["log", "rabbitmq", "sqs", "sqs-fifo"]
-    assert [v.baseline for v in variants] == [True, False, False, False]
+    assert [v.label for v in variants] == names()
+    assert [v.baseline for v in variants] == [name == "log" for name in names()]
     for v in variants:
         assert v.summary is not None and v.summary.broker == v.label
         assert v.summary.produced == 30 and v.summary.lost == 0
@@ -64,7 +65,7 @@ def test_vary_broker_runs_the_same_workload_on_every_model() -> None:
 
 
 def test_vary_semantics_says_where_exactly_once_is_unsupported() -> None:
-    for broker in ("rabbitmq", "sqs", "sqs-fifo"):
+    for broker in [m.name for m in models() if not m.capabilities.transactions]:
         scenario = scenario_from(f'broker = "{broker}"\n' + WORKLOAD)
         variants = compare(scenario, "semantics")
         labels = [v.label for v in variants]
@@ -129,7 +130,7 @@ def _write(tmp_path: Path) -> Path:
 def test_cli_compare_prints_one_table_and_exits_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["compare", str(_write(tmp_path)), "--vary", "broker"])
     assert result.exit_code == 0, result.output
-    for label in ("log *", "rabbitmq", "sqs", "sqs-fifo", "max latency ms"):
+    for label in ("log *", *names()[1:], "max latency ms"):
         assert label in result.output
 
 
@@ -167,7 +168,7 @@ def test_cli_compare_bad_vary_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 def test_benchmark_reports_deliveries_per_second_for_each_queue_model() -> None:
     results = run_benchmark(messages=300)
-    assert set(results) == {"log", "rabbitmq", "sqs", "sqs-fifo"}
+    assert set(results) == set(names())
     assert all(rate > 0 for rate in results.values())
 
 

@@ -11,6 +11,7 @@ from conftest import scenario_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.models.registry import models
 from simulator.simulation import Simulation
 from simulator.summary import summarize
 from simulator.trace import Processed
@@ -81,7 +82,7 @@ restart_after_ms = 150
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    broker=st.sampled_from(["rabbitmq", "sqs", "sqs-fifo"]),
+    broker=st.sampled_from([m.name for m in models() if not m.capabilities.partitions]),
     plan=crash_plan,
     broker_crash=st.one_of(st.none(), st.integers(0, 300)),
     seed=st.integers(0, 1000),

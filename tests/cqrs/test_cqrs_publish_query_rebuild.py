@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_from
 
+from simulator.models.registry import model, names
 from simulator.simulation import Simulation
 from simulator.summary import summarize
 from simulator.trace import (
@@ -325,7 +326,7 @@ restart_after_ms = 50
     assert not any(isinstance(r, ReadModelMismatched) for r in sim.trace)
 
 
-@pytest.mark.parametrize("broker", ["log", "rabbitmq", "sqs", "sqs-fifo"])
+@pytest.mark.parametrize("broker", names())
 def test_the_outbox_publishes_through_every_broker_model(broker: str) -> None:
     import msgspec
 
@@ -337,7 +338,7 @@ def test_the_outbox_publishes_through_every_broker_model(broker: str) -> None:
     summary = summarize(Simulation(msgspec.structs.replace(lesson, broker=broker)))
     assert summary.events_stored == 8
     assert summary.lost == 0
-    if broker == "sqs-fifo":
+    if model(broker).capabilities.dedup_window_ms:
         # FIFO deduplication (5 minutes, by message id) absorbs the relay's republish.
         assert summary.duplicates == 0
     else:

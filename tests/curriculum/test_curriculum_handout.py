@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from simulator.course import load_course
-from simulator.lesson_templates import TEMPLATES
+from simulator.lesson_templates import template_kinds
 from simulator.predict import check_predictions
 from simulator.report import build_handout, render_html, render_markdown
 from simulator.scenario import builtin_path, load_scenario
@@ -95,7 +95,7 @@ def test_report_bad_format_is_a_usage_error() -> None:
     assert result.exit_code == 2
 
 
-@pytest.mark.parametrize("kind", TEMPLATES)
+@pytest.mark.parametrize("kind", template_kinds())
 def test_new_lesson_from_each_template_validates_and_passes(
     tmp_path: Path, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,7 +110,7 @@ def test_new_lesson_from_each_template_validates_and_passes(
     assert again.exit_code == 2 and "already exists" in again.output
 
 
-@pytest.mark.parametrize("kind", TEMPLATES)
+@pytest.mark.parametrize("kind", template_kinds())
 def test_each_template_lesson_fires_every_beat_and_confirms_its_prediction(
     tmp_path: Path, kind: str
 ) -> None:

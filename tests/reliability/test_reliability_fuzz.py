@@ -43,6 +43,7 @@ from reliability_support import (
 )
 
 from simulator.errors import InputError
+from simulator.models.registry import names, sections
 from simulator.scenario import Scenario, decode_scenario
 from simulator.shrink import toml_dumps
 from simulator.simulation import Simulation
@@ -81,8 +82,7 @@ FIELD_NAMES = sorted(
         "text",
         "en",
         "ko",
-        "sqs",
-        "rabbitmq",
+        *(owned.name for owned in sections()),  # the broker models' own tables
         "groups",
         "topics",
         "faults",
@@ -244,7 +244,7 @@ def plausible(raw: dict[str, Any], data: st.DataObject) -> str:
 
 
 ENUMS: dict[str, list[Any]] = {
-    "broker": ["log", "rabbitmq", "sqs", "sqs-fifo"],
+    "broker": names(),
     "commit": ["auto", "before-process", "after-process", "transactional"],
     "isolation": ["read_uncommitted", "read_committed"],
     "acks": [0, 1, "all"],

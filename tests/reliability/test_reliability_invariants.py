@@ -31,13 +31,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reliability_support import ROOT, cases, hypothesis_settings, reproducer
 
+from simulator.models.registry import model, names
 from simulator.scenario import Scenario, decode_scenario
 from simulator.shrink import shrink
 from simulator.simulation import Simulation
 from simulator.summary import RunSummary, summarize
 from simulator.trace import Processed
 
-BROKERS = ("log", "rabbitmq", "sqs", "sqs-fifo")
+BROKERS = tuple(names())
 SEMANTICS = ("at-least-once", "at-most-once", "exactly-once")
 COMMIT = {
     "at-least-once": "after-process",
@@ -146,10 +147,16 @@ class Case:
         return decode_scenario(self.toml().encode(), "case.toml", "case")
 
 
+def semantics_for(broker: str) -> tuple[str, ...]:
+    """Exactly-once only where the model has transactions."""
+    return SEMANTICS if model(broker).capabilities.transactions else SEMANTICS[:2]
+
+
 @st.composite
 def case_strategy(draw: st.DrawFn) -> Case:
     broker = draw(st.sampled_from(BROKERS))
-    semantics = draw(st.sampled_from(SEMANTICS if broker == "log" else SEMANTICS[:2]))
+    can = model(broker).capabilities
+    semantics = draw(st.sampled_from(semantics_for(broker)))
     crash = st.tuples(
         st.integers(0, 2),
         st.one_of(st.integers(0, 400), st.sampled_from(POINTS)),
@@ -159,12 +166,12 @@ def case_strategy(draw: st.DrawFn) -> Case:
         broker=broker,
         semantics=semantics,
         seed=draw(st.integers(0, 2**32)),
-        partitions=draw(st.integers(1, 3)) if broker == "log" else 1,
+        partitions=draw(st.integers(1, 3)) if can.partitions else 1,
         consumers=draw(st.integers(1, 3)),
         count=draw(st.integers(5, 40)),
         keys=draw(st.integers(1, 5)),
         crashes=tuple(draw(st.lists(crash, max_size=3))),
-        ack_drop=draw(st.sampled_from([0.0, 0.0, 0.1, 0.3])) if broker == "log" else 0.0,
+        ack_drop=draw(st.sampled_from([0.0, 0.0, 0.1, 0.3])) if can.idempotent_producer else 0.0,
     )
 
 
@@ -193,7 +200,8 @@ def violation(scenario: Scenario, semantics: str) -> str | None:
     # On SQS FIFO, deleting before processing frees the message group at once, so
     # another consumer may take the next batch while the first is still processing:
     # ordering of processing is promised only when the delete comes after it.
-    if scenario.broker == "log" or (scenario.broker == "sqs-fifo" and semantics != "at-most-once"):
+    order = model(scenario.broker).capabilities.key_order
+    if order == "per-partition" or (order == "per-message-group" and semantics != "at-most-once"):
         return first_processings_out_of_key_order(scenario)
     return None
 
@@ -253,7 +261,8 @@ def test_the_same_seed_gives_the_same_digest_in_processes_with_different_hash_se
     texts = []
     for _ in range(cases(24)):
         broker = rng.choice(BROKERS)
-        semantics = rng.choice(SEMANTICS if broker == "log" else SEMANTICS[:2])
+        can = model(broker).capabilities
+        semantics = rng.choice(semantics_for(broker))
         crashes: tuple[tuple[int, int | str, int], ...] = tuple(
             (rng.randrange(3), rng.choice([rng.randrange(400), *moments]), rng.randrange(300))
             for _ in range(rng.randrange(3))
@@ -262,12 +271,12 @@ def test_the_same_seed_gives_the_same_digest_in_processes_with_different_hash_se
             broker,
             semantics,
             rng.randrange(2**32),
-            rng.randint(1, 3) if broker == "log" else 1,
+            rng.randint(1, 3) if can.partitions else 1,
             rng.randint(1, 3),
             rng.randint(5, 40),
             rng.randint(1, 5),
             crashes,
-            rng.choice([0.0, 0.1]) if broker == "log" else 0.0,
+            rng.choice([0.0, 0.1]) if can.idempotent_producer else 0.0,
         )
         texts.append(case.toml())
     first, second = _digests(texts, "1"), _digests(texts, "987654")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.log.partitioner import Partitioner, murmur2, partition_for_key, to_positive
+from simulator.models.log.partitioner import Partitioner, murmur2, partition_for_key, to_positive
 
 # From Kafka's UtilsTest.testMurmur2 (clients/src/test/java/org/apache/kafka/common/utils).
 KAFKA_VECTORS = [

@@ -1,0 +1,354 @@
+"""The log broker: topics, appends, transactions and housekeeping.
+
+This is the server side of the Kafka model. A produce request is appended to
+its partition (or recognised as an idempotent repeat) and acknowledged; groups
+get a coordinator each; retention and compaction run periodically in the
+background, as Kafka's log cleaner does. One broker holds every partition's
+leader and replication is not modelled, so ``acks=1`` and ``acks=all`` behave
+alike here; ``acks=0`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from simulator.messages import Message
+from simulator.models.log.assignors import TopicPartition
+from simulator.models.log.consumer import Consumer
+from simulator.models.log.group import GroupCoordinator
+from simulator.models.log.partition import Entry, Partition
+from simulator.models.log.partitioner import partition_for_key
+from simulator.models.log.producer import Batch, BatchResult, Producer, ProduceRequest
+from simulator.scenario import Topic
+from simulator.trace import (
+    Acked,
+    Appended,
+    LogCompacted,
+    LogTruncated,
+    ProduceDeduplicated,
+    TransactionAborted,
+    TransactionCommitted,
+)
+
+if TYPE_CHECKING:
+    from simulator.runtime import Runtime
+
+__all__ = ["LogBroker"]
+
+RETENTION_CHECK_MS = 1_000
+"""How often retention runs (Kafka's ``log.retention.check.interval.ms`` is 5 minutes)."""
+
+
+class LogBroker:
+    """Topics, partitions, producers, groups and consumers of a Kafka-style scenario."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        scenario = runtime.scenario
+        self.up = True
+        self.topics: dict[str, Topic] = {}
+        self.partitions: dict[str, list[Partition]] = {}
+        self.txn_state: dict[str, str] = {}
+        self._txn_partitions: dict[str, dict[str, Partition]] = {}
+        for topic in scenario.topics:
+            self._create_topic(topic)
+        for g in scenario.groups:
+            source = self.topics[g.topic]
+            for level, _ in enumerate(g.retry_topics, start=1):
+                name = f"{g.topic}-retry-{level}"
+                if name not in self.topics:
+                    self._create_topic(Topic(name=name, partitions=source.partitions))
+                    for part in self.partitions[name]:
+                        part.delayed = True
+        self.producers: dict[str, Producer] = {
+            p.name: Producer(runtime, self, p) for p in scenario.producers
+        }
+        self.groups: dict[str, GroupCoordinator] = {}
+        self.consumers: dict[str, Consumer] = {}
+        self.delivered_upto: dict[str, dict[TopicPartition, int]] = {}
+        for g in scenario.groups:
+            subscribed = [g.topic] + [
+                f"{g.topic}-retry-{i}" for i in range(1, len(g.retry_topics) + 1)
+            ]
+            tps = [(t, p.index) for t in subscribed for p in self.partitions[t]]
+            coordinator = GroupCoordinator(runtime, self, g, tps)
+            self.groups[g.name] = coordinator
+            self.delivered_upto[g.name] = {}
+            for name in g.consumer_names():
+                self.consumers[name] = Consumer(runtime, self, coordinator, g, name)
+        for consumer in self.consumers.values():
+            consumer.start()
+        if any(t.retention_ms or t.retention_messages for t in self.topics.values()):
+            runtime.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+        for topic in self.topics.values():
+            if topic.compaction:
+                runtime.kernel.after(
+                    topic.compaction_interval_ms, self._compact, topic.name, background=True
+                )
+
+    def _create_topic(self, topic: Topic) -> None:
+        self.topics[topic.name] = topic
+        self.partitions[topic.name] = [Partition(topic.name, i) for i in range(topic.partitions)]
+
+    # -- what the simulation asks of a broker model ------------------------------------
+
+    def partition_count(self, topic: str) -> int:
+        return len(self.partitions[topic])
+
+    def partition(self, tp: TopicPartition) -> Partition:
+        return self.partitions[tp[0]][tp[1]]
+
+    def send(self, msg: Message) -> None:
+        """The workload hands a message to its producer."""
+        self.producers[msg.producer].send(msg)
+
+    def crash(self, target: str, point: str | None) -> int:
+        """Crash a component by name; returns the seq of its Crashed record."""
+        if target in self.consumers:
+            return self.consumers[target].crash(point)
+        from simulator.trace import Crashed
+
+        rec: Crashed = self.runtime.emit(Crashed, target, None, point=point)
+        if target in self.producers:
+            self.producers[target].crash()
+        elif target == "broker":
+            self.up = False
+        return rec.seq
+
+    def restart(self, target: str, cause_seq: int | None) -> None:
+        if target in self.consumers:
+            self.consumers[target].restart()
+            return
+        from simulator.trace import Restarted
+
+        self.runtime.emit(Restarted, target, cause_seq)
+        if target in self.producers:
+            self.producers[target].restart()
+        elif target == "broker":
+            self.up = True
+            for parts in self.partitions.values():
+                for part in parts:
+                    self._wake_waiters(part)
+
+    # -- appends -----------------------------------------------------------------------
+
+    def on_produce(self, request: ProduceRequest) -> None:
+        """A produce request arrives at the partition leaders: append or recognise each batch."""
+        if not self.up:
+            return
+        runtime = self.runtime
+        producer = request.producer
+        parts = self.partitions[producer.topic]
+        results: list[BatchResult] = []
+        for batch in request.batches:
+            part = parts[batch.partition]
+            if batch.base_seq is None:
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], None)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                results.append((batch, "appended", placed))
+                continue
+            state = part.producer_state.setdefault(request.producer_id, {})
+            expected = state.get(-1, 0)
+            if batch.base_seq in state:
+                results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))
+            elif batch.base_seq != expected:
+                results.append((batch, "out_of_order", []))
+            else:
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], batch.base_seq + i)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                state[batch.base_seq] = placed[0][0]
+                state[-1] = batch.base_seq + len(batch.msgs)
+                results.append((batch, "appended", placed))
+        if runtime.faults.crashes_at("broker", "after_append_before_ack"):
+            return  # stored, but the ack never leaves: the producer will retry
+        if producer.spec.acks != 0:
+            runtime.network.send(
+                "broker",
+                producer.name,
+                "ack",
+                [m.id for b in request.batches for m in b.msgs],
+                producer.on_response,
+                (request, results),
+            )
+
+    def _deduplicate(
+        self, part: Partition, batch: Batch, request: ProduceRequest, state: dict[int, int]
+    ) -> list[tuple[int, int]]:
+        """An idempotent repeat: append nothing, answer with the original offsets."""
+        base_offset = state[batch.base_seq or 0]
+        placed: list[tuple[int, int]] = []
+        for i, msg in enumerate(batch.msgs):
+            rec = self.runtime.emit(
+                ProduceDeduplicated,
+                part.name,
+                batch.causes[i],
+                topic=part.topic,
+                partition=part.index,
+                msg=msg.id,
+                producer=request.producer.name,
+                producer_seq=(batch.base_seq or 0) + i,
+                offset=base_offset + i,
+            )
+            placed.append((base_offset + i, rec.seq))
+        return placed
+
+    def _place(
+        self, part: Partition, msg: Message, producer: str, cause_seq: int, producer_seq: int | None
+    ) -> tuple[int, int]:
+        entry = self._append(part, msg, producer, cause_seq, producer_seq=producer_seq)
+        return entry.offset, entry.appended_seq
+
+    def _append(
+        self,
+        part: Partition,
+        msg: Message,
+        producer: str,
+        cause_seq: int | None,
+        *,
+        producer_seq: int | None = None,
+        txn: str | None = None,
+        due_ms: int = 0,
+        level: int = 0,
+    ) -> Entry:
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        offset = part.next_offset
+        seq = runtime.next_seq
+        runtime.record(
+            Appended(
+                seq=seq,
+                at=now,
+                component=part.name,
+                cause_seq=cause_seq,
+                topic=part.topic,
+                partition=part.index,
+                offset=offset,
+                msg=msg.id,
+                key=msg.key,
+                producer=producer,
+                producer_seq=producer_seq,
+                txn=txn,
+                tombstone=msg.tombstone,
+            )
+        )
+        entry = Entry(offset, msg, now, seq, txn, due_ms, level)
+        part.entries.append(entry)
+        part.next_offset = offset + 1
+        if txn is not None:
+            self._txn_partitions.setdefault(txn, {})[part.name] = part
+            self.txn_state.setdefault(txn, "open")
+        if part.waiters:
+            self._wake_waiters(part)
+        return entry
+
+    def _wake_waiters(self, part: Partition) -> None:
+        waiters: list[Callable[[], None]] = list(part.waiters.values())
+        part.waiters.clear()
+        for wake in waiters:
+            wake()
+
+    def append_keyed(
+        self,
+        topic: str,
+        msg: Message,
+        producer: str,
+        cause_seq: int | None,
+        *,
+        txn: str | None = None,
+        due_ms: int = 0,
+        level: int = 0,
+    ) -> tuple[Entry, Partition]:
+        """Append from inside the system (outputs, retry topics, DLT), partitioned by key."""
+        parts = self.partitions[topic]
+        index = partition_for_key(msg.key, len(parts)) if msg.key is not None else 0
+        part = parts[index]
+        entry = self._append(part, msg, producer, cause_seq, txn=txn, due_ms=due_ms, level=level)
+        return entry, part
+
+    # -- transactions ------------------------------------------------------------------
+
+    def commit_transaction(
+        self, txn: str, consumer: Consumer, outputs: list[tuple[int, str, int, int]]
+    ) -> None:
+        runtime = self.runtime
+        self.txn_state[txn] = "committed"
+        done = runtime.emit(
+            TransactionCommitted,
+            consumer.name,
+            None,
+            txn=txn,
+            group=consumer.spec.name,
+            outputs=len(outputs),
+        )
+        for msg_id, topic, partition, offset in outputs:
+            runtime.emit(
+                Acked,
+                consumer.name,
+                done.seq,
+                producer=consumer.name,
+                msg=msg_id,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+            )
+        self._release(txn)
+
+    def abort_transaction(self, txn: str, group: str, reason: str, cause_seq: int | None) -> None:
+        self.txn_state[txn] = "aborted"
+        self.runtime.emit(TransactionAborted, group, cause_seq, txn=txn, group=group, reason=reason)
+        self._release(txn)
+
+    def _release(self, txn: str) -> None:
+        """A finished transaction unblocks read_committed readers waiting at the LSO."""
+        for part in self._txn_partitions.pop(txn, {}).values():
+            if part.waiters:
+                self._wake_waiters(part)
+
+    # -- housekeeping ------------------------------------------------------------------
+
+    def _retention(self, _: object = None) -> None:
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        for topic in self.topics.values():
+            for part in self.partitions[topic.name]:
+                removed = 0
+                if topic.retention_messages:
+                    removed += part.truncate_to(topic.retention_messages)
+                if topic.retention_ms:
+                    removed += part.truncate_before(now - topic.retention_ms)
+                if removed:
+                    runtime.emit(
+                        LogTruncated,
+                        part.name,
+                        None,
+                        topic=part.topic,
+                        partition=part.index,
+                        log_start_offset=part.log_start_offset,
+                        removed=removed,
+                    )
+        runtime.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
+
+    def _compact(self, topic_name: str) -> None:
+        runtime = self.runtime
+        topic = self.topics[topic_name]
+        for part in self.partitions[topic_name]:
+            removed, tombstones, gone = part.compact(part.next_offset)
+            if removed:
+                runtime.emit(
+                    LogCompacted,
+                    part.name,
+                    None,
+                    topic=part.topic,
+                    partition=part.index,
+                    removed=removed,
+                    tombstones_removed=tombstones,
+                    msgs=gone,
+                )
+        runtime.kernel.after(
+            topic.compaction_interval_ms, self._compact, topic_name, background=True
+        )

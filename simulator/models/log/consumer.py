@@ -1,0 +1,606 @@
+"""A Kafka-style consumer: poll, process, commit — and where each order goes wrong.
+
+The loop is Kafka's: ``poll()`` returns up to ``max_poll_records`` records and
+moves the consumer's *position* past them; the handler processes them one by
+one; the committed offset (the next offset to read, stored by the group
+coordinator) decides where a successor starts after a crash or rebalance.
+When the commit happens relative to processing is the delivery guarantee:
+
+- ``before-process``: commit, then process — a crash mid-batch skips the rest
+  (at-most-once).
+- ``after-process``: process, then commit — a crash before the commit replays
+  the batch (at-least-once).
+- ``auto`` (Kafka's default, every ``auto_commit_interval_ms``): committed inside
+  the *next* ``poll()`` for what the previous poll returned, so a crash between
+  polls replays up to one interval of records.
+- ``transactional``: outputs and offsets commit atomically (exactly-once for
+  ``read_committed`` readers downstream); a crash aborts the transaction.
+
+A handler failure goes through the group's retry policy (blocking retries),
+then retry topics, then the dead-letter topic — or the message is skipped.
+
+A group may name a *processor* (``simulator.streams.plugin``): a stream
+processor or a saga role that turns each processed record into output records
+and state changes. The consumer writes those outputs exactly where it would
+write ``output_topic`` — inside the transaction, if there is one — so the
+processor inherits the group's delivery guarantee.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simulator.models.handling import record_failure
+from simulator.models.log.assignors import TopicPartition
+from simulator.models.log.partition import Entry, Partition
+from simulator.scenario import Group as GroupSpec
+from simulator.trace import (
+    Acked,
+    CommitFailed,
+    Crashed,
+    DeadLettered,
+    Delivered,
+    PositionReset,
+    Processed,
+    Restarted,
+    RetryScheduled,
+    Skipped,
+)
+
+if TYPE_CHECKING:
+    from simulator.messages import Message
+    from simulator.models.log.broker import LogBroker
+    from simulator.models.log.group import GroupCoordinator
+    from simulator.runtime import Runtime
+    from simulator.streams.plugin import Processor
+
+__all__ = ["Consumer"]
+
+
+class Consumer:
+    """One member of a consumer group, running the poll loop."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        broker: LogBroker,
+        group: GroupCoordinator,
+        spec: GroupSpec,
+        name: str,
+    ) -> None:
+        self.runtime = runtime
+        self._records = runtime.records
+        """The trace (a live view): its length is the next record's seq, read per message."""
+        self._crashes_at = runtime.faults.crashes_at
+        self.broker = broker
+        self.group = group
+        self.spec = spec
+        self.name = name
+        self.incarnation = 1
+        self.crashed = False
+        self.crash_seq: int | None = None
+        self.generation = 0
+        self.assigned: list[TopicPartition] = []
+        self.positions: dict[TopicPartition, int] = {}
+        self.position_cause: dict[TopicPartition, int] = {}
+        self.rejoin_needed = False
+        self.busy = False
+        self.polls = 0
+        self.last_auto_commit_ms = 0
+        self._token = 0
+        self._rr = 0
+        self._batch: list[tuple[Partition, Entry, int]] = []
+        self._i = 0
+        self._attempt = 1
+        self._done: dict[TopicPartition, int] = {}
+        self._txn: str | None = None
+        self._txn_count = 0
+        self._txn_outputs: list[tuple[int, str, int, int]] = []
+        self._processing_ms = spec.processing_ms
+        self._read_committed = spec.isolation == "read_committed"
+        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self.processor: Processor | None = None
+        if spec.processor is not None:
+            from simulator.streams.plugin import build_processor
+
+            self.processor = build_processor(self)
+        self._may_fail = runtime.faults.handlers_may_fail(spec.name)
+        self._may_slow = runtime.faults.may_slow(name)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.runtime.kernel.schedule(self.spec.start_ms, self._begin)
+
+    def _begin(self, _: object = None) -> None:
+        if self.crashed:
+            return
+        self.group.join(self)
+        self._heartbeat(self.incarnation)
+
+    def _heartbeat(self, incarnation: int) -> None:
+        if self.crashed or incarnation != self.incarnation:
+            return
+        self.runtime.network.send(
+            self.name,
+            "broker",
+            "heartbeat",
+            None,
+            self.group.heartbeat,
+            (self.name, incarnation),
+            background=True,
+        )
+        self.runtime.kernel.after(
+            self.spec.heartbeat_interval_ms, self._heartbeat, incarnation, background=True
+        )
+
+    def crash(self, point: str | None) -> int:
+        """Stop dead: the batch in hand, the open transaction and the position are gone."""
+        runtime = self.runtime
+        crashed: Crashed = runtime.emit(Crashed, self.name, None, point=point)
+        self.crashed = True
+        self.crash_seq = crashed.seq
+        self._token += 1
+        self.busy = False
+        self._batch = []
+        if self._txn is not None:
+            self.broker.abort_transaction(
+                self._txn, self.spec.name, "consumer crashed", crashed.seq
+            )
+            self._txn = None
+            self._txn_outputs = []
+        self.group.member_went_silent(self)
+        if self.processor is not None:
+            self.processor.on_crash(crashed.seq)
+        return crashed.seq
+
+    def restart(self) -> None:
+        """A new process: a new member of the group, starting from committed offsets."""
+        if not self.crashed:
+            return
+        self.runtime.emit(Restarted, self.name, self.crash_seq)
+        self.crashed = False
+        self.incarnation += 1
+        self.generation = 0
+        self.assigned = []
+        self.positions = {}
+        self.rejoin_needed = False
+        self._begin()
+
+    # -- messages from the coordinator -------------------------------------------------
+
+    def on_rebalance_started(self) -> None:
+        self.rejoin_needed = True
+        if not self.busy and not self.crashed:
+            self._wake()
+
+    def on_assigned(
+        self, generation: int, partitions: list[TopicPartition], cause_seq: int
+    ) -> None:
+        """The new generation's assignment: start each partition at its committed offset."""
+        self.generation = generation
+        self.rejoin_needed = False
+        self.assigned = partitions
+        self.positions = {}
+        self.position_cause = {}
+        self._rr = 0
+        committed = self.group.committed
+        for tp in partitions:
+            part = self.broker.partition(tp)
+            offset = committed.get(tp)
+            if offset is not None and offset >= part.log_start_offset:
+                reason = "committed"
+            elif offset is not None:
+                offset, reason = self._reset_offset(part), "out_of_range"
+            else:
+                offset, reason = self._reset_offset(part), self.spec.auto_offset_reset
+            self._set_position(tp, offset, reason, cause_seq)
+        self.last_auto_commit_ms = self.runtime.kernel.now_ms
+        if self.processor is not None:
+            self.processor.on_assigned(partitions, cause_seq)
+        if not self.busy and not self.crashed:
+            self._wake()
+
+    def on_removed(self) -> None:
+        """The coordinator dropped this member; it must rejoin on its next poll."""
+        self.generation = -1
+
+    def _reset_offset(self, part: Partition) -> int:
+        return (
+            part.log_start_offset if self.spec.auto_offset_reset == "earliest" else part.next_offset
+        )
+
+    def _set_position(
+        self, tp: TopicPartition, offset: int, reason: str, cause_seq: int | None
+    ) -> None:
+        self.positions[tp] = offset
+        reset = self.runtime.emit(
+            PositionReset,
+            self.name,
+            cause_seq,
+            group=self.spec.name,
+            consumer=self.name,
+            topic=tp[0],
+            partition=tp[1],
+            offset=offset,
+            reason=reason,
+        )
+        self.position_cause[tp] = reset.seq
+
+    # -- the poll loop -----------------------------------------------------------------
+
+    def _wake(self, _: object = None) -> None:
+        self._token += 1
+        self.runtime.kernel.after(0, self._poll, self._token)
+
+    def on_data(self) -> None:
+        """A partition this consumer long-polls got a record."""
+        if not self.busy and not self.crashed:
+            self._token += 1
+            self.runtime.kernel.after(self.runtime.network.latency_ms, self._poll, self._token)
+
+    def _poll(self, token: int) -> None:
+        if self.crashed or token != self._token or self.busy:
+            return
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        group = self.group
+        spec = self.spec
+        self.polls += 1
+        if not group.is_member(self) or self.rejoin_needed:
+            if not runtime.network.allows(self.name, "broker", "join"):
+                self._retry_poll(spec.heartbeat_interval_ms)
+                return
+            if group.is_member(self) and spec.commit == "auto" and self.generation > 0:
+                self._commit(dict(self.positions), None)  # onPartitionsRevoked
+            if not group.is_member(self):
+                self.generation = 0
+            group.join(self)
+            return
+        if group.rebalancing or self.generation <= 0:
+            return
+        if spec.commit == "auto" and now - self.last_auto_commit_ms >= spec.auto_commit_interval_ms:
+            self.last_auto_commit_ms = now
+            self._commit(dict(self.positions), None)
+        if not runtime.network.allows(self.name, "broker", "fetch", background=True):
+            self._retry_poll(spec.fetch_max_wait_ms)
+            return
+        batch = self._fetch(now)
+        if not batch:
+            for tp in self.assigned:
+                self.broker.partition(tp).waiters[self.name] = self.on_data
+            self._token += 1
+            runtime.kernel.after(spec.fetch_max_wait_ms, self._poll, self._token, background=True)
+            return
+        self.busy = True
+        self._batch = batch
+        self._i = 0
+        self._attempt = 1
+        self._done = {}
+        runtime.kernel.after(
+            spec.max_poll_interval_ms, self._check_poll_interval, self.polls, background=True
+        )
+        if self._crash_point("after_poll"):
+            return
+        if spec.commit == "before-process":
+            self._commit(dict(self.positions), batch[-1][2])
+            if self._crash_point("after_commit_before_process"):
+                return
+        elif spec.commit == "transactional":
+            self._txn_count += 1
+            self._txn = f"{self.name}:{self.incarnation}:{self._txn_count}"
+            self._txn_outputs = []
+        self._start_item(self._token)
+
+    def _retry_poll(self, delay_ms: int) -> None:
+        """The broker could not be reached: try again later.
+
+        Background, like an idle poll: a consumer cut off for good must not keep
+        the run alive (a healing partition is itself scheduled work).
+        """
+        self._token += 1
+        self.runtime.kernel.after(delay_ms, self._poll, self._token, background=True)
+
+    def _fetch(self, now: int) -> list[tuple[Partition, Entry, int]]:
+        """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each."""
+        assigned = self.assigned
+        n = len(assigned)
+        if not n or not self.broker.up:
+            return []
+        remaining = self.spec.max_poll_records
+        out: list[tuple[Partition, Entry, int]] = []
+        start = self._rr
+        self._rr = (start + 1) % n
+        broker = self.broker
+        txn_state = broker.txn_state
+        upto = self.group_delivered_upto
+        positions = self.positions
+        runtime = self.runtime
+        record = runtime.record
+        records = self._records
+        group_name = self.spec.name
+        name = self.name
+        position_cause = self.position_cause
+        for i in range(n):
+            tp = assigned[(start + i) % n]
+            part = broker.partition(tp)
+            position = positions[tp]
+            if position < part.log_start_offset:
+                self._set_position(tp, self._reset_offset(part), "out_of_range", None)
+                position = positions[tp]
+            entries, positions[tp] = part.read(
+                position, remaining, self._read_committed, txn_state, now
+            )
+            if not entries:
+                continue
+            high = upto.get(tp, 0)
+            topic, index = part.topic, part.index
+            for e in entries:
+                offset = e.offset
+                redelivered = offset < high
+                msg = e.msg
+                seq = len(records)
+                record(
+                    Delivered(
+                        seq=seq,
+                        at=now,
+                        component=name,
+                        cause_seq=position_cause[tp] if redelivered else e.appended_seq,
+                        group=group_name,
+                        consumer=name,
+                        msg=msg.id,
+                        key=msg.key,
+                        topic=topic,
+                        partition=index,
+                        offset=offset,
+                        redelivered=redelivered,
+                    )
+                )
+                out.append((part, e, seq))
+            last = entries[-1].offset + 1
+            if last > high:
+                upto[tp] = last
+            remaining -= len(entries)
+            if remaining <= 0:
+                break
+        if not out and any(broker.partition(tp).delayed for tp in assigned):
+            self._wake_for_due(now)
+        return out
+
+    @property
+    def group_delivered_upto(self) -> dict[TopicPartition, int]:
+        return self.broker.delivered_upto[self.spec.name]
+
+    def _wake_for_due(self, now: int) -> None:
+        """A retry topic holds records not yet due: poll again when the first one is."""
+        due = [
+            e.due_ms
+            for tp in self.assigned
+            if (part := self.broker.partition(tp)).delayed
+            for e in part.entries[part.index_of(self.positions[tp]) :][:1]
+            if e.due_ms > now
+        ]
+        if due:
+            self.runtime.kernel.schedule(min(due), self._wake)
+
+    def _check_poll_interval(self, polls_then: int) -> None:
+        """The heartbeat thread notices the app has not polled for max.poll.interval.ms."""
+        if self.crashed or self.polls != polls_then or not self.group.is_member(self):
+            return
+        self.group.leave(self.name, "max_poll_interval", None)
+
+    # -- processing one record at a time -----------------------------------------------
+
+    def _start_item(self, token: int) -> None:
+        """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
+        duration = self._duration()
+        if duration:
+            self.runtime.kernel.after(duration, self._run_items, token)
+        else:
+            self._run_items(token)
+
+    def _duration(self) -> int:
+        if self._may_slow:
+            return self.runtime.faults.processing_ms(self.name, self._processing_ms)
+        return self._processing_ms
+
+    def _run_items(self, token: int) -> None:
+        """Finish the current record and go on; records that take no time run in one go."""
+        kernel = self.runtime.kernel
+        while self._finish_item(token):
+            if self._i >= len(self._batch):
+                self._end_batch()
+                return
+            duration = self._duration()
+            if duration:
+                kernel.schedule(kernel.now_ms + duration, self._run_items, token)
+                return
+
+    def _finish_item(self, token: int) -> bool:
+        """Run the handler on the current record; True when the next record may start."""
+        if self.crashed or token != self._token:
+            return False
+        runtime = self.runtime
+        spec = self.spec
+        part, entry, delivered_seq = self._batch[self._i]
+        msg = entry.msg
+        error = (
+            runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+            if self._may_fail
+            else None
+        )
+        if error is not None:
+            if not self._failed(part, entry, delivered_seq, error, token):
+                return False
+            return self._item_done(part, entry)
+        seq = len(self._records)
+        runtime.record(
+            Processed(
+                seq=seq,
+                at=runtime.kernel.now_ms,
+                component=self.name,
+                cause_seq=delivered_seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                key=msg.key,
+                key_seq=msg.key_seq,
+                topic=part.topic,
+                partition=part.index,
+                offset=entry.offset,
+                txn=self._txn,
+            )
+        )
+        if self.processor is not None:
+            for topic, out in self.processor.process(part, entry, seq):
+                self.write_output(topic, out, seq)
+        elif spec.output_topic is not None:
+            self._write_output(msg.id, seq)
+        return self._item_done(part, entry)
+
+    def _write_output(self, msg_id: int, cause_seq: int) -> None:
+        out = self.runtime.derived_message(msg_id, self.spec.output_topic or "")
+        self.write_output(self.spec.output_topic or "", out, cause_seq)
+
+    def write_output(self, topic: str, out: Message, cause_seq: int | None) -> None:
+        """Append ``out`` to ``topic`` by key, inside the open transaction if there is one."""
+        entry, part = self.broker.append_keyed(topic, out, self.name, cause_seq, txn=self._txn)
+        if self._txn is None:
+            self.runtime.emit(
+                Acked,
+                self.name,
+                entry.appended_seq,
+                producer=self.name,
+                msg=out.id,
+                topic=topic,
+                partition=part.index,
+                offset=entry.offset,
+            )
+        else:
+            self._txn_outputs.append((out.id, topic, part.index, entry.offset))
+
+    def _failed(
+        self, part: Partition, entry: Entry, delivered_seq: int, error: str, token: int
+    ) -> bool:
+        """Apply the failure policy; False while a blocking retry is pending."""
+        runtime = self.runtime
+        spec = self.spec
+        msg = entry.msg
+        # Tries made in earlier retry topics count too: the n-th try is the n-th try.
+        per_topic = spec.retry.attempts if spec.retry.policy != "none" else 1
+        earlier = entry.level * per_topic
+        tries = earlier + self._attempt
+        failed_seq, delay = record_failure(
+            runtime,
+            consumer=self.name,
+            group=spec.name,
+            msg=msg.id,
+            cause_seq=delivered_seq,
+            error=error,
+            attempt=self._attempt,
+            policy=spec.retry,
+            rng=self._retry_rng,
+            earlier=earlier,
+        )
+        if delay is not None:
+            self._attempt += 1
+            runtime.kernel.after(delay, self._start_item, token)
+            return False
+        level = entry.level
+        if level < len(spec.retry_topics):
+            retry_topic = f"{spec.topic}-retry-{level + 1}"
+            delay = spec.retry_topics[level]
+            scheduled = runtime.emit(
+                RetryScheduled,
+                self.name,
+                failed_seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                attempt=tries + 1,
+                delay_ms=delay,
+                via=retry_topic,
+            )
+            self.broker.append_keyed(
+                retry_topic,
+                msg,
+                self.name,
+                scheduled.seq,
+                due_ms=runtime.kernel.now_ms + delay,
+                level=level + 1,
+            )
+        elif spec.dead_letter_topic is not None:
+            dead = runtime.emit(
+                DeadLettered,
+                self.name,
+                failed_seq,
+                group=spec.name,
+                msg=msg.id,
+                key=msg.key,
+                destination=spec.dead_letter_topic,
+                reason=f"{error} error after {tries} attempt(s)",
+            )
+            self.broker.append_keyed(spec.dead_letter_topic, msg, self.name, dead.seq)
+        else:
+            runtime.emit(
+                Skipped,
+                self.name,
+                failed_seq,
+                group=spec.name,
+                consumer=self.name,
+                msg=msg.id,
+                reason=f"{error} error after {tries} attempt(s); no retry topic or DLT",
+            )
+        return True
+
+    def _item_done(self, part: Partition, entry: Entry) -> bool:
+        """Book the record as handled (and commit it, per message); False if we crashed."""
+        spec = self.spec
+        tp = (part.topic, part.index)
+        self._done[tp] = entry.offset + 1
+        self._attempt = 1
+        if spec.commit == "after-process" and spec.commit_every == "message":
+            if self._crash_point("after_process_before_commit"):
+                return False
+            self._commit({tp: entry.offset + 1}, None)
+        self._i += 1
+        return True
+
+    def _crash_point(self, point: str) -> bool:
+        """Whether the fault plan crashes this consumer here (it is down if so)."""
+        return self._crashes_at(self.name, point)
+
+    def _end_batch(self) -> None:
+        spec = self.spec
+        if spec.commit == "after-process" and spec.commit_every == "batch":
+            if self._crash_point("after_process_before_commit"):
+                return
+            self._commit(self._done, None)
+        elif spec.commit == "transactional" and self._txn is not None:
+            if self._crash_point("before_commit_transaction"):
+                return
+            txn = self._txn
+            if self._commit(self._done, None):
+                self.broker.commit_transaction(txn, self, self._txn_outputs)
+            else:
+                self.broker.abort_transaction(txn, spec.name, "fenced: the group rebalanced", None)
+            self._txn = None
+            self._txn_outputs = []
+        self.busy = False
+        self._batch = []
+        self._wake()
+
+    def _commit(self, offsets: dict[TopicPartition, int], cause_seq: int | None) -> bool:
+        runtime = self.runtime
+        if not offsets:
+            return True
+        if not self.broker.up or not runtime.network.allows(self.name, "broker", "commit"):
+            reason = "coordinator unreachable"
+        elif self.group.commit(self, self.generation, offsets, cause_seq):
+            return True
+        else:
+            reason = "the group rebalanced: this member no longer owns its partitions"
+        runtime.emit(
+            CommitFailed, self.name, None, group=self.spec.name, consumer=self.name, reason=reason
+        )
+        return False

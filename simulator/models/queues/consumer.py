@@ -1,0 +1,152 @@
+"""What every queue-broker consumer does the same way, whatever the broker.
+
+A RabbitMQ consumer is pushed deliveries and an SQS consumer receives
+batches, but around that both run the same life: a crash records ``Crashed``
+and voids whatever the process held in memory (a token guards against timers
+of the dead incarnation), a restart records ``Restarted`` and starts over, a
+named crash point asks the fault plan, and the handler's outcome — processed
+with its output sent, or failed and retried after a backoff — is recorded
+through ``simulator.models.handling``. What a crash leaves behind (a closed
+channel, messages hidden until their visibility timeout) and how a message is
+settled stay in each model's consumer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from simulator.models.handling import record_failure, record_output_sent, record_processed
+from simulator.trace import Crashed, Restarted, Skipped
+
+if TYPE_CHECKING:
+    from simulator.messages import Message
+    from simulator.runtime import Runtime
+    from simulator.scenario import Group as GroupSpec
+
+__all__ = ["OutputTarget", "QueueConsumer"]
+
+
+class OutputTarget(Protocol):
+    """Where a consumer's handler output goes: the broker, as a publish from inside."""
+
+    def publish_internal(self, topic: str, msg: Message, cause_seq: int | None) -> None:
+        """Publish ``msg`` to ``topic`` at once (it needs no confirm)."""
+        ...
+
+
+class QueueConsumer:
+    """One consumer of one queue: identity, crash and restart, and the handler's outcome.
+
+    A model's consumer subclasses it and fills in ``start``, ``_stop`` (what a
+    crash voids), ``_resume`` (how it starts consuming again) and
+    ``_start_item`` (start the handler on the current message, given the
+    incarnation token).
+    """
+
+    def __init__(self, runtime: Runtime, output: OutputTarget, spec: GroupSpec, name: str) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.name = name
+        self.crashed = False
+        self.crash_seq: int | None = None
+        self._output = output
+        self._token = 0
+        """Bumped whenever in-memory work is void: a timer holding an older token does nothing."""
+        self._attempt = 1
+        """Tries of the current message in this round (the retry policy counts them)."""
+        self._processing_ms = spec.processing_ms
+        self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self._crashes_at = runtime.faults.crashes_at
+        self._handler_error = runtime.faults.handler_error
+
+    # -- what a model's consumer fills in --------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin consuming at the group's ``start_ms``."""
+        raise NotImplementedError
+
+    def _stop(self, cause_seq: int) -> None:
+        """The process died (after ``Crashed``, token bumped): drop what it held."""
+        raise NotImplementedError
+
+    def _resume(self) -> None:
+        """The process is back (after ``Restarted``): start consuming again."""
+        raise NotImplementedError
+
+    def _start_item(self, token: int) -> None:
+        """Run the handler on the current message (again, after a retry's backoff)."""
+        raise NotImplementedError
+
+    # -- crashes and restarts --------------------------------------------------------------------
+
+    def crash(self, point: str | None) -> int:
+        """Stop dead; returns the seq of the ``Crashed`` record."""
+        crashed = self.runtime.emit(Crashed, self.name, None, point=point)
+        self.crashed = True
+        self.crash_seq = crashed.seq
+        self._token += 1
+        self._stop(crashed.seq)
+        return crashed.seq
+
+    def restart(self) -> None:
+        if not self.crashed:
+            return
+        self.runtime.emit(Restarted, self.name, self.crash_seq)
+        self.crashed = False
+        self._resume()
+
+    def _crash_point(self, point: str) -> bool:
+        """Whether the fault plan crashes this consumer here (it is down if so)."""
+        return self._crashes_at(self.name, point)  # asked at every message: bound once
+
+    # -- the handler's outcome -------------------------------------------------------------------
+
+    def _processed(self, msg: Message, delivered_seq: int) -> int:
+        """The handler finished ``msg``: record it, and send its output; the ``Processed`` seq."""
+        runtime = self.runtime
+        spec = self.spec
+        processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
+        if out is not None and spec.output_topic is not None:
+            self._output.publish_internal(spec.output_topic, out, processed_seq)
+            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
+        return processed_seq
+
+    def _failed_try(
+        self, msg: Message, delivered_seq: int, error: str, token: int, *, retries: bool = True
+    ) -> int | None:
+        """The handler failed: retry in place after a backoff, or give up.
+
+        Returns None when a retry is scheduled, else the seq of the
+        ``ProcessingFailed`` record the model's own failure path follows from.
+        """
+        spec = self.spec
+        failed_seq, delay = record_failure(
+            self.runtime,
+            consumer=self.name,
+            group=spec.name,
+            msg=msg.id,
+            cause_seq=delivered_seq,
+            error=error,
+            attempt=self._attempt,
+            policy=spec.retry,
+            rng=self._retry_rng,
+            retries_allowed=retries,
+        )
+        if delay is None:
+            return failed_seq
+        self._attempt += 1
+        self.runtime.kernel.after(delay, self._start_item, token)
+        return None
+
+    def _skipped(self, msg: Message, failed_seq: int, reason: str) -> None:
+        """The message was settled before processing, so a failure cannot bring it back."""
+        spec = self.spec
+        self.runtime.emit(
+            Skipped,
+            self.name,
+            failed_seq,
+            group=spec.name,
+            consumer=self.name,
+            msg=msg.id,
+            reason=reason,
+        )

@@ -1,0 +1,353 @@
+"""A RabbitMQ queue: ready messages, consumers that compete for them, and unacked deliveries.
+
+A queue pushes each ready message to one of its consumers, taking turns
+(round-robin) among those with *prefetch room*: ``basic.qos(prefetch_count)``
+bounds how many unacknowledged deliveries a consumer may hold (0 = no limit).
+Every delivery on a channel gets a *delivery tag* (1, 2, 3 …); the consumer
+settles it with ``basic.ack`` (``multiple=true`` settles every tag up to it) or
+``basic.nack``/``basic.reject``. A requeued message goes back at its original
+position, flagged ``redelivered``. When a consumer's channel closes — it crashed,
+its connection dropped — every delivery it had not acked is requeued the same
+way and may go to another consumer: the point where per-key order breaks.
+
+A queue can also drop messages on its own: a message older than its TTL
+expires when it reaches the head; a queue at ``x-max-length`` drops its oldest
+ready message (``drop-head``) or refuses the new one (``reject-publish``); a
+quorum queue dead-letters a message returned more than ``x-delivery-limit``
+times. Each of these dead-letters to the queue's DLX if it has one.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING
+
+from simulator.messages import Message
+from simulator.models.rabbitmq.settings import queue_args
+from simulator.scenario import Group as GroupSpec
+from simulator.trace import (
+    DeliveryAcked,
+    MessageExpired,
+    QueueOverflowed,
+    Requeued,
+    Skipped,
+)
+
+if TYPE_CHECKING:
+    from simulator.models.rabbitmq.broker import RabbitBroker
+    from simulator.models.rabbitmq.consumer import RabbitConsumer
+    from simulator.runtime import Runtime
+
+__all__ = ["Channel", "Queue", "QueuedMessage"]
+
+
+class QueuedMessage:
+    """A message in one queue (each queue a message is routed to holds its own copy)."""
+
+    __slots__ = ("cause_seq", "expires_at", "msg", "position", "redelivered", "returns")
+
+    def __init__(self, msg: Message, position: int, expires_at: int | None, cause_seq: int) -> None:
+        self.msg = msg
+        self.position = position
+        """Order of arrival in the queue; a requeued message goes back to this place."""
+        self.expires_at = expires_at
+        self.redelivered = False
+        self.returns = 0
+        """Times it came back unacked (a quorum queue's ``x-delivery-count``)."""
+        self.cause_seq = cause_seq
+        """The record that made it ready: Routed, or Requeued."""
+
+    def __lt__(self, other: QueuedMessage) -> bool:
+        return self.position < other.position
+
+
+class Channel:
+    """The broker's side of one consumer's channel: its prefetch and unacked deliveries."""
+
+    __slots__ = (
+        "auto_ack",
+        "batch",
+        "batch_at",
+        "consumer",
+        "name",
+        "next_tag",
+        "open",
+        "prefetch",
+        "unacked",
+    )
+
+    def __init__(self, consumer: RabbitConsumer, prefetch: int, auto_ack: bool) -> None:
+        self.consumer = consumer
+        self.name = consumer.name
+        self.prefetch = prefetch
+        self.auto_ack = auto_ack
+        self.next_tag = 0
+        self.unacked: dict[int, QueuedMessage] = {}
+        """Delivery tag → message, in tag order."""
+        self.open = True
+        self.batch: list[tuple[int, QueuedMessage, bool]] | None = None
+        """Deliveries on their way in one network hop (filled while it is still ``batch_at``)."""
+        self.batch_at = -1
+
+    def has_room(self) -> bool:
+        return self.auto_ack or self.prefetch == 0 or len(self.unacked) < self.prefetch
+
+
+class Queue:
+    """One queue bound to its group's exchange; the group's consumers compete for it."""
+
+    def __init__(self, runtime: Runtime, broker: RabbitBroker, spec: GroupSpec) -> None:
+        self.runtime = runtime
+        self.broker = broker
+        self.spec = spec
+        self.name = spec.name
+        self.settings = queue_args(spec)
+        self.ready: deque[QueuedMessage] = deque()
+        self.channels: list[Channel] = []
+        self._rr = 0
+        self._next_position = 0
+        self._ttl_timer_at: int | None = None
+        self._ttl = self.settings.message_ttl_ms
+        self._limit = self.settings.delivery_limit if self.settings.queue_type == "quorum" else None
+
+    # -- arrivals ------------------------------------------------------------------------------
+
+    def enqueue(self, msg: Message, expiration_ms: int | None, cause_seq: int) -> bool:
+        """Add a routed message at the tail; False if ``reject-publish`` refused it."""
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        max_length = self.settings.max_length
+        if max_length is not None and len(self.ready) >= max_length:
+            if self.settings.overflow == "reject-publish":
+                runtime.emit(
+                    QueueOverflowed,
+                    self.name,
+                    cause_seq,
+                    group=self.name,
+                    msg=msg.id,
+                    key=msg.key,
+                    overflow="reject-publish",
+                )
+                return False
+            head = self.ready.popleft()
+            dropped = runtime.emit(
+                QueueOverflowed,
+                self.name,
+                cause_seq,
+                group=self.name,
+                msg=head.msg.id,
+                key=head.msg.key,
+                overflow="drop-head",
+            )
+            self.broker.dead_letter(self, head.msg, "maxlen", dropped.seq, None)
+        expires_at = None
+        if self._ttl is not None:
+            expires_at = now + self._ttl
+        if expiration_ms is not None:
+            own = now + expiration_ms
+            expires_at = own if expires_at is None else min(expires_at, own)
+        self._next_position += 1
+        self.ready.append(QueuedMessage(msg, self._next_position, expires_at, cause_seq))
+        return True
+
+    # -- consumers -----------------------------------------------------------------------------
+
+    def subscribe(self, channel: Channel) -> None:
+        """``basic.consume``: a consumer joins the competition for this queue."""
+        self.channels.append(channel)
+        self.dispatch()
+
+    def close_channel(self, channel: Channel, cause_seq: int | None) -> None:
+        """The channel went away: requeue everything it had not acked, flagged redelivered."""
+        if not channel.open:
+            return
+        channel.open = False
+        if channel in self.channels:
+            self.channels.remove(channel)
+        returned = list(channel.unacked.values())
+        channel.unacked.clear()
+        if returned:
+            self._requeue(returned, "channel closed", channel.name, cause_seq)
+        self.dispatch()
+
+    def dispatch(self) -> None:
+        """Push ready messages to consumers with prefetch room, taking turns."""
+        ready = self.ready
+        channels = self.channels
+        if not ready or not channels:
+            self._arm_ttl()
+            return
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        send = runtime.network.send
+        batchable = not runtime.network.faulty and runtime.network.latency_ms > 0
+        n = len(channels)
+        while ready:
+            head = ready[0]
+            if head.expires_at is not None and head.expires_at <= now:
+                self._expire(ready.popleft())
+                continue
+            channel = None
+            for i in range(n):
+                candidate = channels[(self._rr + i) % n]
+                if candidate.has_room():
+                    channel = candidate
+                    self._rr = (self._rr + i + 1) % n
+                    break
+            if channel is None:
+                break
+            ready.popleft()
+            channel.next_tag += 1
+            tag = channel.next_tag
+            if not channel.auto_ack:
+                channel.unacked[tag] = head
+            delivery = (tag, head, head.redelivered)
+            if channel.batch is not None and channel.batch_at == now:
+                # Deliveries to one channel in the same millisecond travel together.
+                channel.batch.append(delivery)
+                continue
+            batch = [delivery]
+            if batchable:
+                channel.batch = batch
+                channel.batch_at = now
+            send(
+                "broker",
+                channel.name,
+                "deliver",
+                head.msg.id,
+                channel.consumer.on_deliveries,
+                (channel, batch),
+                cause_seq=head.cause_seq,
+            )
+        self._arm_ttl()
+
+    # -- settling deliveries -------------------------------------------------------------------
+
+    def ack(self, channel: Channel, tag: int, multiple: bool, cause_seq: int | None) -> None:
+        """``basic.ack``: forget the delivery (or every one up to ``tag``)."""
+        if not channel.open:
+            return  # the channel is gone; its deliveries were requeued already
+        unacked = channel.unacked
+        tags = [t for t in unacked if t <= tag] if multiple else [tag] if tag in unacked else []
+        if not tags:
+            return
+        last = unacked[tags[-1]]
+        for t in tags:
+            del unacked[t]
+        runtime = self.runtime
+        runtime.record(
+            DeliveryAcked(
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
+                component=self.name,
+                cause_seq=cause_seq,
+                group=self.name,
+                consumer=channel.name,
+                msg=last.msg.id,
+                delivery_tag=tags[-1],
+                multiple=multiple,
+                count=len(tags),
+            )
+        )
+        self.dispatch()
+
+    def nack(self, channel: Channel, tag: int, requeue: bool, cause_seq: int | None) -> None:
+        """``basic.nack``/``basic.reject``: requeue it, or dead-letter (or drop) it."""
+        if not channel.open:
+            return
+        qm = channel.unacked.pop(tag, None)
+        if qm is None:
+            return
+        if requeue:
+            self._requeue([qm], "nack", channel.name, cause_seq)
+        else:
+            self.broker.dead_letter(self, qm.msg, "rejected", cause_seq, channel.name)
+        self.dispatch()
+
+    def _requeue(
+        self, returned: list[QueuedMessage], reason: str, consumer: str, cause_seq: int | None
+    ) -> None:
+        """Put messages back at their original positions (RabbitMQ 3.x requeues in place)."""
+        runtime = self.runtime
+        back: list[QueuedMessage] = []
+        for qm in returned:
+            qm.returns += 1
+            qm.redelivered = True
+            if self._limit is not None and qm.returns > self._limit:
+                self.broker.dead_letter(self, qm.msg, "delivery_limit", cause_seq, consumer)
+                continue
+            back.append(qm)
+        if not back:
+            return
+        back.sort()
+        ready = self.ready
+        if len(back) == 1:
+            qm = back[0]
+            i = 0
+            for other in ready:
+                if other.position > qm.position:
+                    break
+                i += 1
+            ready.insert(i, qm)
+            positions = {id(qm): i}
+        else:
+            merged = list(heapq.merge(back, ready))
+            ready.clear()
+            ready.extend(merged)
+            positions = {id(m): i for i, m in enumerate(merged)}
+        for qm in back:
+            rec = runtime.emit(
+                Requeued,
+                self.name,
+                cause_seq,
+                group=self.name,
+                msg=qm.msg.id,
+                reason=reason,
+                position=positions[id(qm)],
+            )
+            qm.cause_seq = rec.seq
+
+    # -- expiry --------------------------------------------------------------------------------
+
+    def _expire(self, qm: QueuedMessage) -> None:
+        expired = self.runtime.emit(
+            MessageExpired,
+            self.name,
+            qm.cause_seq,
+            group=self.name,
+            msg=qm.msg.id,
+            key=qm.msg.key,
+            reason="TTL reached at the head of the queue",
+        )
+        self.broker.dead_letter(self, qm.msg, "expired", expired.seq, None)
+
+    def _arm_ttl(self) -> None:
+        """Expiry happens at the head: wake up when the head's TTL runs out."""
+        if not self.ready:
+            return
+        at = self.ready[0].expires_at
+        if at is None or (self._ttl_timer_at is not None and self._ttl_timer_at <= at):
+            return
+        self._ttl_timer_at = at
+        self.runtime.kernel.schedule(at, self._ttl_due)
+
+    def _ttl_due(self, _: object = None) -> None:
+        self._ttl_timer_at = None
+        now = self.runtime.kernel.now_ms
+        ready = self.ready
+        while ready and ready[0].expires_at is not None and ready[0].expires_at <= now:
+            self._expire(ready.popleft())
+        self.dispatch()
+
+    def drop(self, msg: Message, reason: str, consumer: str, cause_seq: int | None) -> None:
+        """No DLX: a rejected message is simply gone (recorded as skipped for the checker)."""
+        self.runtime.emit(
+            Skipped,
+            consumer or self.name,
+            cause_seq,
+            group=self.name,
+            consumer=consumer,
+            msg=msg.id,
+            reason=reason,
+        )

@@ -1,0 +1,139 @@
+"""Expectations: what a lesson promises about its outcome, checked after the run.
+
+An expectation is one line, ``metric[group] op value`` — ``lost == 0``,
+``duplicates[billing] >= 1`` — over the counts of the JSON contract
+(``produced``, ``lost``, ``duplicates`` …) and the counts the stream, saga and
+CQRS books keep. ``[[predict]]`` questions use the same language for the
+answer the run must confirm.
+"""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+__all__ = [
+    "CQRS_METRICS",
+    "EXPECTATION_METRICS",
+    "GROUP_METRICS",
+    "SAGA_METRICS",
+    "STREAM_METRICS",
+    "Expectation",
+    "parse_expectation",
+]
+
+_EXPECT_RE = re.compile(
+    r"^\s*(?P<metric>[a-z_]+)(?:\[(?P<group>[^\]]+)\])?\s*(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>\d+)\s*$"
+)
+
+
+class Expectation(msgspec.Struct, frozen=True):
+    """``metric[group] op value``, e.g. ``lost == 0`` or ``duplicates[billing] >= 1``."""
+
+    text: str
+    metric: str
+    group: str | None
+    op: str
+    value: int
+
+    def holds(self, actual: int) -> bool:
+        return {
+            "==": actual == self.value,
+            "!=": actual != self.value,
+            ">=": actual >= self.value,
+            "<=": actual <= self.value,
+            ">": actual > self.value,
+            "<": actual < self.value,
+        }[self.op]
+
+
+STREAM_METRICS = (
+    "windows_emitted",
+    "window_updates",
+    "window_total",
+    "window_max",
+    "window_lag_ms",
+    "late_dropped",
+    "late_side_output",
+    "state_restored",
+    "restored_entries",
+)
+"""Counted by ``simulator.streams.books`` from the trace, per processor group or in total."""
+SAGA_METRICS = (
+    "sagas_started",
+    "sagas_completed",
+    "sagas_compensated",
+    "sagas_timed_out",
+    "saga_steps_completed",
+    "saga_steps_failed",
+    "saga_steps_repeated",
+    "saga_compensations",
+    "saga_duplicates_ignored",
+)
+"""Counted by ``simulator.sagas.books`` from the trace, per group or in total."""
+CQRS_METRICS = (
+    "version_conflicts",
+    "commands_rejected",
+    "lost_updates",
+    "snapshots_taken",
+    "snapshots_discarded",
+    "events_replayed",
+    "upcasts",
+    "projected",
+    "projections_skipped",
+    "version_gaps",
+    "read_model_mismatches",
+    "gaps_skipped",
+    "queries",
+    "stale_reads",
+    "events_published",
+    "events_unpublished",
+    "rebuild_events",
+)
+"""Counted by ``simulator.cqrs.books`` from the trace; ``metric[name]`` names a handler or
+projector (``events_replayed[teller]``, ``read_model_mismatches[balances-naive]``)."""
+EXPECTATION_METRICS = (
+    "produced",
+    "acked",
+    "delivered",
+    "processed",
+    "lost",
+    "duplicates",
+    "out_of_order",
+    "retries",
+    "dead_lettered",
+    "rebalances",
+    "events_stored",
+    "trace_records",
+    "virtual_ms",
+    *STREAM_METRICS,
+    *SAGA_METRICS,
+    *CQRS_METRICS,
+)
+GROUP_METRICS = (
+    "delivered",
+    "processed",
+    "lost",
+    "duplicates",
+    "out_of_order",
+    "dead_lettered",
+    *STREAM_METRICS,
+    *SAGA_METRICS,
+)
+
+
+def parse_expectation(text: str) -> Expectation | str:
+    """Parse an expectation, or return why it cannot be parsed."""
+    m = _EXPECT_RE.match(text)
+    if not m:
+        example = "'lost == 0' or 'duplicates[billing] >= 1'"
+        return f"cannot read expectation {text!r} (write e.g. {example})"
+    metric, group = m["metric"], m["group"]
+    if metric not in EXPECTATION_METRICS:
+        return f"unknown metric {metric!r} (known: {', '.join(EXPECTATION_METRICS)})"
+    if group is not None and metric not in GROUP_METRICS and metric not in CQRS_METRICS:
+        return f"metric {metric!r} has no per-group value"
+    return Expectation(
+        text=text.strip(), metric=metric, group=group, op=m["op"], value=int(m["value"])
+    )
