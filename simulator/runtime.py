@@ -112,8 +112,16 @@ class Runtime(Protocol):
     """The virtual clock (``now_ms``) and the agenda (``schedule``, ``after``, ``timer``)."""
     rng: SeedSequence
     """Named, independent random streams derived from the seed."""
-    network: NetworkPort
-    faults: FaultPort
+
+    @property
+    def network(self) -> NetworkPort:
+        """The network between components (read-only, so any implementation of the port fits)."""
+        ...
+
+    @property
+    def faults(self) -> FaultPort:
+        """The scenario's fault plan (read-only, so any implementation of the port fits)."""
+        ...
 
     @property
     def records(self) -> Sequence[Record]:

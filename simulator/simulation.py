@@ -22,6 +22,7 @@ from simulator.kernel import Kernel
 from simulator.messages import Message
 from simulator.network import Network
 from simulator.rng import SeedSequence
+from simulator.runtime import Publisher
 from simulator.scenario import Scenario
 from simulator.trace import Record, RunFinished, ScenarioStarted, Trace
 from simulator.workload import expand_workload
@@ -116,6 +117,11 @@ class Simulation:
         return rec
 
     @property
+    def records(self) -> list[Record]:
+        """The trace so far (``records[seq]``)."""
+        return self.trace.records
+
+    @property
     def next_seq(self) -> int:
         """The seq the next record will get."""
         return len(self._records)
@@ -186,6 +192,10 @@ class Simulation:
             self._messages[new_id] = out
             self._derived[key] = out
         return out
+
+    def publisher(self) -> Publisher:
+        """The broker model, for components above it that publish (an outbox relay)."""
+        return self.broker
 
     # -- running -----------------------------------------------------------------------------
 
