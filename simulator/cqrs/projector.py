@@ -64,6 +64,7 @@ class Projector(Process):
         self.spec = spec
         self.kind = spec.kind
         self.per_row = spec.idempotency == "row"
+        """Idempotent: the last applied version is kept per row of a stream, not per stream."""
         self.serving = ReadModel(PROJECTIONS[spec.projection], 1)
         self.building: ReadModel | None = None
         """Blue/green: the next version, built beside the serving one."""
@@ -204,12 +205,6 @@ class Projector(Process):
 
     # -- applying one event --------------------------------------------------------------------
 
-    def idempotency_key(self, projection: Projection, stored: StoredEvent, event: object) -> str:
-        """What an idempotent projector keeps the last applied version of: a stream or a row."""
-        if self.per_row:
-            return f"{stored.stream_id}/{projection.row_of(event)}"
-        return stored.stream_id
-
     def _apply(
         self, rm: ReadModel, stored: StoredEvent, position: int, cause: int | None = None
     ) -> bool:
@@ -224,9 +219,11 @@ class Projector(Process):
         gap_after: int | None = None
         applied = self.pending_applied if atomic else rm.applied
         if self.kind != "naive" and event is not None:
-            key = self.idempotency_key(projection, stored, event)
+            per_row = self.per_row
+            # What it keeps the last applied version of: the stream, or a row of it.
+            key = f"{stored.stream_id}/{projection.row_of(event)}" if per_row else stored.stream_id
             last = applied.get(key, 0)
-            if not self.per_row and stored.version > last + 1:
+            if not per_row and stored.version > last + 1:
                 gap_after = last
             if stored.version <= last:
                 runtime.emit(

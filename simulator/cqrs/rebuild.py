@@ -143,6 +143,7 @@ class Rebuild:
         event = projector.log.decode(rm.projection, stored)
         if event is not None:
             if projector.kind != "naive":
-                key = projector.idempotency_key(rm.projection, stored, event)
+                stream = stored.stream_id
+                key = f"{stream}/{rm.projection.row_of(event)}" if projector.per_row else stream
                 rm.applied[key] = stored.version
             rm.projection.apply(rm.table, event)
