@@ -100,8 +100,12 @@ class EventLog:
     def fold(self, projection: Projection, positions: Iterable[int]) -> Table:
         """The read model a correct projector builds from the events at ``positions``."""
         decode, event_at = self.decode, self.event_at
-        events = (decode(projection, event_at(p)) for p in positions)
-        return fold(projection, (e for e in events if e is not None))
+        events = []
+        for p in positions:
+            event = decode(projection, event_at(p))
+            if event is not None:
+                events.append(event)
+        return fold(projection, events)
 
     def row_at(self, projection: Projection, position: int) -> str | None:
         """The row of ``projection`` that the event at ``position`` addresses."""

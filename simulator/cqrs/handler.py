@@ -181,6 +181,7 @@ class Handler(Process):
                 actual_version=before,
             ).seq
         stored = store.read_all(result.first_position, result.count)
+        publish = self.publish
         for event in stored:
             rec = runtime.emit(
                 EventStored,
@@ -195,7 +196,8 @@ class Handler(Process):
                 visible_at_ms=visible_at,
             )
             log.stored(event, rec.seq, visible_at, planned.id)
-            self.publishing.stored(event.position, self.publish)
+            if publish != "none":
+                self.publishing.stored(event.position, publish)
         if visible_at > now:
             runtime.kernel.schedule(visible_at, log.committed, result.last_position)
         if self.policy.is_due(before, result.version):
@@ -215,7 +217,7 @@ class Handler(Process):
                 stream=stream,
                 version=result.version,
             )
-        if self.publish == "dual-write":
+        if publish == "dual-write":
             if self.crashes_at("after_append_before_publish"):
                 return
             positions = [e.position for e in stored]

@@ -129,7 +129,7 @@ class CqrsModel:
                 return
             position = position_of_msg.get(rec.msg)
             if position is not None:
-                projector.on_published(position, rec.seq)
+                projector.on_processed(position, rec.seq)
 
         return {Processed: processed}
 

@@ -39,9 +39,8 @@ class Publishing:
         self._to_publish: list[int] = []
 
     def stored(self, position: int, publish: str) -> None:
-        """Book an appended event under its handler's ``publish`` mode."""
-        if publish != "none":
-            self._to_publish.append(position)
+        """Book an appended event that is to be published (``dual-write`` or ``outbox``)."""
+        self._to_publish.append(position)
         if publish == "outbox":
             self.outbox.append(position)  # written in the append's own transaction
 

@@ -1,16 +1,16 @@
 """The projector: folds the event log into a read model and remembers how far it got.
 
 A catch-up projector reads the store's global log in batches from its
-*checkpoint* (the next position to read), applies each event to the read model
-and then saves the checkpoint. Those are two writes, so a crash between them
-makes it read the batch again: ``naive`` applies it twice, ``idempotent`` keeps
-the last applied version per stream (or row) beside the rows and skips repeats,
-``atomic`` commits rows and checkpoint in one transaction, so the crash rolls
-both back. A position not committed yet while a later one is (the visibility
-gap) is stepped over for good by a ``naive`` reader, waited for by
-``gap-aware``, and given up after ``stale_ms`` by ``high-water`` (the
-high-water mark and stale threshold of Marten's async daemon). A projector fed
-by a consumer group instead applies what the broker delivers, in its order.
+*checkpoint* (the next position to read), applies each event to the read model,
+then saves the checkpoint: two writes, so a crash between them makes it read the
+batch again. ``naive`` applies it twice, ``idempotent`` keeps the last applied
+version per stream (or row) beside the rows and skips repeats, and ``atomic``
+commits rows and checkpoint in one transaction, which the crash rolls back
+whole. A position still uncommitted while a later one has committed (the
+visibility gap) is stepped over for good by a ``naive`` reader, waited for by
+``gap-aware``, and given up after ``stale_ms`` by ``high-water`` (the high-water
+mark and stale threshold of Marten's async daemon). A projector fed by a
+consumer group applies what the broker delivers instead, in its order.
 """
 
 from __future__ import annotations
@@ -266,7 +266,7 @@ class Projector(Process):
         )
         return True
 
-    def on_published(self, position: int, cause: int) -> None:
+    def on_processed(self, position: int, cause: int) -> None:
         """``source = "group"``: the group's consumer processed the event at ``position``."""
         self._apply(self.serving, self.log.event_at(position), position, cause)
 

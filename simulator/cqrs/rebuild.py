@@ -58,6 +58,7 @@ class Rebuild:
 
     def __init__(self, projector: Projector, spec: RebuildSpec, rm: ReadModel, cause: int) -> None:
         self.projector = projector
+        self.log = projector.log
         self.spec = spec
         self.read_model = rm
         self.cause = cause
@@ -80,10 +81,10 @@ class Rebuild:
         if projector.crashed or run != self.run or projector.rebuild is not self:
             return  # crashed (its restart resumes the rebuild) or replaced by a newer rebuild
         runtime = projector.runtime
-        visible_at = projector.log.visible_at
+        visible_at = self.log.visible_at
         rm = self.read_model
         now = runtime.kernel.now_ms
-        head = projector.log.store.head_position()
+        head = self.log.store.head_position()
         done = 0
         while done < self.spec.step_events and rm.checkpoint <= head:
             if visible_at[rm.checkpoint] > now:
@@ -137,11 +138,11 @@ class Rebuild:
 
     def _apply_quietly(self, position: int) -> None:
         """A rebuild applies the log in bulk: progress records, not one record per event."""
-        projector = self.projector
         rm = self.read_model
-        stored = projector.log.event_at(position)
-        event = projector.log.decode(rm.projection, stored)
+        stored = self.log.event_at(position)
+        event = self.log.decode(rm.projection, stored)
         if event is not None:
+            projector = self.projector
             if projector.kind != "naive":
                 stream = stored.stream_id
                 key = f"{stream}/{rm.projection.row_of(event)}" if projector.per_row else stream
