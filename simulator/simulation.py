@@ -12,7 +12,7 @@ findings about lost messages and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simulator.checker import Checker
@@ -127,14 +127,14 @@ class Simulation:
         return rec
 
     @property
+    def records(self) -> list[Record]:
+        """The trace so far (``records[seq]``)."""
+        return self.trace.records
+
+    @property
     def next_seq(self) -> int:
         """The seq the next record will get."""
         return len(self._records)
-
-    @property
-    def records(self) -> Sequence[Record]:
-        """The trace so far (``records[seq]``); components only read it."""
-        return self._records
 
     def emit(self, cls: type[Any], component: str, cause_seq: int | None, **fields: Any) -> Any:
         """Append a record of type ``cls`` at the current virtual time; returns it."""

@@ -21,7 +21,7 @@ import msgspec
 
 from simulator.domain import bank, orders, rides
 
-__all__ = ["PROJECTIONS", "Projection", "Table", "fold", "table_digest"]
+__all__ = ["PROJECTIONS", "Projection", "Table", "fold", "reference_of", "table_digest"]
 
 Table = dict[str, int | str]
 """A read model: row key → value (a balance in cents, ``"x,y"``, a status …)."""
@@ -131,6 +131,11 @@ PROJECTIONS: dict[str, Projection] = {
         Projection("order-status", "orders", "latest status per order", _order_status, _order_row),
     )
 }
+
+
+def reference_of(projection: Projection) -> Projection:
+    """The projection a read model built with ``projection`` is judged by (itself, unless buggy)."""
+    return PROJECTIONS[projection.reference or projection.name]
 
 
 def fold(projection: Projection, events: Iterable[Any]) -> Table:

@@ -1,0 +1,129 @@
+"""The event store as the CQRS processes share it: the log, and the run's books about it.
+
+An append takes the next *global positions* at once, but its events become
+visible to a reader of the whole log only when the append's transaction
+commits (``visible_at[position]``). Positions are handed out in order while
+transactions commit in any order, which is where the visibility gap comes from
+(see ``projector``); ``writers = "single"`` closes it at the source by letting
+one append transaction open at a time. The books also remember which trace
+record stored each position and which command wrote it, so a query can wait
+for a command's events and a finding can cite the record that explains it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from simulator.cqrs.projections import Projection, Table, fold
+from simulator.domain import get_domain
+from simulator.domain.decider import Domain, event_schema_version, event_tag
+from simulator.errors import InputError
+from simulator.scenario import StoreSpec
+from simulator.store import EventStore, InMemoryEventStore, Loaded, SqliteEventStore, StoredEvent
+
+__all__ = ["EventLog", "open_store"]
+
+
+def open_store(spec: StoreSpec) -> EventStore:
+    """The store a run writes: in memory, or a fresh SQLite file a student can open."""
+    if spec.backend == "memory":
+        return InMemoryEventStore()
+    assert spec.path is not None
+    path = Path(spec.path)
+    if path.exists():
+        # Refuses anything that is not an evsim store; an old evsim store is replaced, so
+        # every run of a lesson starts from the same (empty) log.
+        SqliteEventStore(path).close()
+        for suffix in ("", "-wal", "-shm"):
+            extra = Path(f"{path}{suffix}")
+            if extra.exists():
+                os.remove(extra)
+    try:
+        return SqliteEventStore(path)
+    except OSError as error:
+        raise InputError(str(path), "", error.strerror or "cannot open the store") from None
+
+
+class EventLog:
+    """The store, when each position becomes visible, and who stored it."""
+
+    def __init__(self, store: EventStore, *, single_writer: bool) -> None:
+        self.store = store
+        self.single_writer = single_writer
+        """``writers = "single"``: an append waits until the open transaction has committed."""
+        self.writer_busy_until_ms = 0
+        """Single writer: when the open append transaction commits."""
+        self.visible_at: list[int] = [0]
+        """Index = global position: when that event's transaction commits."""
+        self.stored_seq: dict[int, int] = {}
+        """Position → seq of the ``EventStored`` record."""
+        self.command_positions: dict[str, int] = {}
+        """Command id → the last position it appended (what read-your-writes waits for)."""
+        self._cache: dict[int, StoredEvent] = {}
+        self._tags: dict[str, frozenset[str]] = {}
+
+    def stored(self, event: StoredEvent, seq: int, visible_at: int, command: str) -> None:
+        """Book an appended event: its record, its commit time, its command."""
+        self.visible_at.append(visible_at)
+        self.stored_seq[event.position] = seq
+        self.command_positions[command] = event.position
+        self._cache[event.position] = event
+
+    def committed(self, _: object) -> None:
+        """An append's transaction commits (its events become visible); nothing to record."""
+
+    def visible_positions(self, now_ms: int) -> list[int]:
+        """Every position whose transaction has committed by ``now_ms``, in log order."""
+        visible_at = self.visible_at
+        return [p for p in range(1, len(visible_at)) if visible_at[p] <= now_ms]
+
+    def event_at(self, position: int) -> StoredEvent:
+        event = self._cache.get(position)
+        if event is None:
+            event = self.store.read_all(position, 1)[0]
+        return event
+
+    def decode(self, projection: Projection, stored: StoredEvent) -> Any:
+        """The event as the projection's domain reads it (upcast), or None if not its domain."""
+        domain = get_domain(projection.domain)
+        codec = self.store.codec(domain)
+        tags = self._tags.get(domain.name)
+        if tags is None:
+            tags = self._tags[domain.name] = frozenset(event_tag(t) for t in domain.event_types)
+        if stored.type not in tags:
+            return None
+        return codec.decode(stored)
+
+    def fold(self, projection: Projection, positions: Iterable[int]) -> Table:
+        """The read model a correct projector builds from the events at ``positions``."""
+        decode, event_at = self.decode, self.event_at
+        events = []
+        for p in positions:
+            event = decode(projection, event_at(p))
+            if event is not None:
+                events.append(event)
+        return fold(projection, events)
+
+    def row_at(self, projection: Projection, position: int) -> str | None:
+        """The row of ``projection`` that the event at ``position`` addresses."""
+        event = self.decode(projection, self.event_at(position))
+        return None if event is None else projection.row_of(event)
+
+    def upcasts(
+        self, domain: Domain[Any, Any, Any], stream: str, loaded: Loaded[Any]
+    ) -> dict[str, int]:
+        """Events of the replayed tail stored under an older schema: ``type vN→vM`` → count."""
+        current = {event_tag(t): event_schema_version(t) for t in domain.event_types}
+        out: dict[str, int] = {}
+        if not domain.upcasters:
+            return out
+        tail = self.store.read_stream(stream, loaded.snapshot_version + 1, loaded.version)
+        for event in tail:
+            now = current.get(event.type, event.schema_version)
+            if event.schema_version < now:
+                label = f"{event.type} v{event.schema_version}→v{now}"
+                out[label] = out.get(label, 0) + 1
+        return out
