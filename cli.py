@@ -105,6 +105,7 @@ def _list_course(lang: str) -> None:
 
     from simulator.course import load_course
     from simulator.errors import InputError
+    from simulator.lessons.words import word
     from simulator.scenario import builtin_names, builtin_path, load_scenario
 
     try:
@@ -134,19 +135,13 @@ def _list_course(lang: str) -> None:
             marks = " ?" if s.predict else ""
             table.add_row(str(step.number), step.lesson + marks, s.broker, s.title.get(lang))
         if not chapter.lessons:
-            table.add_row("", "—", "", "lesson coming" if lang == "en" else "레슨 준비 중")
+            table.add_row("", "—", "", word("lesson_coming", lang))
         console.print(table)
         console.print()
     off_path = [name for name in builtin_names() if name not in course.path()]
-    ko = lang == "ko"
     if off_path:
-        label = "과정에 없는 레슨" if ko else "not on the course path"
-        console.print(f"{label}: {', '.join(off_path)}")
-    console.print(
-        "? 실행 전에 예측 질문을 던지는 레슨 (evsim play NAME --predict N)"
-        if ko
-        else "? asks a prediction question before it plays (evsim play NAME --predict N)"
-    )
+        console.print(f"{word('off_path', lang)}: {', '.join(off_path)}")
+    console.print(word("asks_prediction", lang))
 
 
 @app.command()

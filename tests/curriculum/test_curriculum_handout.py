@@ -37,8 +37,8 @@ def test_handout_has_narration_setup_outcome_findings_and_answers() -> None:
     md = render_markdown(_handout("producer-idempotence"))
     for heading in ("## Setup", "## Narration", "## Outcome", "## Expectations", "## Answers"):
         assert heading in md
-    assert "## Before you play: predict" in md
-    assert md.index("Before you play") < md.index("## Answers")
+    assert "## Predict, then run" in md
+    assert md.index("## Predict, then run") < md.index("## Answers")
     assert "DuplicateDetected" in md and "caused by, nearest first:" in md
     assert "`plain-readers`" in md
 
@@ -60,7 +60,7 @@ def test_handout_without_snapshots_says_how_to_get_them_and_shows_no_image() -> 
 
 def test_handout_in_korean() -> None:
     md = render_markdown(_handout("retention-lag", "ko"))
-    assert "## 진행 설명" in md and "## 결과" in md and "## 정답" in md
+    assert "## 내레이션" in md and "## 결과" in md and "## 정답" in md
 
 
 def test_html_handout_is_one_escaped_page() -> None:

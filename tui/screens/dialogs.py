@@ -21,8 +21,8 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from simulator.describe import describe
+from simulator.lessons.words import word
 from simulator.trace import Record, Trace
-from tui.i18n import t
 from tui.widgets.timeline import fmt_ms
 
 __all__ = ["ROOT_KINDS", "GoToDialog", "TextDialog", "WhyDialog", "parse_goto", "why_chain"]
@@ -131,7 +131,7 @@ class WhyDialog(ModalScreen[int | None]):
         chain, root = why_chain(self.records, self.seq)
         with Vertical(classes="dialog wide", id="why"):
             yield Label(
-                f"[b]{t('why', self.lang)}[/b]  #{finding.seq} {type(finding).__name__}: "
+                f"[b]{word('why', self.lang)}[/b]  #{finding.seq} {type(finding).__name__}: "
                 f"{describe(finding)}",
                 markup=True,
             )
