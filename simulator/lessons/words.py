@@ -56,6 +56,11 @@ WORDS: dict[str, Word] = {
     "findings": Word("Findings", "발견 사항"),
     "no_findings": Word("No findings so far.", "아직 발견 사항이 없습니다."),
     "why": Word("Why?", "왜?"),
+    "root_cause": Word("root cause", "근본 원인"),
+    "no_cause": Word("This finding records no cause.", "이 발견 사항에는 기록된 원인이 없습니다."),
+    "why_keys": Word(
+        "enter: go to the record · escape: close", "enter: 그 레코드로 이동 · escape: 닫기"
+    ),
     # -- the TUI's panels -----------------------------------------------------------------------
     "producers": Word("Producers", "프로듀서"),
     "lanes": Word("Broker", "브로커"),

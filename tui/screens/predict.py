@@ -82,7 +82,8 @@ class PredictDialog(ModalScreen[Answers]):
         keep = box.highlighted or 0
         box.clear_options()
         box.add_options(
-            Option(f"{i}) {choice.get(lang)}", id=str(i)) for i, choice in enumerate(q.choices, 1)
+            Option(Text(f"{i}) {choice.get(lang)}"), id=str(i))
+            for i, choice in enumerate(q.choices, 1)
         )
         box.highlighted = min(keep, len(q.choices) - 1)
         box.focus()
