@@ -8,18 +8,63 @@ Heavy modules are imported inside the commands so ``evsim --help`` stays fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from simulator.scenario import Scenario
 
+
+class OneLineUsageErrors(TyperGroup):
+    """Usage errors (a missing argument, a wrong option or value) as one line, exit 2.
+
+    Click's default is a usage block, a blank line and ``Error: …``; a line in
+    the project's own shape — ``evsim: error: --seed: …; see 'evsim play
+    --help'`` — is easier to read in a terminal and to match in a script.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except typer.TyperException as err:
+            _usage_error(err)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.TyperException as err:
+            _usage_error(err)
+
+
+def _usage_error(err: typer.TyperException) -> NoReturn:
+    param = getattr(err, "param", None)
+    if isinstance(err, typer.BadParameter) and param is not None and err.message:
+        opts = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+        where = opts[0] if opts else str(param.name).upper()
+        text = f"{where}: {_lower_first(err.message)}"
+    else:
+        text = _lower_first(err.format_message())
+    text = " ".join(text.split()).rstrip(".")
+    ctx = getattr(err, "ctx", None)
+    command = ctx.command_path if ctx is not None else "evsim"
+    typer.echo(f"evsim: error: {text}; see '{command} --help'", err=True)
+    raise typer.Exit(getattr(err, "exit_code", 2))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 app = typer.Typer(
     name="evsim",
+    cls=OneLineUsageErrors,
     help="A terminal laboratory for event-driven architecture. With no command: the TUI.",
     no_args_is_help=False,
     add_completion=False,
@@ -27,7 +72,64 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-Lang = Annotated[str, typer.Option("--lang", help="Narration language: en or ko.")]
+
+class Lang(StrEnum):
+    """A lesson language (``simulator.lessons.words.LANGS``)."""
+
+    en = "en"
+    ko = "ko"
+
+
+class HandoutFormat(StrEnum):
+    """What ``evsim report`` writes."""
+
+    md = "md"
+    html = "html"
+
+
+class Vary(StrEnum):
+    """What ``evsim compare`` varies (``simulator.compare.VARY``)."""
+
+    broker = "broker"
+    semantics = "semantics"
+
+
+class HandoutComparison(StrEnum):
+    """The comparison table in a handout: a ``Vary``, or none at all."""
+
+    broker = "broker"
+    semantics = "semantics"
+    none = "none"
+
+
+C = TypeVar("C", bound=StrEnum)
+
+
+def _one_of(choices: type[C], what: str) -> Callable[[str], C]:
+    """Parse an option into ``choices``; anything else is a usage error naming them.
+
+    Typer reads the choices off the enum for ``--help`` and completion; this
+    parser only words the refusal the project's way (``unknown language 'xx'
+    (use en or ko)``) instead of pydantic's ``Value error, 'xx' is not one of …``.
+    """
+
+    def parse(value: str) -> C:
+        try:
+            return choices(value)
+        except ValueError:
+            names = [c.value for c in choices]
+            known = f"{', '.join(names[:-1])} or {names[-1]}"
+            raise typer.BadParameter(f"{what} {value!r} (use {known})") from None
+
+    return parse
+
+
+LangOption = Annotated[
+    Lang,
+    typer.Option(
+        "--lang", help="Narration language: en or ko.", parser=_one_of(Lang, "unknown language")
+    ),
+]
 
 
 def _console() -> Console:
@@ -41,12 +143,6 @@ def _fail(message: str) -> NoReturn:
     """Bad input: one line on stderr, exit 2."""
     typer.echo(f"evsim: error: {message}", err=True)
     raise typer.Exit(2)
-
-
-def _check_lang(lang: str) -> str:
-    if lang not in ("en", "ko"):
-        _fail(f"--lang: unknown language {lang!r} (use en or ko)")
-    return lang
 
 
 def _load(name_or_path: str) -> Scenario:
@@ -75,7 +171,7 @@ def main_callback(
 
 @app.command("list")
 def list_scenarios(
-    lang: Lang = "en",
+    lang: LangOption = Lang.en,
     path: Annotated[
         bool,
         typer.Option("--path", help="In course order, by chapter (scenarios/course/path.toml)."),
@@ -86,7 +182,6 @@ def list_scenarios(
 
     from simulator.scenario import builtin_names, builtin_path, load_scenario
 
-    _check_lang(lang)
     if path:
         _list_course(lang)
         return
@@ -105,6 +200,7 @@ def _list_course(lang: str) -> None:
 
     from simulator.course import load_course
     from simulator.errors import InputError
+    from simulator.lessons.words import word
     from simulator.scenario import builtin_names, builtin_path, load_scenario
 
     try:
@@ -134,19 +230,13 @@ def _list_course(lang: str) -> None:
             marks = " ?" if s.predict else ""
             table.add_row(str(step.number), step.lesson + marks, s.broker, s.title.get(lang))
         if not chapter.lessons:
-            table.add_row("", "—", "", "lesson coming" if lang == "en" else "레슨 준비 중")
+            table.add_row("", "—", "", word("lesson_coming", lang))
         console.print(table)
         console.print()
     off_path = [name for name in builtin_names() if name not in course.path()]
-    ko = lang == "ko"
     if off_path:
-        label = "과정에 없는 레슨" if ko else "not on the course path"
-        console.print(f"{label}: {', '.join(off_path)}")
-    console.print(
-        "? 실행 전에 예측 질문을 던지는 레슨 (evsim play NAME --predict N)"
-        if ko
-        else "? asks a prediction question before it plays (evsim play NAME --predict N)"
-    )
+        console.print(f"{word('off_path', lang)}: {', '.join(off_path)}")
+    console.print(word("asks_prediction", lang))
 
 
 @app.command()
@@ -163,7 +253,7 @@ def play(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Outcome only, no timeline.")
     ] = False,
-    lang: Lang = "en",
+    lang: LangOption = Lang.en,
     svg_at_beats: Annotated[
         Path | None,
         typer.Option("--svg-at-beats", help="Also save the main TUI screen as SVG at each beat."),
@@ -176,7 +266,6 @@ def play(
     ] = None,
 ) -> None:
     """Play a scenario headless: predictions, timeline, outcome, expectations, answers."""
-    _check_lang(lang)
     if until is not None and until < 0:
         _fail("--until: must not be negative")
     spec = _load(scenario)
@@ -238,10 +327,9 @@ def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str) -> None:
 def view(
     trace: Annotated[Path, typer.Argument(help="A trace exported with `play --export-trace`.")],
     presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
-    lang: Lang = "en",
+    lang: LangOption = Lang.en,
 ) -> None:
     """Play an exported trace (JSON Lines) in the TUI."""
-    _check_lang(lang)
     from simulator.errors import InputError
     from tui.runs import load_trace
 
@@ -352,8 +440,12 @@ def validate(
 def compare(
     scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
     vary: Annotated[
-        str, typer.Option(help="What to vary: broker (every model) or semantics.")
-    ] = "broker",
+        Vary,
+        typer.Option(
+            help="What to vary: broker (every registered model) or semantics.",
+            parser=_one_of(Vary, "cannot vary"),
+        ),
+    ] = Vary.broker,
     seed: Annotated[
         int | None, typer.Option(help="Seed for every variant (default: the scenario's).")
     ] = None,
@@ -365,12 +457,10 @@ def compare(
 
     Exit 1 when the scenario as written (the row marked *) fails its expectations.
     """
-    from simulator.compare import VARY, variant_dicts
     from simulator.compare import compare as run_compare
+    from simulator.compare import variant_dicts
     from simulator.errors import InputError
 
-    if vary not in VARY:
-        _fail(f"--vary: cannot vary {vary!r} (use {' or '.join(VARY)})")
     spec = _load(scenario)
     try:
         variants = run_compare(spec, vary, seed)
@@ -466,18 +556,26 @@ def bench(
 @app.command()
 def report(
     scenario: Annotated[str, typer.Argument(help="A built-in lesson name or a scenario file.")],
-    lang: Lang = "en",
-    fmt: Annotated[str, typer.Option("--format", help="md (Markdown) or html.")] = "md",
+    lang: LangOption = Lang.en,
+    fmt: Annotated[
+        HandoutFormat,
+        typer.Option(
+            "--format",
+            help="md (Markdown) or html.",
+            parser=_one_of(HandoutFormat, "unknown format"),
+        ),
+    ] = HandoutFormat.md,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the handout here (default: stdout).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
     compare_vary: Annotated[
-        str | None,
+        HandoutComparison | None,
         typer.Option(
             "--compare",
             help="Add a comparison table: broker or semantics (default: broker for lessons"
             " tagged 'compare'; 'none' to leave it out).",
+            parser=_one_of(HandoutComparison, "cannot vary"),
         ),
     ] = None,
     svg: Annotated[
@@ -488,12 +586,8 @@ def report(
     ] = False,
 ) -> None:
     """Write a handout: narration, setup, outcome, findings with their causes, answers."""
-    _check_lang(lang)
-    if fmt not in ("md", "html"):
-        _fail(f"--format: unknown format {fmt!r} (use md or html)")
     if svg and out is None:
         _fail("--svg: needs --out (the SVG files are saved next to the handout)")
-    from simulator.compare import VARY
     from simulator.compare import compare as run_compare
     from simulator.course import load_course
     from simulator.errors import InputError
@@ -504,13 +598,11 @@ def report(
     from simulator.summary import summarize
 
     spec = _load(scenario)
-    vary = compare_vary
+    vary: str | None = compare_vary
     if vary is None and "compare" in spec.tags:
-        vary = "broker"
-    if vary == "none":
+        vary = Vary.broker
+    if vary == HandoutComparison.none:
         vary = None
-    if vary is not None and vary not in VARY:
-        _fail(f"--compare: cannot vary {vary!r} (use {', '.join(VARY)} or none)")
     sim = Simulation(spec, seed)
     summary = summarize(sim)
     try:
@@ -549,9 +641,9 @@ def report(
         predictions=check_predictions(spec, summary, sim=sim),
         compare=comparison,
         snapshots=snapshots,
-        svgs=svgs if fmt == "html" else None,
+        svgs=svgs if fmt is HandoutFormat.html else None,
     )
-    text = render_html(handout) if fmt == "html" else render_markdown(handout)
+    text = render_html(handout) if fmt is HandoutFormat.html else render_markdown(handout)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -594,7 +686,7 @@ def new(
 def main() -> None:
     """Console-script entry point."""
     try:
-        app()
+        app(prog_name="evsim")  # also under `python -m cli`, so messages name the command
     except KeyboardInterrupt:
         sys.exit(130)
 

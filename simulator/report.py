@@ -16,9 +16,11 @@ import html
 from collections.abc import Sequence
 
 import msgspec
+from markdown_it import MarkdownIt
 
 from simulator.course import Course
 from simulator.describe import describe, kind_of
+from simulator.lessons.words import word
 from simulator.predict import PredictionResult
 from simulator.scenario import Beat, Scenario
 from simulator.summary import RunSummary
@@ -33,97 +35,6 @@ MAX_FINDINGS = 12
 """Findings explained in full; the rest are counted (a handout is a page, not a log)."""
 
 MAX_CAUSES = 8
-
-_LABELS: dict[str, tuple[str, str]] = {
-    "handout": ("Handout", "수업 자료"),
-    "course": ("Course", "과정"),
-    "step": ("step", "단계"),
-    "chapter": ("chapter", "장"),
-    "topics": ("Study-guide topics", "학습 주제"),
-    "predict": ("Before you play: predict", "실행 전에: 예측하기"),
-    "predict_hint": (
-        "Write your answer down before the lesson plays; the answer is at the end of this page.",
-        "레슨을 실행하기 전에 답을 적어 두세요. 정답은 이 자료의 끝에 있습니다.",
-    ),
-    "setup": ("Setup", "구성"),
-    "broker": ("broker", "브로커"),
-    "follows": ("follows", "따르는 시스템"),
-    "topic": ("topic", "토픽"),
-    "partitions": ("partitions", "파티션"),
-    "producer": ("producer", "프로듀서"),
-    "group": ("group", "그룹"),
-    "reads": ("reads", "읽는 토픽"),
-    "consumers": ("consumers", "컨슈머"),
-    "commit": ("commit", "커밋"),
-    "faults": ("Faults", "장애"),
-    "no_faults": ("No faults: everything works.", "장애 없음: 모든 것이 정상 동작합니다."),
-    "narration": ("Narration", "진행 설명"),
-    "when": ("when", "시점"),
-    "never": ("did not fire in this run", "이번 실행에서는 나타나지 않음"),
-    "notice": ("Notice", "눈여겨볼 점"),
-    "snapshots": ("Screens", "화면"),
-    "no_snapshots": (
-        "No screen snapshots in this handout. Add --svg to `evsim report` to save one SVG "
-        "of the simulation screen per narration beat (the same as `evsim play {name} "
-        "--svg-at-beats DIR`).",
-        "이 자료에는 화면 캡처가 없습니다. `evsim report`에 --svg를 붙이면 진행 설명마다 "
-        "시뮬레이션 화면을 SVG로 하나씩 저장합니다"
-        "(`evsim play {name} --svg-at-beats DIR`와 같습니다).",
-    ),
-    "beat": ("beat", "설명"),
-    "outcome": ("Outcome", "결과"),
-    "delivered": ("delivered", "전달"),
-    "processed": ("processed", "처리"),
-    "lost": ("lost", "유실"),
-    "duplicates": ("duplicates", "중복"),
-    "out_of_order": ("out of order", "순서 위반"),
-    "dead_lettered": ("dead-lettered", "DLQ 이동"),
-    "totals": (
-        "produced {produced}, acked {acked}, retries {retries}, rebalances {rebalances}, "
-        "virtual time {virtual_ms} ms, {trace_records} trace records.",
-        "생산 {produced}, 확인 {acked}, 재시도 {retries}, 리밸런스 {rebalances}, "
-        "가상 시간 {virtual_ms} ms, 트레이스 레코드 {trace_records}개.",
-    ),
-    "compare": ("The same workload on every {vary}", "같은 작업량, {vary}만 바꿔서"),
-    "compare_note": (
-        "Same seed, same workload and faults; only the {vary} changes. * marks this lesson as "
-        "written. Reproduce: `evsim compare {name} --vary {flag}`.",
-        "시드, 작업량, 장애는 모두 같고 {vary}만 바뀝니다. *는 이 레슨 그대로의 설정입니다. "
-        "재현: `evsim compare {name} --vary {flag}`.",
-    ),
-    "unsupported": ("not supported", "지원 안 됨"),
-    "produced": ("produced", "생산"),
-    "retries": ("retries", "재시도"),
-    "semantics": ("semantics", "전달 보장"),
-    "max_latency": ("max latency ms", "최대 지연 ms"),
-    "expectations": ("Expectations", "기대 결과"),
-    "findings": ("What the checker found, and why", "검사기가 찾은 문제와 그 원인"),
-    "no_findings": (
-        "The checker found nothing: no message lost, duplicated or processed out of order.",
-        "검사기가 찾은 문제가 없습니다. 잃어버리거나, 중복되거나, 순서가 어긋난 메시지가 없습니다.",
-    ),
-    "caused_by": ("caused by, nearest first:", "원인(가까운 것부터):"),
-    "more_findings": (
-        "… and {n} more findings of the same kinds (see `evsim play {name}`).",
-        "… 같은 종류의 문제가 {n}건 더 있습니다(`evsim play {name}`로 확인).",
-    ),
-    "answers": ("Answers", "정답"),
-    "answer": ("Answer", "정답"),
-    "confirmed": ("confirmed by the run", "실행 결과로 확인됨"),
-    "unconfirmed": ("NOT confirmed by the run", "실행 결과로 확인되지 않음"),
-    "reproduce": ("Reproduce", "재현하기"),
-    "reproduce_text": (
-        "Every run of this lesson with seed {seed} gives the same trace (digest {digest}).",
-        "이 레슨을 시드 {seed}로 실행하면 언제나 같은 트레이스가 나옵니다(다이제스트 {digest}).",
-    ),
-}
-
-
-def _t(key: str, lang: str, **values: object) -> str:
-    en, ko = _LABELS[key]
-    text = ko if lang == "ko" else en
-    return text.format(**values) if values else text
-
 
 # -- a tiny document model, rendered to Markdown or HTML -------------------------------
 
@@ -188,26 +99,26 @@ def _fmt_ms(ms: int) -> str:
 
 
 def _setup(scenario: Scenario, follows: str, lang: str) -> list[Block]:
-    items = [f"{_t('broker', lang)}: `{scenario.broker}` — {_t('follows', lang)} {follows}"]
+    items = [f"{word('broker', lang)}: `{scenario.broker}` — {word('follows', lang)} {follows}"]
     for t in scenario.topics:
-        extra = f", {_t('partitions', lang)} {t.partitions}" if scenario.broker == "log" else ""
-        items.append(f"{_t('topic', lang)} `{t.name}`{extra}")
+        extra = f", {word('partitions', lang)} {t.partitions}" if scenario.broker == "log" else ""
+        items.append(f"{word('topic', lang)} `{t.name}`{extra}")
     for p in scenario.producers:
-        items.append(f"{_t('producer', lang)} `{p.name}` → `{p.topic}`")
+        items.append(f"{word('producer', lang)} `{p.name}` → `{p.topic}`")
     for g in scenario.groups:
         names = ", ".join(f"`{c}`" for c in g.consumer_names()) or "—"
         items.append(
-            f"{_t('group', lang)} `{g.name}`: {_t('reads', lang)} `{g.topic}`, "
-            f"{_t('consumers', lang)} {names}, {_t('commit', lang)} `{g.commit}`"
+            f"{word('group', lang)} `{g.name}`: {word('reads_topic', lang)} `{g.topic}`, "
+            f"{word('consumers', lang)} {names}, {word('commit', lang)} `{g.commit}`"
         )
     items += _other_sections(scenario)
     blocks: list[Block] = [
-        Heading(2, _t("setup", lang)),
+        Heading(2, word("setup", lang)),
         Items(items),
-        Heading(3, _t("faults", lang)),
+        Heading(3, word("faults", lang)),
     ]
     if not scenario.faults:
-        blocks.append(Para(_t("no_faults", lang)))
+        blocks.append(Para(word("no_faults", lang)))
         return blocks
     faults: list[str] = []
     for f in scenario.faults:
@@ -259,22 +170,22 @@ def _narration(
     svgs: Sequence[str | None] | None,
     lang: str,
 ) -> list[Block]:
-    blocks: list[Block] = [Heading(2, _t("narration", lang))]
+    blocks: list[Block] = [Heading(2, word("narration", lang))]
     for i, (beat, record) in enumerate(zip(scenario.narration, fired, strict=True)):
         when = (
             f"{_fmt_ms(record.at)} (#{record.seq} {kind_of(record)})"
             if record is not None
-            else _t("never", lang)
+            else word("never", lang)
         )
-        blocks.append(Heading(3, f"{i + 1}. {_t('when', lang)}: {when}"))
+        blocks.append(Heading(3, f"{i + 1}. {word('when', lang)}: {when}"))
         blocks.append(Para(beat.text.get(lang), "quote"))
         if beat.notice is not None:
-            blocks.append(Para(f"{_t('notice', lang)}: {beat.notice.get(lang)}", "note"))
+            blocks.append(Para(f"{word('notice', lang)}: {beat.notice.get(lang)}", "note"))
         if snapshots is not None and i < len(snapshots) and snapshots[i]:
             svg = svgs[i] if svgs is not None and i < len(svgs) else None
-            blocks.append(Image(str(snapshots[i]), f"{_t('beat', lang)} {i + 1}", svg))
+            blocks.append(Image(str(snapshots[i]), f"{word('beat', lang)} {i + 1}", svg))
     if snapshots is None:
-        blocks.append(Para(_t("no_snapshots", lang, name=scenario.name), "note"))
+        blocks.append(Para(word("no_snapshots", lang, name=scenario.name), "note"))
     return blocks
 
 
@@ -283,7 +194,7 @@ def _outcome(summary: RunSummary, lang: str) -> list[Block]:
     rows = [
         [f"`{name}`", *(str(getattr(g, c)) for c in columns)] for name, g in summary.groups.items()
     ]
-    totals = _t(
+    totals = word(
         "totals",
         lang,
         produced=summary.produced,
@@ -293,9 +204,9 @@ def _outcome(summary: RunSummary, lang: str) -> list[Block]:
         virtual_ms=summary.virtual_ms,
         trace_records=summary.trace_records,
     )
-    blocks: list[Block] = [Heading(2, _t("outcome", lang))]
+    blocks: list[Block] = [Heading(2, word("outcome", lang))]
     if rows:
-        blocks.append(Table([_t("group", lang), *(_t(c, lang) for c in columns)], rows))
+        blocks.append(Table([word("group", lang), *(word(c, lang) for c in columns)], rows))
     return [*blocks, Para(totals)]
 
 
@@ -303,8 +214,8 @@ def _compare(name: str, vary: str, variants: Sequence[object], lang: str) -> lis
     from simulator.compare import Variant
 
     columns = ("produced", "processed", "lost", "duplicates", "out_of_order", "dead_lettered")
-    headers = [_t(vary, lang), *(_t(c, lang) for c in columns)]
-    headers += [_t("retries", lang), _t("max_latency", lang)]
+    headers = [word(vary, lang), *(word(c, lang) for c in columns)]
+    headers += [word("retries", lang), word("max_latency", lang)]
     rows: list[list[str]] = []
     notes: list[str] = []
     for v in variants:
@@ -312,16 +223,16 @@ def _compare(name: str, vary: str, variants: Sequence[object], lang: str) -> lis
         label = f"{v.label} *" if v.baseline else v.label
         s = v.summary
         if s is None:
-            rows.append([label, *([_t("unsupported", lang)] + ["—"] * (len(headers) - 2))])
+            rows.append([label, *([word("unsupported", lang)] + ["—"] * (len(headers) - 2))])
         else:
             latency = "—" if v.max_latency_ms is None else str(v.max_latency_ms)
             rows.append([label, *(str(getattr(s, c)) for c in columns), str(s.retries), latency])
         if v.note:
             notes.append(f"{v.label}: {v.note}")
     blocks: list[Block] = [
-        Heading(3, _t("compare", lang, vary=_t(vary, lang))),
+        Heading(3, word("compare", lang, vary=word(vary, lang))),
         Table(headers, rows),
-        Para(_t("compare_note", lang, vary=_t(vary, lang), name=name, flag=vary), "note"),
+        Para(word("compare_note", lang, vary=word(vary, lang), name=name, flag=vary), "note"),
     ]
     if notes:
         blocks.append(Items(notes))
@@ -329,10 +240,10 @@ def _compare(name: str, vary: str, variants: Sequence[object], lang: str) -> lis
 
 
 def _findings(scenario: Scenario, trace: Trace, lang: str) -> list[Block]:
-    blocks: list[Block] = [Heading(2, _t("findings", lang))]
+    blocks: list[Block] = [Heading(2, word("checker_findings", lang))]
     found = [r for r in trace if kind_of(r) in FINDING_KINDS]
     if not found:
-        blocks.append(Para(_t("no_findings", lang)))
+        blocks.append(Para(word("checker_found_nothing", lang)))
         return blocks
     for r in found[:MAX_FINDINGS]:
         blocks.append(
@@ -343,10 +254,10 @@ def _findings(scenario: Scenario, trace: Trace, lang: str) -> list[Block]:
             lines = [
                 f"#{c.seq} {_fmt_ms(c.at)} {kind_of(c)} {c.component}: {describe(c)}" for c in chain
             ]
-            blocks.append(Para(_t("caused_by", lang), "note"))
+            blocks.append(Para(word("caused_by", lang), "note"))
             blocks.append(Code("\n".join(lines)))
     if len(found) > MAX_FINDINGS:
-        more = _t("more_findings", lang, n=len(found) - MAX_FINDINGS, name=scenario.name)
+        more = word("more_findings", lang, n=len(found) - MAX_FINDINGS, name=scenario.name)
         blocks.append(Para(more, "note"))
     return blocks
 
@@ -376,47 +287,47 @@ def build_handout(
     if course is not None and chapter is not None:
         step = next(s for s in course.steps() if s.lesson == scenario.name)
         where = (
-            f"{_t('course', lang)}: {_t('step', lang)} {step.number}/{len(course.path())}, "
-            f"{_t('chapter', lang)} “{chapter.title.get(lang)}” "
+            f"{word('course', lang)}: {word('step', lang)} {step.number}/{len(course.path())}, "
+            f"{word('chapter', lang)} “{chapter.title.get(lang)}” "
             f"(docs/guide/{lang}/{chapter.guide})"
         )
         blocks.append(Para(where, "note"))
         topics = course.topics_of(scenario.name)
         if topics:
             blocks.append(
-                Para(f"{_t('topics', lang)}: " + "; ".join(t.study_guide for t in topics), "note")
+                Para(f"{word('topics', lang)}: " + "; ".join(t.study_guide for t in topics), "note")
             )
     if scenario.predict:
-        blocks.append(Heading(2, _t("predict", lang)))
+        blocks.append(Heading(2, word("predict", lang)))
         for i, p in enumerate(scenario.predict, 1):
             blocks.append(Para(f"**{i}. {p.question.get(lang)}**"))
             blocks.append(Items([c.get(lang) for c in p.choices], ordered=True))
-        blocks.append(Para(_t("predict_hint", lang), "note"))
+        blocks.append(Para(word("predict_hint", lang), "note"))
     blocks += _setup(scenario, follows, lang)
     blocks += _narration(scenario, beat_records(scenario, trace), snapshots, svgs, lang)
     blocks += _outcome(summary, lang)
     if compare is not None:
         blocks += _compare(scenario.name, compare[0], compare[1], lang)
-    blocks.append(Heading(2, _t("expectations", lang)))
+    blocks.append(Heading(2, word("expectations", lang)))
     blocks.append(
         Items([f"{'✓' if e.ok else '✗'} `{e.name}` ({e.detail})" for e in summary.expectations])
     )
     blocks += _findings(scenario, trace, lang)
     if predictions:
-        blocks.append(Heading(2, _t("answers", lang)))
+        blocks.append(Heading(2, word("answers", lang)))
         for r in predictions:
             p = r.predict
-            verdict = _t("confirmed", lang) if r.confirmed else _t("unconfirmed", lang)
+            verdict = word("confirmed", lang) if r.confirmed else word("unconfirmed", lang)
             blocks.append(
                 Para(
-                    f"**{r.number}. {_t('answer', lang)}: {p.answer}) "
+                    f"**{r.number}. {word('answer', lang)}: {p.answer}) "
                     f"{p.choices[p.answer - 1].get(lang)}** — {verdict} (`{r.detail}`)"
                 )
             )
             blocks.append(Para(p.explanation.get(lang)))
-    blocks.append(Heading(2, _t("reproduce", lang)))
+    blocks.append(Heading(2, word("reproduce", lang)))
     blocks.append(
-        Para(_t("reproduce_text", lang, seed=summary.seed, digest=summary.trace_digest[:16]))
+        Para(word("reproduce_text", lang, seed=summary.seed, digest=summary.trace_digest[:16]))
     )
     blocks.append(Code(f"evsim play {scenario.name} --seed {summary.seed} --lang {lang}"))
     return Handout(title=title, lang=lang, blocks=blocks)
@@ -459,13 +370,14 @@ def render_markdown(handout: Handout) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def _inline(text: str) -> str:
-    """Escape, then the two Markdown marks the handout uses: **bold** and `code`."""
-    import re
+_MARKS = MarkdownIt("zero").enable(["backticks", "emphasis"])
+"""The inline Markdown a handout's text uses — `code`, *emphasis* and **bold** — and no
+more: raw HTML, links and images in a lesson's text stay text, escaped."""
 
-    escaped = html.escape(text, quote=False)
-    escaped = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped)
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
+
+def _inline(text: str) -> str:
+    rendered: str = _MARKS.renderInline(text)  # typed Any: its renderer is pluggable
+    return rendered
 
 
 _CSS = """

@@ -1,25 +1,25 @@
 """Failing cases as scenario files: write a Scenario back as TOML, and make it smaller.
 
 A property test that finds a lost message is only useful if a person can replay
-what it found. ``scenario_to_toml`` turns a ``Scenario`` struct back into the
-TOML a lesson author would write — only the settings that differ from their
-defaults — so ``evsim play FILE --seed N`` reproduces the run byte for byte
-(``load(write(s)) == s``). ``shrink`` then removes what the failure does not
-need, the way hypothesis shrinks its examples: drop a fault, a message, a beat,
-halve a generator, and keep each change only while the failure still shows.
+what it found. ``scenario_to_toml`` turns a ``Scenario`` struct back into a
+lesson file (written by ``tomli_w``) that holds only the settings that differ
+from their defaults, so ``evsim play FILE --seed N`` reproduces the run byte
+for byte (``load(write(s)) == s``). ``shrink`` then removes what the failure
+does not need, the way hypothesis shrinks its examples: drop a fault, a
+message, a beat, halve a generator, and keep each change only while the
+failure still shows.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import math
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import tomli_w
 
 from simulator.errors import InputError
 from simulator.scenario import Scenario, validate
@@ -28,106 +28,6 @@ __all__ = ["scenario_to_toml", "shrink", "toml_dumps", "write_reproducer"]
 
 
 # -- writing TOML ------------------------------------------------------------------
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\t": "\\t",
-    "\n": "\\n",
-    "\f": "\\f",
-    "\r": "\\r",
-}
-
-
-def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else _string(name)
-
-
-def _string(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04x}")
-        elif 0xD800 <= code <= 0xDFFF:
-            raise ValueError(f"a lone surrogate (U+{code:04X}) cannot be written as TOML")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _scalar(value: Any) -> str:
-    # bool before int: True is an int in Python.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        text = repr(value)
-        return text if any(c in text for c in ".en") else text + ".0"
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date too
-        return value.isoformat()
-    raise ValueError(f"cannot write {type(value).__name__} as a TOML value")
-
-
-def _inline(value: Any) -> str:
-    if isinstance(value, dict):
-        body = ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items())
-        return "{ " + body + " }" if body else "{}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_inline(v) for v in value) + "]"
-    return _scalar(value)
-
-
-def _is_small_table(value: Any) -> bool:
-    """A table of a few scalars reads best inline: ``title = { en = "…", ko = "…" }``."""
-    return (
-        isinstance(value, dict)
-        and len(value) <= 3
-        and all(not isinstance(v, (dict, list)) for v in value.values())
-    )
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def _is_plain(value: Any) -> bool:
-    """Written as ``key = value`` inside its table (not as a ``[header]`` of its own)."""
-    return _is_small_table(value) or not (isinstance(value, dict) or _is_table_array(value))
-
-
-def _table(lines: list[str], header: str, table: dict[str, Any]) -> None:
-    """Write ``table``'s plain entries, then its sub-tables and arrays of tables."""
-    later: list[tuple[str, Any]] = []
-    for name, value in table.items():
-        if _is_plain(value):
-            lines.append(f"{_key(name)} = {_inline(value)}")
-        else:
-            later.append((name, value))
-    for name, value in later:
-        path = f"{header}.{_key(name)}" if header else _key(name)
-        if isinstance(value, dict):
-            if any(_is_plain(v) for v in value.values()):
-                lines.append("")
-                lines.append(f"[{path}]")  # else the sub-tables' headers define it
-            _table(lines, path, value)
-        else:
-            for item in value:
-                lines.append("")
-                lines.append(f"[[{path}]]")
-                _table(lines, path, item)
 
 
 def _plain(obj: Any) -> Any:
@@ -155,10 +55,20 @@ def _plain(obj: Any) -> Any:
 
 
 def toml_dumps(table: dict[str, Any], comment: str = "") -> str:
-    """``table`` (plain data, as ``tomllib.loads`` returns it) as TOML text."""
-    lines = [f"# {line}".rstrip() for line in comment.splitlines()]
-    _table(lines, "", table)
-    return "\n".join(lines).strip("\n") + "\n"
+    """``table`` (plain data, as ``tomllib.loads`` returns it) as TOML text under ``comment``.
+
+    ``tomli_w`` writes it; a string holding a lone surrogate has no TOML (or
+    UTF-8) form at all and raises ``ValueError`` here rather than when the text
+    is saved.
+    """
+    text = tomli_w.dumps(table)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        code = ord(text[err.start])
+        raise ValueError(f"a lone surrogate (U+{code:04X}) cannot be written as TOML") from None
+    header = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
+    return header + text
 
 
 def scenario_to_toml(scenario: Scenario, comment: str = "") -> str:

@@ -143,6 +143,63 @@ def test_usage_error_exits_2() -> None:
     assert runner.invoke(app, ["no-such-command"]).exit_code == 2
 
 
+USAGE_ERRORS = [
+    (["play", "{good}", "--lang", "xx"], "--lang: unknown language 'xx' (use en or ko)"),
+    (["report", "{good}", "--format", "pdf"], "--format: unknown format 'pdf' (use md or html)"),
+    (["play"], "missing argument 'scenario'"),
+    (["play", "{good}", "--seed", "many"], "--seed: input should be a valid integer"),
+    (["compare", "{good}", "--vary", "colour"], "--vary: cannot vary 'colour'"),
+    (["play", "{good}", "--no-such-option"], "no such option: --no-such-option"),
+    (["no-such-command"], "no such command 'no-such-command'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), USAGE_ERRORS, ids=[a[0] for a, _ in USAGE_ERRORS])
+def test_usage_errors_are_one_line_with_a_help_hint_and_exit_2(
+    good: Path, args: list[str], message: str
+) -> None:
+    argv = [a.format(good=good) for a in args]
+    command = "evsim" if argv[0] == "no-such-command" else f"evsim {argv[0]}"
+    for exit_code, stdout, stderr in (_in_process(argv), _console_script(argv)):
+        assert exit_code == 2, stderr
+        assert stdout == ""
+        assert stderr.count("\n") == 1 and stderr.endswith("\n"), stderr
+        assert stderr.startswith(f"evsim: error: {message}"), stderr
+        assert stderr.rstrip().endswith(f"; see '{command} --help'"), stderr
+        assert "Usage:" not in stderr and "Traceback" not in stderr and "╭" not in stderr
+
+
+def _in_process(argv: list[str]) -> tuple[int, str, str]:
+    result = runner.invoke(app, argv)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _console_script(argv: list[str]) -> tuple[int, str, str]:
+    out = subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", *argv],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_a_valid_choice_reaches_the_command_as_its_enum(good: Path) -> None:
+    result = runner.invoke(app, ["report", str(good), "--format", "html", "--lang", "ko"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<!DOCTYPE html>") and '<html lang="ko">' in result.stdout
+
+
+def test_the_choice_enums_match_the_core() -> None:
+    from cli import HandoutComparison, Lang, Vary
+    from simulator.compare import VARY
+    from simulator.lessons.words import LANGS
+
+    assert tuple(Lang) == LANGS
+    assert tuple(Vary) == VARY
+    assert tuple(HandoutComparison) == (*VARY, "none")
+
+
 def test_schema_is_json_schema_of_the_scenario() -> None:
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0

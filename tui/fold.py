@@ -13,17 +13,109 @@ The event store and CQRS records (``EventStored``, ``Projected``,
 ``StoreView``: the store's head, each stream's version, and per projector its
 checkpoint, lag and any rebuild in progress. Stream processors fold into a
 ``WindowsView`` per group (watermark, open windows) and sagas into a
-``SagaView`` each. Records the fold does not know (a new broker model) are not
-an error: they are counted by kind and shown as generic components.
+``SagaView`` each.
+
+Each record class has one handler, a typed function ``(ViewState, Delivered) ->
+None``, listed in ``_HANDLERS``; classes that only count are listed in
+``_QUIET``. A record class the fold does not know (a new broker model's) is not
+an error: it is counted by kind and its component shown generically. A handler
+that fails is a bug and raises — it is never hidden as a generic component.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from simulator.trace import Record
+from simulator.trace import (
+    Acked,
+    AggregateLoaded,
+    Appended,
+    BatchItemFailed,
+    CheckpointSaved,
+    CommandRejected,
+    CommitFailed,
+    Committed,
+    Crashed,
+    DeadLettered,
+    DedupDropped,
+    DeleteFailed,
+    Delivered,
+    DeliveryAcked,
+    DuplicateDetected,
+    Enqueued,
+    EventPublished,
+    EventStored,
+    EventUnpublished,
+    GapSkipped,
+    GapWaited,
+    LambdaInvoked,
+    LateRecordDropped,
+    LogCompacted,
+    LogTruncated,
+    MemberJoined,
+    MemberLeft,
+    MessageDeleted,
+    MessageExpired,
+    MessageLost,
+    Nacked,
+    NetworkDropped,
+    NetworkDuplicated,
+    NetworkHealed,
+    NetworkPartitioned,
+    OrderViolated,
+    PositionReset,
+    Processed,
+    ProcessingFailed,
+    Produced,
+    ProduceDeduplicated,
+    ProduceFailed,
+    ProduceRetried,
+    Projected,
+    ProjectionSkipped,
+    QueueOverflowed,
+    ReadModelMismatched,
+    ReadModelQueried,
+    ReadModelSnapshotted,
+    ReadModelSwitched,
+    Rebalanced,
+    RebuildFinished,
+    RebuildProgressed,
+    RebuildStarted,
+    Record,
+    Redriven,
+    Requeued,
+    Restarted,
+    RetryScheduled,
+    Routed,
+    RunFinished,
+    SagaCompensated,
+    SagaCompleted,
+    SagaDuplicateIgnored,
+    SagaStarted,
+    SagaStepCompleted,
+    SagaStepFailed,
+    SagaTimedOut,
+    ScenarioStarted,
+    Skipped,
+    SnapshotDiscarded,
+    SnapshotTaken,
+    StateRestored,
+    TransactionAborted,
+    TransactionCommitted,
+    UpcastApplied,
+    UpdateLost,
+    VersionConflicted,
+    VisibilityChanged,
+    VisibilityChangeFailed,
+    VisibilityExpired,
+    WatermarkAdvanced,
+    WindowClosed,
+    WindowEmitted,
+    WindowOpened,
+    WindowUpdated,
+)
 
 __all__ = [
     "CHIPS",
@@ -367,22 +459,22 @@ def _producer(s: ViewState, name: str) -> Producer:
     return p
 
 
-def _started(s: ViewState, r: Any) -> None:
+def _started(s: ViewState, r: ScenarioStarted) -> None:
     s.scenario, s.title, s.broker, s.follows = r.scenario, r.title, r.broker, r.follows
     s.settings = dict(r.settings)
 
 
-def _finished(s: ViewState, r: Any) -> None:
+def _finished(s: ViewState, r: RunFinished) -> None:
     s.finished = r.reason
 
 
-def _produced(s: ViewState, r: Any) -> None:
+def _produced(s: ViewState, r: Produced) -> None:
     p = _producer(s, r.producer)
     p.produced += 1
     p.in_flight[r.msg] = r.seq
 
 
-def _appended(s: ViewState, r: Any) -> None:
+def _appended(s: ViewState, r: Appended) -> None:
     lane = _lane(s, r.topic, r.partition)
     lane.log_end = max(lane.log_end, r.offset + 1)
     recent = lane.recent
@@ -391,23 +483,23 @@ def _appended(s: ViewState, r: Any) -> None:
         del recent[0]
 
 
-def _acked(s: ViewState, r: Any) -> None:
+def _acked(s: ViewState, r: Acked) -> None:
     p = _producer(s, r.producer)
     p.acked += 1
     p.in_flight.pop(r.msg, None)
 
 
-def _produce_retried(s: ViewState, r: Any) -> None:
+def _produce_retried(s: ViewState, r: ProduceRetried) -> None:
     _producer(s, r.producer).retries += 1
 
 
-def _produce_failed(s: ViewState, r: Any) -> None:
+def _produce_failed(s: ViewState, r: ProduceFailed) -> None:
     p = _producer(s, r.producer)
     p.failed += 1
     p.in_flight.pop(r.msg, None)
 
 
-def _delivered(s: ViewState, r: Any) -> None:
+def _delivered(s: ViewState, r: Delivered) -> None:
     c = _consumer(s, r.consumer, r.group)
     if r.partition is None:
         # A queue broker: the group is the queue; the message moves from ready to unacked.
@@ -420,41 +512,63 @@ def _delivered(s: ViewState, r: Any) -> None:
     c.last = f"m{r.msg}"
 
 
-def _enqueued(s: ViewState, r: Any) -> None:
+def _enqueued(s: ViewState, r: Enqueued) -> None:
     lane = _queue(s, r.group)
     _enqueue(lane, r.msg, r.key)
     lane.log_end += 1
 
 
-def _routed(s: ViewState, r: Any) -> None:
+def _redriven(s: ViewState, r: Redriven) -> None:
+    """Back from the dead-letter queue into ``r.group``, its source queue."""
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, _key_of(s, r.msg))
+    lane.log_end += 1
+
+
+def _key_of(s: ViewState, msg: int) -> str | None:
+    """The message's key, from any queue that holds it (``Redriven`` does not carry it)."""
+    for lane in s.lanes.values():
+        for m, key in lane.ready:
+            if m == msg:
+                return key
+        held = lane.unacked.get(msg)
+        if held is not None:
+            return held[0]
+    return None
+
+
+def _routed(s: ViewState, r: Routed) -> None:
     for name in r.queues:
         lane = _queue(s, name)
         _enqueue(lane, r.msg, r.key)
         lane.log_end += 1
 
 
-def _requeued(s: ViewState, r: Any) -> None:
+def _requeued(s: ViewState, r: Requeued) -> None:
     lane = _queue(s, r.group)
     _enqueue(lane, r.msg, _dequeue(lane, r.msg), r.position)
 
 
-def _visible_again(s: ViewState, r: Any) -> None:
+def _visible_again(s: ViewState, r: VisibilityExpired) -> None:
     lane = _queue(s, r.group)
     _enqueue(lane, r.msg, _dequeue(lane, r.msg))
 
 
-def _left_queue(s: ViewState, r: Any) -> None:
+def _left_queue(
+    s: ViewState, r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed
+) -> None:
     """Acked, deleted, expired, overflowed or dead-lettered: gone from this queue."""
     lane = s.lanes.get(r.group)
     if lane is not None and lane.queue:
         _dequeue(lane, r.msg)
-    consumer = getattr(r, "consumer", None)
+    # A deletion names the consumer that held it; the others come from the queue itself.
+    consumer = r.consumer if isinstance(r, MessageDeleted) else None
     for c in s.consumers.values():
         if c.name == consumer or (consumer is None and c.group == r.group):
             c.in_flight.pop(r.msg, None)
 
 
-def _delivery_acked(s: ViewState, r: Any) -> None:
+def _delivery_acked(s: ViewState, r: DeliveryAcked) -> None:
     lane = _queue(s, r.group)
     _dequeue(lane, r.msg)
     if r.multiple and r.count > 1:
@@ -464,24 +578,24 @@ def _delivery_acked(s: ViewState, r: Any) -> None:
             lane.unacked.pop(m, None)
 
 
-def _processed(s: ViewState, r: Any) -> None:
+def _processed(s: ViewState, r: Processed) -> None:
     c = _consumer(s, r.consumer, r.group)
     c.in_flight.pop(r.msg, None)
     c.processed += 1
     c.last = f"m{r.msg}"
 
 
-def _consumer_done_with(s: ViewState, r: Any) -> None:
-    consumer = getattr(r, "consumer", None)
-    if consumer is not None and consumer in s.consumers:
-        s.consumers[consumer].in_flight.pop(r.msg, None)
+def _consumer_done_with(s: ViewState, r: Skipped) -> None:
+    consumer = s.consumers.get(r.consumer)
+    if consumer is not None:
+        consumer.in_flight.pop(r.msg, None)
 
 
-def _committed(s: ViewState, r: Any) -> None:
+def _committed(s: ViewState, r: Committed) -> None:
     _lane(s, r.topic, r.partition).committed[r.group] = r.offset
 
 
-def _joined(s: ViewState, r: Any) -> None:
+def _joined(s: ViewState, r: MemberJoined) -> None:
     g = _group(s, r.group)
     if r.consumer not in g.members:
         g.members.append(r.consumer)
@@ -491,7 +605,7 @@ def _joined(s: ViewState, r: Any) -> None:
         c.state = "running"
 
 
-def _left(s: ViewState, r: Any) -> None:
+def _left(s: ViewState, r: MemberLeft) -> None:
     g = _group(s, r.group)
     if r.consumer in g.members:
         g.members.remove(r.consumer)
@@ -503,7 +617,7 @@ def _left(s: ViewState, r: Any) -> None:
         c.state = "left"
 
 
-def _rebalanced(s: ViewState, r: Any) -> None:
+def _rebalanced(s: ViewState, r: Rebalanced) -> None:
     g = _group(s, r.group)
     g.generation, g.assignor, g.state = r.generation, r.assignor, "stable"
     for name, c in s.consumers.items():
@@ -518,21 +632,21 @@ def _rebalanced(s: ViewState, r: Any) -> None:
             g.members.append(name)
 
 
-def _position_reset(s: ViewState, r: Any) -> None:
+def _position_reset(s: ViewState, r: PositionReset) -> None:
     _lane(s, r.topic, r.partition)
 
 
-def _truncated(s: ViewState, r: Any) -> None:
+def _truncated(s: ViewState, r: LogTruncated) -> None:
     lane = _lane(s, r.topic, r.partition)
     lane.log_start = max(lane.log_start, r.log_start_offset)
     lane.recent = [c for c in lane.recent if c[0] >= lane.log_start]
 
 
-def _compacted(s: ViewState, r: Any) -> None:
+def _compacted(s: ViewState, r: LogCompacted) -> None:
     _lane(s, r.topic, r.partition).compacted += r.removed  # tombstones included
 
 
-def _crashed(s: ViewState, r: Any) -> None:
+def _crashed(s: ViewState, r: Crashed) -> None:
     name = r.component
     if name in s.consumers:
         c = s.consumers[name]
@@ -544,7 +658,7 @@ def _crashed(s: ViewState, r: Any) -> None:
         s.crashed.append(name)
 
 
-def _restarted(s: ViewState, r: Any) -> None:
+def _restarted(s: ViewState, r: Restarted) -> None:
     name = r.component
     if name in s.consumers:
         s.consumers[name].state = "restarted"
@@ -571,45 +685,47 @@ def _projector(s: ViewState, name: str) -> ProjectorView:
     return p
 
 
-def _event_stored(s: ViewState, r: Any) -> None:
+def _event_stored(s: ViewState, r: EventStored) -> None:
     store = _store(s)
     store.head = max(store.head, r.position)
     store.streams[r.stream] = max(store.streams.get(r.stream, 0), r.version)
 
 
-def _aggregate_loaded(s: ViewState, r: Any) -> None:
+def _aggregate_loaded(s: ViewState, r: AggregateLoaded) -> None:
     streams = _store(s).streams
     streams[r.stream] = max(streams.get(r.stream, 0), r.version)
 
 
-def _snapshot_taken(s: ViewState, r: Any) -> None:
+def _snapshot_taken(s: ViewState, r: SnapshotTaken) -> None:
     _store(s).snapshots[r.stream] = r.version
 
 
-def _version_conflicted(s: ViewState, r: Any) -> None:
+def _version_conflicted(s: ViewState, r: VersionConflicted) -> None:
     _store(s).conflicts += 1
 
 
-def _command_rejected(s: ViewState, r: Any) -> None:
+def _command_rejected(s: ViewState, r: CommandRejected) -> None:
     _store(s).rejected += 1
 
 
-def _projected(s: ViewState, r: Any) -> None:
+def _projected(s: ViewState, r: Projected) -> None:
     p = _projector(s, r.projector)
     if p.rebuild_version is None:
         p.applied = max(p.applied, r.position)
 
 
-def _checkpoint_saved(s: ViewState, r: Any) -> None:
+def _checkpoint_saved(s: ViewState, r: CheckpointSaved) -> None:
     _projector(s, r.projector).checkpoint = r.position
 
 
-def _projector_touched(s: ViewState, r: Any) -> None:
+def _projector_touched(
+    s: ViewState, r: ProjectionSkipped | GapWaited | GapSkipped | ReadModelSnapshotted
+) -> None:
     """Skips and gap waits: the projector exists, its numbers do not change."""
     _projector(s, r.projector)
 
 
-def _queried(s: ViewState, r: Any) -> None:
+def _queried(s: ViewState, r: ReadModelQueried) -> None:
     # A query answered from the event log (not a read model) names no projector.
     if r.source != "event-log":
         p = _projector(s, r.source)
@@ -618,24 +734,24 @@ def _queried(s: ViewState, r: Any) -> None:
         p.stale_reads += 1 if r.stale else 0
 
 
-def _rebuild_started(s: ViewState, r: Any) -> None:
+def _rebuild_started(s: ViewState, r: RebuildStarted) -> None:
     p = _projector(s, r.projector)
     p.rebuild_version, p.rebuild_position, p.rebuild_head = r.version, 0, r.head
 
 
-def _rebuild_progressed(s: ViewState, r: Any) -> None:
+def _rebuild_progressed(s: ViewState, r: RebuildProgressed) -> None:
     p = _projector(s, r.projector)
     p.rebuild_version = r.version
     p.rebuild_position, p.rebuild_head = r.position, r.head
 
 
-def _rebuild_finished(s: ViewState, r: Any) -> None:
+def _rebuild_finished(s: ViewState, r: RebuildFinished) -> None:
     p = _projector(s, r.projector)
     p.rebuild_version = None
     p.rebuilt = r.events
 
 
-def _read_model_switched(s: ViewState, r: Any) -> None:
+def _read_model_switched(s: ViewState, r: ReadModelSwitched) -> None:
     _projector(s, r.projector).reading = r.to_version
 
 
@@ -649,33 +765,33 @@ def _windows(s: ViewState, group: str) -> WindowsView:
     return w
 
 
-def _watermark(s: ViewState, r: Any) -> None:
+def _watermark(s: ViewState, r: WatermarkAdvanced) -> None:
     _windows(s, r.group).watermark_ms = r.watermark_ms
 
 
-def _window_opened(s: ViewState, r: Any) -> None:
+def _window_opened(s: ViewState, r: WindowOpened) -> None:
     w = _windows(s, r.group)
     name = f"{r.key}@{r.start_ms}"
     if name not in w.open:
         w.open.append(name)
 
 
-def _window_emitted(s: ViewState, r: Any) -> None:
+def _window_emitted(s: ViewState, r: WindowEmitted) -> None:
     _windows(s, r.group).emitted += 1
 
 
-def _window_closed(s: ViewState, r: Any) -> None:
+def _window_closed(s: ViewState, r: WindowClosed) -> None:
     w = _windows(s, r.group)
     name = f"{r.key}@{r.start_ms}"
     if name in w.open:
         w.open.remove(name)
 
 
-def _late_dropped(s: ViewState, r: Any) -> None:
+def _late_dropped(s: ViewState, r: LateRecordDropped) -> None:
     _windows(s, r.group).late += 1
 
 
-def _state_restored(s: ViewState, r: Any) -> None:
+def _state_restored(s: ViewState, r: StateRestored) -> None:
     _windows(s, r.group).restored += 1
 
 
@@ -686,144 +802,160 @@ def _saga(s: ViewState, saga: str) -> SagaView:
     return v
 
 
-def _saga_started(s: ViewState, r: Any) -> None:
+def _saga_started(s: ViewState, r: SagaStarted) -> None:
     _saga(s, r.saga).mode = r.mode
 
 
-def _saga_step(s: ViewState, r: Any) -> None:
+def _saga_step(s: ViewState, r: SagaStepCompleted) -> None:
     v = _saga(s, r.saga)
     v.step = r.step
     v.steps += 1
 
 
-def _saga_failed(s: ViewState, r: Any) -> None:
+def _saga_failed(s: ViewState, r: SagaStepFailed) -> None:
     v = _saga(s, r.saga)
     v.step, v.status = r.step, "failed"
 
 
-def _saga_compensated(s: ViewState, r: Any) -> None:
+def _saga_compensated(s: ViewState, r: SagaCompensated) -> None:
     v = _saga(s, r.saga)
     v.step, v.status = r.step, "compensating"
 
 
-def _saga_timed_out(s: ViewState, r: Any) -> None:
+def _saga_timed_out(s: ViewState, r: SagaTimedOut) -> None:
     v = _saga(s, r.saga)
     v.step, v.status = r.step, "timed out"
 
 
-def _saga_completed(s: ViewState, r: Any) -> None:
+def _saga_completed(s: ViewState, r: SagaCompleted) -> None:
     _saga(s, r.saga).status = r.outcome
 
 
-_HANDLERS: dict[str, Callable[[ViewState, Any], None]] = {
-    "ScenarioStarted": _started,
-    "RunFinished": _finished,
-    "Produced": _produced,
-    "Appended": _appended,
-    "Acked": _acked,
-    "ProduceRetried": _produce_retried,
-    "ProduceFailed": _produce_failed,
-    "Delivered": _delivered,
-    "Processed": _processed,
-    "ProcessingFailed": lambda s, r: None,
-    "DeadLettered": _left_queue,
-    "Skipped": _consumer_done_with,
-    "Committed": _committed,
-    "MemberJoined": _joined,
-    "MemberLeft": _left,
-    "Rebalanced": _rebalanced,
-    "PositionReset": _position_reset,
-    "LogTruncated": _truncated,
-    "LogCompacted": _compacted,
-    "Crashed": _crashed,
-    "Enqueued": _enqueued,
-    "Routed": _routed,
-    "Requeued": _requeued,
-    "VisibilityExpired": _visible_again,
-    "Redriven": _enqueued,
-    "DeliveryAcked": _delivery_acked,
-    "MessageDeleted": _left_queue,
-    "MessageExpired": _left_queue,
-    "QueueOverflowed": _left_queue,
-    "Restarted": _restarted,
-    "EventStored": _event_stored,
-    "AggregateLoaded": _aggregate_loaded,
-    "SnapshotTaken": _snapshot_taken,
-    "VersionConflicted": _version_conflicted,
-    "CommandRejected": _command_rejected,
-    "Projected": _projected,
-    "ProjectionSkipped": _projector_touched,
-    "CheckpointSaved": _checkpoint_saved,
-    "GapWaited": _projector_touched,
-    "GapSkipped": _projector_touched,
-    "ReadModelQueried": _queried,
-    "RebuildStarted": _rebuild_started,
-    "RebuildProgressed": _rebuild_progressed,
-    "RebuildFinished": _rebuild_finished,
-    "ReadModelSwitched": _read_model_switched,
-    "WatermarkAdvanced": _watermark,
-    "WindowOpened": _window_opened,
-    "WindowEmitted": _window_emitted,
-    "WindowUpdated": lambda s, r: None,
-    "WindowClosed": _window_closed,
-    "LateRecordDropped": _late_dropped,
-    "StateRestored": _state_restored,
-    "SagaStarted": _saga_started,
-    "SagaStepCompleted": _saga_step,
-    "SagaStepFailed": _saga_failed,
-    "SagaCompensated": _saga_compensated,
-    "SagaTimedOut": _saga_timed_out,
-    "SagaCompleted": _saga_completed,
-    "SagaDuplicateIgnored": lambda s, r: None,
-}
-"""Record kind → how it changes the view. Kinds not listed only count (and show generically)."""
+_Handler = Callable[[ViewState, Any], None]
+R = TypeVar("R", bound=Record)
 
-_QUIET = frozenset(
+
+def _on(kind: type[R], handler: Callable[[ViewState, R], None]) -> tuple[type[Record], _Handler]:
+    """One row of the table; mypy checks that ``handler`` takes a ``kind`` record."""
+    return kind, handler
+
+
+_HANDLERS: dict[type[Record], _Handler] = dict(
+    [
+        _on(ScenarioStarted, _started),
+        _on(RunFinished, _finished),
+        # producing and the log
+        _on(Produced, _produced),
+        _on(Appended, _appended),
+        _on(Acked, _acked),
+        _on(ProduceRetried, _produce_retried),
+        _on(ProduceFailed, _produce_failed),
+        _on(LogTruncated, _truncated),
+        _on(LogCompacted, _compacted),
+        # consuming and groups
+        _on(Delivered, _delivered),
+        _on(Processed, _processed),
+        _on(Skipped, _consumer_done_with),
+        _on(Committed, _committed),
+        _on(MemberJoined, _joined),
+        _on(MemberLeft, _left),
+        _on(Rebalanced, _rebalanced),
+        _on(PositionReset, _position_reset),
+        # faults
+        _on(Crashed, _crashed),
+        _on(Restarted, _restarted),
+        # queue brokers
+        _on(Enqueued, _enqueued),
+        _on(Routed, _routed),
+        _on(Requeued, _requeued),
+        _on(VisibilityExpired, _visible_again),
+        _on(Redriven, _redriven),
+        _on(DeliveryAcked, _delivery_acked),
+        _on(DeadLettered, _left_queue),
+        _on(MessageDeleted, _left_queue),
+        _on(MessageExpired, _left_queue),
+        _on(QueueOverflowed, _left_queue),
+        # event store and CQRS
+        _on(EventStored, _event_stored),
+        _on(AggregateLoaded, _aggregate_loaded),
+        _on(SnapshotTaken, _snapshot_taken),
+        _on(VersionConflicted, _version_conflicted),
+        _on(CommandRejected, _command_rejected),
+        _on(Projected, _projected),
+        _on(ProjectionSkipped, _projector_touched),
+        _on(ReadModelSnapshotted, _projector_touched),
+        _on(CheckpointSaved, _checkpoint_saved),
+        _on(GapWaited, _projector_touched),
+        _on(GapSkipped, _projector_touched),
+        _on(ReadModelQueried, _queried),
+        _on(RebuildStarted, _rebuild_started),
+        _on(RebuildProgressed, _rebuild_progressed),
+        _on(RebuildFinished, _rebuild_finished),
+        _on(ReadModelSwitched, _read_model_switched),
+        # stream processors
+        _on(WatermarkAdvanced, _watermark),
+        _on(WindowOpened, _window_opened),
+        _on(WindowEmitted, _window_emitted),
+        _on(WindowClosed, _window_closed),
+        _on(LateRecordDropped, _late_dropped),
+        _on(StateRestored, _state_restored),
+        # sagas
+        _on(SagaStarted, _saga_started),
+        _on(SagaStepCompleted, _saga_step),
+        _on(SagaStepFailed, _saga_failed),
+        _on(SagaCompensated, _saga_compensated),
+        _on(SagaTimedOut, _saga_timed_out),
+        _on(SagaCompleted, _saga_completed),
+    ]
+)
+"""Record class → how it changes the view."""
+
+_QUIET: frozenset[type[Record]] = frozenset(
     {
-        "ProduceDeduplicated",
-        "RetryScheduled",
-        "CommitFailed",
-        "TransactionCommitted",
-        "TransactionAborted",
-        "NetworkDropped",
-        "NetworkDuplicated",
-        "NetworkPartitioned",
-        "NetworkHealed",
-        "DuplicateDetected",
-        "OrderViolated",
-        "MessageLost",
-        "Nacked",
-        "VisibilityChanged",
-        "VisibilityChangeFailed",
-        "DeleteFailed",
-        "DedupDropped",
-        "LambdaInvoked",
-        "BatchItemFailed",
-        "UpcastApplied",
-        "SnapshotDiscarded",
-        "UpdateLost",
-        "EventPublished",
-        "EventUnpublished",
-        "ReadModelMismatched",
+        ProduceDeduplicated,
+        ProcessingFailed,
+        RetryScheduled,
+        CommitFailed,
+        TransactionCommitted,
+        TransactionAborted,
+        NetworkDropped,
+        NetworkDuplicated,
+        NetworkPartitioned,
+        NetworkHealed,
+        DuplicateDetected,
+        OrderViolated,
+        MessageLost,
+        Nacked,
+        VisibilityChanged,
+        VisibilityChangeFailed,
+        DeleteFailed,
+        DedupDropped,
+        LambdaInvoked,
+        BatchItemFailed,
+        WindowUpdated,
+        SagaDuplicateIgnored,
+        UpcastApplied,
+        SnapshotDiscarded,
+        UpdateLost,
+        EventPublished,
+        EventUnpublished,
+        ReadModelMismatched,
     }
 )
-"""Known kinds that change only the counts, not a component's picture."""
+"""Known classes that change only the counts, not a component's picture."""
 
 
 def _apply_in_place(s: ViewState, r: Record) -> None:
-    kind = type(r).__name__
+    cls = type(r)
+    kind = cls.__name__
     counts = s.counts
     counts[kind] = counts.get(kind, 0) + 1
     s.applied += 1
     s.at_ms = r.at
-    handler = _HANDLERS.get(kind)
+    handler = _HANDLERS.get(cls)
     if handler is not None:
-        try:
-            handler(s, r)
-        except (AttributeError, KeyError, TypeError):
-            # A record whose shape changed under us: show it generically, never crash.
-            s.others[r.component] = kind
-    elif kind not in _QUIET:
+        handler(s, r)
+    elif cls not in _QUIET:
         s.others[r.component] = kind
 
 

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simulator.describe import describe, kind_of
+from simulator.lessons.words import word
 from simulator.predict import PredictionResult
 from simulator.scenario import Scenario
 from simulator.summary import RunSummary
@@ -140,13 +141,14 @@ def print_summary(
     console: Console, summary: RunSummary, scenario: Scenario, lang: str = "en"
 ) -> None:
     """The outcome table, per group, and each expectation with its verdict."""
-    table = Table(title=scenario.title.get(lang), title_justify="left", show_edge=False)
+    title = Text(scenario.title.get(lang), style="table.title")
+    table = Table(title=title, title_justify="left", show_edge=False)
     table.add_column("")
     for column in ("delivered", "processed", "lost", "duplicates", "out of order", "dead-lettered"):
         table.add_column(column, justify="right")
     for name, g in summary.groups.items():
         table.add_row(
-            name,
+            Text(name),
             str(g.delivered),
             str(g.processed),
             _flag(g.lost),
@@ -175,26 +177,6 @@ def _flag(n: int) -> Text:
 
 # -- predict, then run ------------------------------------------------------------
 
-_LABELS = {
-    "predict": ("Predict before you run", "실행하기 전에 예측해 보세요"),
-    "question": ("Question", "질문"),
-    "how": (
-        "Pick a number, then watch the run. (Answer ahead with --predict N.)",
-        "번호를 하나 고른 뒤 실행을 지켜보세요. (--predict N으로 미리 답할 수 있습니다.)",
-    ),
-    "answer": ("Answer", "정답"),
-    "yours": ("your answer", "내 답"),
-    "right": ("right", "맞음"),
-    "wrong": ("not this time", "이번엔 아님"),
-    "confirmed": ("the run confirms it", "실행 결과가 확인해 줍니다"),
-    "unconfirmed": ("the run does NOT confirm it", "실행 결과가 이 답을 확인해 주지 않습니다"),
-}
-
-
-def _label(key: str, lang: str) -> str:
-    en, ko = _LABELS[key]
-    return ko if lang == "ko" else en
-
 
 def print_predictions(
     console: Console, scenario: Scenario, lang: str = "en", answers: list[int] | None = None
@@ -202,16 +184,18 @@ def print_predictions(
     """Before the timeline: each question and its numbered choices."""
     if not scenario.predict:
         return
-    console.print(Text(f"? {_label('predict', lang)}", style="bold yellow"))
+    console.print(Text(f"? {word('predict', lang)}", style="bold yellow"))
     for i, p in enumerate(scenario.predict, 1):
-        question = f"  {_label('question', lang)} {i}. {p.question.get(lang)}"
+        question = f"  {word('question', lang)} {i}. {p.question.get(lang)}"
         console.print(Text(question, style="bold"))
         for j, choice in enumerate(p.choices, 1):
-            console.print(f"    {j}) {choice.get(lang)}")
+            console.print(Text(f"    {j}) {choice.get(lang)}"))
         if answers and i <= len(answers):
-            console.print(Text(f"    → {_label('yours', lang)}: {answers[i - 1]}", style="cyan"))
+            console.print(
+                Text(f"    → {word('your_answer', lang)}: {answers[i - 1]}", style="cyan")
+            )
     if not answers:
-        console.print(Text(f"  {_label('how', lang)}", style="dim"))
+        console.print(Text(f"  {word('predict_how', lang)}", style="dim"))
     console.print()
 
 
@@ -221,18 +205,20 @@ def print_prediction_results(
     """After the outcome: the right answer, whether the run confirms it, and why."""
     for r in results:
         p = r.predict
-        head = Text(f"? {_label('question', lang)} {r.number}. ", style="bold yellow")
+        head = Text(f"? {word('question', lang)} {r.number}. ", style="bold yellow")
         head.append(p.question.get(lang))
         console.print(head)
-        line = Text(f"  {_label('answer', lang)}: {p.answer}) {p.choices[p.answer - 1].get(lang)}")
+        line = Text(f"  {word('answer', lang)}: {p.answer}) {p.choices[p.answer - 1].get(lang)}")
         line.append("  ")
         if r.confirmed:
-            line.append(f"✓ {_label('confirmed', lang)} ({r.detail})", style="green")
+            line.append(f"✓ {word('confirmed', lang)} ({r.detail})", style="green")
         else:
-            line.append(f"✗ {_label('unconfirmed', lang)} ({r.detail})", style="bold red")
+            line.append(f"✗ {word('unconfirmed', lang)} ({r.detail})", style="bold red")
         console.print(line)
         if r.student is not None:
-            verdict = _label("right", lang) if r.student_right else _label("wrong", lang)
+            verdict = word("right", lang) if r.student_right else word("wrong", lang)
             style = "bold green" if r.student_right else "bold dark_orange"
-            console.print(Text(f"  {_label('yours', lang)}: {r.student} — {verdict}", style=style))
+            console.print(
+                Text(f"  {word('your_answer', lang)}: {r.student} — {verdict}", style=style)
+            )
         console.print(Text(f"  {p.explanation.get(lang)}", style="italic"))

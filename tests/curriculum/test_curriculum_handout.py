@@ -12,7 +12,7 @@ from simulator.course import load_course
 from simulator.lesson_templates import template_kinds
 from simulator.predict import check_predictions
 from simulator.report import build_handout, render_html, render_markdown
-from simulator.scenario import builtin_path, load_scenario
+from simulator.scenario import builtin_path, decode_scenario, load_scenario
 from simulator.simulation import Simulation
 from simulator.summary import summarize
 
@@ -37,8 +37,8 @@ def test_handout_has_narration_setup_outcome_findings_and_answers() -> None:
     md = render_markdown(_handout("producer-idempotence"))
     for heading in ("## Setup", "## Narration", "## Outcome", "## Expectations", "## Answers"):
         assert heading in md
-    assert "## Before you play: predict" in md
-    assert md.index("Before you play") < md.index("## Answers")
+    assert "## Predict, then run" in md
+    assert md.index("## Predict, then run") < md.index("## Answers")
     assert "DuplicateDetected" in md and "caused by, nearest first:" in md
     assert "`plain-readers`" in md
 
@@ -60,7 +60,7 @@ def test_handout_without_snapshots_says_how_to_get_them_and_shows_no_image() -> 
 
 def test_handout_in_korean() -> None:
     md = render_markdown(_handout("retention-lag", "ko"))
-    assert "## 진행 설명" in md and "## 결과" in md and "## 정답" in md
+    assert "## 내레이션" in md and "## 결과" in md and "## 정답" in md
 
 
 def test_html_handout_is_one_escaped_page() -> None:
@@ -68,6 +68,38 @@ def test_html_handout_is_one_escaped_page() -> None:
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<table>" in page and "<blockquote>" in page
     assert "<script" not in page
+
+
+HOSTILE = """
+title = { en = "<script>alert(1)</script> [/b] **bold**", ko = "t" }
+summary = { en = "<img src=x onerror=alert(1)> [a link](javascript:alert(1)) & `code`", ko = "s" }
+[[topics]]
+name = "orders"
+[[producers]]
+name = "p"
+topic = "orders"
+[[groups]]
+name = "g"
+topic = "orders"
+[[workload.generators]]
+producer = "p"
+count = 2
+[[narration]]
+at_ms = 0
+text = { en = "<b>not bold</b> but **bold**", ko = "n" }
+"""
+
+
+def test_html_handout_shows_lesson_text_as_text_with_only_its_own_marks() -> None:
+    spec = decode_scenario(HOSTILE.encode(), "hostile.toml", "hostile")
+    sim = Simulation(spec)
+    page = render_html(build_handout(spec, summarize(sim), sim.trace))
+    assert "<script" not in page and "<img" not in page and "<b>" not in page
+    assert "href" not in page
+    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt; [/b] **bold**</h1>" in page
+    assert "&lt;img src=x onerror=alert(1)&gt; [a link](javascript:alert(1)) &amp; " in page
+    assert "<code>code</code>" in page
+    assert "&lt;b&gt;not bold&lt;/b&gt; but <strong>bold</strong>" in page
 
 
 def test_report_command_writes_markdown_and_html(tmp_path: Path) -> None:

@@ -7,9 +7,23 @@ from functools import reduce
 
 import pytest
 
-from simulator.scenario import Scenario, decode_scenario
+from simulator.scenario import (
+    Scenario,
+    builtin_names,
+    builtin_path,
+    decode_scenario,
+    load_scenario,
+)
 from simulator.simulation import Simulation
-from simulator.trace import Record
+from simulator.trace import (
+    RECORD_TYPES,
+    DeadLettered,
+    Delivered,
+    Enqueued,
+    Record,
+    Redriven,
+)
+from tui import fold as fold_module
 from tui.fold import ViewState, apply, fold, initial_state
 from tui.player import Player, beat_triggers, build_index
 
@@ -63,6 +77,55 @@ def test_unknown_record_kinds_are_shown_generically() -> None:
     assert state.others == {"store/accounts": "EventStored"}
     assert state.counts == {"EventStored": 1}
     assert state.at_ms == 5
+
+
+def test_every_record_class_is_handled_or_declared_quiet() -> None:
+    handled = set(fold_module._HANDLERS)
+    quiet = set(fold_module._QUIET)
+    forgotten = [cls.__name__ for cls in RECORD_TYPES if cls not in handled | quiet]
+    assert forgotten == [], "add a handler to tui.fold._HANDLERS or the class to _QUIET"
+    assert handled & quiet == set()
+    assert handled | quiet <= set(RECORD_TYPES)
+
+
+def test_a_failing_handler_raises_instead_of_hiding_the_component(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(s: ViewState, r: Delivered) -> None:
+        raise KeyError("a bug in a handler")
+
+    monkeypatch.setitem(fold_module._HANDLERS, Delivered, broken)
+    record = Delivered(
+        seq=0, at=1, component="g", group="g", consumer="c", msg=1, key=None,
+        topic="t", partition=0, offset=0, redelivered=False,
+    )  # fmt: skip
+    with pytest.raises(KeyError, match="a bug in a handler"):
+        apply(ViewState(), record)
+    with pytest.raises(KeyError):
+        fold(ViewState(), [record])
+
+
+def test_a_redriven_message_is_back_in_its_source_queue_with_its_key() -> None:
+    def enqueued(seq: int, queue: str) -> Enqueued:
+        return Enqueued(
+            seq=seq, at=seq, component=queue, group=queue, msg=7, key="k1", copy=False,
+            visible_in_ms=0,
+        )  # fmt: skip
+
+    dead = DeadLettered(
+        seq=1, at=1, component="orders", group="orders", msg=7, key="k1",
+        destination="orders-dlq", reason="max receives",
+    )  # fmt: skip
+    back = Redriven(seq=3, at=3, component="orders", group="orders", msg=7, source="orders-dlq")
+    state = fold(ViewState(), [enqueued(0, "orders"), dead, enqueued(2, "orders-dlq"), back])
+    assert state.lanes["orders"].ready == [(7, "k1")]
+    assert state.others == {}
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_built_in_lesson_folds_with_no_generic_component(name: str) -> None:
+    records = Simulation(load_scenario(builtin_path(name))).run().records
+    assert fold(initial_state(), records).others == {}
 
 
 def test_markers_step_through_faults_and_findings_in_order(records: list[Record]) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from textual.widgets import OptionList
 
 from simulator.scenario import Scenario
@@ -244,6 +245,24 @@ async def test_why_walks_back_to_the_root_cause(
         await pilot.press("end", "enter")
         assert isinstance(app.screen, SimulationScreen)
         assert screen.player.position < screen.player.total
+
+
+async def test_why_shows_names_from_the_lesson_as_text_not_markup(
+    make_app: Make, lesson: Scenario, wait_ready: Any
+) -> None:
+    generators = [
+        msgspec.structs.replace(g, key_prefix="[/b][red]") for g in lesson.workload.generators
+    ]
+    workload = msgspec.structs.replace(lesson.workload, generators=generators)
+    app = make_app(scenario=msgspec.structs.replace(lesson, workload=workload))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("end", "w")
+        assert isinstance(app.screen, WhyDialog)
+        text = "\n".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "[/b][red]" in text
+        chain = app.screen.query_one("#why-chain", OptionList)
+        assert "[/b][red]" in str(chain.get_option_at_index(0).prompt)
 
 
 async def test_presenter_pauses_at_every_beat(

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,8 +22,8 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from simulator.describe import describe
+from simulator.lessons.words import word
 from simulator.trace import Record, Trace
-from tui.i18n import t
 from tui.widgets.timeline import fmt_ms
 
 __all__ = ["ROOT_KINDS", "GoToDialog", "TextDialog", "WhyDialog", "parse_goto", "why_chain"]
@@ -131,30 +132,32 @@ class WhyDialog(ModalScreen[int | None]):
         chain, root = why_chain(self.records, self.seq)
         with Vertical(classes="dialog wide", id="why"):
             yield Label(
-                f"[b]{t('why', self.lang)}[/b]  #{finding.seq} {type(finding).__name__}: "
-                f"{describe(finding)}",
-                markup=True,
+                Text.assemble(
+                    (word("why", self.lang), "bold"),
+                    f"  #{finding.seq} {type(finding).__name__}: {describe(finding)}",
+                )
             )
             if root is not None:
                 r = self.records[root]
                 yield Label(
-                    f"[b red]root cause[/]: #{r.seq} {r.component} {type(r).__name__} "
-                    f"{describe(r)}",
-                    markup=True,
+                    Text.assemble(
+                        (word("root_cause", self.lang), "bold red"),
+                        f": #{r.seq} {r.component} {type(r).__name__} {describe(r)}",
+                    )
                 )
             elif not chain:
-                yield Label("This finding records no cause.", classes="dim")
+                yield Label(word("no_cause", self.lang), classes="dim")
             options = [self._option(finding, "◆")]
             options += [self._option(r, "★" if r.seq == root else "↑") for r in chain]
             yield OptionList(*options, id="why-chain")
-            yield Label("enter: go to the record · escape: close", classes="dim")
+            yield Label(word("why_keys", self.lang), classes="dim")
 
     def _option(self, r: Record, mark: str) -> Option:
         kind = type(r).__name__
         text = (
             f"{mark} #{r.seq:<6} {fmt_ms(r.at):>9} {r.component[:14]:<14} {kind:<18} {describe(r)}"
         )
-        return Option(text, id=str(r.seq))
+        return Option(Text(text), id=str(r.seq))
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

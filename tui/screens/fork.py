@@ -124,7 +124,7 @@ class ForkMenu(ModalScreen[tuple[str, Fault] | None]):
         with Vertical(classes="dialog wide", id="fork-menu"):
             yield Label("[b]Fork here[/b] — inject a fault at the cursor and re-run", markup=True)
             yield OptionList(
-                *(Option(label, id=str(i)) for i, (label, _) in enumerate(self.choices))
+                *(Option(Text(label), id=str(i)) for i, (label, _) in enumerate(self.choices))
             )
             yield Label("enter: run the branch · escape: cancel", classes="dim")
 
@@ -214,8 +214,9 @@ class ForkScreen(Screen[Run | None]):
     def compose(self) -> ComposeResult:
         at = self.original.records[self.position - 1].at if self.position else 0
         yield Label(
-            f"[b]Fork[/b] at record {self.position:,} (t={fmt_ms(at)}): {self.label}",
-            markup=True,
+            Text.assemble(
+                ("Fork", "bold"), f" at record {self.position:,} (t={fmt_ms(at)}): {self.label}"
+            ),
             id="fork-title",
         )
         yield Static("running the branch…", id="fork-outcome")

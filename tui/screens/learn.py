@@ -21,8 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static
 
 from simulator.course import Chapter
+from simulator.lessons.words import word
 from tui.guide import LANGS, guide_page
-from tui.i18n import t
 
 __all__ = ["LearnScreen"]
 
@@ -54,20 +54,20 @@ class LearnScreen(Screen[None]):
     def _show(self, lang: str) -> None:
         note = self.query_one("#learn-note", Static)
         page = self.query_one("#learn-page", Markdown)
-        title = t("learn", lang)
+        title = word("learn", lang)
         if self.chapter is not None and self.file == self.chapter.guide:
             title = f"{title}: {self.chapter.title.get(lang)}"
         self.title, self.sub_title = "evsim", title
         self.query_one("#learn-box").border_title = title
         if self.file is None:
-            note.update(Text(t("no_chapter", lang), style="italic"))
+            note.update(Text(word("no_chapter", lang), style="italic"))
             note.display = True
             self.shown = ""
             page.update("")
             return
         found = guide_page(self.file, lang)
         if found is None:
-            note.update(Text(f"{t('no_guide', lang)} docs/guide/{lang}/{self.file}", "italic"))
+            note.update(Text(f"{word('no_guide', lang)} docs/guide/{lang}/{self.file}", "italic"))
             note.display = True
             self.shown = ""
             page.update("")

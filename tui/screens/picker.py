@@ -29,8 +29,8 @@ from textual.widgets.option_list import Option
 
 from simulator.course import Course
 from simulator.errors import InputError
+from simulator.lessons.words import word
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
-from tui.i18n import t
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
@@ -57,11 +57,11 @@ def builtin_lessons() -> list[Lesson]:
 
 def follows(broker: str) -> str:
     """The real system a broker model follows, as the core states it."""
-    from simulator.brokers import broker_model
+    from simulator.models.registry import UnknownModel, model
 
     try:
-        return broker_model(broker)[0]
-    except (KeyError, ValueError):
+        return model(broker).follows
+    except UnknownModel:
         return "unknown model"
 
 
@@ -71,15 +71,15 @@ def preview(s: Scenario, lang: str) -> Text:
     out.append(f"{s.title.get(lang)}\n", style="bold")
     out.append(f"{s.summary.get(lang)}\n\n")
     if s.tags:
-        out.append(f"{t('tags', lang)}: ", style="dim")
+        out.append(f"{word('tags', lang)}: ", style="dim")
         for tag in s.tags:
             out.append(f" {tag} ", style="reverse")
             out.append(" ")
         out.append("\n")
-    out.append(f"{t('broker', lang)}: ", style="dim")
+    out.append(f"{word('broker_model', lang)}: ", style="dim")
     out.append(f"{s.broker}", style="bold")
     out.append(f" — {follows(s.broker)}\n\n", style="dim")
-    out.append(f"{t('topology', lang)}\n", style="bold underline")
+    out.append(f"{word('topology', lang)}\n", style="bold underline")
     for p in s.producers:
         idem = "idempotent" if p.idempotent else "not idempotent"
         out.append(f" ▸ {p.name}", style="cyan")
@@ -96,7 +96,7 @@ def preview(s: Scenario, lang: str) -> Text:
             f"commit {g.commit}\n"
         )
     if s.faults:
-        out.append(f"\n{t('faults', lang)}\n", style="bold underline")
+        out.append(f"\n{word('faults', lang)}\n", style="bold underline")
         for f in s.faults:
             desc = " ".join(
                 f"{field.name}={getattr(f, field.name)}"
@@ -140,7 +140,7 @@ class PickerScreen(Screen[None]):
         yield Header()
         with Horizontal(id="picker"):
             with Vertical(id="lesson-column"):
-                yield Input(placeholder=t("filter", "en"), id="lesson-filter")
+                yield Input(placeholder=word("filter", "en"), id="lesson-filter")
                 yield OptionList(id="lessons")
             with VerticalScroll(id="preview-box"):
                 yield Static("", id="preview")
@@ -165,15 +165,15 @@ class PickerScreen(Screen[None]):
                 hay += " " + " ".join(
                     (s.title.en, s.title.ko, s.summary.en, s.summary.ko, *s.tags, s.broker)
                 )
-            if all(word in hay.lower() for word in needle.split()):
+            if all(term in hay.lower() for term in needle.split()):
                 out.append(i)
         return out
 
     def _fill(self) -> None:
         lang = self.evsim.lang
-        self.sub_title = t("lessons", lang)
-        self.query_one("#lesson-filter", Input).placeholder = t("filter", lang)
-        self.query_one("#lesson-column").border_title = t("lessons", lang)
+        self.sub_title = word("lessons", lang)
+        self.query_one("#lesson-filter", Input).placeholder = word("filter", lang)
+        self.query_one("#lesson-column").border_title = word("lessons", lang)
         box = self.query_one("#lessons", OptionList)
         keep = box.highlighted_option.id if box.highlighted_option is not None else None
         box.clear_options()
@@ -206,7 +206,7 @@ class PickerScreen(Screen[None]):
                     placed.update(members)
         rest = [i for i in matching if i not in placed]
         if rest:
-            sections.append((t("other_lessons", lang) if sections else None, rest))
+            sections.append((word("other_lessons", lang) if sections else None, rest))
         return sections
 
     def _option(self, i: int, lang: str) -> Option:
@@ -230,7 +230,7 @@ class PickerScreen(Screen[None]):
         preview_widget = self.query_one("#preview", Static)
         option = box.highlighted_option if box.option_count else None
         if not self.lessons:
-            preview_widget.update(Text(t("no_lessons", lang), style="italic"))
+            preview_widget.update(Text(word("no_lessons", lang), style="italic"))
             return
         if option is None or option.id is None:
             preview_widget.update("")
@@ -245,9 +245,11 @@ class PickerScreen(Screen[None]):
             if course is not None and chapter is not None:
                 step = course.chapters.index(chapter) + 1
                 text.append(f"\n{step}. {chapter.title.get(lang)}", style="bold")
-                text.append(f" — i: {t('learn', lang)}", style="dim")
+                text.append(f" — i: {word('learn', lang)}", style="dim")
             if lesson.scenario.predict:
-                text.append(f"\n? {t('predict', lang)}: {len(lesson.scenario.predict)}", "yellow")
+                text.append(
+                    f"\n? {word('predict', lang)}: {len(lesson.scenario.predict)}", "yellow"
+                )
             preview_widget.update(text)
 
     @on(OptionList.OptionHighlighted, "#lessons")

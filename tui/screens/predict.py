@@ -24,9 +24,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from simulator.lessons.words import word
 from simulator.predict import PredictionResult
 from simulator.scenario import Predict
-from tui.i18n import t
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
@@ -73,18 +73,21 @@ class PredictDialog(ModalScreen[Answers]):
             return
         lang = self.lang
         q = self.questions[n]
-        title = f"? {t('predict', lang)} — {t('question', lang)} {n + 1}/{len(self.questions)}"
+        title = (
+            f"? {word('predict', lang)} — {word('question', lang)} {n + 1}/{len(self.questions)}"
+        )
         self.query_one("#predict-title", Label).update(Text(title, style="bold yellow"))
         self.query_one("#predict-question", Static).update(Text(q.question.get(lang), "bold"))
         box = self.query_one("#predict-choices", OptionList)
         keep = box.highlighted or 0
         box.clear_options()
         box.add_options(
-            Option(f"{i}) {choice.get(lang)}", id=str(i)) for i, choice in enumerate(q.choices, 1)
+            Option(Text(f"{i}) {choice.get(lang)}"), id=str(i))
+            for i, choice in enumerate(q.choices, 1)
         )
         box.highlighted = min(keep, len(q.choices) - 1)
         box.focus()
-        self.query_one("#predict-keys", Label).update(t("predict_keys", lang))
+        self.query_one("#predict-keys", Label).update(word("predict_keys", lang))
 
     def answer(self, choice: int | None) -> None:
         """Record the answer to the current question (1-based), then ask the next one."""
@@ -117,25 +120,25 @@ def outcome_text(results: Sequence[PredictionResult], lang: str) -> Text:
     out = Text()
     for r in results:
         p = r.predict
-        out.append(f"{t('question', lang)} {r.number}. ", style="bold")
+        out.append(f"{word('question', lang)} {r.number}. ", style="bold")
         out.append(f"{p.question.get(lang)}\n", style="bold")
         for i, choice in enumerate(p.choices, 1):
             mark = "✓" if i == p.answer else " "
-            mine = " ◀ " + t("your_answer", lang) if r.student == i else ""
+            mine = " ◀ " + word("your_answer", lang) if r.student == i else ""
             style = "bold green" if i == p.answer else ("red" if r.student == i else "")
             out.append(f"  {mark} {i}) {choice.get(lang)}", style=style)
             out.append(f"{mine}\n", style="cyan")
         if r.student is None:
-            out.append(f"  {t('no_answer', lang)}", style="dim")
+            out.append(f"  {word('no_answer', lang)}", style="dim")
         elif r.student_right:
-            out.append(f"  ✓ {t('right', lang)}", style="bold green")
+            out.append(f"  ✓ {word('right', lang)}", style="bold green")
         else:
-            out.append(f"  ✗ {t('wrong', lang)}", style="bold red")
-        out.append(f" · {t('answer', lang)} {p.answer} · ", style="dim")
+            out.append(f"  ✗ {word('wrong', lang)}", style="bold red")
+        out.append(f" · {word('answer', lang)} {p.answer} · ", style="dim")
         if r.confirmed:
-            out.append(f"{t('confirmed', lang)} ({r.detail})\n", style="green")
+            out.append(f"{word('confirmed', lang)} ({r.detail})\n", style="green")
         else:
-            out.append(f"{t('unconfirmed', lang)} ({r.detail})\n", style="bold red")
+            out.append(f"{word('unconfirmed', lang)} ({r.detail})\n", style="bold red")
         out.append(f"  {p.explanation.get(lang)}\n\n", style="italic")
     return out
 
@@ -173,10 +176,10 @@ class OutcomeDialog(ModalScreen[None]):
         self.lang = lang
         right = sum(1 for r in self.results if r.student_right)
         answered = sum(1 for r in self.results if r.student is not None)
-        title = f"{t('outcome', lang)} — {right}/{answered or len(self.results)}"
+        title = f"{word('prediction_outcome', lang)} — {right}/{answered or len(self.results)}"
         self.query_one("#outcome-title", Label).update(Text(title, style="bold yellow"))
         self.query_one("#outcome-body", Static).update(outcome_text(self.results, lang))
-        self.query_one("#outcome-keys", Label).update(t("close", lang))
+        self.query_one("#outcome-keys", Label).update(word("close", lang))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgspec
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -143,7 +144,7 @@ class SettingsDialog(ModalScreen[Scenario | None]):
             changed = value != s.get(self.original)
             mark = " *" if changed else ""
             shown = str(value).lower() if isinstance(value, bool) else str(value)
-            out.append(Option(f"{s.label:<34} {shown}{mark}", id=str(i)))
+            out.append(Option(Text(f"{s.label:<34} {shown}{mark}"), id=str(i)))
         return out
 
     @on(OptionList.OptionSelected)

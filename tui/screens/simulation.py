@@ -33,9 +33,9 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from simulator.errors import InputError
+from simulator.lessons.words import word
 from simulator.scenario import Fault, Scenario, validate
 from simulator.trace import Record
-from tui.i18n import t
 from tui.player import Player
 from tui.runs import Run, prepare, simulate_lesson
 from tui.widgets.flow import FlowView
@@ -258,11 +258,11 @@ class SimulationScreen(Screen[None]):
 
     def _titles(self) -> None:
         lang = self.evsim.lang
-        self.query_one("#narration-box").border_title = t("narration", lang)
-        self.query_one("#metrics-box").border_title = t("metrics", lang)
-        self.query_one("#store-box").border_title = t("store", lang)
-        self.query_one("#findings").border_title = t("findings", lang)
-        log_title = t("log", lang)
+        self.query_one("#narration-box").border_title = word("narration", lang)
+        self.query_one("#metrics-box").border_title = word("metrics", lang)
+        self.query_one("#store-box").border_title = word("store", lang)
+        self.query_one("#findings").border_title = word("findings", lang)
+        log_title = word("log", lang)
         if self._filter:
             log_title += f" — filter: {self._filter}"
         self.query_one("#log").border_title = log_title
@@ -346,12 +346,12 @@ class SimulationScreen(Screen[None]):
             store_box.display = state.store is not None
         if state.store is not None:
             self.query_one(StorePanel).show(state, lang)
-        mode = t("playing", lang) if self.playing else t("paused", lang)
+        mode = word("playing", lang) if self.playing else word("paused", lang)
         icon = "▶" if self.playing else "⏸"
         speed = SPEEDS[self.speed_index]
         status = (
-            f"{icon} {mode} · {speed:g} rec/s · {t('lost', lang)} {state.lost}"
-            f" · {t('dup', lang)} {state.duplicates} · {t('ooo', lang)} {state.out_of_order}"
+            f"{icon} {mode} · {speed:g} rec/s · {word('lost', lang)} {state.lost}"
+            f" · {word('dup', lang)} {state.duplicates} · {word('ooo', lang)} {state.out_of_order}"
         )
         if self.evsim.presenter:
             status += " · presenter: PgDn/PgUp next/previous beat"
@@ -374,12 +374,12 @@ class SimulationScreen(Screen[None]):
         self._findings_shown = upto
         box = self.query_one("#findings", OptionList)
         lang = self.evsim.lang
-        box.border_title = f"{t('findings', lang)} {upto}/{len(findings)}"
+        box.border_title = f"{word('findings', lang)} {upto}/{len(findings)}"
         box.clear_options()
         records = self.run.records
         shown = findings[max(0, upto - 50) : upto]
         if not shown:
-            box.add_option(Option(t("no_findings", lang), disabled=True))
+            box.add_option(Option(word("no_findings", lang), disabled=True))
             return
         box.add_options(Option(finding_label(records[seq]), id=str(seq)) for seq in reversed(shown))
 

@@ -20,8 +20,9 @@ from itertools import islice
 from rich.text import Text
 from textual.widget import Widget
 
+from simulator.lessons.words import word
 from tui.fold import Lane, ViewState
-from tui.i18n import fit, t
+from tui.i18n import fit
 from tui.widgets.palette import group_style, key_style
 
 __all__ = ["FlowView", "render_flow"]
@@ -173,23 +174,23 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
             return out
     pw = min(24, max((len(p) for p in state.producers), default=8))
     cw = min(24, max((len(c) for c in state.consumers), default=8))
-    out.append(f"{t('producers', lang)}\n", style="bold underline")
+    out.append(f"{word('producers', lang)}\n", style="bold underline")
     for p in state.producers.values():
         mark, style = ("✖", "bold red") if p.state == "crashed" else ("▸", "cyan")
         out.append(f" {mark} ", style=style)
         out.append(f"{p.name:<{pw}}", style="bold")
         out.append(
-            f" {t('produced', lang)} {p.produced} · {t('acked', lang)} {p.acked}"
-            f" · {t('in_flight', lang)} {len(p.in_flight)}"
+            f" {word('produced', lang)} {p.produced} · {word('acked', lang)} {p.acked}"
+            f" · {word('in_flight', lang)} {len(p.in_flight)}"
         )
         if p.retries:
-            out.append(f" · {t('retries', lang)} {p.retries}", style="dark_orange")
+            out.append(f" · {word('retries', lang)} {p.retries}", style="dark_orange")
         if p.failed:
             out.append(f" · failed {p.failed}", style="red")
         out.append("\n")
     if not state.producers:
         out.append(" —\n", style="dim")
-    out.append(f"{t('lanes', lang)}", style="bold underline")
+    out.append(f"{word('lanes', lang)}", style="bold underline")
     out.append(f"  {state.broker} · {state.follows}\n", style="dim")
     lanes = list(state.lanes.values())
     if any(lane.queue for lane in lanes):
@@ -201,18 +202,18 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
     if len(lanes) > MAX_LANES:
         out.append(f" … {len(lanes) - MAX_LANES} more lanes\n", style="dim")
     if state.crashed:
-        out.append(f" ✖ {', '.join(state.crashed)} {t('crashed', lang)}\n", style="bold red")
+        out.append(f" ✖ {', '.join(state.crashed)} {word('crashed', lang)}\n", style="bold red")
     committing = [g for g in groups if any(g in lane.committed for lane in lanes)]
     if committing:
         legend = Text(" ")
         for g in committing:
             legend.append("┃", style=group_style(g, groups))
-            legend.append(f" {g} {t('committed', lang)}  ")
+            legend.append(f" {g} {word('committed', lang)}  ")
         out.append_text(legend)
         out.append("\n")
     # Sagas and stream windows are what their lessons are about: above the members.
     _processors(out, state, lang)
-    out.append(f"{t('groups', lang)}\n", style="bold underline")
+    out.append(f"{word('groups', lang)}\n", style="bold underline")
     for name in groups:
         group = state.groups.get(name)
         out.append(" ")
@@ -220,7 +221,7 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
         if group is not None:
             gstyle = {"stable": "green", "rebalancing": "bold yellow"}.get(group.state, "yellow")
             out.append(f"  gen {group.generation} · ")
-            out.append(t(group.state, lang), style=gstyle)
+            out.append(word(group.state, lang), style=gstyle)
             if group.assignor:
                 out.append(f" · {group.assignor}", style="dim")
         elif name in state.lanes and state.lanes[name].queue:
@@ -232,11 +233,11 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
             mark, style = _STATE_MARK.get(c.state, ("?", ""))
             out.append(f"   {mark} ", style=style)
             out.append(f"{c.name:<{cw}}", style="bold")
-            out.append(f" {fit(t(c.state, lang), 9)}", style=style)
+            out.append(f" {fit(word(c.state, lang), 9)}", style=style)
             owned = ",".join(tp.rsplit("/", 1)[-1] if "/" in tp else tp for tp in c.owned)
             if group is not None:
                 out.append(f" [{owned or '-'}]")
-            out.append(f" {t('processed', lang)} {c.processed}")
+            out.append(f" {word('processed', lang)} {c.processed}")
             if c.in_flight:
                 ids = " ".join(f"m{m}" for m in islice(c.in_flight, 4))
                 out.append(f" · ⧗ {ids}", style="yellow")
@@ -259,22 +260,22 @@ SAGAS_SHOWN = 6
 def _processors(out: Text, state: ViewState, lang: str) -> None:
     """Stream processors (watermark, windows) and sagas (the newest few, and a tally)."""
     if state.windows:
-        out.append(f"{t('windows', lang)}\n", style="bold underline")
+        out.append(f"{word('windows', lang)}\n", style="bold underline")
         for w in state.windows.values():
             out.append(f" ⧉ {w.group:<16}", style="bold")
             wm = "—" if w.watermark_ms is None else f"{w.watermark_ms / 1000:.3f}s"
-            out.append(f" {t('watermark', lang)} {wm} · {t('open', lang)} {len(w.open)}")
-            out.append(f" · {t('emitted', lang)} {w.emitted}")
+            out.append(f" {word('watermark', lang)} {wm} · {word('open', lang)} {len(w.open)}")
+            out.append(f" · {word('emitted', lang)} {w.emitted}")
             if w.late:
-                out.append(f" · {t('late', lang)} {w.late}", style="bold red")
+                out.append(f" · {word('late', lang)} {w.late}", style="bold red")
             if w.restored:
-                out.append(f" · {t('restored', lang)} {w.restored}", style="yellow")
+                out.append(f" · {word('restored', lang)} {w.restored}", style="yellow")
             out.append("\n")
     if state.sagas:
         tally: dict[str, int] = {}
         for v in state.sagas.values():
             tally[v.status] = tally.get(v.status, 0) + 1
-        out.append(f"{t('sagas', lang)}", style="bold underline")
+        out.append(f"{word('sagas', lang)}", style="bold underline")
         out.append("  " + " · ".join(f"{k} {n}" for k, n in tally.items()) + "\n", style="dim")
         for v in list(state.sagas.values())[-SAGAS_SHOWN:]:
             mark, style = _SAGA_MARK.get(v.status, ("■", "bold"))
@@ -283,16 +284,16 @@ def _processors(out: Text, state: ViewState, lang: str) -> None:
             out.append(f" {v.status}", style=style)
             if v.step:
                 out.append(f" · {v.step}", style="dim")
-            out.append(f" · {v.steps} {t('steps', lang)}\n", style="dim")
+            out.append(f" · {v.steps} {word('steps', lang)}\n", style="dim")
 
 
 def _others_and_end(out: Text, state: ViewState, lang: str) -> None:
     if state.others:
-        out.append(f"{t('others', lang)}\n", style="bold underline")
+        out.append(f"{word('others', lang)}\n", style="bold underline")
         for name, kind in state.others.items():
             out.append(f" ◇ {name:<16} {kind}\n")
     if state.finished:
-        out.append(f"■ {t('finished', lang)} ({state.finished})", style="bold")
+        out.append(f"■ {word('finished', lang)} ({state.finished})", style="bold")
     out.rstrip()
 
 

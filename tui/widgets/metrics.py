@@ -14,8 +14,9 @@ from rich.console import Group
 from rich.text import Text
 from textual.widget import Widget
 
+from simulator.lessons.words import word
 from tui.fold import ViewState
-from tui.i18n import fit, t
+from tui.i18n import fit
 from tui.player import Sample
 
 __all__ = ["MetricsPanel", "sparkline"]
@@ -58,8 +59,8 @@ class MetricsPanel(Widget):
         cell = max(10, width // 2)
 
         def line(*items: tuple[str, int, bool]) -> None:
-            for word, value, bad in items:
-                label = t(word, lang)
+            for key, value, bad in items:
+                label = word(key, lang)
                 text = f"{value:,}"
                 room = max(1, cell - len(text) - 2)
                 out.append(f"{fit(label, room)} ", style="dim")
@@ -78,14 +79,14 @@ class MetricsPanel(Widget):
                 b.processed - a.processed
                 for a, b in zip(self.samples, self.samples[1:], strict=False)
             ]
-            out.append(fit(t("throughput", lang), 11), style="dim")
+            out.append(fit(word("throughput", lang), 11), style="dim")
             out.append(sparkline(rates, spark), style="green")
-            out.append("\n" + fit(t("lag", lang), 11), style="dim")
+            out.append("\n" + fit(word("lag", lang), 11), style="dim")
             out.append(sparkline([x.lag for x in self.samples], spark), style="yellow")
         groups = list(s.groups)
         lags_text = Text()
         if s.lanes and groups:
-            lags_text.append(f"{t('lag', lang)}:", style="dim")
+            lags_text.append(f"{word('lag', lang)}:", style="dim")
             for lane in list(s.lanes.values())[:24]:
                 lags = [s.lag(lane, g) for g in groups if g in lane.committed]
                 if lags:

@@ -13,8 +13,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.widget import Widget
 
+from simulator.lessons.words import word
 from simulator.scenario import Beat
-from tui.i18n import t
 
 __all__ = ["NarrationPanel", "current_beat"]
 
@@ -55,12 +55,12 @@ class NarrationPanel(Widget):
             n = 0 if self.beat is None else self.beat + 1
             head.append(f"   {n}/{len(self.beats)}", style="dim")
         if not self.beats:
-            return Group(head, Text(t("no_narration", lang), style="dim italic"))
+            return Group(head, Text(word("no_narration", lang), style="dim italic"))
         if self.beat is None:
-            return Group(head, Text(t("no_beat", lang), style="dim italic"))
+            return Group(head, Text(word("no_beat", lang), style="dim italic"))
         beat = self.beats[self.beat]
         parts: list[RenderableType] = [head, Text(beat.text.get(lang), style="bold")]
         if beat.notice is not None:
-            parts.append(Text(f"\n{t('notice', lang)}", style="bold yellow"))
+            parts.append(Text(f"\n{word('notice', lang)}", style="bold yellow"))
             parts.append(Text(beat.notice.get(lang), style="italic"))
         return Group(*parts)

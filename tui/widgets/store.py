@@ -15,8 +15,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from simulator.lessons.words import word
 from tui.fold import ProjectorView, StoreView, ViewState
-from tui.i18n import t
 
 __all__ = ["StorePanel", "progress_bar", "store_flow"]
 
@@ -34,8 +34,8 @@ def store_flow(store: StoreView, crashed: list[str], width: int, lang: str) -> T
     """The flow view's picture of the store: each stream as a lane of its versions,
     then each projector with how far its checkpoint has got through the global log."""
     out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(t("store", lang), style="bold underline")
-    out.append(f"  {t('head', lang)} @{store.head}\n", style="dim")
+    out.append(word("store", lang), style="bold underline")
+    out.append(f"  {word('head', lang)} @{store.head}\n", style="dim")
     names = [*store.streams, *store.projectors]
     name_w = min(20, max((len(n) for n in names), default=8))
     room = max(6, width - name_w - 10)
@@ -54,11 +54,11 @@ def store_flow(store: StoreView, crashed: list[str], width: int, lang: str) -> T
         done = max(0, p.checkpoint - 1)
         bar = max(4, min(30, width - name_w - 30))
         out.append(" " + progress_bar(done, store.head, bar) + " ", style="green")
-        out.append(f"@{p.checkpoint} · {t('reads', lang)} v{p.reading}")
+        out.append(f"@{p.checkpoint} · {word('reads_version', lang)} v{p.reading}")
         if p.rebuild_version is not None:
-            out.append(f" · {t('rebuild', lang)} v{p.rebuild_version}", style="yellow")
+            out.append(f" · {word('rebuild', lang)} v{p.rebuild_version}", style="yellow")
         if p.name in crashed:
-            out.append(f" ✖ {t('crashed', lang)}", style="bold red")
+            out.append(f" ✖ {word('crashed', lang)}", style="bold red")
         out.append("\n")
     return out
 
@@ -83,14 +83,14 @@ class StorePanel(Widget):
         out = Text(no_wrap=True, overflow="ellipsis")
         if store is None:
             return out
-        out.append(f"{t('head', lang)} ", style="dim")
+        out.append(f"{word('head', lang)} ", style="dim")
         out.append(f"@{store.head}", style="bold")
-        out.append(f" · {len(store.streams)} {t('streams', lang)}", style="dim")
+        out.append(f" · {len(store.streams)} {word('streams', lang)}", style="dim")
         if store.conflicts:
-            out.append(f" · {t('conflicts', lang)} ", style="dim")
+            out.append(f" · {word('conflicts', lang)} ", style="dim")
             out.append(str(store.conflicts), style="bold yellow")
         if store.rejected:
-            out.append(f" · {t('rejected', lang)} ", style="dim")
+            out.append(f" · {word('rejected', lang)} ", style="dim")
             out.append(str(store.rejected), style="bold")
         width = max(20, self.content_region.width or 40)
         per_line = 2 if width >= 40 else 1
@@ -113,22 +113,22 @@ class StorePanel(Widget):
         out.append("\n▦ ", style="magenta")
         out.append(p.name, style="bold magenta")
         if p.name in self.crashed:
-            out.append(f" ✖ {t('crashed', lang)}", style="bold red")
-        out.append(f"  {t('reads', lang)} v{p.reading}", style="bold")
+            out.append(f" ✖ {word('crashed', lang)}", style="bold red")
+        out.append(f"  {word('reads_version', lang)} v{p.reading}", style="bold")
         lag = store.lag(p)
-        out.append(f"\n  {t('checkpoint', lang)} ", style="dim")
+        out.append(f"\n  {word('checkpoint', lang)} ", style="dim")
         out.append(f"@{p.checkpoint}", style="bold")
-        out.append(f"  {t('lag', lang)} ", style="dim")
+        out.append(f"  {word('lag', lang)} ", style="dim")
         out.append(str(lag), style="bold red" if lag else "bold green")
         if p.rebuild_version is not None:
-            out.append(f"\n  {t('rebuild', lang)} v{p.rebuild_version} ", style="yellow")
+            out.append(f"\n  {word('rebuild', lang)} v{p.rebuild_version} ", style="yellow")
             label = f" {p.rebuild_position}/{p.rebuild_head}"
             bar = max(4, width - len(label) - 14)
             out.append(progress_bar(p.rebuild_position, p.rebuild_head, bar), style="yellow")
             out.append(label, style="bold yellow")
         elif p.rebuilt:
-            out.append(f"\n  {t('rebuilt', lang)}: {p.rebuilt}", style="dim")
+            out.append(f"\n  {word('rebuilt', lang)}: {p.rebuilt}", style="dim")
         if p.last_query:
             style = "bold red" if p.last_query.endswith("stale") else ""
-            out.append(f"\n  {t('query', lang)} ", style="dim")
+            out.append(f"\n  {word('query', lang)} ", style="dim")
             out.append(p.last_query, style=style)

@@ -18,9 +18,9 @@ from textual.message import Message
 from textual.widget import Widget
 
 from simulator.describe import describe
+from simulator.lessons.words import word
 from simulator.trace import Record
 from tui.headless import KIND_STYLES
-from tui.i18n import t
 
 __all__ = ["Scrubber", "TraceLog", "fmt_ms", "matches"]
 
@@ -37,14 +37,14 @@ def matches(record: Record, needle: str) -> bool:
     """
     kind = type(record).__name__.lower()
     comp = record.component.lower()
-    for word in needle.lower().split():
-        if word.startswith("kind:"):
-            if kind != word[5:]:
+    for term in needle.lower().split():
+        if term.startswith("kind:"):
+            if kind != term[5:]:
                 return False
-        elif word.startswith(("comp:", "component:")):
-            if comp != word.split(":", 1)[1]:
+        elif term.startswith(("comp:", "component:")):
+            if comp != term.split(":", 1)[1]:
                 return False
-        elif word not in kind and word not in comp:
+        elif term not in kind and term not in comp:
             return False
     return True
 
@@ -125,7 +125,9 @@ class Scrubber(Widget):
             bar.append(ch, style=style)
         bar.append("▏")
         info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f" {t('record', self.lang)} {self.position:,} / {self.total:,}", style="bold")
+        info.append(
+            f" {word('record', self.lang)} {self.position:,} / {self.total:,}", style="bold"
+        )
         info.append(f"  t={fmt_ms(self.at_ms)}", style="bold cyan")
         info.append(f"  {self.status}")
         return Text("\n", no_wrap=True, overflow="ellipsis").join([bar, info])

@@ -1,0 +1,226 @@
+"""Every label evsim shows, in both lesson languages, in one table.
+
+The lesson's own text (titles, narration, questions) comes from the scenario
+file; the words *around* it — panel titles, column headings, states, the
+sentences of a handout — come from here, so the TUI, the headless player and
+the handouts call one thing by one name. A key names the concept (``lost``,
+``narration``), and ``word(key, lang, **values)`` gives its text in English
+(``en``) or Korean (``ko``) with any ``{placeholder}`` filled in. The Korean
+terms follow the concept guide (``docs/guide/ko``): loanwords the industry uses
+(컨슈머, 프로듀서, 리밸런스), 검사기 for the checker, 장애 for a fault.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+__all__ = ["LANGS", "WORDS", "Word", "word"]
+
+LANGS = ("en", "ko")
+"""The lesson languages, in the order the UI offers them."""
+
+
+class Word(msgspec.Struct, frozen=True):
+    """One label in both languages; ``{name}`` marks a value filled in when shown."""
+
+    en: str
+    ko: str
+
+
+WORDS: dict[str, Word] = {
+    # -- a run and its outcome: the TUI's metrics, the headless player, handouts --------------
+    "produced": Word("produced", "생산"),
+    "acked": Word("acked", "확인"),
+    "delivered": Word("delivered", "전달"),
+    "processed": Word("processed", "처리"),
+    "lost": Word("lost", "유실"),
+    "duplicates": Word("duplicates", "중복"),
+    "dup": Word("dup", "중복"),
+    "out_of_order": Word("out of order", "순서 위반"),
+    "ooo": Word("ooo", "순서 위반"),
+    "retries": Word("retries", "재시도"),
+    "dead_lettered": Word("dead-lettered", "DLQ 이동"),
+    "dlq": Word("DLQ", "DLQ"),
+    "rebalances": Word("rebalances", "리밸런스"),
+    "crashes": Word("crashes", "크래시"),
+    "lag": Word("lag", "지연"),
+    "throughput": Word("rate", "처리량"),
+    "in_flight": Word("in flight", "처리 중"),
+    "committed": Word("committed", "커밋 위치"),
+    "finished": Word("run finished", "실행 종료"),
+    # -- the lesson around the run --------------------------------------------------------------
+    "narration": Word("Narration", "내레이션"),
+    "notice": Word("What to notice", "주목할 점"),
+    "beat": Word("beat", "장면"),
+    "faults": Word("Faults", "장애"),
+    "findings": Word("Findings", "발견 사항"),
+    "no_findings": Word("No findings so far.", "아직 발견 사항이 없습니다."),
+    "why": Word("Why?", "왜?"),
+    "root_cause": Word("root cause", "근본 원인"),
+    "no_cause": Word("This finding records no cause.", "이 발견 사항에는 기록된 원인이 없습니다."),
+    "why_keys": Word(
+        "enter: go to the record · escape: close", "enter: 그 레코드로 이동 · escape: 닫기"
+    ),
+    # -- the TUI's panels -----------------------------------------------------------------------
+    "producers": Word("Producers", "프로듀서"),
+    "lanes": Word("Broker", "브로커"),
+    "groups": Word("Consumer groups", "컨슈머 그룹"),
+    "others": Word("Other components", "기타 구성 요소"),
+    "metrics": Word("Metrics", "지표"),
+    "log": Word("Trace log", "트레이스 로그"),
+    "no_beat": Word(
+        "No narration yet — press space to play.",
+        "아직 내레이션이 없습니다 — 스페이스로 재생하세요.",
+    ),
+    "no_narration": Word("This run has no narration.", "이 실행에는 내레이션이 없습니다."),
+    "record": Word("record", "레코드"),
+    "paused": Word("paused", "일시정지"),
+    "playing": Word("playing", "재생 중"),
+    # states of a consumer and of a group (tui.fold), shown as they are
+    "running": Word("running", "실행 중"),
+    "crashed": Word("crashed", "중단됨"),
+    "left": Word("left", "탈퇴"),
+    "restarted": Word("restarted", "재시작"),
+    "stable": Word("stable", "안정"),
+    "rebalancing": Word("rebalancing", "리밸런싱"),
+    "joining": Word("joining", "참여 중"),
+    # the event store and read models panel
+    "store": Word("Event store & read models", "이벤트 저장소와 읽기 모델"),
+    "head": Word("head", "헤드"),
+    "streams": Word("streams", "스트림"),
+    "conflicts": Word("conflicts", "버전 충돌"),
+    "rejected": Word("rejected", "거부"),
+    "reads_version": Word("reads", "읽기"),
+    "checkpoint": Word("checkpoint", "체크포인트"),
+    "rebuild": Word("rebuild", "재구축"),
+    "rebuilt": Word("last rebuild, events", "마지막 재구축 이벤트"),
+    "query": Word("query", "조회"),
+    # stream processors and sagas
+    "windows": Word("Stream processors", "스트림 처리기"),
+    "watermark": Word("watermark", "워터마크"),
+    "open": Word("open windows", "열린 윈도"),
+    "emitted": Word("emitted", "방출"),
+    "late": Word("late dropped", "늦은 레코드 버림"),
+    "restored": Word("restored", "복원"),
+    "sagas": Word("Sagas", "사가"),
+    "steps": Word("steps", "단계"),
+    # -- choosing a lesson (the TUI's picker, ``evsim list``) ----------------------------------
+    "lessons": Word("Lessons", "레슨"),
+    "filter": Word("Filter lessons…", "레슨 검색…"),
+    "topology": Word("Topology", "토폴로지"),
+    "tags": Word("Tags", "태그"),
+    "broker_model": Word("Broker model", "브로커 모델"),
+    "no_lessons": Word(
+        "No lessons are shipped yet. Press o to open a scenario file.",
+        "아직 제공되는 레슨이 없습니다. o를 눌러 시나리오 파일을 여세요.",
+    ),
+    "other_lessons": Word("More lessons", "다른 레슨"),
+    "lesson_coming": Word("lesson coming", "레슨 준비 중"),
+    "off_path": Word("not on the course path", "과정에 없는 레슨"),
+    "asks_prediction": Word(
+        "? asks a prediction question before it plays (evsim play NAME --predict N)",
+        "? 실행 전에 예측 질문을 던지는 레슨 (evsim play NAME --predict N)",
+    ),
+    "learn": Word("Learn", "개념 학습"),
+    "no_chapter": Word(
+        "This lesson is not part of the course, so it has no chapter page.",
+        "이 레슨은 코스에 속하지 않아 개념 페이지가 없습니다.",
+    ),
+    "no_guide": Word("The concept page is missing:", "개념 페이지가 없습니다:"),
+    "close": Word("escape: close", "escape: 닫기"),
+    # -- predict, then run (TUI dialog, headless player, handouts) ------------------------------
+    "predict": Word("Predict, then run", "예측한 뒤 실행하기"),
+    "question": Word("Question", "질문"),
+    "predict_keys": Word(
+        "1–9 or ↑↓ + enter: answer · escape: skip",
+        "1–9 또는 ↑↓ + enter: 답하기 · escape: 건너뛰기",
+    ),
+    "predict_how": Word(
+        "Pick a number, then watch the run. (Answer ahead with --predict N.)",
+        "번호를 하나 고른 뒤 실행을 지켜보세요. (--predict N으로 미리 답할 수 있습니다.)",
+    ),
+    "predict_hint": Word(
+        "Write your answer down before the lesson plays; the answer is at the end of this page.",
+        "레슨을 실행하기 전에 답을 적어 두세요. 정답은 이 자료의 끝에 있습니다.",
+    ),
+    "prediction_outcome": Word("Predictions and the outcome", "예측과 실행 결과"),
+    "your_answer": Word("your answer", "내 답"),
+    "no_answer": Word("no answer", "답하지 않음"),
+    "answer": Word("Answer", "정답"),
+    "answers": Word("Answers", "정답"),
+    "right": Word("right", "맞음"),
+    "wrong": Word("not this time", "이번엔 아님"),
+    "confirmed": Word("the run confirms it", "실행 결과가 확인해 줍니다"),
+    "unconfirmed": Word("the run does NOT confirm it", "실행 결과가 이 답을 확인해 주지 않습니다"),
+    # -- handouts (simulator.report) ----------------------------------------------------------
+    "course": Word("Course", "과정"),
+    "step": Word("step", "단계"),
+    "chapter": Word("chapter", "장"),
+    "topics": Word("Study-guide topics", "학습 주제"),
+    "setup": Word("Setup", "구성"),
+    "broker": Word("broker", "브로커"),
+    "follows": Word("follows", "따르는 시스템"),
+    "topic": Word("topic", "토픽"),
+    "partitions": Word("partitions", "파티션"),
+    "producer": Word("producer", "프로듀서"),
+    "group": Word("group", "그룹"),
+    "reads_topic": Word("reads", "읽는 토픽"),
+    "consumers": Word("consumers", "컨슈머"),
+    "commit": Word("commit", "커밋"),
+    "no_faults": Word("No faults: everything works.", "장애 없음: 모든 것이 정상 동작합니다."),
+    "when": Word("when", "시점"),
+    "never": Word("did not fire in this run", "이번 실행에서는 나타나지 않음"),
+    "no_snapshots": Word(
+        "No screen snapshots in this handout. Add --svg to `evsim report` to save one SVG "
+        "of the simulation screen per narration beat (the same as `evsim play {name} "
+        "--svg-at-beats DIR`).",
+        "이 자료에는 화면 캡처가 없습니다. `evsim report`에 --svg를 붙이면 내레이션 장면마다 "
+        "시뮬레이션 화면을 SVG로 하나씩 저장합니다"
+        "(`evsim play {name} --svg-at-beats DIR`와 같습니다).",
+    ),
+    "outcome": Word("Outcome", "결과"),
+    "totals": Word(
+        "produced {produced}, acked {acked}, retries {retries}, rebalances {rebalances}, "
+        "virtual time {virtual_ms} ms, {trace_records} trace records.",
+        "생산 {produced}, 확인 {acked}, 재시도 {retries}, 리밸런스 {rebalances}, "
+        "가상 시간 {virtual_ms} ms, 트레이스 레코드 {trace_records}개.",
+    ),
+    "compare": Word("The same workload on every {vary}", "같은 작업량, {vary}만 바꿔서"),
+    "compare_note": Word(
+        "Same seed, same workload and faults; only the {vary} changes. * marks this lesson as "
+        "written. Reproduce: `evsim compare {name} --vary {flag}`.",
+        "시드, 작업량, 장애는 모두 같고 {vary}만 바뀝니다. *는 이 레슨 그대로의 설정입니다. "
+        "재현: `evsim compare {name} --vary {flag}`.",
+    ),
+    "unsupported": Word("not supported", "지원 안 됨"),
+    "semantics": Word("semantics", "전달 보장"),
+    "max_latency": Word("max latency ms", "최대 지연 ms"),
+    "expectations": Word("Expectations", "기대 결과"),
+    "checker_findings": Word("What the checker found, and why", "검사기가 찾은 문제와 그 원인"),
+    "checker_found_nothing": Word(
+        "The checker found nothing: no message lost, duplicated or processed out of order.",
+        "검사기가 찾은 문제가 없습니다. 잃어버리거나, 중복되거나, 순서가 어긋난 메시지가 없습니다.",
+    ),
+    "caused_by": Word("caused by, nearest first:", "원인(가까운 것부터):"),
+    "more_findings": Word(
+        "… and {n} more findings of the same kinds (see `evsim play {name}`).",
+        "… 같은 종류의 문제가 {n}건 더 있습니다(`evsim play {name}`로 확인).",
+    ),
+    "reproduce": Word("Reproduce", "재현하기"),
+    "reproduce_text": Word(
+        "Every run of this lesson with seed {seed} gives the same trace (digest {digest}).",
+        "이 레슨을 시드 {seed}로 실행하면 언제나 같은 트레이스가 나옵니다(다이제스트 {digest}).",
+    ),
+}
+"""Key → the label in both languages."""
+
+
+def word(key: str, lang: str, **values: object) -> str:
+    """The label ``key`` in ``lang`` (``ko``; anything else is English), values filled in.
+
+    An unknown key raises ``KeyError``: a label missing from the table is a bug,
+    and the tests scan every ``word("…")`` call for one.
+    """
+    entry = WORDS[key]
+    text = entry.ko if lang == "ko" else entry.en
+    return text.format(**values) if values else text
