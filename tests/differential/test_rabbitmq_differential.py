@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from differential_systems import rabbitmq_fixture  # noqa: F401  (the fixture `rabbitmq`)
 from rabbit_model import run_model
 from rabbit_situation import (
     Consumer,

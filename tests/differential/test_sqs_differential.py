@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from differential_systems import sqs_fixture  # noqa: F401  (the fixture `sqs`)
 from sqs_model import run_model
 from sqs_situation import Send, SqsSituation
 

@@ -1,5 +1,8 @@
 """The real systems the differential tests compare the models with, found or started here.
 
+(Fixtures imported by the test modules: a ``conftest.py`` here would shadow
+the top-level one that other test modules import helpers from.)
+
 ``rabbitmq``: a RabbitMQ already listening on 127.0.0.1:5672 (``make broker``
 starts one); without it every test that needs it skips with one line saying
 so. ``sqs``: moto's server mode (a stand-in for Amazon SQS), started on a free
@@ -40,8 +43,8 @@ class RealRabbitMQ:
         return RealRun(situation, self.params).play()
 
 
-@pytest.fixture(scope="session")
-def rabbitmq() -> RealRabbitMQ:
+@pytest.fixture(scope="session", name="rabbitmq")
+def rabbitmq_fixture() -> RealRabbitMQ:
     if not _listening(RABBITMQ_HOST, RABBITMQ_PORT):
         pytest.skip(NO_BROKER)
     pika = pytest.importorskip("pika", reason="pika is not installed: pip install -e '.[dev]'")
@@ -67,8 +70,8 @@ def rabbitmq() -> RealRabbitMQ:
     return RealRabbitMQ(params, version)
 
 
-@pytest.fixture(scope="session")
-def sqs() -> Iterator[Any]:
+@pytest.fixture(scope="session", name="sqs")
+def sqs_fixture() -> Iterator[Any]:
     """A boto3 SQS client talking to a moto server of this session's own."""
     pytest.importorskip("moto", reason="moto is not installed: pip install -e '.[dev]'")
     from sqs_real import MotoServer
