@@ -5,9 +5,10 @@ As for RabbitMQ, the model is reached only through scenario TOML,
 situation's vocabulary maps onto the scenario like this: sends at 10, 11 …
 ms from producer ``app`` (the FIFO message group is the message key); an SDK
 resend is a lost first response (a ``network`` fault) and a 500 ms request
-timeout; a failing message is a ``poison`` fault, a failing first receive a
-``handler-error`` before half the visibility timeout; a held first receive is
-a ``slow`` fault on the first consumer. The standard queue's random extra
+timeout; consumers start at 100 ms, once everything is sent; a failing
+message is a ``poison`` fault, a failing first receive a ``handler-error``
+before half the visibility timeout; a held first receive is a ``slow`` fault
+on the first consumer. The standard queue's random extra
 copies and late messages are off (``[sqs]`` probabilities 0).
 """
 
@@ -23,6 +24,8 @@ from simulator.simulation import Simulation
 from simulator.trace import DeadLettered, Delivered
 
 SEND_AT_MS = 10
+CONSUME_AT_MS = 100
+"""Consumers start once everything is sent, as in ``sqs_real``."""
 HOLD_MS = {"until-redelivered": 1_500, "past-visibility": 2_500, "until-others-idle": 200}
 """How long the first consumer holds (the first two against a 1 s visibility timeout)."""
 
@@ -82,6 +85,7 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
         "commit": "after-process",
         "commit_every": "message",
         "processing_ms": 1,
+        "start_ms": CONSUME_AT_MS,
         "sqs": sqs,
     }
     groups = [work]
@@ -96,7 +100,12 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
         if len(s.sends) != 1:
             raise Inexpressible("a failing first receive of each of several messages")
         faults.append(
-            {"kind": "handler-error", "group": "work", "probability": 1.0, "to_ms": vis_ms // 2}
+            {
+                "kind": "handler-error",
+                "group": "work",
+                "probability": 1.0,
+                "to_ms": CONSUME_AT_MS + vis_ms // 2,
+            }
         )
     if s.hold is not None:
         faults.append(
@@ -104,7 +113,8 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
                 "kind": "slow",
                 "target": s.consumers[0],
                 "processing_ms": HOLD_MS[s.hold],
-                "to_ms": SEND_AT_MS + len(s.sends) + 50,
+                "from_ms": CONSUME_AT_MS,
+                "to_ms": CONSUME_AT_MS + 50,
             }
         )
     doc: dict[str, Any] = {
