@@ -24,6 +24,7 @@ import pytest
 from differential_systems import rabbitmq_fixture  # noqa: F401  (the fixture `rabbitmq`)
 from rabbit_model import run_model
 from rabbit_situation import (
+    ASPECTS,
     Consumer,
     Outcome,
     Publish,
@@ -530,4 +531,5 @@ def test_model_shows_what_real_rabbitmq_showed(c: Case, aspect: str) -> None:
 
 def test_every_gap_names_an_aspect_the_situation_shows() -> None:
     for c in CASES:
+        assert set(c.reference) <= set(ASPECTS), c.name
         assert set(c.gaps) <= set(c.reference), c.name

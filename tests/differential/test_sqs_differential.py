@@ -217,6 +217,12 @@ def test_every_sqs_situation_has_a_distinct_name() -> None:
     assert len(names) == len(set(names))
 
 
+def test_every_sqs_gap_names_an_aspect_the_situation_shows() -> None:
+    for c in CASES:
+        assert set(c.reference) <= {"receives", "dead_letters", "groups"}, c.name
+        assert set(c.moto_gaps) | set(c.model_gaps) <= set(c.reference), c.name
+
+
 # -- moto and the guide, where a situation says too little ------------------------------
 
 
