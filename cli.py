@@ -88,7 +88,7 @@ class HandoutFormat(StrEnum):
 
 
 class Vary(StrEnum):
-    """What ``evsim compare`` varies (``simulator.compare.VARY``)."""
+    """What ``evsim compare`` varies (``simulator.lessons.compare.VARY``)."""
 
     broker = "broker"
     semantics = "semantics"
@@ -198,8 +198,8 @@ def list_scenarios(
 def _list_course(lang: str) -> None:
     from rich.table import Table
 
-    from simulator.course import load_course
     from simulator.errors import InputError
+    from simulator.lessons.course import load_course
     from simulator.lessons.words import word
     from simulator.scenario import builtin_names, builtin_path, load_scenario
 
@@ -269,12 +269,12 @@ def play(
     if until is not None and until < 0:
         _fail("--until: must not be negative")
     spec = _load(scenario)
+    from simulator.lessons.summary import summarize
     from simulator.simulation import Simulation
-    from simulator.summary import summarize
 
     answers: list[int] = []
     if predict is not None:
-        from simulator.predict import parse_answers
+        from simulator.lessons.predict import parse_answers
 
         try:
             answers = parse_answers(predict, spec)
@@ -305,7 +305,7 @@ def play(
 
         print_summary(_console(), summary, spec, lang)
         if spec.predict:
-            from simulator.predict import check_predictions
+            from simulator.lessons.predict import check_predictions
             from tui.headless import print_prediction_results
 
             results = check_predictions(spec, summary, answers, sim)
@@ -387,14 +387,14 @@ def check(
     ] = None,
 ) -> None:
     """Run scenarios and check their expectations; exit 1 if any fails."""
+    from simulator.lessons.summary import summarize
     from simulator.scenario import builtin_names
     from simulator.simulation import Simulation
-    from simulator.summary import summarize
 
     names = scenarios or builtin_names()
     loaded = [(name, _load(name)) for name in names]
     failed = 0
-    from simulator.predict import check_predictions
+    from simulator.lessons.predict import check_predictions
 
     for name, spec in loaded:
         sim = Simulation(spec, seed)
@@ -457,9 +457,9 @@ def compare(
 
     Exit 1 when the scenario as written (the row marked *) fails its expectations.
     """
-    from simulator.compare import compare as run_compare
-    from simulator.compare import variant_dicts
     from simulator.errors import InputError
+    from simulator.lessons.compare import compare as run_compare
+    from simulator.lessons.compare import variant_dicts
 
     spec = _load(scenario)
     try:
@@ -527,8 +527,8 @@ def bench(
     import msgspec
     from rich.table import Table
 
-    from simulator.bench import BenchRow, run_all
-    from tui.bench import w6_views, w8_startup
+    from bench.run import BenchRow, run_all
+    from bench.views import w6_views, w8_startup
 
     def views(messages: int) -> list[BenchRow]:
         return w6_views(messages) + w8_startup()
@@ -588,14 +588,14 @@ def report(
     """Write a handout: narration, setup, outcome, findings with their causes, answers."""
     if svg and out is None:
         _fail("--svg: needs --out (the SVG files are saved next to the handout)")
-    from simulator.compare import compare as run_compare
-    from simulator.course import load_course
     from simulator.errors import InputError
+    from simulator.lessons.compare import compare as run_compare
+    from simulator.lessons.course import load_course
+    from simulator.lessons.predict import check_predictions
+    from simulator.lessons.report import build_handout, render_html, render_markdown
+    from simulator.lessons.summary import summarize
     from simulator.models.registry import model
-    from simulator.predict import check_predictions
-    from simulator.report import build_handout, render_html, render_markdown
     from simulator.simulation import Simulation
-    from simulator.summary import summarize
 
     spec = _load(scenario)
     vary: str | None = compare_vary
@@ -664,7 +664,7 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Start a new lesson from a template, in the current directory."""
-    from simulator.lesson_templates import render_template, template_kinds
+    from simulator.lessons.templates import render_template, template_kinds
 
     kinds = template_kinds()
     if template not in kinds:

@@ -16,8 +16,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
-from simulator.course import Chapter, Course, load_course
 from simulator.errors import InputError
+from simulator.lessons.course import Chapter, Course, load_course
 from simulator.scenario import Scenario, load_scenario
 from simulator.trace import Record
 from tui.screens.picker import Lesson, PickerScreen, builtin_lessons

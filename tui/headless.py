@@ -14,11 +14,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from simulator.describe import describe, kind_of
+from simulator.lessons.describe import describe, kind_of
+from simulator.lessons.predict import PredictionResult
+from simulator.lessons.summary import RunSummary
 from simulator.lessons.words import word
-from simulator.predict import PredictionResult
 from simulator.scenario import Scenario
-from simulator.summary import RunSummary
 from simulator.trace import Record
 from tui.player import beat_fires
 

@@ -2,7 +2,7 @@
 
 Both end up as a ``Run``: the records, the folded index over them and the
 narration triggers; a run of a lesson that asks predictions also keeps its
-predictions as ``simulator.predict`` judged them against the run.
+predictions as ``simulator.lessons.predict`` judged them against the run.
 
 A trace file is untrusted input: each line is decoded with the trace's own
 decoder; a bad line stops the load with an error naming the file and the line,
@@ -19,10 +19,10 @@ from pathlib import Path
 import msgspec
 
 from simulator.errors import InputError
-from simulator.predict import PredictionResult, check_predictions
+from simulator.lessons.predict import PredictionResult, check_predictions
+from simulator.lessons.summary import summarize
 from simulator.scenario import Beat, Scenario
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import Record, Trace, decode_record
 from tui.player import TraceIndex, beat_triggers, build_index
 
@@ -43,7 +43,7 @@ class Run:
     triggers: list[int | None] = field(default_factory=list)
     warning: str | None = None
     judged: list[PredictionResult] = field(default_factory=list)
-    """Each prediction judged by the core's run (``simulator.predict``), no answers yet."""
+    """Each prediction judged by the core's run (``simulator.lessons.predict``), no answers yet."""
 
     @property
     def beats(self) -> Sequence[Beat]:

@@ -152,7 +152,7 @@ WORDS: dict[str, Word] = {
     "wrong": Word("not this time", "이번엔 아님"),
     "confirmed": Word("the run confirms it", "실행 결과가 확인해 줍니다"),
     "unconfirmed": Word("the run does NOT confirm it", "실행 결과가 이 답을 확인해 주지 않습니다"),
-    # -- handouts (simulator.report) ----------------------------------------------------------
+    # -- handouts (simulator.lessons.report) ---------------------------------------------
     "course": Word("Course", "과정"),
     "step": Word("step", "단계"),
     "chapter": Word("chapter", "장"),

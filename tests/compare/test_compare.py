@@ -11,9 +11,9 @@ import pytest
 from conftest import scenario_from
 from typer.testing import CliRunner
 
+from bench.queues import run_benchmark
 from cli import app
-from simulator.bench_queues import run_benchmark
-from simulator.compare import compare, max_latency_ms, plan_variants
+from simulator.lessons.compare import compare, max_latency_ms, plan_variants
 from simulator.models.registry import models, names
 from simulator.trace import Processed, Produced
 

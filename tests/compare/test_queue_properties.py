@@ -11,9 +11,9 @@ from conftest import scenario_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.lessons.summary import summarize
 from simulator.models.registry import models
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import Processed
 
 POINTS = ("after_poll", "after_process_before_commit")

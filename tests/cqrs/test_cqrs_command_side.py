@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import scenario_from
 
 from simulator.domain import get_domain
+from simulator.lessons.summary import summarize
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import (
     AggregateLoaded,
     CommandRejected,

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from simulator.cqrs.projections import PROJECTIONS, fold, table_digest
 from simulator.domain import get_domain
+from simulator.lessons.summary import summarize
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import (
     CheckpointSaved,
     GapSkipped,

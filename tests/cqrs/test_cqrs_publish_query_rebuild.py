@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import scenario_from
 
+from simulator.lessons.summary import summarize
 from simulator.models.registry import model, names
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import (
     Acked,
     EventPublished,
@@ -330,9 +330,9 @@ restart_after_ms = 50
 def test_the_outbox_publishes_through_every_broker_model(broker: str) -> None:
     import msgspec
 
+    from simulator.lessons.summary import summarize
     from simulator.scenario import resolve_scenario
     from simulator.simulation import Simulation
-    from simulator.summary import summarize
 
     lesson = resolve_scenario("cqrs-dual-write-vs-outbox")
     summary = summarize(Simulation(msgspec.structs.replace(lesson, broker=broker)))

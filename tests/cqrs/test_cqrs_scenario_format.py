@@ -9,8 +9,8 @@ import pytest
 from conftest import scenario_from
 
 from simulator.errors import InputError
+from simulator.lessons.summary import summarize
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 
 BASE = """
 settle_ms = 100

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.course import Course, load_course
 from simulator.errors import InputError
+from simulator.lessons.course import Course, load_course
 from simulator.scenario import builtin_names
 
 ROOT = Path(__file__).resolve().parents[2]

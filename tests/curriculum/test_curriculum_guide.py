@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator.compare import compare
-from simulator.course import load_course
+from simulator.lessons.compare import compare
+from simulator.lessons.course import load_course
 from simulator.scenario import builtin_names, builtin_path, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

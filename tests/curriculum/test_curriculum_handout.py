@@ -8,13 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from simulator.course import load_course
-from simulator.lesson_templates import template_kinds
-from simulator.predict import check_predictions
-from simulator.report import build_handout, render_html, render_markdown
+from simulator.lessons.course import load_course
+from simulator.lessons.predict import check_predictions
+from simulator.lessons.report import build_handout, render_html, render_markdown
+from simulator.lessons.summary import summarize
+from simulator.lessons.templates import template_kinds
 from simulator.scenario import builtin_path, decode_scenario, load_scenario
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 
 runner = CliRunner()
 
@@ -146,8 +146,8 @@ def test_new_lesson_from_each_template_validates_and_passes(
 def test_each_template_lesson_fires_every_beat_and_confirms_its_prediction(
     tmp_path: Path, kind: str
 ) -> None:
-    from simulator.lesson_templates import render_template
-    from simulator.report import beat_records
+    from simulator.lessons.report import beat_records
+    from simulator.lessons.templates import render_template
 
     path = tmp_path / f"t-{kind}.toml"
     path.write_text(render_template(kind, f"t-{kind}"), encoding="utf-8")

@@ -7,10 +7,10 @@ from typer.testing import CliRunner
 
 from cli import app
 from simulator.errors import InputError
-from simulator.predict import check_predictions, parse_answers
+from simulator.lessons.predict import check_predictions, parse_answers
+from simulator.lessons.summary import summarize
 from simulator.scenario import builtin_names, builtin_path, load_scenario
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 
 runner = CliRunner()
 LESSONS = builtin_names()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.compare import VARY
+from simulator.lessons.compare import VARY
 from simulator.lessons.words import LANGS, WORDS, word
 
 ROOT = Path(__file__).resolve().parents[2]

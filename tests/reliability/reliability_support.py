@@ -22,8 +22,8 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 
+from simulator.lessons.shrink import write_reproducer
 from simulator.scenario import Scenario, builtin_names, builtin_path
-from simulator.shrink import write_reproducer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = max(1, int(os.environ.get("EVSIM_RELIABILITY_SCALE", "1") or "1"))

@@ -29,7 +29,7 @@ from reliability_support import (
     write_bytes_artifact,
 )
 
-from simulator.shrink import toml_dumps
+from simulator.lessons.shrink import toml_dumps
 
 PLAY_TIMEOUT_S = 120
 

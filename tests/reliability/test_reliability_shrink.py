@@ -1,4 +1,4 @@
-"""Failing cases as files: ``simulator.shrink`` writes a Scenario back as TOML.
+"""Failing cases as files: ``simulator.lessons.shrink`` writes a Scenario back as TOML.
 
 ``load(write(s)) == s`` for every shipped lesson and for randomly built and
 mutated scenarios; a written reproducer replays the very same trace with
@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from cli import app
 from simulator.errors import InputError
+from simulator.lessons.shrink import scenario_to_toml, shrink, toml_dumps, write_reproducer
 from simulator.scenario import Crash, builtin_path, decode_scenario, load_scenario
-from simulator.shrink import scenario_to_toml, shrink, toml_dumps, write_reproducer
 from simulator.simulation import Simulation
 
 

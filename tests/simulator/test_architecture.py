@@ -24,18 +24,12 @@ from simulator.simulation import Simulation
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR = ROOT / "simulator"
 
-EXEMPT = {
-    # A benchmark drives a whole run; benchmarks move out of the runtime packages next.
-    "simulator/streams/bench.py": "a benchmark, not a component",
-}
-
-
 def _component_files() -> list[Path]:
     files: list[Path] = []
     for package in ("models", "streams", "sagas"):
         files += sorted((SIMULATOR / package).rglob("*.py"))
     files += [SIMULATOR / name for name in ("network.py", "faults.py", "checker.py", "runtime.py")]
-    return [f for f in files if f.relative_to(ROOT).as_posix() not in EXEMPT]
+    return files
 
 
 COMPONENTS = _component_files()

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from textual.widgets import OptionList
 
-from simulator.course import Chapter, Course
+from simulator.lessons.course import Chapter, Course
 from simulator.scenario import Predict, Scenario, Text
 from simulator.trace import Record
 from tui.app import EvsimApp

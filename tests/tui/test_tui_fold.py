@@ -58,7 +58,7 @@ def test_fold_is_apply_chained_and_never_mutates_its_input(records: list[Record]
 
 
 def test_final_counts_match_the_core(lesson: Scenario, records: list[Record]) -> None:
-    from simulator.summary import summarize
+    from simulator.lessons.summary import summarize
 
     sim = Simulation(lesson)
     summary = summarize(sim)

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from simulator.describe import describe
+from simulator.lessons.describe import describe
 from simulator.lessons.words import word
 from simulator.trace import Record, Trace
 from tui.widgets.timeline import fmt_ms

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from simulator.describe import describe
+from simulator.lessons.describe import describe
 from simulator.scenario import Crash, Fault, NetworkFault, PartitionFault, Poison, Scenario
 from simulator.trace import Record
 from tui.fold import ViewState

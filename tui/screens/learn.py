@@ -1,7 +1,7 @@
 """Learn: the concept page of the current lesson's chapter, rendered as Markdown.
 
 Every lesson on the course path belongs to a chapter, and every chapter has a
-page in ``docs/guide/<lang>/`` (``simulator.course``). This screen shows that
+page in ``docs/guide/<lang>/`` (``simulator.lessons.course``). This screen shows that
 page in the chosen language and follows the language key live; links to other
 pages of the guide open in place. A lesson that is not on the course path has
 no chapter, and the screen says so.
@@ -20,7 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static
 
-from simulator.course import Chapter
+from simulator.lessons.course import Chapter
 from simulator.lessons.words import word
 from tui.guide import LANGS, guide_page
 

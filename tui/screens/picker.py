@@ -1,6 +1,6 @@
 """The lesson picker: every shipped scenario in course order, filterable, with a preview.
 
-Lessons are listed as the course path orders them (``simulator.course``): each
+Lessons are listed as the course path orders them (``simulator.lessons.course``): each
 chapter's title as a heading, its lessons in teaching order, then the lessons
 that have no place in the course.
 Each lesson shows its title, summary, tags and broker model in the chosen
@@ -27,8 +27,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from simulator.course import Course
 from simulator.errors import InputError
+from simulator.lessons.course import Course
 from simulator.lessons.words import word
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
 

@@ -5,7 +5,7 @@ experiment. ``PredictDialog`` asks each ``[[predict]]`` question in turn (a
 number key or the arrows and enter answer it, escape skips the rest) and hands
 back the answers; the simulation screen keeps them. ``OutcomeDialog`` shows
 each question against the run: the student's answer, the key, whether the run
-confirms the key (judged by ``simulator.predict``, never here) and the
+confirms the key (judged by ``simulator.lessons.predict``, never here) and the
 explanation. Both follow the language key live; in presenter mode the class
 answers aloud and the presenter may key in its choice.
 """
@@ -24,8 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from simulator.lessons.predict import PredictionResult
 from simulator.lessons.words import word
-from simulator.predict import PredictionResult
 from simulator.scenario import Predict
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
-from simulator.describe import describe
+from simulator.lessons.describe import describe
 from simulator.lessons.words import word
 from simulator.trace import Record
 from tui.headless import KIND_STYLES

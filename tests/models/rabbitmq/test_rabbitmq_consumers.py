@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from conftest import scenario_from
 
+from simulator.lessons.summary import summarize
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import Crashed, Delivered, DeliveryAcked, Processed, Requeued
 
 BASE = """

@@ -118,7 +118,7 @@ def test_keyed_exchange_needs_bindings() -> None:
 
 
 def test_a_message_no_binding_matched_is_not_lost_for_that_queue() -> None:
-    from simulator.summary import summarize
+    from simulator.lessons.summary import summarize
 
     summary = summarize(
         Simulation(

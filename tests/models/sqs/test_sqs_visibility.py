@@ -6,8 +6,8 @@ import pytest
 from conftest import scenario_from
 
 from simulator.errors import InputError
+from simulator.lessons.summary import summarize
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import (
     DeadLettered,
     DeleteFailed,

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from simulator.bench import BenchRow, _w1_sim
+from bench.run import BenchRow, w1_simulation
 from tui.player import Player, build_index
 
 __all__ = ["w6_views", "w8_startup"]
@@ -29,7 +29,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def w6_views(messages: int = 200_000, probes: int = 200) -> list[BenchRow]:
-    sim = _w1_sim(messages, 0)
+    sim = w1_simulation(messages, 0)
     sim.run()
     records = sim.trace.records
     start = time.perf_counter()

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import msgspec
 
+from simulator.lessons.summary import RunSummary
 from simulator.scenario import Expectation, Predict, Scenario, parse_expectation
 from simulator.simulation import Simulation
-from simulator.summary import RunSummary
 
 __all__ = ["PredictionResult", "check_predictions", "metric_value", "parse_answers"]
 
@@ -40,11 +40,11 @@ class PredictionResult(msgspec.Struct, frozen=True, kw_only=True):
 def metric_value(summary: RunSummary, e: Expectation, sim: Simulation | None = None) -> int:
     """The value an expectation's metric has in the run (per group when it names one).
 
-    Delegates to the code that checks ``expect`` lines (``simulator.summary``),
+    Delegates to the code that checks ``expect`` lines (``simulator.lessons.summary``),
     so a prediction and an expectation over the same metric always agree.
     Stream, saga and CQRS metrics are counted from the trace: pass ``sim``.
     """
-    from simulator import summary as books
+    from simulator.lessons import summary as books
 
     values = {k: v for k, v in msgspec.structs.asdict(summary).items() if isinstance(v, int)}
     flow = books._flow_metrics(sim) if sim is not None else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulator.streams.bench import bench_streams
+from bench.streams import bench_streams
 
 
 def test_bench_streams_reports_records_per_second() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from simulator import bench_store
-from simulator.bench_store import (
+from bench import store as bench_store
+from bench.store import (
     ANCHOR_NOT_INSTALLED,
     bench_append,
     bench_projection,

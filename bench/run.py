@@ -5,7 +5,7 @@ here can change a trace. Each workload reports our figure, the anchor's figure
 on the same machine in the same process (or "anchor not installed" — never a
 made-up number), their ratio and the target. Anchors come from the optional
 ``bench`` extra: SimPy for the broker flow, the ``eventsourcing`` library for
-the event store (see ``simulator.bench_store``).
+the event store (see ``bench.store``).
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ rate_per_s = 1000000
 """
 
 
-def _w1_sim(messages: int, processing_ms: int) -> Simulation:
+def w1_simulation(messages: int, processing_ms: int) -> Simulation:
+    """The W1 workload (keyed messages, 8 partitions, 4 consumers) as a ready simulation."""
     text = W1_TOML.format(messages=messages, processing_ms=processing_ms)
     return Simulation(decode_scenario(text.encode(), "w1.toml", "w1"), 1)
 
@@ -112,7 +113,7 @@ def _simpy_flow(messages: int, processing_ms: int) -> float | None:
 def w1_broker_flow(messages: int = 200_000, processing_ms: int = 1) -> list[BenchRow]:
     """W1: keyed messages, 8 partitions, a group of 4 consumers, at-least-once, trace on."""
     gc.collect()
-    sim = _w1_sim(messages, processing_ms)
+    sim = w1_simulation(messages, processing_ms)
     start = time.perf_counter()
     sim.run()
     elapsed = time.perf_counter() - start
@@ -140,7 +141,7 @@ def w7_memory(messages: int = 200_000) -> list[BenchRow]:
     """W7: bytes of memory held per trace record."""
     gc.collect()
     tracemalloc.start()
-    sim = _w1_sim(messages, 0)
+    sim = w1_simulation(messages, 0)
     sim.run()
     gc.collect()
     with_trace, _ = tracemalloc.get_traced_memory()
@@ -166,7 +167,7 @@ def w7_memory(messages: int = 200_000) -> list[BenchRow]:
 
 def queue_models(messages: int = 200_000) -> list[BenchRow]:
     """The same workload through every broker model (deliveries per second)."""
-    from simulator.bench_queues import run_benchmark
+    from bench.queues import run_benchmark
 
     rates = run_benchmark(messages)
     log_rate = rates.get("log")
@@ -188,8 +189,8 @@ def queue_models(messages: int = 200_000) -> list[BenchRow]:
 
 
 def event_store(scale: int = 1_000_000) -> list[BenchRow]:
-    """W2–W4 from ``simulator.bench_store``, flattened to rows."""
-    from simulator.bench_store import run_benchmarks
+    """W2–W4 from ``bench.store``, flattened to rows."""
+    from bench.store import run_benchmarks
 
     figures = run_benchmarks(scale)
     rows = []
@@ -204,7 +205,7 @@ def event_store(scale: int = 1_000_000) -> list[BenchRow]:
 
 def streaming(records: int = 20_000) -> list[BenchRow]:
     """A windowed aggregation: the operator alone, and inside a whole simulation."""
-    from simulator.streams.bench import bench_streams
+    from bench.streams import bench_streams
 
     figures = bench_streams(records)
     rows = []

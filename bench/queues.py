@@ -6,7 +6,7 @@ the RabbitMQ-style queue, SQS standard and FIFO queues); the figure is
 *deliveries per wall-clock second* of simulation. Wall-clock time is read here only — never in the
 core, whose time is virtual — so the benchmark cannot change a trace.
 
-Run it with ``python -m simulator.bench_queues [MESSAGES]``.
+Run it with ``python -m bench.queues [MESSAGES]``.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from typing import Any
 
 import msgspec
 
+from simulator.lessons.summary import RunSummary, as_dict, summarize
 from simulator.models.registry import model, models
 from simulator.scenario import Scenario, validate
 from simulator.simulation import Simulation
-from simulator.summary import RunSummary, as_dict, summarize
 from simulator.trace import Processed, Produced, Record
 
 __all__ = [

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 import msgspec
 from markdown_it import MarkdownIt
 
-from simulator.course import Course
-from simulator.describe import describe, kind_of
+from simulator.lessons.course import Course
+from simulator.lessons.describe import describe, kind_of
+from simulator.lessons.predict import PredictionResult
+from simulator.lessons.summary import RunSummary
 from simulator.lessons.words import word
-from simulator.predict import PredictionResult
 from simulator.scenario import Beat, Scenario
-from simulator.summary import RunSummary
 from simulator.trace import Record, Trace
 
 __all__ = ["FINDING_KINDS", "build_handout", "render_html", "render_markdown"]
@@ -211,7 +211,7 @@ def _outcome(summary: RunSummary, lang: str) -> list[Block]:
 
 
 def _compare(name: str, vary: str, variants: Sequence[object], lang: str) -> list[Block]:
-    from simulator.compare import Variant
+    from simulator.lessons.compare import Variant
 
     columns = ("produced", "processed", "lost", "duplicates", "out_of_order", "dead_lettered")
     headers = [word(vary, lang), *(word(c, lang) for c in columns)]
@@ -277,7 +277,7 @@ def build_handout(
 ) -> Handout:
     """Everything a handout says, as blocks; ``render_markdown``/``render_html`` print it.
 
-    ``compare`` is ``(vary, variants)`` from ``simulator.compare.compare``;
+    ``compare`` is ``(vary, variants)`` from ``simulator.lessons.compare.compare``;
     ``snapshots`` is one image path per narration beat (None: no snapshots, and
     the handout says how to get them); ``svgs`` their contents, for HTML.
     """
