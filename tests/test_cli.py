@@ -192,7 +192,7 @@ def test_a_valid_choice_reaches_the_command_as_its_enum(good: Path) -> None:
 
 def test_the_choice_enums_match_the_core() -> None:
     from cli import HandoutComparison, Lang, Vary
-    from simulator.compare import VARY
+    from simulator.lessons.compare import VARY
     from simulator.lessons.words import LANGS
 
     assert tuple(Lang) == LANGS

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator.lessons.summary import summarize
 from simulator.scenario import (
     Beat,
     Scenario,
@@ -23,7 +24,6 @@ from simulator.scenario import (
     parse_expectation,
 )
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import Record
 
 LESSONS = builtin_names()

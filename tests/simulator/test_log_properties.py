@@ -6,8 +6,8 @@ from conftest import scenario_from
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from simulator.lessons.summary import RunSummary, summarize
 from simulator.simulation import Simulation
-from simulator.summary import RunSummary, summarize
 
 crashes = st.lists(
     st.tuples(

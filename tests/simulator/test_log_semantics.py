@@ -7,8 +7,8 @@ from itertools import pairwise
 
 from conftest import scenario_from
 
+from simulator.lessons.summary import RunSummary, summarize
 from simulator.simulation import Simulation
-from simulator.summary import RunSummary, summarize
 from simulator.trace import (
     Acked,
     Appended,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_core_imports_no_ui_library() -> None:
     code = (
-        "import sys, simulator.simulation, simulator.summary, simulator.describe;"
+        "import sys, simulator.simulation, simulator.lessons.summary, simulator.lessons.describe;"
         "import simulator.scenario, simulator.checker;"
         "bad = [m for m in ('textual', 'rich', 'typer') if m in sys.modules];"
         "print(','.join(bad))"
@@ -30,7 +30,7 @@ def _digest(hash_seed: str, scenario: str) -> str:
         "import sys, json;"
         "from simulator.scenario import resolve_scenario;"
         "from simulator.simulation import Simulation;"
-        "from simulator.summary import summarize;"
+        "from simulator.lessons.summary import summarize;"
         f"print(json.dumps(summarize(Simulation(resolve_scenario({scenario!r}))).trace_digest))"
     )
     out = subprocess.run(

@@ -17,12 +17,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from simulator.compare import compare
 from simulator.errors import InputError
+from simulator.lessons.compare import compare
+from simulator.lessons.summary import summarize
 from simulator.models.registry import model, names, registered, scenario_schema
 from simulator.scenario import decode_scenario, resolve_scenario
 from simulator.simulation import Simulation
-from simulator.summary import summarize
 from simulator.trace import Delivered, Processed, ScenarioStarted
 from toy_model import TOY
 
