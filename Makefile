@@ -8,12 +8,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean broker broker-stop
+.PHONY: run test lint bench clean broker broker-stop constraints
 
-$(BIN)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the snapshots were made with.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,serve]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench,serve]'
 	touch $@
 
 run: $(BIN)/.installed
@@ -35,6 +36,15 @@ broker:
 
 broker-stop:
 	@.ci/broker stop
+
+# Re-resolve the newest versions pyproject.toml allows, in a scratch venv, and pin them.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet -e '.[dev,bench,serve]'
+	{ sed -n '1,3p' constraints.txt; .venv-constraints/bin/python -m pip freeze --exclude-editable \
+	  | grep -v '^evsim'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	rm -rf .venv-constraints
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
