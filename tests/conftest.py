@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
 from simulator.scenario import Scenario, decode_scenario
 
 HEADER = """
@@ -17,11 +15,3 @@ summary = { en = "test", ko = "테스트" }
 def scenario_from(toml: str, name: str = "test") -> Scenario:
     """A scenario from a TOML body (title and summary are added)."""
     return decode_scenario((HEADER + textwrap.dedent(toml)).encode(), f"{name}.toml", name)
-
-
-@pytest.fixture
-def make_scenario() -> type:
-    class _Make:
-        __call__ = staticmethod(scenario_from)
-
-    return _Make

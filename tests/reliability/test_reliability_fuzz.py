@@ -9,7 +9,7 @@ assertion message.
 
 Two generators of bad input: structural mutations of the decoded TOML (wrong
 types, missing fields, unknown fields, huge and negative numbers, duplicated
-entries), written back with ``simulator.shrink.toml_dumps``; and byte-level
+entries), written back with ``simulator.lessons.shrink.toml_dumps``; and byte-level
 mutations of the files themselves (truncation, garbage, non-UTF-8 bytes, deep
 nesting, duplicated lines).
 """
@@ -43,11 +43,13 @@ from reliability_support import (
 )
 
 from simulator.errors import InputError
+from simulator.lessons.shrink import toml_dumps
+from simulator.lessons.summary import summarize
 from simulator.models.registry import names, sections
 from simulator.scenario import Scenario, decode_scenario
-from simulator.shrink import toml_dumps
 from simulator.simulation import Simulation
-from simulator.summary import summarize
+
+pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
 
 FILE = "fuzz.toml"
 WHERE = re.compile(r"^(\$[^\n]*|line \d+(, column \d+)?|end of file)$")

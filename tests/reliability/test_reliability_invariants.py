@@ -12,7 +12,7 @@ chosen semantics promise:
 - on the log, and on SQS FIFO when the delete follows processing: first
   processings of each key follow the key's order.
 
-A failing case is shrunk (``simulator.shrink``) and written out as a scenario
+A failing case is shrunk (``simulator.lessons.shrink``) and written out as a scenario
 file; the assertion message gives the ``evsim play`` command that replays it.
 The last test runs cases in two processes with different ``PYTHONHASHSEED`` and
 compares trace digests.
@@ -27,16 +27,19 @@ import sys
 import textwrap
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from reliability_support import ROOT, cases, hypothesis_settings, reproducer
 
+from simulator.lessons.shrink import shrink
+from simulator.lessons.summary import RunSummary, summarize
 from simulator.models.registry import model, names
 from simulator.scenario import Scenario, decode_scenario
-from simulator.shrink import shrink
 from simulator.simulation import Simulation
-from simulator.summary import RunSummary, summarize
 from simulator.trace import Processed
+
+pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
 
 BROKERS = tuple(names())
 SEMANTICS = ("at-least-once", "at-most-once", "exactly-once")

@@ -29,6 +29,8 @@ from simulator.errors import InputError
 from simulator.trace import decode_record
 from tui.runs import load_trace
 
+pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
+
 BIG = """
 title = { en = "big", ko = "big" }
 summary = { en = "a large trace to kill the exporter in", ko = "큰 트레이스" }

@@ -22,6 +22,8 @@ import pytest
 
 from simulator.store import SqliteEventStore
 
+pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
+
 WRITER = Path(__file__).with_name("store_kill_writer.py")
 _SCALE = max(1, int(os.environ.get("EVSIM_RELIABILITY_SCALE", "1") or "1"))
 CYCLES = 12 if _SCALE == 1 else max(50, _SCALE)

@@ -6,8 +6,12 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from simulator.scenario import Scenario
 from tui.app import EvsimApp
+
+pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
 
 KEYS = [
     "space", "n", "right", "b", "left", "shift+right", "shift+left", "left_square_bracket",
