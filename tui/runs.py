@@ -4,10 +4,12 @@ Both end up as a ``Run``: the records, the folded index over them and the
 narration triggers; a run of a lesson that asks predictions also keeps its
 predictions as ``simulator.lessons.predict`` judged them against the run.
 
-A trace file is untrusted input: each line is decoded with the trace's own
-decoder; a bad line stops the load with an error naming the file and the line,
-except a last line cut off mid-record (a run interrupted while exporting),
-which is dropped with a warning.
+A trace file is untrusted input: only a regular file is opened; each line is
+decoded with the trace's own decoder and must continue the trace (its ``seq``
+next, its ``cause_seq`` pointing back to an earlier record, so every "why?"
+chain ends); a bad line stops the load with an error naming the file and the
+line, except a last line cut off mid-record (a run interrupted while
+exporting), which is dropped with a warning.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import msgspec
 
 from simulator.errors import InputError
+from simulator.files import open_regular
 from simulator.lessons.predict import PredictionResult, check_predictions
 from simulator.lessons.summary import summarize
 from simulator.scenario import Beat, Scenario
@@ -127,14 +130,8 @@ def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
     line's length, so an endless or newline-free file is refused, not read
     into memory.
     """
-    try:
-        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with-block below
-    except FileNotFoundError:
-        raise InputError(str(path), "", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a directory, not a trace file") from None
-    except OSError as err:
-        raise InputError(str(path), "", err.strerror or "cannot read file") from None
+    # A FIFO, a device or a directory is refused before it is opened (a FIFO would block).
+    stream = open_regular(path, "a trace file")
     records: list[Record] = []
     warning: str | None = None
     with stream:
@@ -173,6 +170,14 @@ def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
                     str(path),
                     f"line {number}",
                     f"seq {record.seq} out of place (expected {len(records)})",
+                )
+            cause = record.cause_seq
+            if cause is not None and not 0 <= cause < record.seq:
+                raise InputError(
+                    str(path),
+                    f"line {number}",
+                    f"cause_seq {cause} does not point back to an earlier record"
+                    f" (seq {record.seq}): a cause comes before what it causes",
                 )
             records.append(record)
     if not records:
