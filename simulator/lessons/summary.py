@@ -122,7 +122,7 @@ def summarize(sim: Simulation) -> RunSummary:
         "retries": c.retries,
         "dead_lettered": sum(b.dead_lettered for b in books),
         "rebalances": c.rebalances,
-        "events_stored": sim.cqrs.store.head_position() if sim.cqrs is not None else 0,
+        "events_stored": sim.cqrs.events_stored if sim.cqrs is not None else 0,
         "trace_records": len(sim.trace),
         "virtual_ms": sim.kernel.now_ms,
     }
