@@ -540,6 +540,8 @@ class Limits(Table, frozen=True):
     messages: Positive | None = None
     virtual_ms: Positive | None = None
     """Caps ``until_ms`` and every time the scenario schedules work or a fault at."""
+    memory_mb: Positive | None = None
+    """Caps the memory a run is projected to need (``simulator.scenario.validation``)."""
 
 
 LIMITS: dict[str, int] = {
@@ -550,6 +552,7 @@ LIMITS: dict[str, int] = {
     "producers": 256,
     "messages": 5_000_000,
     "virtual_ms": 30 * 24 * 3_600_000,
+    "memory_mb": 4_096,
 }
 """Hard maxima: caps that refuse a scenario before it runs, rather than after it
 exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise it.
