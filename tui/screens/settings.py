@@ -156,7 +156,7 @@ class SettingsDialog(ModalScreen[Scenario | None]):
         box.clear_options()
         box.add_options(self._options())
         box.highlighted = i
-        self.query_one("#settings-error", Label).update(self._problem() or "")
+        self.query_one("#settings-error", Label).update(Text(self._problem() or ""))
 
     def _problem(self) -> str | None:
         try:
@@ -168,7 +168,7 @@ class SettingsDialog(ModalScreen[Scenario | None]):
     def action_apply(self) -> None:
         problem = self._problem()
         if problem:
-            self.notify(problem, severity="error")
+            self.notify(problem, severity="error", markup=False)
             return
         self.dismiss(self.scenario)
 
