@@ -395,7 +395,8 @@ def _store_file(spec: Scenario, reuse: bool) -> Any:
 
     if spec.store is None or spec.store.backend != "sqlite":
         return None
-    return StoreFile(path=store_path(spec.store, spec.name, Path.cwd()), reuse=reuse)
+    # Relative to the working folder, as the user will type it back: evsim-runs/<lesson>/…
+    return StoreFile(path=store_path(spec.store, spec.name, Path()), reuse=reuse)
 
 
 def _refuse_target(target: Path, protected: list[Path], what: str) -> None:

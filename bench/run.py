@@ -203,6 +203,29 @@ def event_store(scale: int = 1_000_000) -> list[BenchRow]:
     return rows
 
 
+def store_lesson(commands: int = 100_000) -> list[BenchRow]:
+    """A lesson-sized command side (``bench.store.bench_lesson_commands``), one row a backend."""
+    from bench.store import bench_lesson_commands
+
+    figures = bench_lesson_commands(commands)
+    rows = []
+    for backend, value in figures["results"].items():
+        seconds = value["seconds"] if isinstance(value, dict) else 0.0
+        rows.append(
+            BenchRow(
+                workload=f"store: {commands:,} lesson commands, {backend} ({seconds:.1f} s)",
+                unit="commands/s",
+                ours=float(value["events_per_s"] or 0) if isinstance(value, dict) else 0.0,
+                anchor=None,
+                anchor_name="-",
+                ratio=None,
+                target="linear in commands",
+                ok=None,
+            )
+        )
+    return rows
+
+
 def streaming(records: int = 20_000) -> list[BenchRow]:
     """A windowed aggregation: the operator alone, and inside a whole simulation."""
     from bench.streams import bench_streams
@@ -270,6 +293,7 @@ def run_all(
         lambda: queue_models(200_000 // scale),
         lambda: streaming(20_000 // scale),
         lambda: event_store(1_000_000 // scale),
+        lambda: store_lesson(100_000 // scale),
     ]
     if views is not None:
         steps.append(lambda: views(200_000 // scale))
