@@ -99,14 +99,15 @@ def test_a_snapshot_taken_under_another_schema_is_still_discarded_on_every_load(
 
 def test_a_lessons_handler_reads_each_stored_row_a_bounded_number_of_times() -> None:
     """Through the simulation: loads and the upcast count (the bank domain upcasts)."""
-    from conftest import scenario_from
-
+    from simulator.scenario import decode_scenario
     from simulator.simulation import Simulation
 
     assert BANK.upcasters
     commands = 1_500
-    spec = scenario_from(
+    spec = decode_scenario(
         f"""
+title = {{ en = "t", ko = "t" }}
+summary = {{ en = "s", ko = "s" }}
 [store]
 [[handlers]]
 name = "bank"
@@ -124,7 +125,9 @@ count = {commands}
 start_ms = 10
 rate_per_s = 50
 fields = {{ account_id = "A", amount_cents = 5 }}
-"""
+""".encode(),
+        "bank.toml",
+        "bank",
     )
     sim = Simulation(spec)
     assert sim.cqrs is not None
