@@ -18,7 +18,7 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Kernel", "Timer"]
+__all__ = ["Kernel", "Timer", "Timers"]
 
 Action = Callable[[Any], None]
 
@@ -47,6 +47,42 @@ class Timer:
             self._action(self._arg)
         elif not self._background:
             self._kernel._cancelled_work -= 1
+
+
+class Timers:
+    """The pending timers of one component, so that a crash calls them all off.
+
+    A crashed process does not finish the work it had in hand: its processing and
+    backoff timers must not fire — and must not count as work that keeps a run
+    alive long after everything else has settled.
+    """
+
+    __slots__ = ("_kernel", "_live", "_purge_at")
+
+    def __init__(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+        self._live: list[Timer] = []
+        self._purge_at = 16
+
+    def at(self, at_ms: int, action: Action, arg: Any = None) -> Timer:
+        """``action(arg)`` at ``at_ms``, unless ``cancel_all`` comes first."""
+        timer = self._kernel.timer(at_ms, action, arg)
+        live = self._live
+        if len(live) >= self._purge_at:
+            live = self._live = [t for t in live if t.active]
+            self._purge_at = 2 * len(live) + 16
+        live.append(timer)
+        return timer
+
+    def after(self, delay_ms: int, action: Action, arg: Any = None) -> Timer:
+        """``action(arg)`` ``delay_ms`` from now, unless ``cancel_all`` comes first."""
+        return self.at(self._kernel.now_ms + delay_ms, action, arg)
+
+    def cancel_all(self) -> None:
+        for timer in self._live:
+            timer.cancel()
+        self._live = []
+        self._purge_at = 16
 
 
 class Kernel:

@@ -21,6 +21,8 @@ from typing import Any, Union
 import msgspec
 
 __all__ = [
+    "FAULT_TYPES",
+    "FINDING_TYPES",
     "RECORD_TYPES",
     "Record",
     "Trace",
@@ -124,7 +126,20 @@ class Acked(Record, frozen=True, kw_only=True):
     topic: str
     partition: int | None
     offset: int | None
-    """None under ``acks=0``: the producer never learns where it landed."""
+    """None on the queue brokers, which have no offsets."""
+
+
+class SentUnacknowledged(Record, frozen=True, kw_only=True):
+    """A producer that asks for no answer let the message go: it counts as sent, unconfirmed.
+
+    Kafka's ``acks=0`` and a RabbitMQ publish without publisher confirms: the
+    send "succeeds" the moment the request leaves, whether or not the broker
+    ever gets it, so nobody can tell the producer that it vanished.
+    """
+
+    producer: str
+    msg: int
+    topic: str
 
 
 class ProduceRetried(Record, frozen=True, kw_only=True):
@@ -369,10 +384,14 @@ class DuplicateDetected(Record, frozen=True, kw_only=True):
 
 
 class OrderViolated(Record, frozen=True, kw_only=True):
-    """A group processed a key's message after a later one of the same key (``after_seq``)."""
+    """A group processed a key's message after a later one of the same key (``after_seq``).
+
+    Order is the producer's: two producers writing one key have no order between them.
+    """
 
     group: str
     msg: int
+    producer: str
     key: str
     key_seq: int
     after_key_seq: int
@@ -386,6 +405,20 @@ class MessageLost(Record, frozen=True, kw_only=True):
     msg: int
     key: str | None
     acked_seq: int
+    reason: str
+
+
+class MessageDropped(Record, frozen=True, kw_only=True):
+    """A message sent unacknowledged (``SentUnacknowledged``) that this group never processed.
+
+    Not ``MessageLost``: nobody ever told the producer it had arrived. It is the
+    silent loss that fire-and-forget accepts.
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    sent_seq: int
     reason: str
 
 
@@ -922,6 +955,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Appended,
     ProduceDeduplicated,
     Acked,
+    SentUnacknowledged,
     ProduceRetried,
     ProduceFailed,
     Delivered,
@@ -949,6 +983,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     DuplicateDetected,
     OrderViolated,
     MessageLost,
+    MessageDropped,
     Routed,
     Enqueued,
     DeliveryAcked,
@@ -1009,6 +1044,7 @@ FINDING_TYPES: tuple[type[Record], ...] = (
     DuplicateDetected,
     OrderViolated,
     MessageLost,
+    MessageDropped,
     UpdateLost,
     EventUnpublished,
     ReadModelMismatched,

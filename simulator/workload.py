@@ -1,8 +1,10 @@
 """Expand a scenario's workload into the list of messages to produce.
 
 Explicit messages and generators merge into one list ordered by send time;
-ties keep the order they appear in the file. Ids and per-key sequence numbers
-are assigned in that order, so they are the same in every run. Random key
+ties keep the order they appear in the file. Ids and key sequence numbers are
+assigned in that order, so they are the same in every run. A key sequence is
+the producer's own: each producer numbers its messages of a key 1, 2, 3 … (two
+producers writing one key have no order between them). Random key
 choice draws from the ``workload`` stream of the seed.
 
 Event times: an explicit message may state ``event_time_ms``; a generator with
@@ -47,14 +49,14 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
             planned.append((at_ms, order, gen.producer, key, value, False, event_time))
             order += 1
     planned.sort(key=lambda p: (p[0], p[1]))
-    key_seqs: dict[str, int] = {}
+    key_seqs: dict[tuple[str, str], int] = {}
     messages: list[Message] = []
     interned: dict[str, str] = {}
     for i, (at_ms, _, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
         key_seq = 0
         if key is not None:
             key = interned.setdefault(key, key)
-            key_seq = key_seqs.get(key, 0) + 1
-            key_seqs[key] = key_seq
+            key_seq = key_seqs.get((producer, key), 0) + 1
+            key_seqs[(producer, key)] = key_seq
         messages.append(Message(i, producer, key, key_seq, value, at_ms, tombstone, event_time))
     return messages

@@ -46,6 +46,8 @@ def describe(r: Record) -> str:
         placed = f["offset"] is not None
         where = f" {_tp(f['topic'], f['partition'])}@{f['offset']}" if placed else ""
         return f"{msg}{where}"
+    if kind == "SentUnacknowledged":
+        return f"{msg} → {f['topic']} (no acknowledgement asked: nobody will know if it arrives)"
     if kind == "Delivered":
         again = " REDELIVERED" if f["redelivered"] else ""
         where = f"{_tp(f['topic'], f['partition'])}{_at(f['offset'])}"
@@ -65,11 +67,13 @@ def describe(r: Record) -> str:
         return f"{msg}{key} processed again by {f['group']} (first: #{f['first_seq']})"
     if kind == "OrderViolated":
         return (
-            f"{msg} key={f['key']}#{f['key_seq']} after #{f['after_key_seq']} in {f['group']}"
-            f" (see #{f['after_seq']})"
+            f"{msg} key={f['key']}#{f['key_seq']} after #{f['after_key_seq']} from"
+            f" {f['producer']} in {f['group']} (see #{f['after_seq']})"
         )
     if kind == "MessageLost":
         return f"{msg}{key} never processed by {f['group']}: {f['reason']}"
+    if kind == "MessageDropped":
+        return f"{msg}{key} sent unacknowledged, never processed by {f['group']}: {f['reason']}"
     if kind == "Crashed":
         return f"at {f['point']}" if f["point"] else "crashed"
     if kind == "ProduceRetried":

@@ -33,6 +33,9 @@ class GroupSummary(msgspec.Struct, frozen=True):
     delivered: int
     processed: int
     lost: int
+    dropped_unacknowledged: int
+    in_flight: int
+    deduplicated: int
     duplicates: int
     out_of_order: int
     dead_lettered: int
@@ -42,6 +45,9 @@ class RunSummary(msgspec.Struct, frozen=True):
     scenario: str
     seed: int
     broker: str
+    finished: str
+    """How the run ended: ``quiescent`` (no work left), ``until`` (its time limit) or
+    ``max_records`` (cut at the record cap: the counts are partial and the run fails)."""
     virtual_ms: int
     trace_records: int
     trace_digest: str
@@ -50,6 +56,12 @@ class RunSummary(msgspec.Struct, frozen=True):
     delivered: int
     processed: int
     lost: int
+    dropped_unacknowledged: int
+    """Sent without asking for an acknowledgement, never processed: the silent loss."""
+    in_flight: int
+    """Still on their way when the run was cut short (never counted as lost)."""
+    deduplicated: int
+    """Sends a queue dropped as repeats of an earlier message (the same logical message)."""
     duplicates: int
     out_of_order: int
     retries: int
@@ -105,6 +117,9 @@ def summarize(sim: Simulation) -> RunSummary:
             delivered=b.delivered,
             processed=b.processed,
             lost=b.lost,
+            dropped_unacknowledged=b.dropped_unacknowledged,
+            in_flight=b.in_flight,
+            deduplicated=b.deduplicated,
             duplicates=b.duplicates,
             out_of_order=b.out_of_order,
             dead_lettered=b.dead_lettered,
@@ -117,6 +132,9 @@ def summarize(sim: Simulation) -> RunSummary:
         "delivered": sum(b.delivered for b in books),
         "processed": sum(b.processed for b in books),
         "lost": sum(b.lost for b in books),
+        "dropped_unacknowledged": sum(b.dropped_unacknowledged for b in books),
+        "in_flight": sum(b.in_flight for b in books),
+        "deduplicated": sum(b.deduplicated for b in books),
         "duplicates": sum(b.duplicates for b in books),
         "out_of_order": sum(b.out_of_order for b in books),
         "retries": c.retries,
@@ -142,11 +160,13 @@ def summarize(sim: Simulation) -> RunSummary:
         scenario=sim.scenario.name,
         seed=sim.seed,
         broker=sim.scenario.broker,
+        finished=sim.finish_reason,
         trace_digest=sim.trace.digest(),
         read_model_digest=sim.cqrs.read_model_digest() if sim.cqrs is not None else None,
         groups=groups,
         expectations=results,
-        ok=all(r.ok for r in results),
+        # A run cut at the record cap never finished: whatever it shows is partial.
+        ok=all(r.ok for r in results) and sim.finish_reason != "max_records",
         **values,
     )
 

@@ -183,6 +183,13 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
             target = getattr(g, field)
             if target is not None:
                 ref(file, f"{at}.{field}", target, topics, "topic")
+        if g.dead_letter_topic is not None and g.dead_letter_topic == g.topic:
+            raise InputError(
+                file,
+                f"{at}.dead_letter_topic",
+                f"is the group's own topic {g.topic!r}: every dead letter would come back to"
+                " the group and fail again, a loop that only the record cap ends",
+            )
         if g.commit == "transactional" and g.retry_topics:
             raise InputError(
                 file, f"{at}.retry_topics", "retry topics do not mix with transactions"

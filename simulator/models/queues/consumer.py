@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from simulator.models.handling import record_failure, record_output_sent, record_processed
+from simulator.kernel import Timers
+from simulator.models.handling import (
+    record_failure,
+    record_output_produced,
+    record_output_sent,
+    record_processed,
+)
 from simulator.trace import Crashed, Restarted, Skipped
 
 if TYPE_CHECKING:
@@ -56,6 +62,8 @@ class QueueConsumer:
         """Tries of the current message in this round (the retry policy counts them)."""
         self._processing_ms = spec.processing_ms
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self._timers = Timers(runtime.kernel)
+        """Processing and retry-backoff timers: a crash calls them off."""
         self._crashes_at = runtime.faults.crashes_at
         self._handler_error = runtime.faults.handler_error
 
@@ -85,6 +93,7 @@ class QueueConsumer:
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
+        self._timers.cancel_all()
         self._stop(crashed.seq)
         return crashed.seq
 
@@ -107,15 +116,27 @@ class QueueConsumer:
         spec = self.spec
         processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
         if out is not None and spec.output_topic is not None:
-            self._output.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
+            topic = spec.output_topic
+            produced = record_output_produced(runtime, self.name, out, topic, processed_seq)
+            self._output.publish_internal(topic, out, produced)
+            record_output_sent(runtime, self.name, out, topic, produced)
         return processed_seq
 
     def _failed_try(
-        self, msg: Message, delivered_seq: int, error: str, token: int, *, retries: bool = True
+        self,
+        msg: Message,
+        delivered_seq: int,
+        error: str,
+        token: int,
+        *,
+        tries: int,
+        retries: bool = True,
     ) -> int | None:
         """The handler failed: retry in place after a backoff, or give up.
 
+        ``tries`` counts every try of this stored message so far, this one
+        included — over earlier deliveries too (a requeue, a receive after the
+        visibility timeout), so attempt numbers in the trace keep counting up.
         Returns None when a retry is scheduled, else the seq of the
         ``ProcessingFailed`` record the model's own failure path follows from.
         """
@@ -131,11 +152,12 @@ class QueueConsumer:
             policy=spec.retry,
             rng=self._retry_rng,
             retries_allowed=retries,
+            earlier=tries - self._attempt,
         )
         if delay is None:
             return failed_seq
         self._attempt += 1
-        self.runtime.kernel.after(delay, self._start_item, token)
+        self._timers.after(delay, self._start_item, token)
         return None
 
     def _skipped(self, msg: Message, failed_seq: int, reason: str) -> None:

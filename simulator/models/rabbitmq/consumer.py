@@ -163,13 +163,14 @@ class RabbitConsumer(QueueConsumer):
 
     def _start_item(self, token: int) -> None:
         duration = self.runtime.faults.processing_ms(self.name, self._processing_ms)
-        self.runtime.kernel.after(duration, self._finish_item, token)
+        self._timers.after(duration, self._finish_item, token)
 
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
+        qm.tries += 1
         error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
@@ -217,12 +218,12 @@ class RabbitConsumer(QueueConsumer):
         token: int,
     ) -> None:
         msg = qm.msg
-        failed_seq = self._failed_try(msg, delivered_seq, error, token)
+        failed_seq = self._failed_try(msg, delivered_seq, error, token, tries=qm.tries)
         if failed_seq is None:
             return  # tried again after the backoff
         self._buffer.popleft()
         if self.auto_ack:
-            why = f"{error} error after {self._attempt} attempt(s); auto-ack: already gone"
+            why = f"{error} error after {qm.tries} attempt(s); auto-ack: already gone"
             self._skipped(msg, failed_seq, why)
             self._next()
             return
@@ -238,7 +239,7 @@ class RabbitConsumer(QueueConsumer):
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
-                attempt=self._attempt + 1,
+                attempt=qm.tries + 1,
                 delay_ms=0,
                 via="requeue",
             ).seq

@@ -45,7 +45,7 @@ __all__ = ["Channel", "Queue", "QueuedMessage"]
 class QueuedMessage:
     """A message in one queue (each queue a message is routed to holds its own copy)."""
 
-    __slots__ = ("cause_seq", "expires_at", "msg", "position", "redelivered", "returns")
+    __slots__ = ("cause_seq", "expires_at", "msg", "position", "redelivered", "returns", "tries")
 
     def __init__(self, msg: Message, position: int, expires_at: int | None, cause_seq: int) -> None:
         self.msg = msg
@@ -55,6 +55,8 @@ class QueuedMessage:
         self.redelivered = False
         self.returns = 0
         """Times it came back unacked (a quorum queue's ``x-delivery-count``)."""
+        self.tries = 0
+        """Times a handler ran on it, over every delivery (the attempt numbers in the trace)."""
         self.cause_seq = cause_seq
         """The record that made it ready: Routed, or Requeued."""
 

@@ -169,7 +169,7 @@ class SqsConsumer(QueueConsumer):
     def _start_item(self, token: int) -> None:
         runtime = self.runtime
         duration = runtime.faults.processing_ms(self.name, self._processing_ms)
-        runtime.kernel.after(duration, self._finish_item, token)
+        self._timers.after(duration, self._finish_item, token)
         if self.extend and duration >= self.queue.visibility_ms // 2 > 0:
             runtime.kernel.after(
                 self.queue.visibility_ms // 2, self._extend, (token, self._i), background=True
@@ -191,6 +191,7 @@ class SqsConsumer(QueueConsumer):
         item = self._batch[self._i]
         entry, _, delivered_seq = item
         msg = entry.msg
+        entry.tries += 1
         error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(item, error, token)
@@ -209,7 +210,9 @@ class SqsConsumer(QueueConsumer):
         entry, _, delivered_seq = item
         msg = entry.msg
         # A Lambda function does not retry in place: the whole invocation fails.
-        failed_seq = self._failed_try(msg, delivered_seq, error, token, retries=not self.is_lambda)
+        failed_seq = self._failed_try(
+            msg, delivered_seq, error, token, tries=entry.tries, retries=not self.is_lambda
+        )
         if failed_seq is None:
             return  # tried again after the backoff
         if self.delete_first:
@@ -251,7 +254,7 @@ class SqsConsumer(QueueConsumer):
             group=self.spec.name,
             consumer=self.name,
             msg=entry.msg.id,
-            attempt=entry.receive_count + 1,
+            attempt=entry.tries + 1,
             delay_ms=remaining,
             via="visibility-timeout",
         )

@@ -63,6 +63,7 @@ class SqsMessage:
         "receipt",
         "receive_count",
         "sent_ms",
+        "tries",
         "visible_at",
     )
 
@@ -73,6 +74,8 @@ class SqsMessage:
         """The record that made it visible: Enqueued, VisibilityExpired or Redriven."""
         self.group_id = msg.key if msg.key is not None else "-"
         self.receive_count = 0
+        self.tries = 0
+        """Times a handler ran on it, over every receive (the attempt numbers in the trace)."""
         self.receipt = 0
         """The latest receipt handle handed out; only it can delete or extend the message."""
         self.in_flight = False
