@@ -24,9 +24,11 @@ __all__ = [
     "FAULT_TYPES",
     "FINDING_TYPES",
     "RECORD_TYPES",
+    "DeadLetterHeaders",
     "Record",
     "Trace",
     "TraceRecord",
+    "XDeath",
     "decode_record",
     "encode_record",
 ]
@@ -176,6 +178,10 @@ class Delivered(Record, frozen=True, kw_only=True):
     offset: int | None
     redelivered: bool
     """True when this group has been given the same log position or message before."""
+    delivery_count: int | None = None
+    """A quorum queue's ``x-delivery-count`` header: how often the message came back before
+    (nacked with requeue, or returned by a closed channel); None on its first delivery and
+    wherever the broker sends no such header (classic queues, the log, SQS)."""
 
 
 class Processed(Record, frozen=True, kw_only=True):
@@ -215,6 +221,30 @@ class RetryScheduled(Record, frozen=True, kw_only=True):
     """The retry topic the message was republished to, or None for a blocking retry."""
 
 
+class XDeath(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One entry of RabbitMQ's ``x-death`` header: a queue the message died in, for one reason."""
+
+    count: int
+    """How often it died in this queue for this reason (a dead-letter cycle counts up)."""
+    reason: str
+    """``rejected``, ``expired``, ``maxlen`` or ``delivery_limit``."""
+    queue: str
+    exchange: str
+    """The exchange it had been published to before it died there."""
+    routing_keys: list[str]
+
+
+class DeadLetterHeaders(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The headers a RabbitMQ dead letter carries: ``x-death`` and ``x-first-death-*``."""
+
+    x_death: list[XDeath]
+    """One entry per (queue, reason), the latest death first, as RabbitMQ keeps them."""
+    first_death_reason: str
+    first_death_queue: str
+    first_death_exchange: str
+    """``x-first-death-*``: where it died the first time (set once, never changed)."""
+
+
 class DeadLettered(Record, frozen=True, kw_only=True):
     """A message was moved to the dead-letter destination and leaves normal processing."""
 
@@ -223,6 +253,8 @@ class DeadLettered(Record, frozen=True, kw_only=True):
     key: str | None
     destination: str
     reason: str
+    headers: DeadLetterHeaders | None = None
+    """RabbitMQ: the dead-letter headers the message carries from here on (None elsewhere)."""
 
 
 class Skipped(Record, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ come from here.
 
 from __future__ import annotations
 
-from simulator.trace import Record
+from simulator.trace import DeadLetterHeaders, Record
 
 __all__ = ["describe", "kind_of"]
 
@@ -50,8 +50,13 @@ def describe(r: Record) -> str:
         return f"{msg} → {f['topic']} (no acknowledgement asked: nobody will know if it arrives)"
     if kind == "Delivered":
         again = " REDELIVERED" if f["redelivered"] else ""
+        count = f.get("delivery_count")
+        if count is not None:
+            again += f" x-delivery-count={count}"
         where = f"{_tp(f['topic'], f['partition'])}{_at(f['offset'])}"
         return f"{msg}{key} {where} → {f['group']}{again}"
+    if kind == "DeadLettered":
+        return f"{msg}{key} {f['group']} → {f['destination']}: {f['reason']}{_x_death(r)}"
     if kind == "Processed":
         txn = f" txn={f['txn']}" if f.get("txn") else ""
         order = f"#{f['key_seq']}" if f["key"] is not None else ""
@@ -100,6 +105,24 @@ def describe(r: Record) -> str:
     if key:
         parts.insert(1 if msg else 0, key.strip())
     return " ".join(parts)
+
+
+def _x_death(r: Record) -> str:
+    """`` (x-death ×1 from jobs [job])`` — RabbitMQ's dead-letter headers, briefly.
+
+    The latest death's count, exchange and routing keys; earlier deaths in other
+    queues or for other reasons, and the first death when it was somewhere else.
+    """
+    headers = getattr(r, "headers", None)
+    if not isinstance(headers, DeadLetterHeaders):
+        return ""
+    latest, *earlier = headers.x_death
+    text = f" (x-death ×{latest.count} from {latest.exchange} [{','.join(latest.routing_keys)}]"
+    if earlier:
+        text += "; before: " + ", ".join(f"{d.reason}×{d.count} in {d.queue}" for d in earlier)
+    if (headers.first_death_queue, headers.first_death_reason) != (latest.queue, latest.reason):
+        text += f"; first: {headers.first_death_reason} in {headers.first_death_queue}"
+    return text + ")"
 
 
 def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) -> str | None:

@@ -7,18 +7,21 @@ scenario checked against them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
 from simulator.scenario import (
     CQRS_METRICS,
+    HEADER_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
     parse_expectation,
 )
 from simulator.simulation import Simulation
+from simulator.trace import DeadLettered, Delivered, Record
 
 __all__ = ["ExpectationResult", "RunSummary", "summarize"]
 
@@ -77,9 +80,34 @@ class RunSummary(msgspec.Struct, frozen=True):
 FlowMetrics = dict[str, dict[str | None, int]]
 
 
+def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
+    """``HEADER_METRICS`` per group and in total (key None), from the headers in the trace.
+
+    ``max_delivery_count`` is the highest ``x-delivery-count`` a group's consumers
+    saw; ``dead_lettered_<reason>`` counts the group's dead letters whose latest
+    ``x-death`` entry gives that reason.
+    """
+    flow: FlowMetrics = {metric: {} for metric in HEADER_METRICS}
+    highest = flow["max_delivery_count"]
+    for r in trace:
+        if type(r) is Delivered:
+            count = r.delivery_count
+            if count is not None:
+                highest[r.group] = max(highest.get(r.group, 0), count)
+                highest[None] = max(highest.get(None, 0), count)
+        elif type(r) is DeadLettered and r.headers is not None:
+            per = flow.get(f"dead_lettered_{r.headers.x_death[0].reason}")
+            if per is not None:
+                per[r.group] = per.get(r.group, 0) + 1
+                per[None] = per.get(None, 0) + 1
+    return flow
+
+
 def _flow_metrics(sim: Simulation) -> FlowMetrics:
-    """Stream and saga outcomes (``STREAM_METRICS``, ``SAGA_METRICS``), from the trace."""
+    """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
+    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(sim)):
+        flow.update(header_metrics(sim.trace))
     if sim.scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -92,13 +120,26 @@ def _flow_metrics(sim: Simulation) -> FlowMetrics:
     return flow
 
 
+def _expectations(sim: Simulation) -> list[str]:
+    """Every expectation line of the scenario: its ``expect`` and its predictions' answers."""
+    return [*sim.scenario.expect, *(p.expect for p in sim.scenario.predict)]
+
+
+def _metric_of(text: str) -> str | None:
+    e = parse_expectation(text)
+    return None if isinstance(e, str) else e.metric
+
+
+_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS))
+
+
 def _metric(
     values: dict[str, int],
     groups: dict[str, GroupSummary],
     e: Expectation,
     flow: FlowMetrics | None = None,
 ) -> int:
-    if e.metric in STREAM_METRICS or e.metric in SAGA_METRICS or e.metric in CQRS_METRICS:
+    if e.metric in _FLOW:
         return (flow or {}).get(e.metric, {}).get(e.group, 0)
     if e.group is not None:
         value: int = getattr(groups[e.group], e.metric)

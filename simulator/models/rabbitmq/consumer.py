@@ -52,6 +52,7 @@ class RabbitConsumer(QueueConsumer):
         self.auto_ack = spec.commit == "before-process"
         self.args = queue_args(spec)
         self.ack_multiple = self.args.ack_multiple
+        self._quorum = self.args.queue_type == "quorum"
         self.channel: Channel | None = None
         self._buffer: deque[Delivery] = deque()
         self._busy = False
@@ -142,6 +143,8 @@ class RabbitConsumer(QueueConsumer):
                 partition=None,
                 offset=None,
                 redelivered=redelivered,
+                # x-delivery-count: a quorum queue's count of earlier returns, absent at first.
+                delivery_count=qm.returns if self._quorum and qm.returns else None,
             )
         )
         if self._crash_point("after_poll"):
