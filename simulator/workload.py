@@ -25,9 +25,13 @@ __all__ = ["expand_workload"]
 def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
     """Every message of the workload, in send order, with ids and key sequences."""
     planned: list[tuple[int, int, str, str | None, str, bool, int | None]] = []
+    dedup_ids: dict[int, str] = {}
+    """Planned order → the deduplication id an explicit message sets by hand."""
     order = 0
     for m in scenario.workload.messages:
         planned.append((m.at_ms, order, m.producer, m.key, m.value, m.tombstone, m.event_time_ms))
+        if m.dedup_id is not None:
+            dedup_ids[order] = m.dedup_id
         order += 1
     for gi, gen in enumerate(scenario.workload.generators):
         stream = rng.stream(f"workload:{gi}")
@@ -52,11 +56,15 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
     key_seqs: dict[tuple[str, str], int] = {}
     messages: list[Message] = []
     interned: dict[str, str] = {}
-    for i, (at_ms, _, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
+    for i, (at_ms, n, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
         key_seq = 0
         if key is not None:
             key = interned.setdefault(key, key)
             key_seq = key_seqs.get((producer, key), 0) + 1
             key_seqs[(producer, key)] = key_seq
-        messages.append(Message(i, producer, key, key_seq, value, at_ms, tombstone, event_time))
+        messages.append(
+            Message(
+                i, producer, key, key_seq, value, at_ms, tombstone, event_time, dedup_ids.get(n)
+            )
+        )
     return messages

@@ -148,6 +148,8 @@ def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) 
     if kind == "VisibilityExpired":
         return f"{msg} visible again in {f['group']} (received {f['receive_count']}×)"
     if kind == "VisibilityChanged":
+        if f["timeout_ms"] == 0:
+            return f"{msg} given back by {f['consumer']}: visible again at once"
         return f"{msg} hidden {f['timeout_ms']} ms more by {f['consumer']}"
     if kind in ("VisibilityChangeFailed", "DeleteFailed"):
         return f"{msg} by {f['consumer']}: {f['reason']}"

@@ -59,6 +59,8 @@ class RabbitConsumer(QueueConsumer):
         self._unacked_done = 0
         """Processed deliveries not acked yet (with ``ack_multiple > 1``)."""
         self._last_done: tuple[Channel, int, int] | None = None
+        self._attempt = 1
+        """Tries of the message in hand in this round (the retry policy counts them)."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -221,8 +223,12 @@ class RabbitConsumer(QueueConsumer):
         token: int,
     ) -> None:
         msg = qm.msg
-        failed_seq = self._failed_try(msg, delivered_seq, error, token, tries=qm.tries)
-        if failed_seq is None:
+        failed_seq, delay = self._failure(
+            msg, delivered_seq, error, attempt=self._attempt, tries=qm.tries
+        )
+        if delay is not None:
+            self._attempt += 1
+            self._timers.after(delay, self._start_item, token)
             return  # tried again after the backoff
         self._buffer.popleft()
         if self.auto_ack:
