@@ -100,7 +100,7 @@ class Consumer:
         self._processing_ms = spec.processing_ms
         self._read_committed = spec.isolation == "read_committed"
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
-        self._timers = Timers(runtime.kernel)
+        self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
         """Processing and retry-backoff timers: a crash calls them off."""
         self.processor: Processor | None = None
         if spec.processor is not None:

@@ -59,7 +59,7 @@ class QueueConsumer:
         """Bumped whenever in-memory work is void: a timer holding an older token does nothing."""
         self._processing_ms = spec.processing_ms
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
-        self._timers = Timers(runtime.kernel)
+        self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
         """Processing and retry-backoff timers: a crash calls them off."""
         self._crashes_at = runtime.faults.crashes_at
         self._handler_error = runtime.faults.handler_error
