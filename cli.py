@@ -310,7 +310,24 @@ def play(
 
             results = check_predictions(spec, summary, answers, sim)
             print_prediction_results(_console(), results, lang)
+    _say_if_cut(summary.finished, spec)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _cut_short(finished: str, spec: Scenario) -> str | None:
+    """The one line that says a run stopped at its record cap (which fails it), or None."""
+    if finished != "max_records":
+        return None
+    return (
+        f"{spec.name}: stopped at max_records ({spec.max_records} records) before the run"
+        " finished; every count is partial"
+    )
+
+
+def _say_if_cut(finished: str, spec: Scenario) -> None:
+    line = _cut_short(finished, spec)
+    if line is not None:
+        typer.echo(f"evsim: {line}", err=True)
 
 
 def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str) -> None:
@@ -407,6 +424,9 @@ def check(
         if spec.predict:
             counted += f", {len(spec.predict)} predictions"
         typer.echo(f"{status} {name}  ({counted}, seed {summary.seed})")
+        cut = _cut_short(summary.finished, spec)
+        if cut is not None:
+            typer.echo(f"       ✗ {cut}")
         for e in summary.expectations:
             if not e.ok:
                 typer.echo(f"       ✗ {e.name}  ({e.detail})")

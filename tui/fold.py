@@ -57,6 +57,7 @@ from simulator.trace import (
     MemberJoined,
     MemberLeft,
     MessageDeleted,
+    MessageDropped,
     MessageExpired,
     MessageLost,
     Nacked,
@@ -98,6 +99,7 @@ from simulator.trace import (
     SagaStepFailed,
     SagaTimedOut,
     ScenarioStarted,
+    SentUnacknowledged,
     Skipped,
     SnapshotDiscarded,
     SnapshotTaken,
@@ -489,6 +491,11 @@ def _acked(s: ViewState, r: Acked) -> None:
     p.in_flight.pop(r.msg, None)
 
 
+def _sent_unacknowledged(s: ViewState, r: SentUnacknowledged) -> None:
+    """Gone without an answer: no longer in flight, and not acked either."""
+    _producer(s, r.producer).in_flight.pop(r.msg, None)
+
+
 def _produce_retried(s: ViewState, r: ProduceRetried) -> None:
     _producer(s, r.producer).retries += 1
 
@@ -848,6 +855,7 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(Produced, _produced),
         _on(Appended, _appended),
         _on(Acked, _acked),
+        _on(SentUnacknowledged, _sent_unacknowledged),
         _on(ProduceRetried, _produce_retried),
         _on(ProduceFailed, _produce_failed),
         _on(LogTruncated, _truncated),
@@ -925,6 +933,7 @@ _QUIET: frozenset[type[Record]] = frozenset(
         DuplicateDetected,
         OrderViolated,
         MessageLost,
+        MessageDropped,
         Nacked,
         VisibilityChanged,
         VisibilityChangeFailed,

@@ -7,18 +7,21 @@ scenario checked against them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
 from simulator.scenario import (
     CQRS_METRICS,
+    HEADER_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
     parse_expectation,
 )
 from simulator.simulation import Simulation
+from simulator.trace import DeadLettered, Delivered, Record
 
 __all__ = ["ExpectationResult", "RunSummary", "summarize"]
 
@@ -33,6 +36,9 @@ class GroupSummary(msgspec.Struct, frozen=True):
     delivered: int
     processed: int
     lost: int
+    dropped_unacknowledged: int
+    in_flight: int
+    deduplicated: int
     duplicates: int
     out_of_order: int
     dead_lettered: int
@@ -42,6 +48,9 @@ class RunSummary(msgspec.Struct, frozen=True):
     scenario: str
     seed: int
     broker: str
+    finished: str
+    """How the run ended: ``quiescent`` (no work left), ``until`` (its time limit) or
+    ``max_records`` (cut at the record cap: the counts are partial and the run fails)."""
     virtual_ms: int
     trace_records: int
     trace_digest: str
@@ -50,6 +59,12 @@ class RunSummary(msgspec.Struct, frozen=True):
     delivered: int
     processed: int
     lost: int
+    dropped_unacknowledged: int
+    """Sent without asking for an acknowledgement, never processed: the silent loss."""
+    in_flight: int
+    """Still on their way when the run was cut short (never counted as lost)."""
+    deduplicated: int
+    """Sends a queue dropped as repeats of an earlier message (the same logical message)."""
     duplicates: int
     out_of_order: int
     retries: int
@@ -65,9 +80,34 @@ class RunSummary(msgspec.Struct, frozen=True):
 FlowMetrics = dict[str, dict[str | None, int]]
 
 
+def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
+    """``HEADER_METRICS`` per group and in total (key None), from the headers in the trace.
+
+    ``max_delivery_count`` is the highest ``x-delivery-count`` a group's consumers
+    saw; ``dead_lettered_<reason>`` counts the group's dead letters whose latest
+    ``x-death`` entry gives that reason.
+    """
+    flow: FlowMetrics = {metric: {} for metric in HEADER_METRICS}
+    highest = flow["max_delivery_count"]
+    for r in trace:
+        if type(r) is Delivered:
+            count = r.delivery_count
+            if count is not None:
+                highest[r.group] = max(highest.get(r.group, 0), count)
+                highest[None] = max(highest.get(None, 0), count)
+        elif type(r) is DeadLettered and r.headers is not None:
+            per = flow.get(f"dead_lettered_{r.headers.x_death[0].reason}")
+            if per is not None:
+                per[r.group] = per.get(r.group, 0) + 1
+                per[None] = per.get(None, 0) + 1
+    return flow
+
+
 def _flow_metrics(sim: Simulation) -> FlowMetrics:
-    """Stream and saga outcomes (``STREAM_METRICS``, ``SAGA_METRICS``), from the trace."""
+    """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
+    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(sim)):
+        flow.update(header_metrics(sim.trace))
     if sim.scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -80,13 +120,26 @@ def _flow_metrics(sim: Simulation) -> FlowMetrics:
     return flow
 
 
+def _expectations(sim: Simulation) -> list[str]:
+    """Every expectation line of the scenario: its ``expect`` and its predictions' answers."""
+    return [*sim.scenario.expect, *(p.expect for p in sim.scenario.predict)]
+
+
+def _metric_of(text: str) -> str | None:
+    e = parse_expectation(text)
+    return None if isinstance(e, str) else e.metric
+
+
+_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS))
+
+
 def _metric(
     values: dict[str, int],
     groups: dict[str, GroupSummary],
     e: Expectation,
     flow: FlowMetrics | None = None,
 ) -> int:
-    if e.metric in STREAM_METRICS or e.metric in SAGA_METRICS or e.metric in CQRS_METRICS:
+    if e.metric in _FLOW:
         return (flow or {}).get(e.metric, {}).get(e.group, 0)
     if e.group is not None:
         value: int = getattr(groups[e.group], e.metric)
@@ -105,6 +158,9 @@ def summarize(sim: Simulation) -> RunSummary:
             delivered=b.delivered,
             processed=b.processed,
             lost=b.lost,
+            dropped_unacknowledged=b.dropped_unacknowledged,
+            in_flight=b.in_flight,
+            deduplicated=b.deduplicated,
             duplicates=b.duplicates,
             out_of_order=b.out_of_order,
             dead_lettered=b.dead_lettered,
@@ -117,6 +173,9 @@ def summarize(sim: Simulation) -> RunSummary:
         "delivered": sum(b.delivered for b in books),
         "processed": sum(b.processed for b in books),
         "lost": sum(b.lost for b in books),
+        "dropped_unacknowledged": sum(b.dropped_unacknowledged for b in books),
+        "in_flight": sum(b.in_flight for b in books),
+        "deduplicated": sum(b.deduplicated for b in books),
         "duplicates": sum(b.duplicates for b in books),
         "out_of_order": sum(b.out_of_order for b in books),
         "retries": c.retries,
@@ -142,11 +201,13 @@ def summarize(sim: Simulation) -> RunSummary:
         scenario=sim.scenario.name,
         seed=sim.seed,
         broker=sim.scenario.broker,
+        finished=sim.finish_reason,
         trace_digest=sim.trace.digest(),
         read_model_digest=sim.cqrs.read_model_digest() if sim.cqrs is not None else None,
         groups=groups,
         expectations=results,
-        ok=all(r.ok for r in results),
+        # A run cut at the record cap never finished: whatever it shows is partial.
+        ok=all(r.ok for r in results) and sim.finish_reason != "max_records",
         **values,
     )
 

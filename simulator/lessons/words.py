@@ -198,8 +198,10 @@ WORDS: dict[str, Word] = {
     "expectations": Word("Expectations", "기대 결과"),
     "checker_findings": Word("What the checker found, and why", "검사기가 찾은 문제와 그 원인"),
     "checker_found_nothing": Word(
-        "The checker found nothing: no message lost, duplicated or processed out of order.",
-        "검사기가 찾은 문제가 없습니다. 잃어버리거나, 중복되거나, 순서가 어긋난 메시지가 없습니다.",
+        "The checker found nothing: no message lost or silently dropped, duplicated or"
+        " processed out of order, no lost update, unpublished event or wrong read model.",
+        "검사기가 찾은 문제가 없습니다. 잃어버리거나 조용히 버려지거나, 중복되거나, 순서가 어긋난"
+        " 메시지가 없고, 잃어버린 갱신이나 발행되지 않은 이벤트, 틀린 읽기 모델도 없습니다.",
     ),
     "caused_by": Word("caused by, nearest first:", "원인(가까운 것부터):"),
     "more_findings": Word(

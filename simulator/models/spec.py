@@ -65,6 +65,9 @@ class Capabilities:
     """The producer numbers its batches and a retried one is not stored twice."""
     dedup_window_ms: int | None = None
     """A queue drops a send whose deduplication id it saw within this window."""
+    dead_letter_headers: bool = False
+    """Dead letters carry ``x-death`` headers and quorum deliveries ``x-delivery-count``
+    (``DeadLettered.headers``, ``Delivered.delivery_count``): the header metrics work."""
 
 
 @dataclass(frozen=True, kw_only=True)

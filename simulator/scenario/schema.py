@@ -174,6 +174,9 @@ class Message(Table, frozen=True):
     tombstone: bool = False
     event_time_ms: NonNegative | None = None
     """When the event happened (default ``at_ms``); earlier than ``at_ms``: it arrives late."""
+    dedup_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    """An SQS FIFO ``MessageDeduplicationId`` set by hand (default: ``m<id>``, the message's
+    own id, or the body's SHA-256 under content-based deduplication)."""
 
 
 class Generator(Table, frozen=True):

@@ -30,7 +30,7 @@ RABBITMQ = ModelSpec(
     follows=FOLLOWS,
     build=build,
     settings_for=settings_for,
-    capabilities=Capabilities(),
+    capabilities=Capabilities(dead_letter_headers=True),
     sections=SECTIONS,
     template="rabbitmq.toml",
     no_exactly_once="RabbitMQ has no transaction spanning a consumer's ack and its side effects:"
