@@ -55,8 +55,11 @@ class EvsimApp(App[None]):
         lang: str = "en",
         export_dir: Path | None = None,
         predict: bool = True,
+        motion: bool = True,
     ) -> None:
         super().__init__()
+        self.motion = motion
+        """Chips travel between stages (``--no-animation`` and the settings turn it off)."""
         self._lessons = lessons
         self.course = course
         """The course path (chapters and their concept pages); None: no course."""
@@ -174,5 +177,5 @@ class EvsimApp(App[None]):
         return self.save_screenshot(filename=filename, path=str(self.export_dir))
 
 
-def run_app(*, presenter: bool = False, lang: str = "en") -> None:
-    EvsimApp(presenter=presenter, lang=lang).run()
+def run_app(*, presenter: bool = False, lang: str = "en", motion: bool = True) -> None:
+    EvsimApp(presenter=presenter, lang=lang, motion=motion).run()

@@ -8,11 +8,20 @@ cells, so a column of labels is padded by cells, not by characters.
 
 from __future__ import annotations
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 
-__all__ = ["fit"]
+__all__ = ["column", "fit"]
 
 
 def fit(text: str, cells: int) -> str:
     """Pad or cut ``text`` to exactly ``cells`` terminal cells (Hangul takes two each)."""
     return set_cell_size(text, cells)
+
+
+def column(text: str, cells: int) -> str:
+    """``text`` in a column ``cells`` wide: padded, or cut with ``…`` (never run into the next)."""
+    if cells <= 0:
+        return ""
+    if cell_len(text) <= cells:
+        return set_cell_size(text, cells)
+    return set_cell_size(text, cells - 1) + "…"

@@ -247,7 +247,7 @@ def test_the_fold_follows_sagas_and_stream_windows() -> None:
         WatermarkAdvanced,
         WindowOpened,
     )
-    from tui.widgets.flow import render_flow
+    from tui.views.default import render_flow
 
     at = {"at": 0, "component": "orchestrator-0"}
     records: list[Record] = [
