@@ -37,6 +37,7 @@ from simulator.lessons.words import word
 from simulator.scenario import Fault, Scenario, validate
 from simulator.trace import Record
 from tui.fold import ViewState
+from tui.i18n import relabel
 from tui.player import Player
 from tui.runs import Run, prepare, simulate_lesson
 from tui.stage import columns_of, hop
@@ -68,6 +69,23 @@ TICK_S = 1 / 30
 
 
 _FINDING_SHORT = {"DuplicateDetected": "dup", "OrderViolated": "order", "MessageLost": "lost"}
+
+
+def lesson_of_trace(records: Sequence[Record]) -> tuple[Scenario | None, str | None]:
+    """The shipped lesson a trace file's header names (for its title, narration and
+    course page), or None and the name when evsim does not ship it."""
+    from simulator.scenario import builtin_names, builtin_path, load_scenario
+    from simulator.trace import ScenarioStarted
+
+    header = records[0] if records else None
+    if not isinstance(header, ScenarioStarted):
+        return None, "?"
+    if header.scenario not in builtin_names():
+        return None, header.scenario
+    try:
+        return load_scenario(builtin_path(header.scenario)), None
+    except InputError:
+        return None, header.scenario
 
 
 def filter_seqs(records: Sequence[Record], text: str) -> list[int]:
@@ -232,6 +250,8 @@ class SimulationScreen(Screen[None]):
         super().__init__()
         self.scenario = scenario
         self._given_records = records
+        self.from_file = records is not None
+        """Played from a trace file: its lesson (if known) narrates, nothing re-runs."""
         self._label = label or (scenario.name if scenario is not None else "trace")
         self._warning = warning
         self.run: Run | None = None
@@ -289,6 +309,7 @@ class SimulationScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        relabel(self, str(getattr(self.app, "lang", "en")))
         # The tab bar never takes the arrow keys: ← and → step the player (v switches tabs).
         for tabs in self.query(Tabs):
             tabs.can_focus = False
@@ -324,7 +345,7 @@ class SimulationScreen(Screen[None]):
     def _lang_changed(self, _lang: str) -> None:
         self._titles()
         self._findings_shown = -1
-        self.refresh_view()
+        self._note_changes()
 
     # -- loading a run (in a worker) ------------------------------------------------------
 
@@ -352,6 +373,11 @@ class SimulationScreen(Screen[None]):
         if records is None:
             assert scenario is not None
             records, judged = simulate_lesson(scenario, progress, lambda: worker.is_cancelled)
+        elif scenario is None:
+            scenario, unknown = lesson_of_trace(records)
+            if unknown is not None:
+                note = word("unknown_trace", self.evsim.lang, name=unknown)
+                warning = f"{warning}\n{note}" if warning else note
         run = prepare(
             self._label, records, scenario, progress, lambda: worker.is_cancelled, warning, judged
         )
@@ -777,7 +803,7 @@ class SimulationScreen(Screen[None]):
         player = self._ready_player()
         if not isinstance(player, Player) or self.run is None:
             return
-        if self.scenario is None:
+        if self.scenario is None or self.from_file:
             self.notify("a trace loaded from a file has no scenario to re-run", severity="warning")
             return
         choices = fork_choices(self.scenario, player.state, player.current)
@@ -836,8 +862,8 @@ class SimulationScreen(Screen[None]):
     def action_settings(self) -> None:
         from tui.screens.settings import SettingsDialog
 
-        if self.scenario is None or self._ready_player() is None:
-            if self.scenario is None:
+        if self.scenario is None or self.from_file or self._ready_player() is None:
+            if self.scenario is None or self.from_file:
                 self.notify(
                     "a trace loaded from a file has no settings to change", severity="warning"
                 )

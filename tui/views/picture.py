@@ -18,6 +18,9 @@ from rich.text import Text
 
 __all__ = ["Anchor", "Picture"]
 
+_LEADING = re.compile(r"^[\s▸✖●○◐◉⧉▤▦◇■▶↺⌛✔?]*([\w][\w/.:@-]*)")
+"""A line's first word, after the marks that open a row (``▸ checkout``, ``● billing-0``)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Anchor:
@@ -37,20 +40,28 @@ class Picture:
 
     @classmethod
     def of(cls, lines: list[Text], names: Iterable[str]) -> Picture:
+        """Find each name on ``lines``: first where a line *starts* with it (its own row),
+        then anywhere on a line no other name owns (longest names first)."""
         plain = [line.plain for line in lines]
+        wanted = {n for n in names if n}
         anchors: dict[str, Anchor] = {}
         owners: dict[int, str] = {}
-        # Longest names first, so ``orders/10`` is not found as ``orders/1``.
-        for name in sorted(set(names), key=len, reverse=True):
-            if not name:
+        for y, text in enumerate(plain):
+            found = _LEADING.match(text)
+            if found is None:
                 continue
+            word = found[1].rstrip("…")
+            if word in wanted and word not in anchors:
+                anchors[word] = Anchor(y, cell_len(text[: found.end(1)]))
+                owners[y] = word
+        for name in sorted(wanted - anchors.keys(), key=len, reverse=True):
             pattern = re.compile(rf"(?<![\w/.-]){re.escape(name)}(?![\w/.-])")
             for y, text in enumerate(plain):
                 if y in owners:
                     continue
-                found = pattern.search(text)
-                if found is not None:
-                    anchors[name] = Anchor(y, cell_len(text[: found.end()]))
+                hit = pattern.search(text)
+                if hit is not None:
+                    anchors[name] = Anchor(y, cell_len(text[: hit.end()]))
                     owners[y] = name
                     break
         return cls(lines, anchors, owners)
