@@ -925,18 +925,20 @@ def _start(s: ViewState, timer: Timer) -> None:
         del s.timers[next(iter(s.timers))]
 
 
-def _stop(s: ViewState, key: str, at_ms: int) -> None:
+def _stop(s: ViewState, key: str, at_ms: int, fired: bool = False) -> None:
     """The timer ends here; if it ran out (this record is what it caused), it fired."""
     timer = s.timers.pop(key, None)
-    if timer is not None and at_ms >= timer.due_ms:
+    if timer is not None and (fired or at_ms >= timer.due_ms):
         s.fired = timer
 
 
-def _stop_msg(s: ViewState, kinds: tuple[str, ...], msg: int, at_ms: int) -> None:
+def _stop_msg(
+    s: ViewState, kinds: tuple[str, ...], msg: int, at_ms: int, fired: bool = False
+) -> None:
     label = f"m{msg}"
     for key in [k for k, t in s.timers.items() if t.kind in kinds and t.label.startswith(label)]:
         if s.timers[key].label.split(" ", 1)[0] == label:
-            _stop(s, key, at_ms)
+            _stop(s, key, at_ms, fired)
 
 
 def _mark_delivered(s: ViewState, r: Delivered) -> None:
@@ -985,7 +987,7 @@ def _mark_settled(s: ViewState, r: MessageDeleted | DeadLettered | DeliveryAcked
 
 def _mark_expired(s: ViewState, r: VisibilityExpired | MessageExpired) -> None:
     kinds = ("visibility",) if isinstance(r, VisibilityExpired) else ("ttl",)
-    _stop_msg(s, kinds, r.msg, r.at)
+    _stop_msg(s, kinds, r.msg, r.at, fired=True)  # the expiry is what the timer caused
     if isinstance(r, VisibilityExpired):
         _flags(s, r.msg)
 
@@ -1049,8 +1051,10 @@ def _mark_crashed(s: ViewState, r: Crashed) -> None:
 
 
 def _mark_left(s: ViewState, r: MemberLeft) -> None:
-    _stop(s, f"session:{r.consumer}:session", r.at)
-    _stop(s, f"max.poll:{r.consumer}:poll", r.at)
+    # The group's own reason says which clock ran out (the last heartbeat, not the crash,
+    # starts a session's count, so the bar drawn from the crash is an upper bound).
+    _stop(s, f"session:{r.consumer}:session", r.at, r.reason == "session_timeout")
+    _stop(s, f"max.poll:{r.consumer}:poll", r.at, "poll" in r.reason)
 
 
 def _mark_duplicate(s: ViewState, r: DuplicateDetected) -> None:

@@ -21,7 +21,11 @@ def test_a_record_is_a_hop_from_where_it_leaves_to_where_it_lands(lesson: Scenar
     records = Simulation(lesson).run().records
     appended = next(r for r in records if isinstance(r, Appended))
     h = hop(appended)
-    assert (h.src, h.dst, h.chip) == ("checkout", f"orders/{appended.partition}", f"m{appended.msg}")
+    assert (h.src, h.dst, h.chip) == (
+        "checkout",
+        f"orders/{appended.partition}",
+        f"m{appended.msg}",
+    )
     delivered = next(r for r in records if isinstance(r, Delivered))
     assert hop(delivered).dst == delivered.consumer
     dup = next(r for r in records if isinstance(r, DuplicateDetected))
