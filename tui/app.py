@@ -190,6 +190,12 @@ class EvsimApp(App[None]):
         sections = [(title, localized(bindings, lang)) for title, bindings in sections]
         self.push_screen(HelpScreen(sections, lang))
 
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG, with each text run pinned to its column (``tui.svg``)."""
+        from tui.svg import pin_leading_spaces
+
+        return pin_leading_spaces(super().export_screenshot(title=title, simplify=simplify))
+
     def export_svg(self, filename: str) -> str:
         """Save the current screen as SVG in ``export_dir``; returns the path."""
         return self.save_screenshot(filename=filename, path=str(self.export_dir))

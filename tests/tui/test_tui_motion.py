@@ -45,15 +45,17 @@ def test_a_queue_message_travels_from_the_producer_its_cause_names() -> None:
     assert hop(enqueued).src == "q"  # without its cause: it appears at the queue
 
 
-def test_the_chip_goes_down_the_rows_then_along_the_row() -> None:
+def test_the_chip_travels_beside_the_names_not_over_them() -> None:
     h = hop(Produced(seq=1, at=0, component="p", producer="p", msg=1, key=None, key_seq=1,
                      topic="t"))  # fmt: skip
-    flight = Flight(h, Anchor(0, 0), Anchor(4, 6))
-    assert flight_position(flight, 0.0) == Anchor(0, 0)
-    assert flight_position(flight, 0.4) == Anchor(4, 0)  # 4 of 10 cells: the rows first
-    assert flight_position(flight, 1.0) == Anchor(4, 6)
-    back = Flight(h, Anchor(4, 6), Anchor(0, 0))
-    assert flight_position(back, 0.4) == Anchor(0, 6)
+    down = Flight(h, Anchor(0, 2), Anchor(4, 8))  # out 6 cells, down 4 rows, back 0
+    assert flight_position(down, 0.0) == Anchor(0, 2)
+    assert flight_position(down, 0.5) == Anchor(0, 7)  # still on its own row, going right
+    assert flight_position(down, 0.8) == Anchor(2, 8)  # down the column beside the names
+    assert flight_position(down, 1.0) == Anchor(4, 8)
+    up = Flight(h, Anchor(4, 8), Anchor(0, 2))  # out 0, up 4 rows, back 6 cells
+    assert flight_position(up, 0.2) == Anchor(2, 8)
+    assert flight_position(up, 1.0) == Anchor(0, 2)
 
 
 def test_every_built_in_model_has_a_view_and_an_unknown_one_falls_back() -> None:

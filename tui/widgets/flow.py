@@ -76,19 +76,21 @@ class Flight:
 def flight_position(flight: Flight, progress: float) -> Anchor:
     """Where the chip is at ``progress`` (0 at its source, 1 at its destination).
 
-    It goes down (or up) the rows first and then along the row, like a letter
-    dropping into a slot: the eye follows one direction at a time.
+    It leaves along its source's row to the right of both names, goes down (or up)
+    that column, and comes back along the destination's row to the name: it passes
+    beside the names instead of over them, one direction at a time.
     """
     p = max(0.0, min(1.0, progress))
     a, b = flight.start, flight.end
-    rows, cols = abs(b.y - a.y), abs(b.x - a.x)
-    path = max(1, rows + cols)
-    walked = p * path
+    side = max(a.x, b.x)
+    out_, rows, in_ = side - a.x, abs(b.y - a.y), side - b.x
+    walked = round(p * max(1, out_ + rows + in_))
+    if walked <= out_:
+        return Anchor(a.y, a.x + walked)
+    walked -= out_
     if walked <= rows:
-        step = round(walked)
-        return Anchor(a.y + (step if b.y >= a.y else -step), a.x)
-    along = round(walked - rows)
-    return Anchor(b.y, a.x + (along if b.x >= a.x else -along))
+        return Anchor(a.y + (walked if b.y >= a.y else -walked), side)
+    return Anchor(b.y, side - (walked - rows))
 
 
 class FlowView(Widget):

@@ -74,6 +74,16 @@ _ROLE_STYLE: dict[Role, str] = {
 }
 
 
+def _short(name: str, room: int) -> str:
+    """``name`` in ``room`` cells, keeping a trailing instance number (``bill…-0``)."""
+    if cell_len(name) <= room:
+        return name
+    head, dash, tail = name.rpartition("-")
+    if dash and tail.isdigit() and len(tail) + 3 <= room:
+        return head[: room - len(tail) - 2] + "…-" + tail
+    return name[: max(1, room - 1)] + "…"
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Which columns are drawn at this width, and where."""
@@ -277,7 +287,7 @@ class SequenceView(Widget, can_focus=True):
         cells: list[Segment] = [Segment(column(word("time", self.lang), TIME_W), Style(dim=True))]
         col_w = (layout.width - TIME_W) // max(1, len(layout.names))
         for name, role in zip(layout.names, layout.roles, strict=True):
-            label = name if cell_len(name) < col_w else name[: max(1, col_w - 2)] + "…"
+            label = _short(name, col_w - 1)
             cells.append(Segment(label.center(col_w), Style.parse(_ROLE_STYLE[role] + " bold")))
         return Strip(cells).extend_cell_length(self.size.width).crop(0, self.size.width)
 

@@ -31,12 +31,12 @@ def timer_line(t: Timer, now_ms: int, width: int, lang: str) -> Text:
     """``visibility  m3 → c-0  ██████░░░░ 0.62s``: kind, what, a shrinking bar, time left."""
     line = Text(no_wrap=True, overflow="ellipsis")
     left_ms = max(0, t.due_ms - now_ms)
-    kind_w = 14 if width >= 50 else 10
+    kind_w = 16 if width >= 44 else 10
     line.append(column(word(f"timer_{t.kind}", lang), kind_w), style="bold dark_orange")
-    what_w = max(6, min(24, width - kind_w - 20))
-    what = t.label if t.kind in ("visibility", "ttl", "dedup") else f"{t.owner} {t.label}"
-    if t.kind in ("visibility", "ttl", "dedup"):
-        what = f"{t.owner} {what}"
+    what_w = max(6, min(24, width - kind_w - 16))
+    what = t.label if t.kind == "visibility" else f"{t.owner} {t.label}"
+    if t.kind in ("session", "max.poll", "auto-commit"):
+        what = t.owner
     line.append(" " + column(what, what_w))
     bar_w = max(4, width - kind_w - what_w - 9)
     filled = round(t.left(now_ms) * bar_w)
