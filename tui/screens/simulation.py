@@ -358,7 +358,9 @@ class SimulationScreen(Screen[None]):
             word("loading_sim", lang) if records is None else word("loading_trace", lang)
         )
         self.query_one("#loading").display = True
-        self._prepare(scenario, records, warning)
+        # Draw the loading state first: the fold holds the interpreter for seconds on a
+        # long trace, and the screen should say what is happening before it starts.
+        self.call_after_refresh(self._prepare, scenario, records, warning)
 
     @work(thread=True, exclusive=True, group="run")
     def _prepare(

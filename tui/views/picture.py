@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -20,6 +21,11 @@ __all__ = ["Anchor", "Picture"]
 
 _LEADING = re.compile(r"^[\s▸✖●○◐◉⧉▤▦◇■▶↺⌛✔?]*([\w][\w/.:@-]*)")
 """A line's first word, after the marks that open a row (``▸ checkout``, ``● billing-0``)."""
+
+
+@lru_cache(maxsize=4096)
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w/.-]){re.escape(name)}(?![\w/.-])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ class Picture:
                 anchors[word] = Anchor(y, cell_len(text[: found.end(1)]))
                 owners[y] = word
         for name in sorted(wanted - anchors.keys(), key=len, reverse=True):
-            pattern = re.compile(rf"(?<![\w/.-]){re.escape(name)}(?![\w/.-])")
+            pattern = _word(name)
             for y, text in enumerate(plain):
                 if y in owners:
                     continue

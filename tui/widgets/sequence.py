@@ -46,8 +46,11 @@ __all__ = ["Layout", "Row", "SequenceView", "layout_columns", "rows_around"]
 
 TIME_W = 9
 MIN_COL_W = 7
-MAX_RUN = 2_000
-"""At most this many identical records are walked into one row (the count says ``×2000+``)."""
+MAX_RUN = 64
+"""At most this many identical records are walked into one row (the count then says ``×64+``):
+the walk stays a few hundred records long whatever the trace."""
+KNOWN_KEPT = 50_000
+"""Hops remembered between frames before the memory starts again."""
 CURSOR_AT = 0.6
 """Where the cursor row sits, as a share of the rows shown (history above, a little future)."""
 
@@ -161,8 +164,35 @@ def _row_of(records: Sequence[Record], seq: int, layout: Layout) -> tuple[Hop, i
     return h, layout.index.get(h.src, -1), layout.index.get(h.dst, -1)
 
 
+class _Rows:
+    """``_row_of`` with each record's answer kept: a run's edge is asked twice in one walk,
+    and while playing, the next frame walks nearly the same records again."""
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        layout: Layout,
+        known: dict[int, tuple[Hop, int, int]] | None = None,
+    ) -> None:
+        self.records, self.layout = records, layout
+        self.known: dict[int, tuple[Hop, int, int]] = known if known is not None else {}
+
+    def __call__(
+        self, _records: Sequence[Record], seq: int, _layout: Layout
+    ) -> tuple[Hop, int, int]:
+        found = self.known.get(seq)
+        if found is None:
+            found = self.known[seq] = _row_of(self.records, seq, self.layout)
+        return found
+
+
 def rows_around(
-    records: Sequence[Record], cursor: int, above: int, below: int, layout: Layout
+    records: Sequence[Record],
+    cursor: int,
+    above: int,
+    below: int,
+    layout: Layout,
+    known: dict[int, tuple[Hop, int, int]] | None = None,
 ) -> tuple[list[Row], int]:
     """The rows to draw around record ``cursor``, and which of them is the cursor's.
 
@@ -173,6 +203,7 @@ def rows_around(
     n = len(records)
     if n == 0:
         return [], -1
+    _row_of = _Rows(records, layout)
     cursor = max(0, min(cursor, n - 1))
     h, s, d = _row_of(records, cursor, layout)
     here = Row(cursor, cursor, 1, h, s, d, records[cursor].at)
@@ -238,12 +269,16 @@ class SequenceView(Widget, can_focus=True):
         self.lang = "en"
         self._layout: tuple[int, Layout] | None = None
         self._rows: tuple[tuple[int, int, int], list[Row], int] | None = None
+        self._marks: tuple[object, dict[int, list[tuple[int, str]]]] | None = None
+        self._known: dict[int, tuple[Hop, int, int]] = {}
+        """Hops already worked out for the current layout (cleared when it changes)."""
 
     def set_run(
         self, records: Sequence[Record], columns: list[tuple[str, Role]], group_of: dict[str, str]
     ) -> None:
         self.records, self.columns, self.group_of = records, columns, group_of
         self._layout = None
+        self._known = {}
         self._rows = None
         self.refresh()
 
@@ -260,6 +295,7 @@ class SequenceView(Widget, can_focus=True):
         if self._layout is None or self._layout[0] != width:
             self._layout = (width, layout_columns(self.columns, self.group_of, width))
             self._rows = None
+            self._known = {}
         return self._layout[1]
 
     def visible_rows(self) -> tuple[list[Row], int]:
@@ -267,13 +303,20 @@ class SequenceView(Widget, can_focus=True):
         layout = self.columns_layout()
         key = (self.cursor, height, layout.width)
         if self._rows is None or self._rows[0] != key:
+            if len(self._known) > KNOWN_KEPT:
+                self._known = {}
+            known = self._known
             above = int((height - 1) * CURSOR_AT)
-            rows, at = rows_around(self.records, self.cursor, above, height - 1 - above, layout)
+            rows, at = rows_around(
+                self.records, self.cursor, above, height - 1 - above, layout, known
+            )
             if len(rows) < height:
                 # Near either end: give the rows one side lacks to the other side.
                 got_above, got_below = at, len(rows) - at - 1
                 more_above, more_below = height - 1 - got_below, height - 1 - got_above
-                rows, at = rows_around(self.records, self.cursor, more_above, more_below, layout)
+                rows, at = rows_around(
+                    self.records, self.cursor, more_above, more_below, layout, known
+                )
                 if len(rows) > height:
                     cut = len(rows) - height
                     take = min(cut, at)
@@ -372,8 +415,13 @@ class SequenceView(Widget, can_focus=True):
         if tail + 4 < width:
             for i, ch in enumerate(kind[: width - tail]):
                 chars[tail + i], styles[tail + i] = ch, Style(dim=True, italic=True)
-        segments = [Segment(ch, st) for ch, st in zip(chars, styles, strict=True)]
-        strip = Strip(segments).simplify()
+        segments: list[Segment] = []
+        start = 0
+        for x in range(1, width + 1):
+            if x == width or styles[x] != styles[start]:
+                segments.append(Segment("".join(chars[start:x]), styles[start]))
+                start = x
+        strip = Strip(segments)
         if cursor:
             strip = strip.apply_style(Style(reverse=True, bold=True))
         elif future:
@@ -390,7 +438,10 @@ class SequenceView(Widget, can_focus=True):
         i = y - 1
         if i >= len(rows):
             return Strip.blank(self.size.width, self.rich_style)
-        extra = self._brackets(rows, at, layout).get(i, [])
+        key = (self._rows[0] if self._rows else None, id(self.timers), id(self.fired))
+        if self._marks is None or self._marks[0] != key:
+            self._marks = (key, self._brackets(rows, at, layout))
+        extra = self._marks[1].get(i, [])
         return self._row_strip(rows[i], layout, i == at, i > at, extra).apply_style(self.rich_style)
 
     # -- picking a row ----------------------------------------------------------------------------
