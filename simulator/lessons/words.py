@@ -221,7 +221,6 @@ WORDS: dict[str, Word] = {
     "queue": Word("queue", "큐"),
     "ready": Word("ready", "대기"),
     "unacked": Word("unacked", "미확인"),
-    "in_flight_sqs": Word("in flight", "처리 중"),
     "failed": Word("failed", "실패"),
     "head_tail": Word("head → tail", "앞 → 뒤"),
     "timers": Word("Timers", "타이머"),

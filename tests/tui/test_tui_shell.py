@@ -145,3 +145,15 @@ def test_labels_never_run_into_values() -> None:
     text = render_flow(fold(initial_state(), records), 80, "en").plain
     assert "… running" in text or "…  running" in text
     assert "… produced" in text
+
+
+def test_every_binding_has_its_korean_name_and_sentence() -> None:
+    from textual.binding import Binding
+
+    from simulator.lessons.words import WORDS
+    from tui.screens.learn import LearnScreen
+
+    screens = (SimulationScreen, PickerScreen, LearnScreen, EvsimApp)
+    for b in (b for cls in screens for b in cls.BINDINGS if isinstance(b, Binding)):
+        action = b.action.split("(", 1)[0]
+        assert f"key_{action}" in WORDS and f"tip_{action}" in WORDS, action

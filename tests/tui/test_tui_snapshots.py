@@ -162,9 +162,7 @@ class TestStage:
             app = pilot.app
             screen = await wait_ready(pilot)
             records = screen.run.records
-            target = next(
-                i for i, r in enumerate(records) if isinstance(r, Delivered) and i > 60
-            )
+            target = next(i for i, r in enumerate(records) if isinstance(r, Delivered) and i > 60)
             screen.seek(target)
             await pilot.pause()
             app.animation_level = "full"
