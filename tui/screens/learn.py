@@ -29,7 +29,7 @@ from tui.i18n import relabel
 __all__ = ["LearnScreen"]
 
 
-_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./)+)([^)#\s]+)(#[^)]*)?\)")
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./){2,})([^)#\s]+)(#[^)]*)?\)")
 
 
 def readable_links(markdown: str) -> str:
