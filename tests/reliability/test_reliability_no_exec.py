@@ -51,9 +51,9 @@ def _findings(path: Path) -> list[str]:
             func = node.func
             if isinstance(func, ast.Name) and func.id in FORBIDDEN_CALLS:
                 found.append(f"{where}: calls {func.id}()")
-            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTES:
-                if not (func.attr == "import_module" and str(name) in ARGUED):
-                    found.append(f"{where}: calls .{func.attr}()")
+            forbidden = isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTES
+            if forbidden and not (func.attr == "import_module" and str(name) in ARGUED):
+                found.append(f"{where}: calls .{func.attr}()")
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in FORBIDDEN_MODULES:
