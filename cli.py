@@ -155,18 +155,28 @@ def _load(name_or_path: str) -> Scenario:
         _fail(str(err))
 
 
+NoAnimationOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-animation",
+        help="Draw each record's end state at once: no chips moving (for slow terminals).",
+    ),
+]
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
     presenter: Annotated[
         bool, typer.Option("--presenter", help="Open the TUI in presenter mode (high contrast).")
     ] = False,
+    no_animation: NoAnimationOption = False,
 ) -> None:
     """Open the TUI on the lesson picker when no command is given."""
     if ctx.invoked_subcommand is None:
         from tui.app import run_app
 
-        run_app(presenter=presenter)
+        run_app(presenter=presenter, motion=not no_animation)
 
 
 @app.command("list")
@@ -345,6 +355,7 @@ def view(
     trace: Annotated[Path, typer.Argument(help="A trace exported with `play --export-trace`.")],
     presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
     lang: LangOption = Lang.en,
+    no_animation: NoAnimationOption = False,
 ) -> None:
     """Play an exported trace (JSON Lines) in the TUI."""
     from simulator.errors import InputError
@@ -362,7 +373,12 @@ def view(
         typer.echo(f"evsim: warning: {warning}", err=True)
     from tui.app import EvsimApp
 
-    EvsimApp(trace=(records, trace.name, warning), presenter=presenter, lang=lang).run()
+    EvsimApp(
+        trace=(records, trace.name, warning),
+        presenter=presenter,
+        lang=lang,
+        motion=not no_animation,
+    ).run()
 
 
 @app.command()

@@ -506,6 +506,17 @@ class Beat(Table, frozen=True):
     on: str | None = None
     notice: Text | None = None
     """"What to notice" for this beat."""
+    focus: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Components this beat is about: the player highlights them and "
+            "dims the rest while the beat is current (default: the components of the "
+            "record that fires it)."
+        ),
+    ] = msgspec.field(default_factory=list)
+    """Components this beat is about (``"at-most-once-0"``, ``"payments/0"``, a group, a
+    queue, a projector, ``"event store"``): the player highlights them and dims the rest
+    while the beat is current. Empty: the components of the record that fires the beat."""
 
 
 class Predict(Table, frozen=True):

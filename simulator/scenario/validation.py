@@ -306,8 +306,28 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
 # -- narration, expectations, predictions -------------------------------------------------
 
 
+def focus_names(s: Scenario) -> list[str]:
+    """The components a narration beat may focus on: what the player draws, by name."""
+    names = ["broker", "event store"]
+    names += [p.name for p in s.producers]
+    for t in s.topics:
+        names.append(t.name)
+        names += [f"{t.name}/{i}" for i in range(t.partitions)]
+    for g in s.groups:
+        names.append(g.name)
+        names += g.consumer_names()
+        if g.dead_letter_topic:
+            names.append(g.dead_letter_topic)
+    names += _cqrs_components(s)
+    return list(dict.fromkeys(names))
+
+
 def _validate_narration(s: Scenario, file: str) -> None:
+    known: list[str] | None = None
     for i, beat in enumerate(s.narration):
+        for j, name in enumerate(beat.focus):
+            known = known if known is not None else focus_names(s)
+            ref(file, f"$.narration[{i}].focus[{j}]", name, known, "component")
         if beat.on is not None:
             from simulator.trace import RECORD_TYPES
 
