@@ -33,6 +33,9 @@ __all__ = ["Assembled", "assemble", "ordered"]
 
 _KINDS: dict[str, type[Record]] = {cls.__name__: cls for cls in RECORD_TYPES}
 
+HOLD_NS = 200_000_000
+"""How long a delivery of a dead letter waits for the tap's record of the dead-lettering."""
+
 
 def ordered(observations: Iterable[Observation]) -> list[Observation]:
     """By moment; equal moments in file order (one file's lines never swap)."""
@@ -173,13 +176,11 @@ def assemble(
     runtime.observers.update(checker.observers())
     runtime.record(header)
     causes = _Causes()
-    for o in ordered(observations):
-        cls = _KINDS.get(o.kind)
-        if cls is None or o.t > end_ns:
-            continue  # a process's own bookkeeping, or after the run was over
+
+    def place(o: Observation) -> None:
         at = max(0, (o.t - t0_ns) // 1_000_000)
         runtime.kernel.now_ms = max(runtime.kernel.now_ms, at)
-        rec = cls(
+        rec = _KINDS[o.kind](
             seq=runtime.next_seq,
             at=runtime.kernel.now_ms,
             component=o.component,
@@ -188,6 +189,29 @@ def assemble(
         )
         runtime.record(rec)
         causes.note(rec, o)
+
+    # A consumer of a dead-letter queue may receive its copy a moment before the
+    # tap reports the dead-lettering; its delivery waits (a little) for that record.
+    waiting: dict[str, list[Observation]] = {}
+    seen: set[str] = set()
+    for o in ordered(observations):
+        if o.kind not in _KINDS or o.t > end_ns:
+            continue  # a process's own bookkeeping, or after the run was over
+        for key in [k for k, held in waiting.items() if held[0].t + HOLD_NS < o.t]:
+            for held in waiting.pop(key):
+                place(held)
+        after = o.meta.get("after")
+        if after is not None and after not in seen:
+            waiting.setdefault(after, []).append(o)
+            continue
+        place(o)
+        death = o.meta.get("death")
+        if death is not None:
+            seen.add(death)
+            for held in waiting.pop(death, []):
+                place(held)
+    for held in ordered(o for group in waiting.values() for o in group):
+        place(held)
     runtime.kernel.now_ms = max(runtime.kernel.now_ms, (end_ns - t0_ns) // 1_000_000)
     checker.finish()
     runtime.emit(RunFinished, "live", None, reason=reason)

@@ -11,6 +11,7 @@ trace says which RabbitMQ it was recorded on.
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +29,7 @@ __all__ = [
     "listening",
     "no_broker",
     "server_version",
+    "unavailable",
 ]
 
 DEFAULT_URL = "amqp://127.0.0.1:5672"
@@ -100,12 +102,27 @@ def no_broker(address: BrokerAddress) -> str:
     return f"no RabbitMQ on {where}: start one with `make broker` (or `evsim broker start`)"
 
 
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+"""Where Debian's package puts the server (``.ci/broker`` starts it from there)."""
+
+
+def unavailable(address: BrokerAddress) -> str | None:
+    """Why there is no broker to use at ``address`` (one line), or None if one answers."""
+    if listening(address.host, address.port):
+        return None
+    local = address.host in ("127.0.0.1", "localhost", "::1")
+    if local and not os.path.exists(RABBITMQ_SERVER):
+        return INSTALL_HINT
+    return no_broker(address)
+
+
 def connect(address: BrokerAddress) -> BlockingConnection:
     """A blocking pika connection; ``BrokerError`` with one line when it fails."""
     import pika
 
-    if not listening(address.host, address.port):
-        raise BrokerError(no_broker(address))
+    why = unavailable(address)
+    if why is not None:
+        raise BrokerError(why)
     try:
         return pika.BlockingConnection(address.parameters())
     except pika.exceptions.ProbableAuthenticationError:

@@ -39,6 +39,8 @@ class Observation(msgspec.Struct, frozen=True):
     fields: dict[str, Any]
     n: int = 0
     """Its place in its file: 0, 1, 2 … (two moments can be equal; this order cannot)."""
+    meta: dict[str, Any] = {}
+    """What the trace does not record but its assembly uses (``live.assemble``)."""
     source: str = ""
     """The file it came from (filled in when read)."""
 
@@ -56,13 +58,15 @@ class EventLog:
         self._lock = threading.Lock()
         self._n = 0
 
-    def write(self, kind: str, component: str, **fields: Any) -> int:
+    def write(
+        self, kind: str, component: str, meta: dict[str, Any] | None = None, **fields: Any
+    ) -> int:
         """Append one observation now; returns its moment."""
         with self._lock:
             # Taken under the lock, so the order of lines is the order of moments.
             t = time.monotonic_ns()
-            line = _encoder.encode(Observation(t, kind, component, fields, self._n)) + b"\n"
-            os.write(self._fd, line)
+            obs = Observation(t, kind, component, fields, self._n, meta or {})
+            os.write(self._fd, _encoder.encode(obs) + b"\n")
             self._n += 1
         return t
 

@@ -23,26 +23,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
+from live.message import LiveMessage
 from live.runtime import RecordedRuntime
 from simulator.faults import FaultPlan
 from simulator.scenario import Scenario
 
 __all__ = ["LessonHandler", "LiveMessage", "MessageHandler"]
-
-
-@dataclass(frozen=True)
-class LiveMessage:
-    """A message as a live consumer receives it (its evsim identity rides in its headers)."""
-
-    msg: int
-    key: str | None
-    key_seq: int
-    value: str
-    producer: str
-    redelivered: bool
 
 
 class MessageHandler(Protocol):

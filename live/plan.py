@@ -11,13 +11,14 @@ stay simulated), an event store or stream processors, network faults (the
 loopback network cannot be made to drop a confirm), crashes of a producer or
 of the broker itself, and handlers that publish.
 
-Pacing: every virtual time of the scenario (a message's ``at_ms``, a crash's
-``at_ms``, ``processing_ms``, TTLs stay the broker's own) becomes wall-clock
-time divided by the *speed*: at speed 1 a virtual millisecond takes a real
-one, at speed 0.5 it takes two. TTLs, length limits and delivery limits are
-the broker's and are declared unscaled, so a slower speed changes the race
-between a slow consumer and a TTL; the lessons that run live keep their
-margins wide enough for speeds from 0.5 to 1.
+Pacing: every duration of the scenario — a message's ``at_ms``, a crash's
+``at_ms`` and ``restart_after_ms``, ``processing_ms``, a slow fault's window,
+a retry's backoff, and the TTLs declared on the broker (``x-message-ttl``, a
+message's ``expiration``) — becomes wall-clock time divided by the *speed*: at
+speed 1 a virtual millisecond takes a real one, at speed 0.5 it takes two, so
+every race of the lesson (a slow consumer against a TTL) keeps its shape with
+wider margins. Counts are not durations: prefetch, length limits and delivery
+limits are declared as the lesson gives them.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ def plan(scenario: Scenario, seed: int | None = None) -> LivePlan:
             p.name,
             p.topic,
             args.publisher_confirms and p.acks != 0,
-            args.message_expiration_ms.get(p.name),
+            args.message_expiration_ms.get(p.name),  # divided by the speed when published
             tuple(_planned(m) for m in messages if m.producer == p.name),
         )
         for p in scenario.producers

@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Any
 from live.assemble import Assembled, assemble
 from live.broker import BrokerAddress, BrokerError, connect, server_version
 from live.events import EventLog, Observation, read_new
+from live.message import Death
 from live.plan import ConsumerPlan, LivePlan, plan, refusal
-from live.taps import Death, Taps, management_counters
+from live.taps import Taps, management_counters
 from live.topology import Topology, new_prefix
 from live.worker import Controls, Setup, run_consumer, run_producer
 from simulator.models.registry import model
@@ -188,7 +189,8 @@ def header(
             "live.broker": address.shown,
             "live.broker_version": f"RabbitMQ {version}",
             "live.clock": "at = wall-clock ms since the workload started",
-            "live.speed": f"{speed:g} (virtual ms per wall-clock ms)",
+            "live.speed": f"{speed:g} (virtual ms per wall-clock ms; every duration, TTLs too,"
+            " is divided by it)",
             "live.names": f"{prefix}<name> (deleted after the run)",
             "network.latency_ms": "real (loopback)",
         }
@@ -245,7 +247,7 @@ class _Run:
         self.version = server_version(conn)
         self.plan: LivePlan = plan(scenario, options.seed)
         self.prefix = new_prefix()
-        self.topology = Topology.of(scenario, self.prefix, self.plan.keys)
+        self.topology = Topology.of(scenario, self.prefix, self.plan.keys, self.speed)
         self.log_dir = Path(tempfile.mkdtemp(prefix="evsim-live-"))
         self.log = EventLog(self.log_dir / "run.1.jsonl")
         self.ctx = _context()

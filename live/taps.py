@@ -32,73 +32,27 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from live.broker import BrokerAddress
 from live.events import EventLog
+from live.message import Death, latest_death, message_of, text_of
 from live.topology import Topology
-from live.worker import HEADER
 
 if TYPE_CHECKING:
     from pika import BlockingConnection
 
-__all__ = ["Death", "Taps", "latest_death", "management_counters"]
+__all__ = ["Taps", "management_counters"]
 
 FIREHOSE = "amq.rabbitmq.trace"
 
 MANAGEMENT_PORT = 15672
 
 
-@dataclass(frozen=True)
-class Death:
-    """One ``x-death`` entry: a dead-lettering as the broker wrote it on the message."""
-
-    reason: str
-    queue: str
-    exchange: str
-    count: int
-    routing_keys: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, object]:
-        """The entry in the header's own spelling (``routing-keys``)."""
-        return {
-            "count": self.count,
-            "reason": self.reason,
-            "queue": self.queue,
-            "exchange": self.exchange,
-            "routing-keys": list(self.routing_keys),
-        }
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def latest_death(headers: dict[str, Any] | None, local: Any = None) -> Death | None:
-    """The latest dead-lettering of a message (the first ``x-death`` entry), if any.
-
-    ``local`` turns a broker name into the lesson's (strips a run's prefix).
-    """
-    deaths = (headers or {}).get("x-death") or []
-    if not deaths:
-        return None
-    first = deaths[0]
-    name = local or (lambda s: s)
-    return Death(
-        reason=_text(first.get("reason", "?")),
-        queue=name(_text(first.get("queue", "?"))),
-        exchange=name(_text(first.get("exchange", ""))),
-        count=int(first.get("count", 0)),
-        routing_keys=tuple(_text(k) for k in first.get("routing-keys", [])),
-    )
-
-
 def _identity(headers: dict[str, Any] | None) -> tuple[int, str | None]:
-    h = headers or {}
-    key = h.get(f"{HEADER}-key")
-    return int(h.get(f"{HEADER}-msg", 0)), None if key is None else _text(key)
+    m = message_of(headers, b"", False)
+    return m.msg, m.key
 
 
 class Taps:
@@ -170,6 +124,7 @@ class Taps:
             self.log.write(
                 "DeadLettered",
                 group,
+                meta={"death": death.event(msg)},
                 group=group,
                 msg=msg,
                 key=key,
@@ -181,7 +136,7 @@ class Taps:
 
     def _traced(self, ch: Any, method: Any, props: Any, body: bytes) -> None:
         headers = props.headers or {}
-        exchange = _text(headers.get("exchange_name", ""))
+        exchange = text_of(headers.get("exchange_name", ""))
         t = self.topology
         if not exchange.startswith(t.prefix):
             return  # someone else's publish on the same virtual host
@@ -190,7 +145,7 @@ class Taps:
         if not msg:
             return
         self.firehose_seen += 1
-        queues = [t.lesson_name(_text(q)) for q in headers.get("routed_queues") or []]
+        queues = [t.lesson_name(text_of(q)) for q in headers.get("routed_queues") or []]
         name = t.lesson_name(exchange)
         self.log.write("Routed", name, exchange=name, msg=msg, key=key, queues=queues)
 

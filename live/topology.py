@@ -36,7 +36,13 @@ __all__ = [
     "Topology",
     "new_prefix",
     "queue_arguments",
+    "wall_ms",
 ]
+
+
+def wall_ms(virtual_ms: int, speed: float) -> int:
+    """A virtual duration in wall-clock milliseconds at ``speed`` (at least 1 if it was)."""
+    return max(1 if virtual_ms else 0, round(virtual_ms / speed))
 
 
 def new_prefix(kind: str = "live") -> str:
@@ -101,7 +107,14 @@ class Topology:
     """Every routing key the workload uses (a tap on a direct exchange binds each)."""
 
     @classmethod
-    def of(cls, scenario: Scenario, prefix: str, keys: Iterable[str | None] = ()) -> Topology:
+    def of(
+        cls,
+        scenario: Scenario,
+        prefix: str,
+        keys: Iterable[str | None] = (),
+        speed: float = 1.0,
+    ) -> Topology:
+        """The lesson's topology; its TTLs divided by ``speed``, like every other duration."""
         kinds = broker_args(scenario).exchanges
         exchanges = tuple(
             ExchangeSpec(t.name, kinds.get(t.name, "fanout")) for t in scenario.topics
@@ -111,9 +124,10 @@ class Topology:
         for g in scenario.groups:
             q = queue_args(g)
             dlx = g.dead_letter_topic
+            ttl_ms = None if q.message_ttl_ms is None else wall_ms(q.message_ttl_ms, speed)
             arguments = queue_arguments(
                 queue_type=q.queue_type,
-                message_ttl_ms=q.message_ttl_ms,
+                message_ttl_ms=ttl_ms,
                 max_length=q.max_length,
                 overflow=q.overflow if q.max_length is not None else None,
                 delivery_limit=q.delivery_limit if q.queue_type == "quorum" else None,

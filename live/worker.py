@@ -40,8 +40,10 @@ import msgspec
 
 from live.broker import BrokerAddress, connect
 from live.events import EventLog
-from live.handler import LessonHandler, LiveMessage, MessageHandler
+from live.handler import LessonHandler, MessageHandler
+from live.message import LiveMessage, identity_headers, latest_death, message_of
 from live.plan import ConsumerPlan, ProducerPlan
+from live.topology import wall_ms
 from simulator.retry import backoff_ms, may_retry
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
@@ -54,9 +56,6 @@ if TYPE_CHECKING:
     from pika.adapters.blocking_connection import BlockingChannel
 
 __all__ = ["Controls", "Setup", "run_consumer", "run_producer"]
-
-HEADER = "x-evsim"
-"""Prefix of the headers that carry a message's evsim identity."""
 
 
 @dataclass(frozen=True)
@@ -156,17 +155,12 @@ def _produce(setup: Setup, plan: ProducerPlan, controls: Controls, log: EventLog
             key_seq=m.key_seq,
             topic=plan.exchange,
         )
-        headers: dict[str, Any] = {
-            f"{HEADER}-msg": m.id,
-            f"{HEADER}-key-seq": m.key_seq,
-            f"{HEADER}-producer": plan.name,
-        }
-        if m.key is not None:
-            headers[f"{HEADER}-key"] = m.key
         props = pika.BasicProperties(
             delivery_mode=2,
-            headers=headers,
-            expiration=None if plan.expiration_ms is None else str(plan.expiration_ms),
+            headers=identity_headers(m.id, m.key, m.key_seq, plan.name),
+            expiration=None
+            if plan.expiration_ms is None
+            else str(wall_ms(plan.expiration_ms, setup.speed)),
         )
         try:
             channel.basic_publish(exchange, m.key or "", m.value.encode(), props)
@@ -192,21 +186,6 @@ def _produce(setup: Setup, plan: ProducerPlan, controls: Controls, log: EventLog
 
 
 # -- consumers -----------------------------------------------------------------------------
-
-
-def message_of(headers: dict[str, Any] | None, body: bytes, redelivered: bool) -> LiveMessage:
-    """The evsim message a delivery carries (its identity is in the headers)."""
-    h = headers or {}
-    producer = h.get(f"{HEADER}-producer", "")
-    key = h.get(f"{HEADER}-key")
-    return LiveMessage(
-        msg=int(h.get(f"{HEADER}-msg", 0)),
-        key=key.decode() if isinstance(key, bytes) else key,
-        key_seq=int(h.get(f"{HEADER}-key-seq", 0)),
-        value=body.decode("utf-8", "replace"),
-        producer=producer.decode() if isinstance(producer, bytes) else str(producer),
-        redelivered=redelivered,
-    )
 
 
 def run_consumer(
@@ -261,6 +240,9 @@ class LiveConsumer:
         self._retry_rng = SeedSequence(setup.seed).stream(f"retry:{plan.group}")
         self._policy = next(g.retry for g in setup.scenario.groups if g.name == plan.group)
 
+    def _lesson_name(self, broker_name: str) -> str:
+        return broker_name.removeprefix(self.setup.prefix)
+
     def virtual_now_ms(self) -> int:
         """The run's virtual time: wall-clock time since the start, times the speed."""
         elapsed_ms = (time.monotonic_ns() - self.controls.t0_ns.value) / 1_000_000
@@ -282,9 +264,13 @@ class LiveConsumer:
 
     def _on_delivery(self, ch: Any, method: Any, props: Any, body: bytes) -> None:
         message = message_of(props.headers, body, bool(method.redelivered))
+        # A message that came through a dead-letter exchange: its Delivered record is
+        # placed after the tap's DeadLettered for that dead-lettering (live.assemble).
+        death = latest_death(props.headers, self._lesson_name)
         self.log.write(
             "Delivered",
             self.name,
+            meta=None if death is None else {"after": death.event(message.msg)},
             group=self.group,
             consumer=self.name,
             msg=message.msg,
