@@ -58,6 +58,8 @@ class _Causes:
     last: dict[tuple[str, str, int], int] = field(default_factory=dict)
     """(kind, consumer or group, msg) → the latest record of that kind."""
     crashed: dict[str, int] = field(default_factory=dict)
+    topic_of: dict[str, str] = field(default_factory=dict)
+    """group → the exchange its queue is bound to."""
 
     def cause(self, o: Observation) -> int | None:
         f = o.fields
@@ -92,7 +94,10 @@ class _Causes:
             return self.crashed.get(o.component)
         group = f.get("group", "")
         if kind in ("MessageExpired", "QueueOverflowed"):
-            return self.produced.get(msg)
+            # What put it in the queue: its publish, or the dead-lettering that routed it there.
+            return _latest(
+                self.routed_back.get((self.topic_of.get(group, ""), msg)), self.produced.get(msg)
+            )
         if kind == "DeadLettered":
             return _latest(
                 self.last.get(("Nacked", group, msg)),
@@ -175,7 +180,7 @@ def assemble(
     checker = Checker(runtime, {g.name: g.topic for g in scenario.groups})
     runtime.observers.update(checker.observers())
     runtime.record(header)
-    causes = _Causes()
+    causes = _Causes(topic_of={g.name: g.topic for g in scenario.groups})
 
     def place(o: Observation) -> None:
         at = max(0, (o.t - t0_ns) // 1_000_000)
