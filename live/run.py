@@ -471,6 +471,16 @@ class _Run:
             return False
         if any(n > 0 for n in self.books.open.values()):
             return False
+        starting = [
+            w
+            for w in self.workers
+            if w.consumer is not None
+            and w.process.is_alive()
+            and w.controls.start.is_set()
+            and not w.controls.subscribed.is_set()
+        ]
+        if starting:
+            return False  # a consumer (re)starting will take what is waiting
         consuming = {
             w.consumer.group
             for w in self.workers

@@ -17,6 +17,7 @@ from live_broker import LIVE_LESSONS, broker_url_fixture, live, live_run, model_
 
 from live.broker import BrokerAddress, connect
 from live.outcome import outcome_of
+from simulator.scenario import decode_scenario
 from simulator.trace import Crashed, DeadLettered, Delivered, DeliveryAcked, Restarted, Trace
 
 pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
@@ -161,6 +162,8 @@ def test_a_length_limit_and_a_ttl_drop_the_same_messages_live_as_in_the_model(
 
 
 POINT_CRASH = """
+title = { en = "a crash at a named point", ko = "지점에서의 장애" }
+summary = { en = "-", ko = "-" }
 broker = "rabbitmq"
 [[topics]]
 name = "orders"
@@ -190,9 +193,8 @@ restart_after_ms = 200
 def test_a_consumer_that_crashes_at_a_named_point_kills_itself_and_is_restarted(
     broker_url: str,
 ) -> None:
-    from conftest import scenario_from
-
-    result = live(scenario_from(POINT_CRASH, "point-crash"), broker_url)
+    scenario = decode_scenario(POINT_CRASH.encode(), "point-crash.toml", "point-crash")
+    result = live(scenario, broker_url)
     records = result.records
     crash = next(r for r in records if isinstance(r, Crashed))
     restart = next(r for r in records if isinstance(r, Restarted))
