@@ -47,6 +47,8 @@ class _Causes:
     """The latest record of each kind that can cause another, by what it is about."""
 
     produced: dict[int, int] = field(default_factory=dict)
+    routed: dict[int, int] = field(default_factory=dict)
+    """msg → its Routed record (from the firehose, when it is on)."""
     routed_back: dict[tuple[str, int], int] = field(default_factory=dict)
     """(topic, msg) → a DeadLettered that sent the message to that exchange."""
     returned: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -71,6 +73,7 @@ class _Causes:
             return _latest(
                 self.returned.get((f["group"], msg)),
                 self.routed_back.get((f["topic"], msg)),
+                self.routed.get(msg),
                 self.produced.get(msg),
             )
         if kind in ("Processed", "ProcessingFailed"):
@@ -117,6 +120,8 @@ class _Causes:
         seq = rec.seq
         if kind == "Produced":
             self.produced.setdefault(msg, seq)
+        elif kind == "Routed":
+            self.routed.setdefault(msg, seq)
         elif kind == "Delivered":
             self.held[(consumer, msg)] = seq
             self.unsettled.setdefault(consumer, []).append((group, msg))

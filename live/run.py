@@ -277,8 +277,13 @@ class _Run:
                 self.books.read(w.log)
             self.books.read(self.log.path)
             _, queues = self.topology.object_names()
+            delivered: dict[str, int] = {}
+            for o in self.books.observations:
+                if o.kind == "Delivered" and o.t <= end:
+                    group = str(o.fields["group"])
+                    delivered[group] = delivered.get(group, 0) + 1
             management = management_counters(
-                self.address, self.address.password, queues, self.topology.lesson_name
+                self.address, queues, self.topology.lesson_name, delivered
             )
         finally:
             self._stop_processes()

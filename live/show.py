@@ -35,6 +35,9 @@ def print_live_header(console: Console, result: LiveResult) -> None:
     taps += ", firehose" if result.firehose else ", no firehose (rabbitmqctl trace_on is off)"
     taps += ", management API" if result.management is not None else ", no management API"
     console.print(Text(f"broker-side records read from: {taps}", style="dim"))
+    for queue, counts in (result.management or {}).items():
+        shown = "  ".join(f"{k} {v}" for k, v in counts.items())
+        console.print(Text(f"  {queue} (management API): {shown}", style="dim"))
     if result.leftovers:
         console.print(Text(f"left on the broker: {', '.join(result.leftovers)}", style="bold red"))
 

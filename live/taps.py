@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -145,17 +146,43 @@ class Taps:
         if not msg:
             return
         self.firehose_seen += 1
-        queues = [t.lesson_name(text_of(q)) for q in headers.get("routed_queues") or []]
+        routed = [t.lesson_name(text_of(q)) for q in headers.get("routed_queues") or []]
+        queues = [q for q in routed if not q.startswith("~")]  # the run's own taps
         name = t.lesson_name(exchange)
         self.log.write("Routed", name, exchange=name, msg=msg, key=key, queues=queues)
 
 
 def management_counters(
-    address: BrokerAddress, password: str, queues: list[str], local: Any
+    address: BrokerAddress,
+    queues: list[str],
+    local: Callable[[str], str],
+    deliveries: dict[str, int],
+    deadline_s: float = 8.0,
 ) -> dict[str, dict[str, int]] | None:
-    """The broker's own per-queue counters from the management API, or None without it."""
+    """The broker's own per-queue counters from the management API, or None without it.
+
+    The broker samples these counters (``collect_statistics_interval``, 5 s by
+    default), so right after a short run they are still empty: they are read
+    again until each queue's ``deliver`` count reaches the deliveries the trace
+    recorded for it (``deliveries``, lesson name → count), or ``deadline_s``
+    has passed; the last reading is returned either way.
+    """
+    give_up = time.monotonic() + deadline_s
+    while True:
+        out = _read_counters(address, queues, local)
+        if out is None:
+            return None
+        caught_up = all(out[q]["deliver"] >= n for q, n in deliveries.items() if q in out)
+        if caught_up or time.monotonic() > give_up:
+            return out
+        time.sleep(0.25)
+
+
+def _read_counters(
+    address: BrokerAddress, queues: list[str], local: Callable[[str], str]
+) -> dict[str, dict[str, int]] | None:
     vhost = quote(address.vhost, safe="")
-    token = base64.b64encode(f"{address.user}:{password}".encode()).decode()
+    token = base64.b64encode(f"{address.user}:{address.password}".encode()).decode()
     out: dict[str, dict[str, int]] = {}
     for name in queues:
         url = f"http://{address.host}:{MANAGEMENT_PORT}/api/queues/{vhost}/{quote(name, safe='')}"
@@ -163,7 +190,7 @@ def management_counters(
         try:
             with urllib.request.urlopen(request, timeout=2) as answer:
                 data = json.load(answer)
-        except (OSError, urllib.error.URLError, ValueError):
+        except (OSError, ValueError):  # no plugin, another node, a refusal: no API to read
             return None
         stats = data.get("message_stats") or {}
         out[local(name)] = {
