@@ -29,8 +29,7 @@ from simulator.messages import Message
 from simulator.models.rabbitmq.settings import broker_args, queue_args
 from simulator.models.registry import model
 from simulator.rng import SeedSequence
-from simulator.scenario import Crash, HandlerError, NetworkFault, PartitionFault, Poison, Scenario
-from simulator.scenario import Slow as SlowFault
+from simulator.scenario import Crash, NetworkFault, PartitionFault, Scenario
 from simulator.workload import expand_workload
 
 __all__ = [
@@ -221,8 +220,3 @@ def plan(scenario: Scenario, seed: int | None = None) -> LivePlan:
 
 def _planned(m: Message) -> PlannedMessage:
     return PlannedMessage(m.id, m.key, m.key_seq, m.value, m.at_ms)
-
-
-def handler_faults(scenario: Scenario) -> list[Poison | HandlerError | SlowFault]:
-    """The faults a consumer's handler asks about (the others are the run's own business)."""
-    return [f for f in scenario.faults if isinstance(f, Poison | HandlerError | SlowFault)]

@@ -191,7 +191,8 @@ def header(
             "live.clock": "at = wall-clock ms since the workload started",
             "live.speed": f"{speed:g} (virtual ms per wall-clock ms; every duration, TTLs too,"
             " is divided by it)",
-            "live.names": f"{prefix}<name> (deleted after the run)",
+            "live.names": f"{prefix}<name> (deleted after the run; a queue left behind"
+            " expires after 10 min unused, its exchange with it)",
             "network.latency_ms": "real (loopback)",
         }
     )
@@ -252,6 +253,8 @@ class _Run:
         self.log = EventLog(self.log_dir / "run.1.jsonl")
         self.ctx = _context()
         self.t0 = self.ctx.Value("q", 0)
+        self.lifeline, self._lifeline_end = self.ctx.Pipe(duplex=False)
+        """Workers read ``lifeline``; the run keeps the writing end and never writes."""
         self.setup = Setup.of(
             options.url, self.prefix, scenario, self.plan.seed, self.speed, str(self.log_dir)
         )
@@ -318,13 +321,13 @@ class _Run:
 
     def _controls(self) -> Controls:
         ctx = self.ctx
-        return Controls(ctx.Event(), ctx.Event(), ctx.Event(), self.t0)
+        return Controls(ctx.Event(), ctx.Event(), ctx.Event(), self.t0, self.lifeline)
 
     def _start_processes(self) -> None:
         self.progress("starting producer and consumer processes")
         go = self.ctx.Event()
         for p in self.plan.producers:
-            controls = Controls(self.ctx.Event(), go, self.ctx.Event(), self.t0)
+            controls = Controls(self.ctx.Event(), go, self.ctx.Event(), self.t0, self.lifeline)
             process = self.ctx.Process(
                 target=run_producer, args=(self.setup, p, controls), name=f"evsim-live {p.name}"
             )

@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 
+ABANDONED_MS = 10 * 60 * 1000
+"""A run's queue left unused this long is deleted by the broker (``x-expires``)."""
+
+
 def wall_ms(virtual_ms: int, speed: float) -> int:
     """A virtual duration in wall-clock milliseconds at ``speed`` (at least 1 if it was)."""
     return max(1 if virtual_ms else 0, round(virtual_ms / speed))
@@ -188,12 +192,21 @@ class Topology:
     # -- on the broker ----------------------------------------------------------------------
 
     def declare(self, channel: BlockingChannel) -> None:
-        """Declare every exchange, queue and binding (durable, as the model assumes)."""
+        """Declare every exchange, queue and binding (durable, as the model assumes).
+
+        A run deletes what it declared; one killed outright cannot. So each queue
+        also expires after ``ABANDONED_MS`` without a consumer (``x-expires``), and
+        each exchange deletes itself once its last queue is gone (``auto_delete``):
+        neither changes anything while the run uses them.
+        """
         for x in self.exchanges:
-            channel.exchange_declare(self.broker_name(x.name), x.kind, durable=True)
+            channel.exchange_declare(
+                self.broker_name(x.name), x.kind, durable=True, auto_delete=True
+            )
         for q in self.queues:
             name = self.broker_name(q.name)
-            channel.queue_declare(name, durable=True, arguments=q.arguments)
+            arguments = {**q.arguments, "x-expires": ABANDONED_MS}
+            channel.queue_declare(name, durable=True, arguments=arguments)
             for key in q.binding_keys:
                 channel.queue_bind(name, self.broker_name(q.exchange), routing_key=key)
 
@@ -219,7 +232,7 @@ class Topology:
         import pika
 
         exchanges, queues = self.object_names()
-        found = []
+        found: list[str] = []
         for kind, name in [("queue", q) for q in queues] + [("exchange", x) for x in exchanges]:
             channel = conn.channel()
             try:

@@ -25,6 +25,7 @@ named point is the consumer writing ``Crashed`` and sending itself ``SIGKILL``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import queue
@@ -49,6 +50,7 @@ from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
     from multiprocessing.sharedctypes import Synchronized
     from multiprocessing.synchronize import Event
 
@@ -97,12 +99,24 @@ class Controls:
     """Set by a consumer once ``basic.consume`` is answered."""
     t0_ns: Synchronized[int]
     """``time.monotonic_ns()`` of the run's start, written by the run before ``start``."""
+    lifeline: Connection
+    """The reading end of a pipe only the run can write to: end-of-file means it is gone."""
 
 
-def _exit_on_term() -> None:
+def _exit_with_the_run(controls: Controls) -> None:
     # At the end of a run the remaining processes are told to go; nothing they
     # still hold matters then, so there is nothing to clean up.
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+
+    # A run killed outright cannot tell them. Only the run holds the other end of
+    # the lifeline: when it dies the pipe reads end-of-file, and the worker goes
+    # too instead of consuming for ever.
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            controls.lifeline.recv()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
 def _wait(conn: BlockingConnection, event: Event) -> None:
@@ -120,7 +134,7 @@ def _log(setup: Setup, name: str, incarnation: int) -> EventLog:
 
 def run_producer(setup: Setup, plan: ProducerPlan, controls: Controls) -> None:
     """The producer process: publish every message when it is due."""
-    _exit_on_term()
+    _exit_with_the_run(controls)
     log = _log(setup, plan.name, 1)
     try:
         _produce(setup, plan, controls, log)
@@ -196,7 +210,7 @@ def run_consumer(
     controls: Controls,
 ) -> None:
     """The consumer process (``incarnation`` 2, 3 … after restarts)."""
-    _exit_on_term()
+    _exit_with_the_run(controls)
     log = _log(setup, plan.name, incarnation)
     try:
         LiveConsumer(setup, plan, incarnation, arrivals, controls, log).run()
