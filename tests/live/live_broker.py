@@ -14,6 +14,7 @@ happen one after another in one worker rather than competing for the cores.
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 
@@ -37,16 +38,20 @@ LIVE_LESSONS = (
 )
 
 
+BROKER_URL = os.environ.get("EVSIM_LIVE_BROKER", DEFAULT_URL)
+"""The broker the live tests use (``EVSIM_LIVE_BROKER`` names another one)."""
+
+
 @pytest.fixture(scope="session", name="broker_url")
 def broker_url_fixture() -> str:
     pytest.importorskip("pika", reason="pika is not installed: pip install -e '.[live]'")
-    why = unavailable(BrokerAddress.parse(DEFAULT_URL))
+    why = unavailable(BrokerAddress.parse(BROKER_URL))
     if why is not None:
         pytest.skip(why)
-    return DEFAULT_URL
+    return BROKER_URL
 
 
-def live(scenario: Scenario, url: str = DEFAULT_URL) -> LiveResult:
+def live(scenario: Scenario, url: str = BROKER_URL) -> LiveResult:
     return run_live(scenario, LiveOptions(url, speed=SPEED, timeout_s=90))
 
 

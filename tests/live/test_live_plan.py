@@ -144,3 +144,25 @@ def test_the_simulator_never_imports_live_mode() -> None:
     assert out.stdout.strip() == ""
     sources = [p for p in (ROOT / "simulator").rglob("*.py") if "import live" in p.read_text()]
     assert sources == []
+
+
+def test_without_rabbitmq_installed_the_one_line_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from live import broker
+
+    address = broker.BrokerAddress.parse("amqp://127.0.0.1:1")
+    assert broker.unavailable(address) in (broker.no_broker(address), broker.INSTALL_HINT)
+    monkeypatch.setattr(broker, "RABBITMQ_SERVER", "/nonexistent/rabbitmq-server")
+    assert (
+        broker.unavailable(address)
+        == "rabbitmq-server is not installed: apt-get install rabbitmq-server"
+    )
+
+
+def test_a_broker_url_shows_without_its_password() -> None:
+    from live.broker import BrokerAddress
+
+    address = BrokerAddress.parse("amqp://teacher:secret@127.0.0.1:5672/class")
+    assert address.shown == "amqp://teacher@127.0.0.1:5672/class"
+    assert (address.vhost, address.password) == ("class", "secret")
