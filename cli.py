@@ -541,6 +541,152 @@ def compare(
     raise typer.Exit(0 if baseline_ok else 1)
 
 
+class BrokerAction(StrEnum):
+    """What ``evsim broker`` does with the local RabbitMQ (``.ci/broker``)."""
+
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+@app.command()
+def live(
+    scenario: Annotated[str, typer.Argument(help="A RabbitMQ lesson (name or file).")],
+    broker: Annotated[
+        str, typer.Option("--broker", help="The real broker's AMQP URL.")
+    ] = "amqp://127.0.0.1:5672",
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(help="Virtual ms per wall-clock ms: 1 plays the lesson in real time."),
+    ] = 1.0,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object.")
+    ] = False,
+    export_trace: Annotated[
+        Path | None, typer.Option(help="Write the live trace as JSON Lines (for `evsim view`).")
+    ] = None,
+    compare_model: Annotated[
+        bool, typer.Option("--compare", help="Also run the model and show both outcomes.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Give up when the run has not settled after this many s.")
+    ] = 120.0,
+    lang: LangOption = Lang.en,
+) -> None:
+    """Run a lesson on a real RabbitMQ: real processes, real SIGKILLs, a judged live trace."""
+    spec = _load(scenario)
+    try:
+        import pika  # noqa: F401
+    except ImportError:
+        _fail("live mode needs pika: pip install 'evsim[live]'")
+    from live.run import LiveError, LiveOptions, run_live
+
+    def progress(what: str) -> None:
+        if not json:
+            typer.echo(f"evsim live: {what}", err=True)
+
+    try:
+        result = run_live(spec, LiveOptions(broker, seed, speed, timeout), progress)
+    except LiveError as err:
+        _fail(str(err))
+    summary = result.assembled.summary
+    if export_trace is not None:
+        _export_records(result.records, export_trace)
+    rows = None
+    model_summary = None
+    if compare_model:
+        from live.outcome import compare_outcomes, outcome_of
+        from simulator.lessons.summary import summarize
+        from simulator.simulation import Simulation
+
+        sim = Simulation(spec, seed)
+        model_summary = summarize(sim)
+        rows = compare_outcomes(
+            outcome_of(sim.trace, model_summary), outcome_of(result.records, summary)
+        )
+    if json:
+        import msgspec
+
+        out = msgspec.to_builtins(summary)
+        out["live"] = {
+            "deterministic": False,
+            "broker": result.broker,
+            "broker_version": result.broker_version,
+            "speed": speed,
+            "names": result.prefix,
+            "dead_letters": [{"msg": msg, **death.as_dict()} for msg, death in result.deaths],
+            "firehose": result.firehose,
+            "management": result.management,
+            "leftovers": result.leftovers,
+        }
+        if rows is not None and model_summary is not None:
+            out["model"] = msgspec.to_builtins(model_summary)
+            out["compare"] = [
+                {"aspect": r.aspect, "model": r.model, "live": r.live, "same": r.same} for r in rows
+            ]
+        sys.stdout.write(msgspec.json.encode(out).decode() + "\n")
+        raise typer.Exit(0 if summary.ok else 1)
+    from live.show import compare_table, print_live_header
+    from tui.headless import print_summary
+
+    console = _console()
+    print_live_header(console, result)
+    print_summary(console, summary, spec, lang)
+    if rows is not None:
+        console.print()
+        console.print(
+            compare_table(
+                f"{spec.name}: the model and the real broker", rows, result.broker_version
+            )
+        )
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+def _export_records(records: object, path: Path) -> None:
+    from simulator.trace import Trace
+
+    assert isinstance(records, list)
+    try:
+        with path.open("wb") as out:
+            for chunk in Trace(records).jsonl_chunks():
+                out.write(chunk)
+    except OSError as err:
+        _fail(f"{path}: cannot write trace: {err.strerror or err}")
+
+
+@app.command()
+def broker(
+    action: Annotated[
+        BrokerAction,
+        typer.Argument(
+            help="start, stop or status of a local RabbitMQ on 127.0.0.1:5672 (.ci/broker).",
+            parser=_one_of(BrokerAction, "unknown action"),
+        ),
+    ],
+) -> None:
+    """Start, stop or ask about the local RabbitMQ that live mode and the tests use."""
+    import subprocess
+
+    from live.broker import INSTALL_HINT, RABBITMQ_SERVER, listening
+
+    script = Path(__file__).resolve().parent / ".ci" / "broker"
+    if not script.exists():
+        _fail("evsim broker needs a source checkout (.ci/broker); or run RabbitMQ yourself")
+    if action is BrokerAction.start and not Path(RABBITMQ_SERVER).exists():
+        _fail(INSTALL_HINT)
+    # Captured and echoed, so the answer reaches whatever stdout the command has.
+    done = subprocess.run([str(script), action.value], check=False, capture_output=True, text=True)
+    if done.stdout:
+        typer.echo(done.stdout, nl=False)
+    if done.stderr:
+        typer.echo(done.stderr, nl=False, err=True)
+    if action is BrokerAction.status and done.returncode and listening("127.0.0.1", 5672):
+        typer.echo("a broker this checkout did not start listens on 127.0.0.1:5672")
+        raise typer.Exit(0)
+    raise typer.Exit(done.returncode)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of scenario files (for editors), every model's sections included."""

@@ -12,16 +12,18 @@ from typing import Any
 
 import msgspec
 
+from simulator.checker import Checker
 from simulator.scenario import (
     CQRS_METRICS,
     HEADER_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
+    Scenario,
     parse_expectation,
 )
 from simulator.simulation import Simulation
-from simulator.trace import DeadLettered, Delivered, Record
+from simulator.trace import DeadLettered, Delivered, Record, Trace
 
 __all__ = ["ExpectationResult", "RunSummary", "summarize"]
 
@@ -103,26 +105,27 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
     return flow
 
 
-def _flow_metrics(sim: Simulation) -> FlowMetrics:
+def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
     """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
-    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(sim)):
-        flow.update(header_metrics(sim.trace))
-    if sim.scenario.processors:
+    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(scenario)):
+        flow.update(header_metrics(trace))
+    if scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
 
-        flow = {**stream_metrics(sim.trace), **saga_metrics(sim.trace)}
-    if sim.cqrs is not None:
+        flow.update(stream_metrics(trace))
+        flow.update(saga_metrics(trace))
+    if scenario.store is not None:
         from simulator.cqrs.books import cqrs_metrics
 
-        flow.update(cqrs_metrics(sim.trace))
+        flow.update(cqrs_metrics(trace))
     return flow
 
 
-def _expectations(sim: Simulation) -> list[str]:
+def _expectations(scenario: Scenario) -> list[str]:
     """Every expectation line of the scenario: its ``expect`` and its predictions' answers."""
-    return [*sim.scenario.expect, *(p.expect for p in sim.scenario.predict)]
+    return [*scenario.expect, *(p.expect for p in scenario.predict)]
 
 
 def _metric_of(text: str) -> str | None:
@@ -151,8 +154,36 @@ def summarize(sim: Simulation) -> RunSummary:
     """Summarize a finished simulation and check the scenario's expectations."""
     if not sim.finished:
         sim.run()
-    c = sim.checker
-    books = c.groups.values()
+    cqrs = sim.cqrs
+    return summarize_books(
+        sim.scenario,
+        sim.seed,
+        sim.checker,
+        sim.trace,
+        finished=sim.finish_reason,
+        virtual_ms=sim.kernel.now_ms,
+        events_stored=cqrs.store.head_position() if cqrs is not None else 0,
+        read_model_digest=cqrs.read_model_digest() if cqrs is not None else None,
+    )
+
+
+def summarize_books(
+    scenario: Scenario,
+    seed: int,
+    checker: Checker,
+    trace: Trace,
+    *,
+    finished: str,
+    virtual_ms: int,
+    events_stored: int = 0,
+    read_model_digest: str | None = None,
+) -> RunSummary:
+    """The outcome of a run from the checker's books over its trace, expectations checked.
+
+    A simulation and a live run on a real broker (``live/``) are judged by the
+    same books, so both report through this one function.
+    """
+    books = checker.groups.values()
     groups = {
         b.name: GroupSummary(
             delivered=b.delivered,
@@ -168,8 +199,8 @@ def summarize(sim: Simulation) -> RunSummary:
         for b in books
     }
     values: dict[str, int] = {
-        "produced": c.produced,
-        "acked": c.acked,
+        "produced": checker.produced,
+        "acked": checker.acked,
         "delivered": sum(b.delivered for b in books),
         "processed": sum(b.processed for b in books),
         "lost": sum(b.lost for b in books),
@@ -178,16 +209,16 @@ def summarize(sim: Simulation) -> RunSummary:
         "deduplicated": sum(b.deduplicated for b in books),
         "duplicates": sum(b.duplicates for b in books),
         "out_of_order": sum(b.out_of_order for b in books),
-        "retries": c.retries,
+        "retries": checker.retries,
         "dead_lettered": sum(b.dead_lettered for b in books),
-        "rebalances": c.rebalances,
-        "events_stored": sim.cqrs.store.head_position() if sim.cqrs is not None else 0,
-        "trace_records": len(sim.trace),
-        "virtual_ms": sim.kernel.now_ms,
+        "rebalances": checker.rebalances,
+        "events_stored": events_stored,
+        "trace_records": len(trace),
+        "virtual_ms": virtual_ms,
     }
-    flow = _flow_metrics(sim)
+    flow = flow_metrics(scenario, trace)
     results: list[ExpectationResult] = []
-    for text in sim.scenario.expect:
+    for text in scenario.expect:
         e = parse_expectation(text)
         if isinstance(e, str):  # validated on load; kept for scenarios built in code
             results.append(ExpectationResult(name=text, ok=False, detail=e))
@@ -198,16 +229,16 @@ def summarize(sim: Simulation) -> RunSummary:
             ExpectationResult(name=e.text, ok=ok, detail=f"{e.text.split()[0]} = {actual}")
         )
     return RunSummary(
-        scenario=sim.scenario.name,
-        seed=sim.seed,
-        broker=sim.scenario.broker,
-        finished=sim.finish_reason,
-        trace_digest=sim.trace.digest(),
-        read_model_digest=sim.cqrs.read_model_digest() if sim.cqrs is not None else None,
+        scenario=scenario.name,
+        seed=seed,
+        broker=scenario.broker,
+        finished=finished,
+        trace_digest=trace.digest(),
+        read_model_digest=read_model_digest,
         groups=groups,
         expectations=results,
         # A run cut at the record cap never finished: whatever it shows is partial.
-        ok=all(r.ok for r in results) and sim.finish_reason != "max_records",
+        ok=all(r.ok for r in results) and finished != "max_records",
         **values,
     )
 
