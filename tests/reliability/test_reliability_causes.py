@@ -187,11 +187,11 @@ _run = App.run
 App.run = lambda self, **kw: _run(self, headless=True, **kw)
 
 import tui.screens.simulation as simulation
-_mount = simulation.SimulationScreen.on_mount
-def on_mount(self):
-    _mount(self)
-    self.set_timer(0.01, lambda: self._why(len(self._given_records) - 1))
-simulation.SimulationScreen.on_mount = on_mount
+_ready = simulation.SimulationScreen._ready
+def ready(self, run):  # once the run is folded (not after a guessed delay), ask why?
+    _ready(self, run)
+    self.call_after_refresh(self._why, len(run.records) - 1)
+simulation.SimulationScreen._ready = ready
 """
 
 
