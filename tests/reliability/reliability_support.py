@@ -80,18 +80,23 @@ class Hang(Exception):
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Turn a hang into a ``Hang`` exception (main thread only; SIGALRM)."""
+    """Turn a hang into a ``Hang`` exception (main thread only; SIGPROF).
+
+    The budget is this process's CPU time, not the wall clock: a runaway loop
+    burns CPU and is caught, while a machine busy with other work only makes
+    the case take longer, never fail.
+    """
 
     def _raise(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {seconds} s")
+        raise Hang(f"still running after {seconds} s of CPU time")
 
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, _raise)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 # -- the shipped lessons, as text and as plain data ------------------------------------

@@ -79,7 +79,11 @@ async def test_space_plays_and_pauses(make_app: Make, lesson: Scenario, wait_rea
         assert SPEEDS[screen.speed_index] == 100
         await pilot.press("space")
         assert screen.playing
-        await pilot.pause(0.3)
+        # Wait until the player has moved (a busy machine ticks late, never not at all).
+        for _ in range(2000):
+            await pilot.pause(0.01)
+            if screen.player.position > 1:
+                break
         await pilot.press("space")
         assert not screen.playing
         moved = screen.player.position
@@ -287,8 +291,8 @@ async def test_presenter_pauses_at_every_beat(
         for _ in range(len(SPEEDS)):
             await pilot.press("right_square_bracket")
         await pilot.press("space")
-        for _ in range(40):
-            await pilot.pause(0.05)
+        for _ in range(2000):  # until it stops by itself at the beat (or 20 s: it never did)
+            await pilot.pause(0.01)
             if not screen.playing:
                 break
         assert screen.player.position == stops[1]
