@@ -1,7 +1,8 @@
 # Two commands on a fresh machine with only Python 3.11+ and make:
 #   make run    open the evsim TUI on the default lessons
 #   make test   run the whole test suite
-# For the differential tests against a real RabbitMQ (tests/differential/):
+# For live mode (evsim live, docs/live.md) and the tests against a real RabbitMQ
+# (tests/live/, tests/differential/):
 #   make broker       start Debian's rabbitmq-server on 127.0.0.1:5672 (state in .broker/)
 #   make broker-stop  stop it
 PYTHON ?= python3

@@ -155,18 +155,28 @@ def _load(name_or_path: str) -> Scenario:
         _fail(str(err))
 
 
+NoAnimationOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-animation",
+        help="Draw each record's end state at once: no chips moving (for slow terminals).",
+    ),
+]
+
+
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
     presenter: Annotated[
         bool, typer.Option("--presenter", help="Open the TUI in presenter mode (high contrast).")
     ] = False,
+    no_animation: NoAnimationOption = False,
 ) -> None:
     """Open the TUI on the lesson picker when no command is given."""
     if ctx.invoked_subcommand is None:
         from tui.app import run_app
 
-        run_app(presenter=presenter)
+        run_app(presenter=presenter, motion=not no_animation)
 
 
 @app.command("list")
@@ -310,7 +320,24 @@ def play(
 
             results = check_predictions(spec, summary, answers, sim)
             print_prediction_results(_console(), results, lang)
+    _say_if_cut(summary.finished, spec)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+def _cut_short(finished: str, spec: Scenario) -> str | None:
+    """The one line that says a run stopped at its record cap (which fails it), or None."""
+    if finished != "max_records":
+        return None
+    return (
+        f"{spec.name}: stopped at max_records ({spec.max_records} records) before the run"
+        " finished; every count is partial"
+    )
+
+
+def _say_if_cut(finished: str, spec: Scenario) -> None:
+    line = _cut_short(finished, spec)
+    if line is not None:
+        typer.echo(f"evsim: {line}", err=True)
 
 
 def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str) -> None:
@@ -328,6 +355,7 @@ def view(
     trace: Annotated[Path, typer.Argument(help="A trace exported with `play --export-trace`.")],
     presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
     lang: LangOption = Lang.en,
+    no_animation: NoAnimationOption = False,
 ) -> None:
     """Play an exported trace (JSON Lines) in the TUI."""
     from simulator.errors import InputError
@@ -345,7 +373,12 @@ def view(
         typer.echo(f"evsim: warning: {warning}", err=True)
     from tui.app import EvsimApp
 
-    EvsimApp(trace=(records, trace.name, warning), presenter=presenter, lang=lang).run()
+    EvsimApp(
+        trace=(records, trace.name, warning),
+        presenter=presenter,
+        lang=lang,
+        motion=not no_animation,
+    ).run()
 
 
 @app.command()
@@ -407,6 +440,9 @@ def check(
         if spec.predict:
             counted += f", {len(spec.predict)} predictions"
         typer.echo(f"{status} {name}  ({counted}, seed {summary.seed})")
+        cut = _cut_short(summary.finished, spec)
+        if cut is not None:
+            typer.echo(f"       ✗ {cut}")
         for e in summary.expectations:
             if not e.ok:
                 typer.echo(f"       ✗ {e.name}  ({e.detail})")
@@ -503,6 +539,152 @@ def compare(
     for note in notes:
         console.print(f"note — {note}")
     raise typer.Exit(0 if baseline_ok else 1)
+
+
+class BrokerAction(StrEnum):
+    """What ``evsim broker`` does with the local RabbitMQ (``.ci/broker``)."""
+
+    start = "start"
+    stop = "stop"
+    status = "status"
+
+
+@app.command()
+def live(
+    scenario: Annotated[str, typer.Argument(help="A RabbitMQ lesson (name or file).")],
+    broker: Annotated[
+        str, typer.Option("--broker", help="The real broker's AMQP URL.")
+    ] = "amqp://127.0.0.1:5672",
+    seed: Annotated[int | None, typer.Option(help="Seed (default: the scenario's).")] = None,
+    speed: Annotated[
+        float,
+        typer.Option(help="Virtual ms per wall-clock ms: 1 plays the lesson in real time."),
+    ] = 1.0,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the outcome as one JSON object.")
+    ] = False,
+    export_trace: Annotated[
+        Path | None, typer.Option(help="Write the live trace as JSON Lines (for `evsim view`).")
+    ] = None,
+    compare_model: Annotated[
+        bool, typer.Option("--compare", help="Also run the model and show both outcomes.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Give up when the run has not settled after this many s.")
+    ] = 120.0,
+    lang: LangOption = Lang.en,
+) -> None:
+    """Run a lesson on a real RabbitMQ: real processes, real SIGKILLs, a judged live trace."""
+    spec = _load(scenario)
+    try:
+        import pika  # noqa: F401
+    except ImportError:
+        _fail("live mode needs pika: pip install 'evsim[live]'")
+    from live.run import LiveError, LiveOptions, run_live
+
+    def progress(what: str) -> None:
+        if not json:
+            typer.echo(f"evsim live: {what}", err=True)
+
+    try:
+        result = run_live(spec, LiveOptions(broker, seed, speed, timeout), progress)
+    except LiveError as err:
+        _fail(str(err))
+    summary = result.assembled.summary
+    if export_trace is not None:
+        _export_records(result.records, export_trace)
+    rows = None
+    model_summary = None
+    if compare_model:
+        from live.outcome import compare_outcomes, outcome_of
+        from simulator.lessons.summary import summarize
+        from simulator.simulation import Simulation
+
+        sim = Simulation(spec, seed)
+        model_summary = summarize(sim)
+        rows = compare_outcomes(
+            outcome_of(sim.trace, model_summary), outcome_of(result.records, summary)
+        )
+    if json:
+        import msgspec
+
+        out = msgspec.to_builtins(summary)
+        out["live"] = {
+            "deterministic": False,
+            "broker": result.broker,
+            "broker_version": result.broker_version,
+            "speed": speed,
+            "names": result.prefix,
+            "dead_letters": [{"msg": msg, **death.as_dict()} for msg, death in result.deaths],
+            "firehose": result.firehose,
+            "management": result.management,
+            "leftovers": result.leftovers,
+        }
+        if rows is not None and model_summary is not None:
+            out["model"] = msgspec.to_builtins(model_summary)
+            out["compare"] = [
+                {"aspect": r.aspect, "model": r.model, "live": r.live, "same": r.same} for r in rows
+            ]
+        sys.stdout.write(msgspec.json.encode(out).decode() + "\n")
+        raise typer.Exit(0 if summary.ok else 1)
+    from live.show import compare_table, print_live_header
+    from tui.headless import print_summary
+
+    console = _console()
+    print_live_header(console, result)
+    print_summary(console, summary, spec, lang)
+    if rows is not None:
+        console.print()
+        console.print(
+            compare_table(
+                f"{spec.name}: the model and the real broker", rows, result.broker_version
+            )
+        )
+    raise typer.Exit(0 if summary.ok else 1)
+
+
+def _export_records(records: object, path: Path) -> None:
+    from simulator.trace import Trace
+
+    assert isinstance(records, list)
+    try:
+        with path.open("wb") as out:
+            for chunk in Trace(records).jsonl_chunks():
+                out.write(chunk)
+    except OSError as err:
+        _fail(f"{path}: cannot write trace: {err.strerror or err}")
+
+
+@app.command()
+def broker(
+    action: Annotated[
+        BrokerAction,
+        typer.Argument(
+            help="start, stop or status of a local RabbitMQ on 127.0.0.1:5672 (.ci/broker).",
+            parser=_one_of(BrokerAction, "unknown action"),
+        ),
+    ],
+) -> None:
+    """Start, stop or ask about the local RabbitMQ that live mode and the tests use."""
+    import subprocess
+
+    from live.broker import INSTALL_HINT, RABBITMQ_SERVER, listening
+
+    script = Path(__file__).resolve().parent / ".ci" / "broker"
+    if not script.exists():
+        _fail("evsim broker needs a source checkout (.ci/broker); or run RabbitMQ yourself")
+    if action is BrokerAction.start and not Path(RABBITMQ_SERVER).exists():
+        _fail(INSTALL_HINT)
+    # Captured and echoed, so the answer reaches whatever stdout the command has.
+    done = subprocess.run([str(script), action.value], check=False, capture_output=True, text=True)
+    if done.stdout:
+        typer.echo(done.stdout, nl=False)
+    if done.stderr:
+        typer.echo(done.stderr, nl=False, err=True)
+    if action is BrokerAction.status and done.returncode and listening("127.0.0.1", 5672):
+        typer.echo("a broker this checkout did not start listens on 127.0.0.1:5672")
+        raise typer.Exit(0)
+    raise typer.Exit(done.returncode)
 
 
 @app.command()

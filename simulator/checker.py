@@ -4,12 +4,29 @@ It watches the trace as it is written — nothing else — and keeps the books
 every lesson is judged by (the definitions are the JSON contract's):
 
 - **duplicate**: a group processes a message it already processed;
-- **out of order**: a group processes a key's message after one with a higher
-  key sequence (a replay after a crash counts too: the key went back in time);
+- **out of order**: a group processes a message after one *from the same
+  producer with the same key* and a higher key sequence (a replay after a
+  crash counts too: the key went back in time). Two producers writing one key
+  have no order between them, so their messages are never compared;
 - **lost**: a message acknowledged to its producer that a group subscribed to
   its topic never processed by the end of the run (dead-lettered ones are
   accounted for separately, not lost). Where an exchange routes by key, only
-  the queues it routed the message to were meant to process it.
+  the queues it routed the message to were meant to process it;
+- **dropped unacknowledged**: the same, for a message its producer sent
+  without asking for an acknowledgement (``acks=0``, no publisher confirms):
+  the silent loss fire-and-forget accepts, counted apart so ``lost`` keeps
+  its meaning;
+- **deduplicated**: a send the queue dropped as a repeat of an earlier one
+  (an SQS FIFO deduplication id seen within 5 minutes) is the same logical
+  message as that one, not a loss;
+- **in flight**: when the run is cut short (``until_ms``, ``max_records``), a
+  message still on its way — in a queue, a partition not read yet, a
+  consumer's hands — is in flight, not lost. Only what can never be processed
+  any more (skipped, expired, removed from the log, given up by an
+  at-most-once consumer that crashed) is lost in a cut run;
+- **retries** are retries *performed*: a retry counts once the message is
+  tried again, not when it is scheduled (a message dead-lettered instead of
+  its next try booked no retry).
 
 Every finding is itself a trace record whose ``cause_seq`` points at what
 caused it, so "why?" is a walk back along ``cause_seq``. Processing inside a
@@ -19,27 +36,35 @@ transaction counts only when the transaction commits.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from simulator.trace import (
     Acked,
+    Committed,
     Crashed,
     DeadLettered,
+    DedupDropped,
     Delivered,
     DuplicateDetected,
     LogCompacted,
+    MessageDropped,
+    MessageExpired,
     MessageLost,
     NetworkDropped,
     OrderViolated,
     PositionReset,
     Processed,
+    ProcessingFailed,
     Produced,
+    ProduceFailed,
     ProduceRetried,
+    QueueOverflowed,
     Rebalanced,
     Record,
     RetryScheduled,
     Routed,
+    SentUnacknowledged,
     Skipped,
     TransactionAborted,
     TransactionCommitted,
@@ -55,17 +80,23 @@ class GroupBooks:
     """What one group (or queue) has received and processed."""
 
     __slots__ = (
+        "committed",
         "dead",
         "dead_lettered",
+        "deduplicated",
         "delivered",
+        "dropped_unacknowledged",
         "duplicates",
+        "expired",
         "first_processed",
+        "in_flight",
         "last_delivered",
         "latest_per_key",
         "lost",
         "name",
         "out_of_order",
         "out_of_range",
+        "overflowed",
         "processed",
         "skipped",
         "topic",
@@ -80,51 +111,90 @@ class GroupBooks:
         self.out_of_order = 0
         self.dead_lettered = 0
         self.lost = 0
+        self.dropped_unacknowledged = 0
+        self.deduplicated = 0
+        self.in_flight = 0
         self.first_processed: dict[int, int] = {}
-        self.latest_per_key: dict[str, tuple[int, int]] = {}
+        self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
+        """(producer, key) → (highest key sequence processed, seq of that Processed)."""
         self.last_delivered: dict[int, int] = {}
         self.dead: set[int] = set()
         self.skipped: dict[int, int] = {}
+        self.expired: dict[int, int] = {}
+        self.overflowed: dict[int, int] = {}
+        """Dropped from the head of a full queue (``drop-head`` with no DLX)."""
         self.out_of_range: dict[tuple[str, int], int] = {}
+        self.committed: dict[tuple[str, int], int] = {}
+        """(topic, partition) → the group's committed offset (the next one to read)."""
 
 
 class Checker:
     """Keeps the books over the trace and emits findings as records."""
 
-    def __init__(self, runtime: Runtime, subscriptions: dict[str, str]) -> None:
-        """``subscriptions``: group (or queue) name → the topic it reads."""
+    def __init__(
+        self,
+        runtime: Runtime,
+        subscriptions: dict[str, str],
+        at_most_once: Collection[str] = (),
+    ) -> None:
+        """``subscriptions``: group (or queue) name → the topic it reads.
+
+        ``at_most_once``: the groups that settle a message before processing it
+        (``commit = "before-process"``): what such a group's crashed consumer
+        held is gone for good, even in a run that was cut short.
+        """
         self.runtime = runtime
         self.groups: dict[str, GroupBooks] = {g: GroupBooks(g, t) for g, t in subscriptions.items()}
+        self.at_most_once = frozenset(at_most_once)
         self.produced = 0
         self.acked = 0
         self.retries = 0
         self.rebalances = 0
         self._acked: dict[int, int] = {}
         """Message id → seq of its first Acked record."""
+        self._unacknowledged: dict[int, int] = {}
+        """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
         self._keys: dict[int, str | None] = {}
+        self._producers: dict[int, str] = {}
+        """Message id → the producer that first handed it over (its order is that producer's)."""
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
         self._routed: dict[int, list[str]] = {}
         self._compacted: dict[int, int] = {}
+        self._deduplicated: dict[tuple[str, int], int] = {}
+        """(queue, message) → the message it was dropped as a repeat of."""
+        self._refused: dict[tuple[str, int], int] = {}
+        """(queue, message) → the QueueOverflowed record of a refused publish."""
+        self._retries_due: dict[tuple[str, int], int] = {}
+        """(group, message) → retries scheduled and not yet performed."""
+        self._produce_retries: dict[tuple[str, int], int] = {}
+        """(producer, message) → when its scheduled resend is due (virtual ms)."""
 
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
         return {
             Produced: self._produced,
             Acked: self._acked_,
+            SentUnacknowledged: self._sent_unacknowledged,
+            ProduceFailed: self._produce_settled,
             Delivered: self._delivered,
             Processed: self._processed,
+            ProcessingFailed: self._tried,
             TransactionCommitted: self._txn_committed,
             TransactionAborted: self._txn_aborted,
-            RetryScheduled: self._retry,
-            ProduceRetried: self._retry,
+            RetryScheduled: self._retry_scheduled,
+            ProduceRetried: self._produce_retried,
             DeadLettered: self._dead_lettered,
             Skipped: self._skipped,
+            MessageExpired: self._expired,
+            QueueOverflowed: self._overflowed,
+            DedupDropped: self._dedup_dropped,
             Rebalanced: self._rebalanced,
             Crashed: self._crashed,
             NetworkDropped: self._network_dropped,
             PositionReset: self._position_reset,
+            Committed: self._committed,
             Routed: self._routed_to,
             LogCompacted: self._log_compacted,
         }
@@ -134,11 +204,22 @@ class Checker:
     def _produced(self, rec: Produced) -> None:
         self.produced += 1
         self._keys[rec.msg] = rec.key
+        self._producers.setdefault(rec.msg, rec.producer)
 
     def _acked_(self, rec: Acked) -> None:
         if rec.msg not in self._acked:
             self.acked += 1
             self._acked[rec.msg] = rec.seq
+        self._produce_settled(rec)
+
+    def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
+        self._unacknowledged.setdefault(rec.msg, rec.seq)
+
+    def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
+        """An answer arrived: a resend still waiting out its backoff will not happen."""
+        due = self._produce_retries.get((rec.producer, rec.msg))
+        if due is not None and rec.at < due:
+            del self._produce_retries[(rec.producer, rec.msg)]
 
     def _delivered(self, rec: Delivered) -> None:
         books = self.groups.get(rec.group)
@@ -146,7 +227,20 @@ class Checker:
             books.delivered += 1
             books.last_delivered[rec.msg] = rec.seq
 
+    def _tried(self, rec: Processed | ProcessingFailed) -> None:
+        """The handler ran on the message again: a scheduled retry was performed."""
+        key = (rec.group, rec.msg)
+        due = self._retries_due.get(key)
+        if due:
+            self.retries += 1
+            if due == 1:
+                del self._retries_due[key]
+            else:
+                self._retries_due[key] = due - 1
+
     def _processed(self, rec: Processed) -> None:
+        if self._retries_due:
+            self._tried(rec)
         if rec.txn is not None:
             self._pending.setdefault(rec.txn, []).append(rec)
             return
@@ -174,9 +268,11 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            latest = books.latest_per_key.get(key)
+            producer = self._producers.get(rec.msg, "")
+            order = (producer, key)
+            latest = books.latest_per_key.get(order)
             if latest is None or rec.key_seq >= latest[0]:
-                books.latest_per_key[key] = (rec.key_seq, rec.seq)
+                books.latest_per_key[order] = (rec.key_seq, rec.seq)
             else:
                 books.out_of_order += 1
                 emit(
@@ -185,6 +281,7 @@ class Checker:
                     rec.seq,
                     group=rec.group,
                     msg=rec.msg,
+                    producer=producer,
                     key=key,
                     key_seq=rec.key_seq,
                     after_key_seq=latest[0],
@@ -198,25 +295,57 @@ class Checker:
     def _txn_aborted(self, rec: TransactionAborted) -> None:
         self._pending.pop(rec.txn, None)
 
-    def _retry(self, rec: Record) -> None:
-        self.retries += 1
+    def _retry_scheduled(self, rec: RetryScheduled) -> None:
+        key = (rec.group, rec.msg)
+        self._retries_due[key] = self._retries_due.get(key, 0) + 1
+
+    def _produce_retried(self, rec: ProduceRetried) -> None:
+        key = (rec.producer, rec.msg)
+        due = self._produce_retries.get(key)
+        if due is not None and due <= rec.at:
+            self.retries += 1  # the previous resend went out, and timed out in its turn
+        self._produce_retries[key] = rec.at + rec.backoff_ms
 
     def _dead_lettered(self, rec: DeadLettered) -> None:
+        self._retries_due.pop((rec.group, rec.msg), None)  # the retry it was due never runs
         books = self.groups.get(rec.group)
         if books is not None and rec.msg not in books.dead:
             books.dead.add(rec.msg)
             books.dead_lettered += 1
 
     def _skipped(self, rec: Skipped) -> None:
+        self._retries_due.pop((rec.group, rec.msg), None)
         books = self.groups.get(rec.group)
         if books is not None:
             books.skipped[rec.msg] = rec.seq
+
+    def _expired(self, rec: MessageExpired) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.expired.setdefault(rec.msg, rec.seq)
+
+    def _overflowed(self, rec: QueueOverflowed) -> None:
+        if rec.overflow == "drop-head":
+            books = self.groups.get(rec.group)
+            if books is not None:
+                books.overflowed.setdefault(rec.msg, rec.seq)
+        else:
+            self._refused.setdefault((rec.group, rec.msg), rec.seq)
+
+    def _dedup_dropped(self, rec: DedupDropped) -> None:
+        if rec.msg != rec.first_msg:
+            self._deduplicated.setdefault((rec.group, rec.msg), rec.first_msg)
 
     def _rebalanced(self, rec: Rebalanced) -> None:
         self.rebalances += 1
 
     def _crashed(self, rec: Crashed) -> None:
         self._crashes.setdefault(rec.component, []).append(rec.seq)
+        if self._produce_retries:
+            # A resend still waiting out its backoff dies with its producer.
+            for key, due in list(self._produce_retries.items()):
+                if key[0] == rec.component and rec.at < due:
+                    del self._produce_retries[key]
 
     def _network_dropped(self, rec: NetworkDropped) -> None:
         for msg in rec.msgs:
@@ -235,22 +364,38 @@ class Checker:
             if books is not None:
                 books.out_of_range.setdefault((rec.topic, rec.partition), rec.seq)
 
+    def _committed(self, rec: Committed) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.committed[(rec.topic, rec.partition)] = rec.offset
+
     # -- the end of the run ------------------------------------------------------------------
 
-    def finish(self) -> None:
-        """Emit a MessageLost finding for every acknowledged message a group never processed."""
+    def finish(self, reason: str = "quiescent") -> None:
+        """Settle the books: every message a group never processed, and the retries performed.
+
+        ``reason`` is how the run ended (``quiescent``, ``until`` or
+        ``max_records``). Emits a ``MessageLost`` finding per acknowledged
+        message a group never processed, a ``MessageDropped`` per unacknowledged
+        one — except, in a run cut short, for messages that were still on their
+        way (counted ``in_flight``).
+        """
+        cut = reason != "quiescent"
+        now = self.runtime.kernel.now_ms
+        self.retries += sum(1 for due in self._produce_retries.values() if due <= now)
         records = self.runtime.records
         for books in self.groups.values():
             for msg, acked_seq in self._acked.items():
                 acked = records[acked_seq]
                 assert isinstance(acked, Acked)
-                topic, partition = acked.topic, acked.partition
-                if topic != books.topic or msg in books.first_processed or msg in books.dead:
+                if not self._meant_for(books, msg, acked.topic):
                     continue
-                routed = self._routed.get(msg)
-                if routed is not None and books.name not in routed:
-                    continue  # the exchange never sent it to this queue
-                cause, reason = self._why_lost(books, msg, acked_seq, topic, partition, records)
+                cause, why, final = self._why_unprocessed(
+                    books, msg, acked_seq, acked.topic, acked.partition, records
+                )
+                if cut and not final:
+                    books.in_flight += 1
+                    continue
                 books.lost += 1
                 self.runtime.emit(
                     MessageLost,
@@ -260,37 +405,99 @@ class Checker:
                     msg=msg,
                     key=self._keys.get(msg),
                     acked_seq=acked_seq,
-                    reason=reason,
+                    reason=why,
+                )
+            for msg, sent_seq in self._unacknowledged.items():
+                sent = records[sent_seq]
+                assert isinstance(sent, SentUnacknowledged)
+                if msg in self._acked or not self._meant_for(books, msg, sent.topic):
+                    continue
+                cause, why, final = self._why_unprocessed(
+                    books, msg, sent_seq, sent.topic, None, records
+                )
+                if cut and not final:
+                    books.in_flight += 1
+                    continue
+                books.dropped_unacknowledged += 1
+                self.runtime.emit(
+                    MessageDropped,
+                    "checker",
+                    cause,
+                    group=books.name,
+                    msg=msg,
+                    key=self._keys.get(msg),
+                    sent_seq=sent_seq,
+                    reason=why,
                 )
 
-    def _why_lost(
+    def _meant_for(self, books: GroupBooks, msg: int, topic: str) -> bool:
+        """Whether ``books``' group should have processed ``msg`` and has not accounted for it."""
+        if topic != books.topic or msg in books.first_processed or msg in books.dead:
+            return False
+        routed = self._routed.get(msg)
+        if routed is not None and books.name not in routed:
+            return False  # the exchange never sent it to this queue
+        if (books.name, msg) in self._deduplicated:
+            books.deduplicated += 1
+            return False  # the same logical message as the one the queue kept
+        return True
+
+    def _why_unprocessed(
         self,
         books: GroupBooks,
         msg: int,
-        acked_seq: int,
+        sent_seq: int,
         topic: str,
         partition: int | None,
         records: Sequence[Record],
-    ) -> tuple[int, str]:
+    ) -> tuple[int, str, bool]:
+        """(the record that explains it, why, whether it could never be processed any more)."""
         skipped = books.skipped.get(msg)
         if skipped is not None:
-            return skipped, "skipped after its handler failed, with no retry topic or DLT"
+            return skipped, "skipped after its handler failed, with no retry topic or DLT", True
+        expired = books.expired.get(msg)
+        if expired is not None:
+            return expired, "expired in the queue, with no dead-letter destination", True
+        overflowed = books.overflowed.get(msg)
+        if overflowed is not None:
+            return overflowed, "dropped from the head of a full queue, with no DLX", True
+        refused = self._refused.get((books.name, msg))
+        if refused is not None:
+            return refused, "refused by a full queue (reject-publish) and nobody was told", True
         delivered = books.last_delivered.get(msg)
         if delivered is not None:
-            consumer = getattr(records[delivered], "consumer", "")
+            rec = records[delivered]
+            consumer = getattr(rec, "consumer", "")
             crashes = self._crashes.get(consumer, [])
             i = bisect_right(crashes, delivered)
             if i < len(crashes):
-                return crashes[i], "delivered, but its consumer crashed before processing it"
-            return delivered, "delivered but never processed"
-        if msg in self._dropped:
-            return self._dropped[msg], "never reached the broker (acks=0: nobody noticed)"
+                # At most once, the message was settled before the crash: it never comes back.
+                gone = books.name in self.at_most_once or self._committed_past(books, rec)
+                return crashes[i], "delivered, but its consumer crashed before processing it", gone
+            return delivered, "delivered but never processed", False
+        if msg in self._dropped and msg not in self._acked:
+            return self._dropped[msg], "never reached the broker, and nobody noticed", True
         if msg in self._compacted:
-            return self._compacted[
-                msg
-            ], "removed by compaction (superseded) before the group read it"
+            return (
+                self._compacted[msg],
+                "removed by compaction (superseded) before the group read it",
+                True,
+            )
         if partition is not None and (topic, partition) in books.out_of_range:
-            return books.out_of_range[
-                (topic, partition)
-            ], "deleted by retention before the group read it"
-        return acked_seq, "never delivered to this group"
+            return (
+                books.out_of_range[(topic, partition)],
+                "deleted by retention before the group read it",
+                True,
+            )
+        return sent_seq, "never delivered to this group", False
+
+    @staticmethod
+    def _committed_past(books: GroupBooks, delivered: Record) -> bool:
+        """A log group committed past this delivery's offset: it will not read it again."""
+        offset = getattr(delivered, "offset", None)
+        partition = getattr(delivered, "partition", None)
+        if offset is None or partition is None:
+            return False
+        topic = getattr(delivered, "topic", "")
+        committed: int = books.committed.get((topic, partition), -1)
+        return committed > int(offset)

@@ -29,8 +29,10 @@ class FaultPlan:
         self._handler_errors: list[HandlerError] = []
         self._poison: list[Poison] = []
         self._slow: dict[str, list[Slow]] = {}
+        self._crash_targets: set[str] = set()
         for fault in runtime.scenario.faults:
             if isinstance(fault, Crash):
+                self._crash_targets.add(fault.target)
                 if fault.at is not None:
                     self._point_crashes.setdefault((fault.target, fault.at), []).append(fault)
             elif isinstance(fault, HandlerError):
@@ -48,6 +50,10 @@ class FaultPlan:
 
     def may_slow(self, consumer: str) -> bool:
         return consumer in self._slow
+
+    def may_crash(self, component: str) -> bool:
+        """Whether any crash fault names ``component``: nothing else crashes a component."""
+        return component in self._crash_targets
 
     def timed_crashes(self) -> list[Crash]:
         return [

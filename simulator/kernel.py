@@ -18,7 +18,7 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Kernel", "Timer"]
+__all__ = ["Kernel", "Timer", "Timers"]
 
 Action = Callable[[Any], None]
 
@@ -47,6 +47,48 @@ class Timer:
             self._action(self._arg)
         elif not self._background:
             self._kernel._cancelled_work -= 1
+
+
+class Timers:
+    """The pending timers of one component, so that a crash calls them all off.
+
+    A crashed process does not finish the work it had in hand: its processing and
+    backoff timers must not fire — and must not count as work that keeps a run
+    alive long after everything else has settled. A component that nothing can
+    crash (``cancellable=False``) schedules plainly: the hot path pays nothing.
+    """
+
+    __slots__ = ("_cancellable", "_kernel", "_live", "_purge_at")
+
+    def __init__(self, kernel: Kernel, *, cancellable: bool = True) -> None:
+        self._kernel = kernel
+        self._cancellable = cancellable
+        self._live: list[Timer] = []
+        self._purge_at = 16
+
+    def at(self, at_ms: int, action: Action, arg: Any = None) -> None:
+        """``action(arg)`` at ``at_ms``, unless ``cancel_all`` comes first."""
+        kernel = self._kernel
+        if not self._cancellable:
+            kernel.schedule(at_ms, action, arg)
+            return
+        timer = Timer(kernel, action, arg, False)
+        kernel.schedule(at_ms, timer._fire)
+        live = self._live
+        if len(live) >= self._purge_at:
+            live = self._live = [t for t in live if t.active]
+            self._purge_at = 2 * len(live) + 16
+        live.append(timer)
+
+    def after(self, delay_ms: int, action: Action, arg: Any = None) -> None:
+        """``action(arg)`` ``delay_ms`` from now, unless ``cancel_all`` comes first."""
+        self.at(self._kernel.now_ms + delay_ms, action, arg)
+
+    def cancel_all(self) -> None:
+        for timer in self._live:
+            timer.cancel()
+        self._live = []
+        self._purge_at = 16
 
 
 class Kernel:

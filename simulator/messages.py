@@ -20,6 +20,7 @@ class Message:
 
     __slots__ = (
         "at_ms",
+        "dedup_id",
         "event_time_ms",
         "id",
         "key",
@@ -39,6 +40,7 @@ class Message:
         at_ms: int,
         tombstone: bool = False,
         event_time_ms: int | None = None,
+        dedup_id: str | None = None,
     ) -> None:
         self.id = id
         self.producer = producer
@@ -49,6 +51,8 @@ class Message:
         self.tombstone = tombstone
         self.event_time_ms = at_ms if event_time_ms is None else event_time_ms
         """When the event happened (defaults to the send time, like Kafka's CreateTime)."""
+        self.dedup_id = dedup_id
+        """A deduplication id the sender chose (an SQS FIFO ``MessageDeduplicationId``)."""
 
     def __repr__(self) -> str:
         return f"Message(m{self.id}, key={self.key!r}, key_seq={self.key_seq})"

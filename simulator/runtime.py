@@ -95,6 +95,10 @@ class FaultPort(Protocol):
         """Whether a ``slow`` fault names ``consumer``."""
         ...
 
+    def may_crash(self, component: str) -> bool:
+        """Whether a ``crash`` fault names ``component`` (at a time or at a point)."""
+        ...
+
     def processing_ms(self, consumer: str, default_ms: int) -> int:
         """How long the handler takes now, with any ``slow`` fault applied."""
         ...

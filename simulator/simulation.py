@@ -7,7 +7,8 @@ returns the records of the next action that produced any, ``run()`` plays to
 the end. The run ends when no work is left (after a short settle period for
 timers such as auto-commit), at ``until_ms``, or when the trace reaches the
 scenario's ``max_records`` (a livelock would otherwise never end); then the checker adds its
-findings about lost messages and a ``RunFinished`` record closes the trace.
+findings about lost messages — in a run cut short, messages still on their way count as in
+flight, not lost — and a ``RunFinished`` record closes the trace.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ class Simulation:
         self._settle_deadline: int | None = None
         self._derived: dict[tuple[int, str], Message] = {}
         self._messages: dict[int, Message] = {}
-        self.checker = Checker(self, {g.name: g.topic for g in scenario.groups})
+        self.checker = Checker(
+            self,
+            {g.name: g.topic for g in scenario.groups},
+            at_most_once=[g.name for g in scenario.groups if g.commit == "before-process"],
+        )
         self._observers = self.checker.observers()
         self.network = Network(self)
         self.faults = FaultPlan(self)
@@ -236,7 +241,7 @@ class Simulation:
     def _finish(self, reason: str) -> None:
         if self.cqrs is not None:
             self.cqrs.finish()
-        self.checker.finish()
+        self.checker.finish(reason)
         self.emit(RunFinished, "sim", None, reason=reason)
         self.finished = True
         self.finish_reason = reason

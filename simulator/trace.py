@@ -21,10 +21,14 @@ from typing import Any, Union
 import msgspec
 
 __all__ = [
+    "FAULT_TYPES",
+    "FINDING_TYPES",
     "RECORD_TYPES",
+    "DeadLetterHeaders",
     "Record",
     "Trace",
     "TraceRecord",
+    "XDeath",
     "decode_record",
     "encode_record",
 ]
@@ -124,7 +128,20 @@ class Acked(Record, frozen=True, kw_only=True):
     topic: str
     partition: int | None
     offset: int | None
-    """None under ``acks=0``: the producer never learns where it landed."""
+    """None on the queue brokers, which have no offsets."""
+
+
+class SentUnacknowledged(Record, frozen=True, kw_only=True):
+    """A producer that asks for no answer let the message go: it counts as sent, unconfirmed.
+
+    Kafka's ``acks=0`` and a RabbitMQ publish without publisher confirms: the
+    send "succeeds" the moment the request leaves, whether or not the broker
+    ever gets it, so nobody can tell the producer that it vanished.
+    """
+
+    producer: str
+    msg: int
+    topic: str
 
 
 class ProduceRetried(Record, frozen=True, kw_only=True):
@@ -161,6 +178,10 @@ class Delivered(Record, frozen=True, kw_only=True):
     offset: int | None
     redelivered: bool
     """True when this group has been given the same log position or message before."""
+    delivery_count: int | None = None
+    """A quorum queue's ``x-delivery-count`` header: how often the message came back before
+    (nacked with requeue, or returned by a closed channel); None on its first delivery and
+    wherever the broker sends no such header (classic queues, the log, SQS)."""
 
 
 class Processed(Record, frozen=True, kw_only=True):
@@ -200,6 +221,30 @@ class RetryScheduled(Record, frozen=True, kw_only=True):
     """The retry topic the message was republished to, or None for a blocking retry."""
 
 
+class XDeath(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One entry of RabbitMQ's ``x-death`` header: a queue the message died in, for one reason."""
+
+    count: int
+    """How often it died in this queue for this reason (a dead-letter cycle counts up)."""
+    reason: str
+    """``rejected``, ``expired``, ``maxlen`` or ``delivery_limit``."""
+    queue: str
+    exchange: str
+    """The exchange it had been published to before it died there."""
+    routing_keys: list[str]
+
+
+class DeadLetterHeaders(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The headers a RabbitMQ dead letter carries: ``x-death`` and ``x-first-death-*``."""
+
+    x_death: list[XDeath]
+    """One entry per (queue, reason), the latest death first, as RabbitMQ keeps them."""
+    first_death_reason: str
+    first_death_queue: str
+    first_death_exchange: str
+    """``x-first-death-*``: where it died the first time (set once, never changed)."""
+
+
 class DeadLettered(Record, frozen=True, kw_only=True):
     """A message was moved to the dead-letter destination and leaves normal processing."""
 
@@ -208,6 +253,8 @@ class DeadLettered(Record, frozen=True, kw_only=True):
     key: str | None
     destination: str
     reason: str
+    headers: DeadLetterHeaders | None = None
+    """RabbitMQ: the dead-letter headers the message carries from here on (None elsewhere)."""
 
 
 class Skipped(Record, frozen=True, kw_only=True):
@@ -369,10 +416,14 @@ class DuplicateDetected(Record, frozen=True, kw_only=True):
 
 
 class OrderViolated(Record, frozen=True, kw_only=True):
-    """A group processed a key's message after a later one of the same key (``after_seq``)."""
+    """A group processed a key's message after a later one of the same key (``after_seq``).
+
+    Order is the producer's: two producers writing one key have no order between them.
+    """
 
     group: str
     msg: int
+    producer: str
     key: str
     key_seq: int
     after_key_seq: int
@@ -386,6 +437,20 @@ class MessageLost(Record, frozen=True, kw_only=True):
     msg: int
     key: str | None
     acked_seq: int
+    reason: str
+
+
+class MessageDropped(Record, frozen=True, kw_only=True):
+    """A message sent unacknowledged (``SentUnacknowledged``) that this group never processed.
+
+    Not ``MessageLost``: nobody ever told the producer it had arrived. It is the
+    silent loss that fire-and-forget accepts.
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    sent_seq: int
     reason: str
 
 
@@ -922,6 +987,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Appended,
     ProduceDeduplicated,
     Acked,
+    SentUnacknowledged,
     ProduceRetried,
     ProduceFailed,
     Delivered,
@@ -949,6 +1015,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     DuplicateDetected,
     OrderViolated,
     MessageLost,
+    MessageDropped,
     Routed,
     Enqueued,
     DeliveryAcked,
@@ -1009,6 +1076,7 @@ FINDING_TYPES: tuple[type[Record], ...] = (
     DuplicateDetected,
     OrderViolated,
     MessageLost,
+    MessageDropped,
     UpdateLost,
     EventUnpublished,
     ReadModelMismatched,

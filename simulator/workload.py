@@ -1,8 +1,10 @@
 """Expand a scenario's workload into the list of messages to produce.
 
 Explicit messages and generators merge into one list ordered by send time;
-ties keep the order they appear in the file. Ids and per-key sequence numbers
-are assigned in that order, so they are the same in every run. Random key
+ties keep the order they appear in the file. Ids and key sequence numbers are
+assigned in that order, so they are the same in every run. A key sequence is
+the producer's own: each producer numbers its messages of a key 1, 2, 3 … (two
+producers writing one key have no order between them). Random key
 choice draws from the ``workload`` stream of the seed.
 
 Event times: an explicit message may state ``event_time_ms``; a generator with
@@ -23,9 +25,13 @@ __all__ = ["expand_workload"]
 def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
     """Every message of the workload, in send order, with ids and key sequences."""
     planned: list[tuple[int, int, str, str | None, str, bool, int | None]] = []
+    dedup_ids: dict[int, str] = {}
+    """Planned order → the deduplication id an explicit message sets by hand."""
     order = 0
     for m in scenario.workload.messages:
         planned.append((m.at_ms, order, m.producer, m.key, m.value, m.tombstone, m.event_time_ms))
+        if m.dedup_id is not None:
+            dedup_ids[order] = m.dedup_id
         order += 1
     for gi, gen in enumerate(scenario.workload.generators):
         stream = rng.stream(f"workload:{gi}")
@@ -47,14 +53,18 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
             planned.append((at_ms, order, gen.producer, key, value, False, event_time))
             order += 1
     planned.sort(key=lambda p: (p[0], p[1]))
-    key_seqs: dict[str, int] = {}
+    key_seqs: dict[tuple[str, str], int] = {}
     messages: list[Message] = []
     interned: dict[str, str] = {}
-    for i, (at_ms, _, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
+    for i, (at_ms, n, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
         key_seq = 0
         if key is not None:
             key = interned.setdefault(key, key)
-            key_seq = key_seqs.get(key, 0) + 1
-            key_seqs[key] = key_seq
-        messages.append(Message(i, producer, key, key_seq, value, at_ms, tombstone, event_time))
+            key_seq = key_seqs.get((producer, key), 0) + 1
+            key_seqs[(producer, key)] = key_seq
+        messages.append(
+            Message(
+                i, producer, key, key_seq, value, at_ms, tombstone, event_time, dedup_ids.get(n)
+            )
+        )
     return messages

@@ -18,8 +18,10 @@ from textual.reactive import reactive
 
 from simulator.errors import InputError
 from simulator.lessons.course import Chapter, Course, load_course
+from simulator.lessons.words import word
 from simulator.scenario import Scenario, load_scenario
 from simulator.trace import Record
+from tui.i18n import localized, relabel
 from tui.screens.picker import Lesson, PickerScreen, builtin_lessons
 from tui.theme import PRESENTER_THEME
 
@@ -55,8 +57,11 @@ class EvsimApp(App[None]):
         lang: str = "en",
         export_dir: Path | None = None,
         predict: bool = True,
+        motion: bool = True,
     ) -> None:
         super().__init__()
+        self.motion = motion
+        """Chips travel between stages (``--no-animation`` and the settings turn it off)."""
         self._lessons = lessons
         self.course = course
         """The course path (chapters and their concept pages); None: no course."""
@@ -71,6 +76,7 @@ class EvsimApp(App[None]):
         self.set_reactive(EvsimApp.lang, lang)
 
     def on_mount(self) -> None:
+        relabel(self, self.lang)
         if self.presenter:
             self.theme = PRESENTER_THEME.name
         if self._lessons is None:
@@ -128,6 +134,12 @@ class EvsimApp(App[None]):
     def action_toggle_lang(self) -> None:
         self.lang = "ko" if self.lang == "en" else "en"
 
+    def watch_lang(self, lang: str) -> None:
+        """Every screen's footer follows the language (each screen relabels itself on mount)."""
+        relabel(self, lang)
+        for screen in self.screen_stack:
+            relabel(screen, lang)
+
     def set_presenter(self, on: bool) -> None:
         from tui.screens.simulation import SimulationScreen
 
@@ -145,34 +157,49 @@ class EvsimApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
+        lang = self.lang
         sections: list[tuple[str, list[BindingType]]] = [
-            ("Simulation", list(SimulationScreen.BINDINGS)),
-            ("Lesson picker", list(PickerScreen.BINDINGS)),
-            ("Everywhere", list(self.BINDINGS)),
-            ("Learn (a chapter's concept page)", list(LearnScreen.BINDINGS)),
+            (word("help_simulation", lang), list(SimulationScreen.BINDINGS)),
             (
-                "Predict, then run",
+                word("help_sequence", lang),
                 [
-                    Binding("1,2,3", "", "answer the question with that choice (1–9)"),
-                    Binding("up,down", "", "highlight a choice; enter answers with it"),
-                    Binding("escape", "", "skip the questions (the outcome still shows the key)"),
+                    Binding("up,down", "", word("tip_row", lang)),
+                    Binding("enter", "", word("tip_row_why", lang)),
+                ],
+            ),
+            (word("help_picker", lang), list(PickerScreen.BINDINGS)),
+            (word("help_everywhere", lang), list(self.BINDINGS)),
+            (word("help_learn", lang), list(LearnScreen.BINDINGS)),
+            (
+                word("help_predict", lang),
+                [
+                    Binding("1,2,3", "", word("tip_answer", lang)),
+                    Binding("up,down", "", word("tip_highlight", lang)),
+                    Binding("escape", "", word("tip_skip", lang)),
                 ],
             ),
             (
-                "Dialogs",
+                word("help_dialogs", lang),
                 [
-                    Binding("enter", "", "choose / change the highlighted row"),
-                    Binding("a", "", "settings: apply and re-run"),
-                    Binding("escape", "", "close the dialog"),
+                    Binding("enter", "", word("tip_choose", lang)),
+                    Binding("a", "", word("tip_apply", lang)),
+                    Binding("escape", "", word("tip_close_dialog", lang)),
                 ],
             ),
         ]
-        self.push_screen(HelpScreen(sections))
+        sections = [(title, localized(bindings, lang)) for title, bindings in sections]
+        self.push_screen(HelpScreen(sections, lang))
+
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG, with each text run pinned to its column (``tui.svg``)."""
+        from tui.svg import pin_leading_spaces
+
+        return pin_leading_spaces(super().export_screenshot(title=title, simplify=simplify))
 
     def export_svg(self, filename: str) -> str:
         """Save the current screen as SVG in ``export_dir``; returns the path."""
         return self.save_screenshot(filename=filename, path=str(self.export_dir))
 
 
-def run_app(*, presenter: bool = False, lang: str = "en") -> None:
-    EvsimApp(presenter=presenter, lang=lang).run()
+def run_app(*, presenter: bool = False, lang: str = "en", motion: bool = True) -> None:
+    EvsimApp(presenter=presenter, lang=lang, motion=motion).run()

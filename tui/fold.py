@@ -15,6 +15,15 @@ checkpoint, lag and any rebuild in progress. Stream processors fold into a
 ``WindowsView`` per group (watermark, open windows) and sagas into a
 ``SagaView`` each.
 
+Two small, bounded tables serve the motion marks and the timers: ``flags``
+(per message: how often it was delivered, whether it was processed twice,
+overtaken, or lost and where it was last seen) and ``timers`` (each running
+clock a lesson is about — a visibility timeout, a retry backoff, a session
+timeout — with when it started and when it is due, from the records and the
+settings in the trace header). ``fired`` is the timer the last record ended
+at or past its deadline, so a view can flash it. Both keep only the newest
+few dozen entries, so checkpoints stay cheap on a million-record trace.
+
 Each record class has one handler, a typed function ``(ViewState, Delivered) ->
 None``, listed in ``_HANDLERS``; classes that only count are listed in
 ``_QUIET``. A record class the fold does not know (a new broker model's) is not
@@ -57,6 +66,7 @@ from simulator.trace import (
     MemberJoined,
     MemberLeft,
     MessageDeleted,
+    MessageDropped,
     MessageExpired,
     MessageLost,
     Nacked,
@@ -98,6 +108,7 @@ from simulator.trace import (
     SagaStepFailed,
     SagaTimedOut,
     ScenarioStarted,
+    SentUnacknowledged,
     Skipped,
     SnapshotDiscarded,
     SnapshotTaken,
@@ -119,9 +130,11 @@ from simulator.trace import (
 
 __all__ = [
     "CHIPS",
+    "Flags",
     "ProjectorView",
     "SagaView",
     "StoreView",
+    "Timer",
     "ViewState",
     "WindowsView",
     "apply",
@@ -303,6 +316,50 @@ class SagaView:
         return SagaView(self.saga, self.mode, self.status, self.step, self.steps)
 
 
+FLAGS_KEPT = 64
+"""Messages whose marks (``×2``, ``↻3``, lost) the state keeps; older ones are forgotten."""
+TIMERS_KEPT = 64
+"""Running timers the state keeps (the soonest-started are dropped first)."""
+
+
+@dataclass(slots=True)
+class Flags:
+    """What happened to one message that a chip should show."""
+
+    deliveries: int = 1
+    """How many times it was delivered (``↻`` when above one)."""
+    processed: int = 0
+    dup: bool = False
+    """The checker found it processed twice in one group (``×2``)."""
+    overtook: int | None = None
+    """The message it overtook: an order violation's earlier message."""
+    lost_at: str | None = None
+    """Lost: the lane or group where it was last seen (a ghost chip is drawn there)."""
+
+    def copy(self) -> Flags:
+        return Flags(self.deliveries, self.processed, self.dup, self.overtook, self.lost_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A running clock: started at ``start_ms`` by record ``seq``, due at ``due_ms``."""
+
+    kind: str
+    """``visibility``, ``retry``, ``backoff``, ``session``, ``max.poll``, ``auto-commit``,
+    ``dedup``, ``ttl`` or ``saga``."""
+    owner: str
+    """The component it runs on (a consumer, a queue, a producer, a group, a saga)."""
+    label: str
+    start_ms: int
+    due_ms: int
+    seq: int
+
+    def left(self, now_ms: int) -> float:
+        """The share of its time still to run, 1.0 → 0.0."""
+        span = max(1, self.due_ms - self.start_ms)
+        return max(0.0, min(1.0, (self.due_ms - now_ms) / span))
+
+
 @dataclass(slots=True)
 class ViewState:
     """Everything a view shows at one point of a trace."""
@@ -333,6 +390,12 @@ class ViewState:
     """Stream processors (windowed aggregations), by group."""
     sagas: dict[str, SagaView] = field(default_factory=dict)
     """Saga instances, by saga id, in the order they started."""
+    flags: dict[int, Flags] = field(default_factory=dict)
+    """Message → its marks, for the newest ``FLAGS_KEPT`` messages that have any."""
+    timers: dict[str, Timer] = field(default_factory=dict)
+    """Running timers by ``kind:owner:label``, oldest first."""
+    fired: Timer | None = None
+    """The timer the last record fired (it ended at or past its deadline), or None."""
 
     @property
     def lost(self) -> int:
@@ -393,6 +456,9 @@ class ViewState:
             store=self.store.copy() if self.store is not None else None,
             windows={k: v.copy() for k, v in self.windows.items()},
             sagas={k: v.copy() for k, v in self.sagas.items()},
+            flags={k: v.copy() for k, v in self.flags.items()},
+            timers=dict(self.timers),
+            fired=self.fired,
         )
 
 
@@ -487,6 +553,11 @@ def _acked(s: ViewState, r: Acked) -> None:
     p = _producer(s, r.producer)
     p.acked += 1
     p.in_flight.pop(r.msg, None)
+
+
+def _sent_unacknowledged(s: ViewState, r: SentUnacknowledged) -> None:
+    """Gone without an answer: no longer in flight, and not acked either."""
+    _producer(s, r.producer).in_flight.pop(r.msg, None)
 
 
 def _produce_retried(s: ViewState, r: ProduceRetried) -> None:
@@ -831,6 +902,196 @@ def _saga_completed(s: ViewState, r: SagaCompleted) -> None:
     _saga(s, r.saga).status = r.outcome
 
 
+# -- marks on messages and running timers -------------------------------------------------
+
+
+def _flags(s: ViewState, msg: int) -> Flags:
+    f = s.flags.get(msg)
+    if f is None:
+        f = s.flags[msg] = Flags()
+        if len(s.flags) > FLAGS_KEPT:
+            del s.flags[next(iter(s.flags))]
+    return f
+
+
+def _setting_ms(s: ViewState, key: str) -> int | None:
+    value = s.settings.get(key)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _start(s: ViewState, timer: Timer) -> None:
+    key = f"{timer.kind}:{timer.owner}:{timer.label}"
+    s.timers.pop(key, None)
+    s.timers[key] = timer
+    if len(s.timers) > TIMERS_KEPT:
+        del s.timers[next(iter(s.timers))]
+
+
+def _stop(s: ViewState, key: str, at_ms: int, fired: bool = False) -> None:
+    """The timer ends here; if it ran out (this record is what it caused), it fired."""
+    timer = s.timers.pop(key, None)
+    if timer is not None and (fired or at_ms >= timer.due_ms):
+        s.fired = timer
+
+
+def _stop_msg(
+    s: ViewState, kinds: tuple[str, ...], msg: int, at_ms: int, fired: bool = False
+) -> None:
+    label = f"m{msg}"
+    for key in [k for k, t in s.timers.items() if t.kind in kinds and t.label.startswith(label)]:
+        if s.timers[key].label.split(" ", 1)[0] == label:
+            _stop(s, key, at_ms, fired)
+
+
+def _mark_delivered(s: ViewState, r: Delivered) -> None:
+    if r.redelivered:
+        _flags(s, r.msg).deliveries += 1
+    elif r.msg in s.flags:
+        s.flags[r.msg].deliveries += 1
+    _stop_msg(s, ("retry", "ttl"), r.msg, r.at)
+    if r.partition is None:
+        vis = _setting_ms(s, f"queue.{r.group}.VisibilityTimeout_ms")
+        if vis is not None:
+            _start(
+                s, Timer("visibility", r.group, f"m{r.msg} → {r.consumer}", r.at, r.at + vis, r.seq)
+            )
+    else:
+        poll = _setting_ms(s, f"group.{r.group}.max.poll.interval.ms")
+        if poll is not None and poll <= MAX_POLL_SHOWN_MS:
+            _start(s, Timer("max.poll", r.consumer, "poll", r.at, r.at + poll, r.seq))
+        every = _setting_ms(s, f"group.{r.group}.auto.commit.interval.ms")
+        if every is not None and f"auto-commit:{r.group}:commit" not in s.timers:
+            _start(s, Timer("auto-commit", r.group, "commit", r.at, r.at + every, r.seq))
+
+
+MAX_POLL_SHOWN_MS = 60_000
+"""``max.poll.interval.ms`` is drawn only when a lesson sets it this low (Kafka's is 5 min)."""
+
+
+def _mark_processed(s: ViewState, r: Processed) -> None:
+    if r.msg in s.flags:
+        s.flags[r.msg].processed += 1
+
+
+def _mark_visibility(s: ViewState, r: VisibilityChanged) -> None:
+    for key, t in list(s.timers.items()):
+        if (
+            t.kind == "visibility"
+            and t.owner == r.group
+            and t.label.split(" ", 1)[0] == f"m{r.msg}"
+        ):
+            s.timers[key] = Timer(t.kind, t.owner, t.label, r.at, r.at + r.timeout_ms, r.seq)
+
+
+def _mark_settled(s: ViewState, r: MessageDeleted | DeadLettered | DeliveryAcked) -> None:
+    _stop_msg(s, ("visibility", "retry", "ttl"), r.msg, r.at)
+
+
+def _mark_expired(s: ViewState, r: VisibilityExpired | MessageExpired) -> None:
+    kinds = ("visibility",) if isinstance(r, VisibilityExpired) else ("ttl",)
+    _stop_msg(s, kinds, r.msg, r.at, fired=True)  # the expiry is what the timer caused
+    if isinstance(r, VisibilityExpired):
+        _flags(s, r.msg)
+
+
+def _mark_enqueued(s: ViewState, r: Enqueued) -> None:
+    if s.settings.get("queue.type") == "FIFO":
+        window = FIFO_DEDUP_WINDOW_MS
+        _start(s, Timer("dedup", r.group, f"m{r.msg}", r.at, r.at + window, r.seq))
+    ttl = _setting_ms(s, f"queue.{r.group}.x-message-ttl")
+    if ttl is not None:
+        _start(s, Timer("ttl", r.group, f"m{r.msg}", r.at, r.at + ttl, r.seq))
+
+
+FIFO_DEDUP_WINDOW_MS = 300_000
+"""SQS FIFO queues drop a repeated deduplication id for five minutes."""
+
+
+def _mark_routed(s: ViewState, r: Routed) -> None:
+    for queue in r.queues:
+        ttl = _setting_ms(s, f"queue.{queue}.x-message-ttl")
+        if ttl is not None:
+            _start(s, Timer("ttl", queue, f"m{r.msg}", r.at, r.at + ttl, r.seq))
+
+
+def _mark_retry(s: ViewState, r: RetryScheduled) -> None:
+    label = f"m{r.msg} #{r.attempt}"
+    _start(s, Timer("retry", r.consumer, label, r.at, r.at + r.delay_ms, r.seq))
+
+
+def _mark_failed(s: ViewState, r: ProcessingFailed) -> None:
+    _stop_msg(s, ("retry",), r.msg, r.at)
+
+
+def _mark_backoff(s: ViewState, r: ProduceRetried) -> None:
+    _stop_msg(s, ("backoff",), r.msg, r.at)
+    label = f"m{r.msg} #{r.attempt}"
+    _start(s, Timer("backoff", r.producer, label, r.at, r.at + r.backoff_ms, r.seq))
+
+
+def _mark_produce_done(s: ViewState, r: Appended | Acked | ProduceFailed) -> None:
+    _stop_msg(s, ("backoff",), r.msg, r.at)
+
+
+def _mark_committed(s: ViewState, r: Committed) -> None:
+    key = f"auto-commit:{r.group}:commit"
+    every = _setting_ms(s, f"group.{r.group}.auto.commit.interval.ms")
+    if every is not None:
+        _stop(s, key, r.at)
+        _start(s, Timer("auto-commit", r.group, "commit", r.at, r.at + every, r.seq))
+
+
+def _mark_crashed(s: ViewState, r: Crashed) -> None:
+    c = s.consumers.get(r.component)
+    if c is None:
+        return
+    for key in [k for k, t in s.timers.items() if t.owner == c.name and t.kind == "max.poll"]:
+        del s.timers[key]
+    session = _setting_ms(s, f"group.{c.group}.session.timeout.ms")
+    if session is not None:
+        _start(s, Timer("session", c.name, "session", r.at, r.at + session, r.seq))
+
+
+def _mark_left(s: ViewState, r: MemberLeft) -> None:
+    # The group's own reason says which clock ran out (the last heartbeat, not the crash,
+    # starts a session's count, so the bar drawn from the crash is an upper bound).
+    _stop(s, f"session:{r.consumer}:session", r.at, r.reason == "session_timeout")
+    _stop(s, f"max.poll:{r.consumer}:poll", r.at, "poll" in r.reason)
+
+
+def _mark_duplicate(s: ViewState, r: DuplicateDetected) -> None:
+    _flags(s, r.msg).dup = True
+
+
+def _mark_order(s: ViewState, r: OrderViolated) -> None:
+    _flags(s, r.msg).overtook = r.after_seq
+
+
+def _mark_lost(s: ViewState, r: MessageLost) -> None:
+    where = r.group
+    for lane in s.lanes.values():
+        if any(m == r.msg for _, m, _ in lane.recent) or r.msg in lane.unacked:
+            where = lane.name
+            break
+    _flags(s, r.msg).lost_at = where
+
+
+def _mark_saga_step(s: ViewState, r: SagaStarted | SagaStepCompleted) -> None:
+    _stop(s, f"saga:{r.saga}:step", r.at)
+    wait = _setting_ms(s, "saga.step_timeout_ms")
+    if wait is not None:
+        _start(s, Timer("saga", r.saga, "step", r.at, r.at + wait, r.seq))
+
+
+def _mark_saga_end(s: ViewState, r: SagaTimedOut | SagaCompleted | SagaStepFailed) -> None:
+    _stop(s, f"saga:{r.saga}:step", r.at)
+
+
 _Handler = Callable[[ViewState, Any], None]
 R = TypeVar("R", bound=Record)
 
@@ -848,6 +1109,7 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(Produced, _produced),
         _on(Appended, _appended),
         _on(Acked, _acked),
+        _on(SentUnacknowledged, _sent_unacknowledged),
         _on(ProduceRetried, _produce_retried),
         _on(ProduceFailed, _produce_failed),
         _on(LogTruncated, _truncated),
@@ -925,6 +1187,7 @@ _QUIET: frozenset[type[Record]] = frozenset(
         DuplicateDetected,
         OrderViolated,
         MessageLost,
+        MessageDropped,
         Nacked,
         VisibilityChanged,
         VisibilityChangeFailed,
@@ -944,6 +1207,39 @@ _QUIET: frozenset[type[Record]] = frozenset(
 )
 """Known classes that change only the counts, not a component's picture."""
 
+_MARKS: dict[type[Record], _Handler] = dict(
+    [
+        _on(Delivered, _mark_delivered),
+        _on(Processed, _mark_processed),
+        _on(VisibilityChanged, _mark_visibility),
+        _on(MessageDeleted, _mark_settled),
+        _on(DeadLettered, _mark_settled),
+        _on(DeliveryAcked, _mark_settled),
+        _on(VisibilityExpired, _mark_expired),
+        _on(MessageExpired, _mark_expired),
+        _on(Enqueued, _mark_enqueued),
+        _on(Routed, _mark_routed),
+        _on(RetryScheduled, _mark_retry),
+        _on(ProcessingFailed, _mark_failed),
+        _on(ProduceRetried, _mark_backoff),
+        _on(Appended, _mark_produce_done),
+        _on(Acked, _mark_produce_done),
+        _on(ProduceFailed, _mark_produce_done),
+        _on(Committed, _mark_committed),
+        _on(Crashed, _mark_crashed),
+        _on(MemberLeft, _mark_left),
+        _on(DuplicateDetected, _mark_duplicate),
+        _on(OrderViolated, _mark_order),
+        _on(MessageLost, _mark_lost),
+        _on(SagaStarted, _mark_saga_step),
+        _on(SagaStepCompleted, _mark_saga_step),
+        _on(SagaTimedOut, _mark_saga_end),
+        _on(SagaCompleted, _mark_saga_end),
+        _on(SagaStepFailed, _mark_saga_end),
+    ]
+)
+"""Record class → how it changes the marks on messages and the running timers."""
+
 
 def _apply_in_place(s: ViewState, r: Record) -> None:
     cls = type(r)
@@ -952,11 +1248,15 @@ def _apply_in_place(s: ViewState, r: Record) -> None:
     counts[kind] = counts.get(kind, 0) + 1
     s.applied += 1
     s.at_ms = r.at
+    s.fired = None
     handler = _HANDLERS.get(cls)
     if handler is not None:
         handler(s, r)
     elif cls not in _QUIET:
         s.others[r.component] = kind
+    marks = _MARKS.get(cls)
+    if marks is not None:
+        marks(s, r)
 
 
 def apply(state: ViewState, record: Record) -> ViewState:

@@ -34,6 +34,7 @@ KIND_STYLES: dict[str, str] = {
     "Produced": "cyan",
     "Appended": "blue",
     "Acked": "dim cyan",
+    "SentUnacknowledged": "dim yellow",
     "Delivered": "green",
     "Processed": "bold green",
     "Committed": "magenta",
@@ -46,6 +47,7 @@ KIND_STYLES: dict[str, str] = {
     "DuplicateDetected": "bold white on red",
     "OrderViolated": "bold white on dark_orange3",
     "MessageLost": "bold white on red",
+    "MessageDropped": "bold white on red",
     "DeadLettered": "red",
     "ProcessingFailed": "red",
     "RetryScheduled": "dark_orange",
@@ -143,20 +145,33 @@ def print_summary(
     """The outcome table, per group, and each expectation with its verdict."""
     title = Text(scenario.title.get(lang), style="table.title")
     table = Table(title=title, title_justify="left", show_edge=False)
+    groups = summary.groups.values()
+    # Beside lost, only when a run has them: the silent loss of fire-and-forget sends,
+    # and what a run cut short still had on its way.
+    dropped = any(g.dropped_unacknowledged for g in groups)
+    in_flight = any(g.in_flight for g in groups)
     table.add_column("")
-    for column in ("delivered", "processed", "lost", "duplicates", "out of order", "dead-lettered"):
+    for column in ("delivered", "processed", "lost"):
+        table.add_column(column, justify="right")
+    if dropped:
+        table.add_column("dropped unacked", justify="right")
+    if in_flight:
+        table.add_column("in flight", justify="right")
+    for column in ("duplicates", "out of order", "dead-lettered"):
         table.add_column(column, justify="right")
     for name, g in summary.groups.items():
-        table.add_row(
-            Text(name),
-            str(g.delivered),
-            str(g.processed),
-            _flag(g.lost),
-            _flag(g.duplicates),
-            _flag(g.out_of_order),
-            str(g.dead_lettered),
-        )
+        cells = [Text(name), Text(str(g.delivered)), Text(str(g.processed)), _flag(g.lost)]
+        if dropped:
+            cells.append(_flag(g.dropped_unacknowledged))
+        if in_flight:
+            cells.append(Text(str(g.in_flight)))
+        cells += [_flag(g.duplicates), _flag(g.out_of_order), Text(str(g.dead_lettered))]
+        table.add_row(*cells)
     console.print(table)
+    if summary.finished != "quiescent":
+        console.print(
+            Text(f"run cut short ({summary.finished}): counts are as of the cut", style="yellow")
+        )
     console.print(
         f"produced {summary.produced}  acked {summary.acked}  retries {summary.retries}  "
         f"rebalances {summary.rebalances}  virtual {summary.virtual_ms} ms  "

@@ -82,6 +82,8 @@ class TraceIndex:
     marks: list[int] = field(default_factory=list)
     """Faults and findings together, in trace order."""
     final: ViewState = field(default_factory=initial_state)
+    first_kind: dict[str, str] = field(default_factory=dict)
+    """Component → the kind of the first record that names it (its role, for the columns)."""
 
     @property
     def total(self) -> int:
@@ -100,9 +102,12 @@ def build_index(
     state = initial_state()
     index = TraceIndex(records, every, [state.copy()], sample_every=sample_every)
     faults, findings, samples = index.faults, index.findings, index.samples
+    first_kind = index.first_kind
     for i, r in enumerate(records):
         _apply_in_place(state, r)
         kind = type(r).__name__
+        if r.component not in first_kind:
+            first_kind[r.component] = kind
         if kind in _FINDING_KINDS:
             findings.append(i)
         elif kind in _FAULT_KINDS:

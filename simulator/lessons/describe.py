@@ -7,7 +7,7 @@ come from here.
 
 from __future__ import annotations
 
-from simulator.trace import Record
+from simulator.trace import DeadLetterHeaders, Record
 
 __all__ = ["describe", "kind_of"]
 
@@ -46,10 +46,17 @@ def describe(r: Record) -> str:
         placed = f["offset"] is not None
         where = f" {_tp(f['topic'], f['partition'])}@{f['offset']}" if placed else ""
         return f"{msg}{where}"
+    if kind == "SentUnacknowledged":
+        return f"{msg} → {f['topic']} (no acknowledgement asked: nobody will know if it arrives)"
     if kind == "Delivered":
         again = " REDELIVERED" if f["redelivered"] else ""
+        count = f.get("delivery_count")
+        if count is not None:
+            again += f" x-delivery-count={count}"
         where = f"{_tp(f['topic'], f['partition'])}{_at(f['offset'])}"
         return f"{msg}{key} {where} → {f['group']}{again}"
+    if kind == "DeadLettered":
+        return f"{msg}{key} {f['group']} → {f['destination']}: {f['reason']}{_x_death(r)}"
     if kind == "Processed":
         txn = f" txn={f['txn']}" if f.get("txn") else ""
         order = f"#{f['key_seq']}" if f["key"] is not None else ""
@@ -65,11 +72,13 @@ def describe(r: Record) -> str:
         return f"{msg}{key} processed again by {f['group']} (first: #{f['first_seq']})"
     if kind == "OrderViolated":
         return (
-            f"{msg} key={f['key']}#{f['key_seq']} after #{f['after_key_seq']} in {f['group']}"
-            f" (see #{f['after_seq']})"
+            f"{msg} key={f['key']}#{f['key_seq']} after #{f['after_key_seq']} from"
+            f" {f['producer']} in {f['group']} (see #{f['after_seq']})"
         )
     if kind == "MessageLost":
         return f"{msg}{key} never processed by {f['group']}: {f['reason']}"
+    if kind == "MessageDropped":
+        return f"{msg}{key} sent unacknowledged, never processed by {f['group']}: {f['reason']}"
     if kind == "Crashed":
         return f"at {f['point']}" if f["point"] else "crashed"
     if kind == "ProduceRetried":
@@ -98,6 +107,24 @@ def describe(r: Record) -> str:
     return " ".join(parts)
 
 
+def _x_death(r: Record) -> str:
+    """`` (x-death ×1 from jobs [job])`` — RabbitMQ's dead-letter headers, briefly.
+
+    The latest death's count, exchange and routing keys; earlier deaths in other
+    queues or for other reasons, and the first death when it was somewhere else.
+    """
+    headers = getattr(r, "headers", None)
+    if not isinstance(headers, DeadLetterHeaders):
+        return ""
+    latest, *earlier = headers.x_death
+    text = f" (x-death ×{latest.count} from {latest.exchange} [{','.join(latest.routing_keys)}]"
+    if earlier:
+        text += "; before: " + ", ".join(f"{d.reason}×{d.count} in {d.queue}" for d in earlier)
+    if (headers.first_death_queue, headers.first_death_reason) != (latest.queue, latest.reason):
+        text += f"; first: {headers.first_death_reason} in {headers.first_death_queue}"
+    return text + ")"
+
+
 def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) -> str | None:
     """Descriptions of the RabbitMQ- and SQS-style records."""
     if kind == "Routed":
@@ -121,6 +148,8 @@ def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) 
     if kind == "VisibilityExpired":
         return f"{msg} visible again in {f['group']} (received {f['receive_count']}×)"
     if kind == "VisibilityChanged":
+        if f["timeout_ms"] == 0:
+            return f"{msg} given back by {f['consumer']}: visible again at once"
         return f"{msg} hidden {f['timeout_ms']} ms more by {f['consumer']}"
     if kind in ("VisibilityChangeFailed", "DeleteFailed"):
         return f"{msg} by {f['consumer']}: {f['reason']}"

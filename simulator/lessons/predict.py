@@ -47,7 +47,7 @@ def metric_value(summary: RunSummary, e: Expectation, sim: Simulation | None = N
     from simulator.lessons import summary as books
 
     values = {k: v for k, v in msgspec.structs.asdict(summary).items() if isinstance(v, int)}
-    flow = books._flow_metrics(sim) if sim is not None else None
+    flow = books.flow_metrics(sim.scenario, sim.trace) if sim is not None else None
     if e.metric not in values and e.group is None and flow is None:
         raise ValueError(f"metric {e.metric!r} needs the simulation, not just its summary")
     value: int = books._metric(values, summary.groups, e, flow)

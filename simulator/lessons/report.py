@@ -24,15 +24,12 @@ from simulator.lessons.predict import PredictionResult
 from simulator.lessons.summary import RunSummary
 from simulator.lessons.words import word
 from simulator.scenario import Beat, Scenario
-from simulator.trace import Record, Trace
+from simulator.trace import FINDING_TYPES, Record, Trace
 
-__all__ = ["FINDING_KINDS", "build_handout", "render_html", "render_markdown"]
-
-FINDING_KINDS = ("MessageLost", "DuplicateDetected", "OrderViolated")
-"""Records the checker writes when a run breaks a delivery guarantee."""
+__all__ = ["build_handout", "render_html", "render_markdown"]
 
 MAX_FINDINGS = 12
-"""Findings explained in full; the rest are counted (a handout is a page, not a log)."""
+"""Findings explained in full (at least one of every kind); the rest are counted."""
 
 MAX_CAUSES = 8
 
@@ -239,13 +236,33 @@ def _compare(name: str, vary: str, variants: Sequence[object], lang: str) -> lis
     return blocks
 
 
+def _explained(found: list[Record]) -> list[Record]:
+    """The findings a handout explains: the first of every kind, then the earliest others."""
+    first: dict[type[Record], Record] = {}
+    for r in found:
+        first.setdefault(type(r), r)
+    chosen = {r.seq for r in first.values()}
+    for r in found:
+        if len(chosen) >= max(MAX_FINDINGS, len(first)):
+            break
+        chosen.add(r.seq)
+    return [r for r in found if r.seq in chosen]
+
+
 def _findings(scenario: Scenario, trace: Trace, lang: str) -> list[Block]:
+    """Every kind of finding the run has, counted, and the chain of causes of some of each."""
     blocks: list[Block] = [Heading(2, word("checker_findings", lang))]
-    found = [r for r in trace if kind_of(r) in FINDING_KINDS]
+    kinds = frozenset(FINDING_TYPES)
+    found = [r for r in trace if type(r) in kinds]
     if not found:
         blocks.append(Para(word("checker_found_nothing", lang)))
         return blocks
-    for r in found[:MAX_FINDINGS]:
+    counts: dict[str, int] = {}
+    for r in found:
+        counts[kind_of(r)] = counts.get(kind_of(r), 0) + 1
+    blocks.append(Items([f"`{kind}` × {n}" for kind, n in counts.items()]))
+    explained = _explained(found)
+    for r in explained:
         blocks.append(
             Para(f"**#{r.seq} {_fmt_ms(r.at)} {kind_of(r)}** — `{r.component}` {describe(r)}")
         )
@@ -256,8 +273,8 @@ def _findings(scenario: Scenario, trace: Trace, lang: str) -> list[Block]:
             ]
             blocks.append(Para(word("caused_by", lang), "note"))
             blocks.append(Code("\n".join(lines)))
-    if len(found) > MAX_FINDINGS:
-        more = word("more_findings", lang, n=len(found) - MAX_FINDINGS, name=scenario.name)
+    if len(found) > len(explained):
+        more = word("more_findings", lang, n=len(found) - len(explained), name=scenario.name)
         blocks.append(Para(more, "note"))
     return blocks
 

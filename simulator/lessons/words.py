@@ -115,6 +115,12 @@ WORDS: dict[str, Word] = {
         "아직 제공되는 레슨이 없습니다. o를 눌러 시나리오 파일을 여세요.",
     ),
     "other_lessons": Word("More lessons", "다른 레슨"),
+    "no_match": Word("No lessons match '{text}'.", "'{text}'에 맞는 레슨이 없습니다."),
+    "n_beats": Word("{n} narration beats", "내레이션 장면 {n}개"),
+    "n_partitions": Word("{n} partition(s)", "파티션 {n}개"),
+    "n_consumers": Word("{n} consumer(s)", "컨슈머 {n}개"),
+    "idempotent": Word("idempotent", "멱등"),
+    "not_idempotent": Word("not idempotent", "멱등 아님"),
     "lesson_coming": Word("lesson coming", "레슨 준비 중"),
     "off_path": Word("not on the course path", "과정에 없는 레슨"),
     "asks_prediction": Word(
@@ -198,8 +204,10 @@ WORDS: dict[str, Word] = {
     "expectations": Word("Expectations", "기대 결과"),
     "checker_findings": Word("What the checker found, and why", "검사기가 찾은 문제와 그 원인"),
     "checker_found_nothing": Word(
-        "The checker found nothing: no message lost, duplicated or processed out of order.",
-        "검사기가 찾은 문제가 없습니다. 잃어버리거나, 중복되거나, 순서가 어긋난 메시지가 없습니다.",
+        "The checker found nothing: no message lost or silently dropped, duplicated or"
+        " processed out of order, no lost update, unpublished event or wrong read model.",
+        "검사기가 찾은 문제가 없습니다. 잃어버리거나 조용히 버려지거나, 중복되거나, 순서가 어긋난"
+        " 메시지가 없고, 잃어버린 갱신이나 발행되지 않은 이벤트, 틀린 읽기 모델도 없습니다.",
     ),
     "caused_by": Word("caused by, nearest first:", "원인(가까운 것부터):"),
     "more_findings": Word(
@@ -210,6 +218,204 @@ WORDS: dict[str, Word] = {
     "reproduce_text": Word(
         "Every run of this lesson with seed {seed} gives the same trace (digest {digest}).",
         "이 레슨을 시드 {seed}로 실행하면 언제나 같은 트레이스가 나옵니다(다이제스트 {digest}).",
+    ),
+    # -- the stage: motion, the sequence diagram, timers (the TUI) ---------------------------
+    "queue": Word("queue", "큐"),
+    "ready": Word("ready", "대기"),
+    "unacked": Word("unacked", "미확인"),
+    "failed": Word("failed", "실패"),
+    "head_tail": Word("head → tail", "앞 → 뒤"),
+    "timers": Word("Timers", "타이머"),
+    "time": Word("time", "시간"),
+    "flow": Word("Flow", "흐름"),
+    "settings": Word("Settings", "설정"),
+    "settings_keys": Word(
+        "enter: change · a: apply and re-run · escape: cancel",
+        "enter: 바꾸기 · a: 적용하고 다시 실행 · escape: 취소",
+    ),
+    "as_written": Word("lesson as written", "레슨 원래 값"),
+    "motion": Word("motion (chips travel between stages)", "움직임 (칩이 단계 사이를 이동)"),
+    "on": Word("on", "켜짐"),
+    "off": Word("off", "꺼짐"),
+    "loading_sim": Word("running the simulation…", "시뮬레이션 실행 중…"),
+    "loading_trace": Word("reading the trace…", "트레이스 읽는 중…"),
+    "loading_narration": Word("The run is being prepared…", "실행을 준비하는 중입니다…"),
+    "speed_time": Word("{speed}× virtual time", "가상 시간 {speed}배"),
+    "speed_records": Word("{speed} records/s", "초당 레코드 {speed}개"),
+    "presenter_hint": Word(
+        "presenter: PgDn/PgUp next/previous beat", "발표자: PgDn/PgUp 다음/이전 장면"
+    ),
+    "changed_note": Word(
+        "This narration was written for the lesson's own settings; you are playing {what}.",
+        "이 내레이션은 레슨 원래 설정을 기준으로 쓰였습니다. 지금 재생 중인 것: {what}.",
+    ),
+    "changed_settings": Word("changed settings", "바뀐 설정"),
+    "adopted_branch": Word("an adopted branch", "채택한 분기"),
+    "discarded": Word("back to the lesson as written", "레슨 원래대로 돌아왔습니다"),
+    "nothing_to_discard": Word("nothing to discard", "되돌릴 변경이 없습니다"),
+    "leave_question": Word(
+        "Leave this lesson? You have {what}; they will be lost.",
+        "이 레슨을 떠날까요? {what}이(가) 있으며, 떠나면 사라집니다.",
+    ),
+    "leave": Word("leave", "떠나기"),
+    "stay": Word("stay", "머무르기"),
+    "unknown_trace": Word(
+        "This trace comes from a scenario evsim does not ship ({name}): no narration.",
+        "evsim에 없는 시나리오({name})의 트레이스입니다: 내레이션이 없습니다.",
+    ),
+    "sequence": Word("Sequence", "시퀀스"),
+    "fired": Word("fired", "만료"),
+    "no_timers": Word("No timer running.", "실행 중인 타이머가 없습니다."),
+    "timer_visibility": Word("visibility", "가시성 타임아웃"),
+    "timer_retry": Word("retry backoff", "재시도 대기"),
+    "timer_backoff": Word("send backoff", "전송 재시도 대기"),
+    "timer_session": Word("session timeout", "세션 타임아웃"),
+    "timer_max.poll": Word("max.poll.interval", "max.poll.interval"),
+    "timer_auto-commit": Word("auto-commit", "자동 커밋"),
+    "timer_dedup": Word("dedup window", "중복 제거 기간"),
+    "timer_ttl": Word("TTL", "TTL"),
+    "timer_saga": Word("step timeout", "단계 타임아웃"),
+    # -- key bindings: the footer's short names (key_…) and the help's sentences (tip_…) --------
+    "key_toggle_play": Word("Play/pause", "재생/정지"),
+    "tip_toggle_play": Word(
+        "Play / pause (presenter mode stops at every narration beat)",
+        "재생 / 일시정지 (발표자 모드는 장면마다 멈춤)",
+    ),
+    "key_step": Word("Step", "한 단계"),
+    "tip_step": Word(
+        "Step forward one record (its chip moves)", "레코드 하나 앞으로 (칩이 움직임)"
+    ),
+    "key_back": Word("Back", "뒤로"),
+    "tip_back": Word(
+        "Step back one record (its chip moves back)", "레코드 하나 뒤로 (칩이 되돌아감)"
+    ),
+    "key_toggle_view": Word("Flow/Sequence", "흐름/시퀀스"),
+    "tip_toggle_view": Word(
+        "Switch the main view: the flow, or the sequence diagram",
+        "주 화면 전환: 흐름 또는 시퀀스 다이어그램",
+    ),
+    "key_speed_mode": Word("Speed mode", "속도 방식"),
+    "tip_speed_mode": Word(
+        "Speed in virtual time (× real time) or in records per second",
+        "속도 기준: 가상 시간(실제 시간의 배수) 또는 초당 레코드 수",
+    ),
+    "key_discard": Word("Discard changes", "변경 취소"),
+    "tip_discard": Word(
+        "Discard an adopted branch and changed settings: the lesson as written",
+        "채택한 분기와 바꾼 설정을 버리고 레슨 원래대로",
+    ),
+    "key_next_mark": Word("Next fault", "다음 장애"),
+    "tip_next_mark": Word("Jump to the next fault or finding", "다음 장애나 발견 사항으로 이동"),
+    "key_previous_mark": Word("Prev fault", "이전 장애"),
+    "tip_previous_mark": Word(
+        "Jump to the previous fault or finding", "이전 장애나 발견 사항으로 이동"
+    ),
+    "key_slower": Word("Slower", "느리게"),
+    "tip_slower": Word("Play slower (down to 0.25×)", "더 느리게 재생 (최저 0.25배)"),
+    "key_faster": Word("Faster", "빠르게"),
+    "tip_faster": Word(
+        "Play faster (up to 1000×; end jumps to the end)",
+        "더 빠르게 재생 (최고 1000배, end는 끝으로)",
+    ),
+    "key_home": Word("Start", "처음"),
+    "tip_home": Word("Go to the start (record 0)", "처음으로 (레코드 0)"),
+    "key_end": Word("End", "끝"),
+    "tip_end": Word("Jump to the end of the run", "실행의 끝으로 이동"),
+    "key_restart": Word("Restart", "다시 시작"),
+    "tip_restart": Word("Restart from the beginning", "처음부터 다시 시작"),
+    "key_goto": Word("Go to", "이동"),
+    "tip_goto": Word(
+        "Go to a record number or a virtual time (2.5s, 800ms)",
+        "레코드 번호나 가상 시간으로 이동 (2.5s, 800ms)",
+    ),
+    "key_next_beat": Word("Next beat", "다음 장면"),
+    "tip_next_beat": Word("Next narration beat", "다음 내레이션 장면"),
+    "key_previous_beat": Word("Prev beat", "이전 장면"),
+    "tip_previous_beat": Word("Previous narration beat", "이전 내레이션 장면"),
+    "key_fork": Word("Fork", "분기"),
+    "tip_fork": Word(
+        "Fork: inject a fault at the cursor, compare original and branch",
+        "분기: 커서 위치에 장애를 넣고 원래 실행과 비교",
+    ),
+    "key_settings": Word("Settings", "설정"),
+    "tip_settings": Word(
+        "Settings: this lesson's model's knobs, the store's and projectors'; re-run",
+        "설정: 이 레슨 모델의 설정, 저장소와 프로젝터 설정을 바꾸고 다시 실행",
+    ),
+    "key_filter": Word("Filter log", "로그 필터"),
+    "tip_filter": Word(
+        "Filter the trace log by component or kind", "트레이스 로그를 구성 요소나 종류로 거르기"
+    ),
+    "key_why": Word("Why?", "왜?"),
+    "tip_why": Word(
+        "Why? Walk the selected finding's causes back to the root",
+        "왜? 선택한 발견 사항의 원인을 근본 원인까지 따라가기",
+    ),
+    "key_presenter": Word("Presenter", "발표자"),
+    "tip_presenter": Word(
+        "Presenter mode: calm, high contrast, pauses at beats",
+        "발표자 모드: 차분한 고대비 화면, 장면마다 멈춤",
+    ),
+    "key_learn": Word("Learn", "개념 학습"),
+    "tip_learn": Word(
+        "Learn: the concept page of this lesson's chapter",
+        "개념 학습: 이 레슨이 속한 장의 개념 페이지",
+    ),
+    "key_outcome": Word("Predictions", "예측"),
+    "tip_outcome": Word(
+        "Predictions: your answers against the run's outcome (asks them if unanswered)",
+        "예측: 내 답과 실행 결과 비교 (답하지 않았으면 질문)",
+    ),
+    "key_export_svg": Word("SVG", "SVG"),
+    "tip_export_svg": Word("Export the screen as an SVG file", "화면을 SVG 파일로 저장"),
+    "key_close": Word("Lessons", "레슨 목록"),
+    "tip_close": Word("Back to the lesson picker", "레슨 선택 화면으로 돌아가기"),
+    "key_help": Word("Help", "도움말"),
+    "tip_help": Word("This help: every key", "이 도움말: 모든 키"),
+    "key_toggle_lang": Word("EN/한국어", "EN/한국어"),
+    "tip_toggle_lang": Word("Switch the language: English / 한국어", "언어 전환: English / 한국어"),
+    "key_quit": Word("Quit", "종료"),
+    "tip_quit": Word("Quit evsim", "evsim 종료"),
+    "key_open": Word("Open", "열기"),
+    "tip_open": Word("Open the highlighted lesson", "선택한 레슨 열기"),
+    "key_open_file": Word("Open file", "파일 열기"),
+    "tip_open_file": Word(
+        "Open a scenario file (.toml) or a trace (.jsonl)",
+        "시나리오 파일(.toml)이나 트레이스(.jsonl) 열기",
+    ),
+    "key_focus_filter": Word("Filter", "검색"),
+    "tip_focus_filter": Word(
+        "Filter lessons by title, summary, tag", "제목, 요약, 태그로 레슨 검색"
+    ),
+    "key_clear_filter": Word("Clear filter", "검색 지우기"),
+    "tip_clear_filter": Word("Clear the filter", "검색어 지우기"),
+    "help_title": Word("evsim — keys", "evsim — 키"),
+    "help_close": Word("escape or ? closes this screen", "escape나 ?로 이 화면을 닫습니다"),
+    "help_simulation": Word("Simulation", "시뮬레이션"),
+    "help_picker": Word("Lesson picker", "레슨 선택"),
+    "help_everywhere": Word("Everywhere", "어디서나"),
+    "help_learn": Word("Learn (a chapter's concept page)", "개념 학습 (장의 개념 페이지)"),
+    "help_predict": Word("Predict, then run", "예측한 뒤 실행하기"),
+    "help_dialogs": Word("Dialogs", "대화 상자"),
+    "help_sequence": Word(
+        "Sequence diagram (when it has focus)", "시퀀스 다이어그램 (포커스가 있을 때)"
+    ),
+    "tip_answer": Word(
+        "answer the question with that choice (1–9)", "그 번호로 질문에 답하기 (1–9)"
+    ),
+    "tip_highlight": Word(
+        "highlight a choice; enter answers with it", "선택지 고르기, enter로 답하기"
+    ),
+    "tip_skip": Word(
+        "skip the questions (the outcome still shows the key)",
+        "질문 건너뛰기 (결과 화면에 정답은 나옴)",
+    ),
+    "tip_choose": Word("choose / change the highlighted row", "선택한 줄 고르기 / 바꾸기"),
+    "tip_apply": Word("settings: apply and re-run", "설정: 적용하고 다시 실행"),
+    "tip_close_dialog": Word("close the dialog", "대화 상자 닫기"),
+    "tip_row": Word("move the player to the row above / below", "위 / 아래 줄로 플레이어 이동"),
+    "tip_row_why": Word(
+        "open the row's record and its why? chain", "그 줄의 레코드와 원인 사슬 열기"
     ),
 }
 """Key → the label in both languages."""

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from simulator.messages import Message
 from simulator.retry import backoff_ms, may_retry
 from simulator.scenario import Group, RetryPolicy
-from simulator.trace import Acked, Processed, ProcessingFailed, RetryScheduled
+from simulator.trace import Acked, Processed, ProcessingFailed, Produced, RetryScheduled
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
-__all__ = ["record_failure", "record_output_sent", "record_processed"]
+__all__ = ["record_failure", "record_output_produced", "record_output_sent", "record_processed"]
 
 
 def record_failure(
@@ -102,6 +102,32 @@ def record_processed(
     if spec.output_topic is None:
         return processed.seq, None
     return processed.seq, runtime.derived_message(msg.id, spec.output_topic)
+
+
+def record_output_produced(
+    runtime: Runtime, consumer: str, out: Message, topic: str, cause_seq: int | None
+) -> int:
+    """A consumer hands its output to ``topic``: it is that message's producer.
+
+    The record names the consumer as the producer, so producer counts agree with
+    the ``Acked`` records that follow, and the checker judges the output's order
+    by its writer (two writers of one key have no order between them). Returns
+    the ``Produced`` seq.
+    """
+    produced = runtime.record(
+        Produced(
+            seq=runtime.next_seq,
+            at=runtime.kernel.now_ms,
+            component=consumer,
+            cause_seq=cause_seq,
+            producer=consumer,
+            msg=out.id,
+            key=out.key,
+            key_seq=out.key_seq,
+            topic=topic,
+        )
+    )
+    return produced.seq
 
 
 def record_output_sent(

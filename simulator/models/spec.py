@@ -4,7 +4,9 @@ Every model package exports one spec: its name in scenario files (``broker =
 "rabbitmq"``), the real system and version it follows, how it is built on a
 runtime, the tables it owns in scenario files (``[rabbitmq]``,
 ``[groups.rabbitmq]``), the settings it prints in the trace header, and what it
-can and cannot do (``Capabilities``). Validation, ``evsim compare``, the
+can and cannot do (``Capabilities``), and the knobs a teacher may turn while a
+lesson plays (``Knob``: the TUI's settings dialog lists the lesson's own
+model's, never another's). Validation, ``evsim compare``, the
 benchmarks, the handout and the CLI read specs from ``simulator.models.registry``
 instead of naming models, so a new model is a new package and one line there.
 """
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
     from simulator.scenario import Scenario
     from simulator.scenario.schema import Table
 
-__all__ = ["BrokerModel", "Capabilities", "KeyOrder", "ModelSpec", "Sections"]
+__all__ = ["BrokerModel", "Capabilities", "KeyOrder", "Knob", "KnobScope", "ModelSpec", "Sections"]
 
 
 class BrokerModel(Protocol):
@@ -65,6 +67,9 @@ class Capabilities:
     """The producer numbers its batches and a retried one is not stored twice."""
     dedup_window_ms: int | None = None
     """A queue drops a send whose deduplication id it saw within this window."""
+    dead_letter_headers: bool = False
+    """Dead letters carry ``x-death`` headers and quorum deliveries ``x-delivery-count``
+    (``DeadLettered.headers``, ``Delivered.delivery_count``): the header metrics work."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +87,35 @@ class Sections:
     broker: type[Table] | None = None
     group: type[Table] | None = None
     validate: Callable[[Scenario, str], None] | None = None
+
+
+KnobScope = Literal["scenario", "topic", "producer", "group", "handler", "projector", "store"]
+"""Which table of a scenario a knob is in: the file itself, each ``[[topics]]`` entry, each
+producer, group, command handler or projector, or ``[store]``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Knob:
+    """One setting worth turning while a lesson plays, and the values to offer.
+
+    ``field`` is a field of the ``scope`` table (``prefetch``), or of the model's
+    own section inside it when ``section`` names one (``[groups.rabbitmq]``:
+    ``scope="group", section="rabbitmq"``). ``values`` are offered in turn; the
+    changed scenario goes through the same validation as a file, so a value
+    that does not fit the lesson is refused with its reason. A knob of a field
+    that holds a list (named consumers) is not offered.
+    """
+
+    scope: KnobScope
+    field: str
+    values: tuple[object, ...]
+    section: str | None = None
+    label: str = ""
+    """The name shown (default: ``field``), in the real system's words where it has one."""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,6 +141,8 @@ class ModelSpec:
     """Without transactions: why ``--vary semantics`` has no exactly-once variant here."""
     view: str = ""
     """The dotted name of the view module that draws it (resolved by the TUI, never the core)."""
+    knobs: tuple[Knob, ...] = ()
+    """The settings a teacher may turn while one of its lessons plays, in the order shown."""
 
     @property
     def label(self) -> str:

@@ -17,6 +17,7 @@ __all__ = [
     "CQRS_METRICS",
     "EXPECTATION_METRICS",
     "GROUP_METRICS",
+    "HEADER_METRICS",
     "SAGA_METRICS",
     "STREAM_METRICS",
     "Expectation",
@@ -93,12 +94,25 @@ CQRS_METRICS = (
 )
 """Counted by ``simulator.cqrs.books`` from the trace; ``metric[name]`` names a handler or
 projector (``events_replayed[teller]``, ``read_model_mismatches[balances-naive]``)."""
+HEADER_METRICS = (
+    "max_delivery_count",
+    "dead_lettered_rejected",
+    "dead_lettered_expired",
+    "dead_lettered_maxlen",
+    "dead_lettered_delivery_limit",
+)
+"""Read off the headers a broker puts on messages (``Delivered.delivery_count``, a quorum
+queue's ``x-delivery-count``; ``DeadLettered.headers``, RabbitMQ's ``x-death``): the highest
+delivery count a group's consumers saw, and the group's dead letters by ``x-death`` reason."""
 EXPECTATION_METRICS = (
     "produced",
     "acked",
     "delivered",
     "processed",
     "lost",
+    "dropped_unacknowledged",
+    "in_flight",
+    "deduplicated",
     "duplicates",
     "out_of_order",
     "retries",
@@ -110,16 +124,21 @@ EXPECTATION_METRICS = (
     *STREAM_METRICS,
     *SAGA_METRICS,
     *CQRS_METRICS,
+    *HEADER_METRICS,
 )
 GROUP_METRICS = (
     "delivered",
     "processed",
     "lost",
+    "dropped_unacknowledged",
+    "in_flight",
+    "deduplicated",
     "duplicates",
     "out_of_order",
     "dead_lettered",
     *STREAM_METRICS,
     *SAGA_METRICS,
+    *HEADER_METRICS,
 )
 
 

@@ -174,6 +174,9 @@ class Message(Table, frozen=True):
     tombstone: bool = False
     event_time_ms: NonNegative | None = None
     """When the event happened (default ``at_ms``); earlier than ``at_ms``: it arrives late."""
+    dedup_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    """An SQS FIFO ``MessageDeduplicationId`` set by hand (default: ``m<id>``, the message's
+    own id, or the body's SHA-256 under content-based deduplication)."""
 
 
 class Generator(Table, frozen=True):
@@ -503,6 +506,17 @@ class Beat(Table, frozen=True):
     on: str | None = None
     notice: Text | None = None
     """"What to notice" for this beat."""
+    focus: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Components this beat is about: the player highlights them and "
+            "dims the rest while the beat is current (default: the components of the "
+            "record that fires it)."
+        ),
+    ] = msgspec.field(default_factory=list)
+    """Components this beat is about (``"at-most-once-0"``, ``"payments/0"``, a group, a
+    queue, a projector, ``"event store"``): the player highlights them and dims the rest
+    while the beat is current. Empty: the components of the record that fires the beat."""
 
 
 class Predict(Table, frozen=True):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from simulator.errors import InputError
-from simulator.scenario.expectations import CQRS_METRICS, parse_expectation
+from simulator.scenario.expectations import CQRS_METRICS, HEADER_METRICS, parse_expectation
 from simulator.scenario.schema import (
     LIMITS,
     Crash,
@@ -183,6 +183,13 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
             target = getattr(g, field)
             if target is not None:
                 ref(file, f"{at}.{field}", target, topics, "topic")
+        if g.dead_letter_topic is not None and g.dead_letter_topic == g.topic:
+            raise InputError(
+                file,
+                f"{at}.dead_letter_topic",
+                f"is the group's own topic {g.topic!r}: every dead letter would come back to"
+                " the group and fail again, a loop that only the record cap ends",
+            )
         if g.commit == "transactional" and g.retry_topics:
             raise InputError(
                 file, f"{at}.retry_topics", "retry topics do not mix with transactions"
@@ -299,8 +306,28 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
 # -- narration, expectations, predictions -------------------------------------------------
 
 
+def focus_names(s: Scenario) -> list[str]:
+    """The components a narration beat may focus on: what the player draws, by name."""
+    names = ["broker", "event store"]
+    names += [p.name for p in s.producers]
+    for t in s.topics:
+        names.append(t.name)
+        names += [f"{t.name}/{i}" for i in range(t.partitions)]
+    for g in s.groups:
+        names.append(g.name)
+        names += g.consumer_names()
+        if g.dead_letter_topic:
+            names.append(g.dead_letter_topic)
+    names += _cqrs_components(s)
+    return list(dict.fromkeys(names))
+
+
 def _validate_narration(s: Scenario, file: str) -> None:
+    known: list[str] | None = None
     for i, beat in enumerate(s.narration):
+        for j, name in enumerate(beat.focus):
+            known = known if known is not None else focus_names(s)
+            ref(file, f"$.narration[{i}].focus[{j}]", name, known, "component")
         if beat.on is not None:
             from simulator.trace import RECORD_TYPES
 
@@ -314,6 +341,13 @@ def _check_expectation(s: Scenario, file: str, where: str, text: str) -> None:
     parsed = parse_expectation(text)
     if isinstance(parsed, str):
         raise InputError(file, where, parsed)
+    if parsed.metric in HEADER_METRICS and not _has(s, "dead_letter_headers"):
+        raise InputError(
+            file,
+            where,
+            f"{parsed.metric} reads x-death and x-delivery-count headers, which the"
+            f" {s.broker} model does not write: it needs {_needs('dead_letter_headers')}",
+        )
     if parsed.group is None:
         return
     if parsed.metric in CQRS_METRICS:

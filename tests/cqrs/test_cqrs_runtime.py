@@ -133,6 +133,9 @@ class ScriptedFaults:
     def may_slow(self, consumer: str) -> bool:
         return False
 
+    def may_crash(self, component: str) -> bool:
+        return False
+
     def processing_ms(self, consumer: str, default_ms: int) -> int:
         return default_ms
 

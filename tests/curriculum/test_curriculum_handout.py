@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from simulator.lessons.predict import check_predictions
 from simulator.lessons.report import build_handout, render_html, render_markdown
 from simulator.lessons.summary import summarize
 from simulator.lessons.templates import template_kinds
-from simulator.scenario import builtin_path, decode_scenario, load_scenario
+from simulator.scenario import builtin_names, builtin_path, decode_scenario, load_scenario
 from simulator.simulation import Simulation
+from simulator.trace import FINDING_TYPES
 
 runner = CliRunner()
 
@@ -193,3 +195,24 @@ def test_report_with_svg_saves_one_screen_per_beat_and_shows_them(tmp_path: Path
 def test_report_svg_needs_an_output_file() -> None:
     result = runner.invoke(app, ["report", "keyed-ordering", "--svg"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_the_handout_of_every_lesson_names_every_finding_its_run_has(name: str) -> None:
+    """Every kind of finding the run has is in the handout, counted, with one explained."""
+    spec = load_scenario(builtin_path(name))
+    sim = Simulation(spec)
+    md = render_markdown(build_handout(spec, summarize(sim), sim.trace))
+    kinds = {t.__name__ for t in FINDING_TYPES}
+    counts = Counter(type(r).__name__ for r in sim.trace if type(r).__name__ in kinds)
+    for kind, n in counts.items():
+        assert f"`{kind}` × {n}" in md, f"{name}: the handout does not count its {kind}"
+        assert f" {kind}** — " in md, f"{name}: the handout explains no {kind}"
+    if not counts:
+        assert "The checker found nothing" in md
+
+
+def test_a_handout_hides_no_update_lost_behind_found_nothing() -> None:
+    md = render_markdown(_handout("es-optimistic-concurrency"))
+    assert "The checker found nothing" not in md
+    assert "`UpdateLost` × 1" in md

@@ -5,31 +5,23 @@ the top-level one that other test modules import helpers from.)
 
 ``rabbitmq``: a RabbitMQ already listening on 127.0.0.1:5672 (``make broker``
 starts one); without it every test that needs it skips with one line saying
-so. ``sqs``: moto's server mode (a stand-in for Amazon SQS), started on a free
-127.0.0.1 port for the session and stopped at its end; without moto
-installed those tests skip.
+so (``live.broker.unavailable``, the line live mode prints too). ``sqs``:
+moto's server mode (a stand-in for Amazon SQS), started on a free 127.0.0.1
+port for the session and stopped at its end; without moto installed those
+tests skip.
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-RABBITMQ_HOST = "127.0.0.1"
-RABBITMQ_PORT = 5672
-NO_BROKER = f"no RabbitMQ on {RABBITMQ_HOST}:{RABBITMQ_PORT}: start one with `make broker`"
+from live.broker import DEFAULT_URL, BrokerAddress, server_version, unavailable
 
-
-def _listening(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
+ADDRESS = BrokerAddress.parse(DEFAULT_URL)
 
 
 @dataclass(frozen=True)
@@ -45,26 +37,17 @@ class RealRabbitMQ:
 
 @pytest.fixture(scope="session", name="rabbitmq")
 def rabbitmq_fixture() -> RealRabbitMQ:
-    if not _listening(RABBITMQ_HOST, RABBITMQ_PORT):
-        pytest.skip(NO_BROKER)
+    why = unavailable(ADDRESS)
+    if why is not None:
+        pytest.skip(why)
     pika = pytest.importorskip("pika", reason="pika is not installed: pip install -e '.[dev]'")
-    params = pika.ConnectionParameters(
-        host=RABBITMQ_HOST,
-        port=RABBITMQ_PORT,
-        connection_attempts=3,
-        retry_delay=1,
-        socket_timeout=10,
-        blocked_connection_timeout=30,
-    )
+    params = ADDRESS.parameters()
     try:
         conn = pika.BlockingConnection(params)
     except pika.exceptions.AMQPError:
-        pytest.skip(NO_BROKER)
+        pytest.skip(f"{ADDRESS.shown}: the broker refused the connection")
     try:
-        # pika keeps the broker's connection.start properties on the connection underneath.
-        props = conn._impl.server_properties or {}
-        version = props.get("version", b"?")
-        version = version.decode() if isinstance(version, bytes) else str(version)
+        version = server_version(conn)
     finally:
         conn.close()
     return RealRabbitMQ(params, version)

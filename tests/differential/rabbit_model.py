@@ -244,10 +244,8 @@ def outcome_of(s: Situation, trace: Iterable[Record], start_ms: int) -> Outcome:
                 continue
             total += 1
             key = f"{r.consumer}#{sessions[r.consumer]}"
-            # The x-delivery-count a quorum delivery carries, once the trace records it.
-            seen.setdefault(key, []).append(
-                (name[r.msg], r.redelivered, getattr(r, "delivery_count", None))
-            )
+            # The x-delivery-count a quorum delivery carries (None: the header is absent).
+            seen.setdefault(key, []).append((name[r.msg], r.redelivered, r.delivery_count))
     for c in s.consumers:
         for n, sess in enumerate(c.sessions, start=1):
             key = f"{c.name}#{n}"
@@ -266,23 +264,20 @@ def outcome_of(s: Situation, trace: Iterable[Record], start_ms: int) -> Outcome:
 
 
 def _x_death(r: DeadLettered) -> dict[str, object]:
-    """The ``x-death`` entry of a dead letter, as far as the trace records one.
+    """The ``x-death`` entry of a dead letter (the latest one), as the trace records it.
 
-    The model is expected to record it as ``DeadLettered.x_death`` with the
-    header's fields (``count``, ``reason``, ``queue``, ``exchange``,
-    ``routing_keys``); until then only what the record says is known.
+    ``DeadLettered.headers`` holds the whole header, latest death first, and the
+    ``x-first-death-*`` values; the situations compare the entry this death wrote.
     """
-    death = getattr(r, "x_death", None)
-    if death is None:
+    if r.headers is None:
         return {"reason": r.reason, "queue": r.group, "recorded": "no x-death in the trace"}
-    get = death.get if isinstance(death, dict) else lambda k: getattr(death, k, None)
-    routing = get("routing_keys") if get("routing_keys") is not None else get("routing-keys")
+    death = r.headers.x_death[0]
     return {
-        "count": get("count"),
-        "reason": get("reason"),
-        "queue": get("queue"),
-        "exchange": get("exchange"),
-        "routing-keys": list(routing or []),
+        "count": death.count,
+        "reason": death.reason,
+        "queue": death.queue,
+        "exchange": death.exchange,
+        "routing-keys": list(death.routing_keys),
     }
 
 

@@ -12,7 +12,6 @@ generous deadline and fails with what it saw.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,9 @@ from rabbit_situation import (
     delivery,
     delivery_count,
 )
+
+from live.message import latest_death
+from live.topology import new_prefix
 
 DEADLINE_S = 30.0
 """How long any one condition may take before the run fails (generous: a loaded machine)."""
@@ -60,7 +62,7 @@ class RealRun:
     def __init__(self, situation: Situation, params: pika.ConnectionParameters) -> None:
         self.s = situation
         self.params = params
-        self.prefix = f"evsim-diff-{uuid.uuid4().hex[:12]}-"
+        self.prefix = new_prefix("diff")
         self.exchange = self.prefix + "jobs"
         self.queue = self.prefix + "work"
         self.dlx = self.prefix + "jobs-dlx"
@@ -312,16 +314,10 @@ class RealRun:
             if method is None:
                 break
             name = body.decode()
-            deaths = (props.headers or {}).get("x-death") or []
-            first = deaths[0] if deaths else {}
-            letters.append(f"{name}:{first.get('reason', '?')}")
-            self.outcome.x_death[name] = {
-                "count": int(first["count"]),
-                "reason": first["reason"],
-                "queue": self._local(first["queue"]),
-                "exchange": self._local(first["exchange"]),
-                "routing-keys": list(first["routing-keys"]),
-            }
+            death = latest_death(props.headers, self._local)
+            letters.append(f"{name}:{death.reason if death is not None else '?'}")
+            if death is not None:
+                self.outcome.x_death[name] = death.as_dict()
         self.outcome.dead_letters = " ".join(letters)
 
     def _local(self, name: str) -> str:

@@ -37,6 +37,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from live.outcome import delivery
+from live.topology import queue_arguments
+
+__all__ = ["delivery"]  # the notation is live mode's own (``live.outcome``)
+
 QueueType = Literal["classic", "quorum"]
 Settle = Literal["ack", "hold"]
 PoisonSettle = Literal["nack-requeue", "nack", "reject"]
@@ -93,19 +98,15 @@ class QueueArgs:
     dead_letter_exchange: bool = False
 
     def arguments(self, dlx_name: str) -> dict[str, object]:
-        """The ``queue.declare`` arguments of this queue."""
-        args: dict[str, object] = {"x-queue-type": self.type}
-        if self.message_ttl_ms is not None:
-            args["x-message-ttl"] = self.message_ttl_ms
-        if self.max_length is not None:
-            args["x-max-length"] = self.max_length
-        if self.overflow is not None:
-            args["x-overflow"] = self.overflow
-        if self.delivery_limit is not None:
-            args["x-delivery-limit"] = self.delivery_limit
-        if self.dead_letter_exchange:
-            args["x-dead-letter-exchange"] = dlx_name
-        return args
+        """The ``queue.declare`` arguments of this queue (as live mode declares them)."""
+        return queue_arguments(
+            queue_type=self.type,
+            message_ttl_ms=self.message_ttl_ms,
+            max_length=self.max_length,
+            overflow=self.overflow,
+            delivery_limit=self.delivery_limit,
+            dead_letter_exchange=dlx_name if self.dead_letter_exchange else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,6 @@ class Outcome:
 
     def aspect(self, name: str) -> object:
         return getattr(self, name)
-
-
-def delivery(name: str, redelivered: bool) -> str:
-    return f"{name}(r)" if redelivered else name
 
 
 def delivery_count(value: object) -> str:

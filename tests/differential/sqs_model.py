@@ -26,6 +26,9 @@ from simulator.trace import DeadLettered, Delivered
 SEND_AT_MS = 10
 CONSUME_AT_MS = 100
 """Consumers start once everything is sent, as in ``sqs_real``."""
+RELEASE_WINDOW_MS = 4
+"""The first try ends 3 ms after the consumers start (receive and response 1 ms each, the
+handler 1 ms); the given-back message is received again no sooner than 2 ms after that."""
 HOLD_MS = {"until-redelivered": 1_500, "past-visibility": 2_500, "until-others-idle": 200}
 """How long the first consumer holds (the first two against a 1 s visibility timeout)."""
 
@@ -39,10 +42,6 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
         if m.name != f"m{i + 1}":
             raise ValueError(f"{s.name}: sends are named m1, m2 … in order (got {m.name})")
     vis_ms = s.visibility_timeout_s * 1000
-    if any(m.dedup_id is not None for m in s.sends):
-        raise Inexpressible("a MessageDeduplicationId set by hand")
-    if s.release_first_receive:
-        raise Inexpressible("ChangeMessageVisibility other than extending while processing")
     if s.hold in ("until-redelivered", "past-visibility") and s.visibility_timeout_s != 1:
         raise ValueError("these holds are timed against a 1 s visibility timeout")
     topics: list[dict[str, Any]] = [{"name": "jobs"}]
@@ -53,6 +52,8 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
         msg: dict[str, Any] = {"producer": "app", "at_ms": SEND_AT_MS + i, "value": m.text}
         if m.group is not None:
             msg["key"] = m.group
+        if m.dedup_id is not None:
+            msg["dedup_id"] = m.dedup_id  # the model's own default is the name, m1, m2 …
         messages.append(msg)
         if m.resent:
             producer["request_timeout_ms"] = 500
@@ -78,6 +79,8 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
         sqs["content_based_dedup"] = True
     if s.extend:
         sqs["extend_visibility"] = True
+    if s.release_first_receive:
+        sqs["visibility_on_failure_ms"] = 0
     work: dict[str, Any] = {
         "name": "work",
         "topic": "jobs",
@@ -96,6 +99,19 @@ def scenario_document(s: SqsSituation) -> dict[str, Any]:
     if s.poison:
         ids = [i + 1 for i, m in enumerate(s.sends) if m.name in s.poison]
         faults.append({"kind": "poison", "group": "work", "msgs": ids})
+    if s.release_first_receive:
+        # Give the first receive back: it "fails" (the consumer will not process it now)
+        # and the consumer sets its visibility to 0. The window closes before the next try.
+        if len(s.sends) != 1:
+            raise Inexpressible("giving back the first receive of each of several messages")
+        faults.append(
+            {
+                "kind": "handler-error",
+                "group": "work",
+                "probability": 1.0,
+                "to_ms": CONSUME_AT_MS + RELEASE_WINDOW_MS,
+            }
+        )
     if s.fail_first_receive:
         if len(s.sends) != 1:
             raise Inexpressible("a failing first receive of each of several messages")

@@ -43,11 +43,8 @@ from sqs_situation import Send, SqsSituation
 
 pytestmark = pytest.mark.differential
 
-MODEL_LACKS_DEDUP_ID = "model lacks a MessageDeduplicationId set by hand (it is the message id)"
-MODEL_LACKS_RELEASE = (
-    "model lacks ChangeMessageVisibility other than extending while processing"
-    " (no way to give a message back at once)"
-)
+# No model gaps today. The last two — a MessageDeduplicationId set by hand, and
+# ChangeMessageVisibility to 0 to give a message back — were closed in the model.
 
 
 @dataclass(frozen=True)
@@ -120,7 +117,6 @@ CASES: list[Case] = [
             visibility_timeout_s=30,
             release_first_receive=True,
         ),
-        model_gaps={"receives": MODEL_LACKS_RELEASE},
         receives={"c0": "m1#1 m1#2"},
     ),
     # Group A is locked while c0 holds m1: c1 gets group B, and m2 only once m1 is deleted.
@@ -172,7 +168,6 @@ CASES: list[Case] = [
             (Send("m1", "A"), Send("m2", "A", dedup_id="m1"), Send("m3", "A")),
             fifo=True,
         ),
-        model_gaps={"receives": MODEL_LACKS_DEDUP_ID},
         receives={"c0": "m1#1 m3#1"},
     ),
 ]

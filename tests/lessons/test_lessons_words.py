@@ -24,7 +24,18 @@ METRICS += ("dlq", "rebalances", "crashes")
 """The metrics panel's labels, looked up in a loop."""
 HANDOUT_COLUMNS = ("delivered", "processed", "lost", "duplicates", "out_of_order")
 HANDOUT_COLUMNS += ("dead_lettered", "produced")
-DYNAMIC = {*CONSUMER_STATES, *GROUP_STATES, *METRICS, *HANDOUT_COLUMNS, *VARY}
+FAMILIES = ("key_", "tip_", "timer_")
+"""Keys built from a name: a binding's action (``key_step``, ``tip_step``), a timer's kind."""
+CHANGES = {"adopted_branch", "changed_settings", "idempotent", "not_idempotent", "on", "off"}
+DYNAMIC = {
+    *CONSUMER_STATES,
+    *GROUP_STATES,
+    *METRICS,
+    *HANDOUT_COLUMNS,
+    *VARY,
+    *CHANGES,
+    *(k for k in WORDS if k.startswith(FAMILIES)),
+}
 """Keys the code passes as a variable, not as a literal."""
 
 

@@ -17,6 +17,11 @@ from reliability_support import ROOT
 
 FORBIDDEN_CALLS = {"eval", "exec", "compile", "__import__"}
 FORBIDDEN_ATTRIBUTES = {"import_module", "loads_unsafe", "load_module", "exec_module"}
+ARGUED = {
+    "tui/views/__init__.py": "imports the view module a registered ModelSpec names (code "
+    "registers it; a trace's broker name only picks among registered models)",
+}
+"""Modules allowed ``import_module``, each with the reason no file content reaches it."""
 FORBIDDEN_MODULES = {
     "pickle",
     "cPickle",
@@ -46,7 +51,8 @@ def _findings(path: Path) -> list[str]:
             func = node.func
             if isinstance(func, ast.Name) and func.id in FORBIDDEN_CALLS:
                 found.append(f"{where}: calls {func.id}()")
-            if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTES:
+            forbidden = isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_ATTRIBUTES
+            if forbidden and not (func.attr == "import_module" and str(name) in ARGUED):
                 found.append(f"{where}: calls .{func.attr}()")
         elif isinstance(node, ast.Import):
             for alias in node.names:

@@ -24,6 +24,7 @@ from simulator.simulation import Simulation
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATOR = ROOT / "simulator"
 
+
 def _component_files() -> list[Path]:
     files: list[Path] = []
     for package in ("models", "streams", "sagas"):

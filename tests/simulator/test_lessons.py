@@ -113,3 +113,32 @@ def test_worked_example_in_the_authoring_guide_is_the_lesson_file(name: str, blo
         f"the worked example {name!r} in docs/scenarios.md differs from scenarios/{name}.toml; "
         "copy the lesson file into the guide again"
     )
+
+
+ORDERING_TAG = "ordering"
+"""Lessons that show messages processed out of order carry this tag (and say so)."""
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_lesson_not_about_ordering_processes_nothing_out_of_order(name: str) -> None:
+    """The checker's order is per producer and key; a lesson that does not teach ordering must
+    not show a single violation of it, or the class sees a finding the narration never explains.
+    """
+    s = _load(name)
+    if ORDERING_TAG in s.tags:
+        return
+    summary = summarize(Simulation(s))
+    assert summary.out_of_order == 0, (
+        f"{name}: {summary.out_of_order} processed out of order, but the lesson is not tagged"
+        f" {ORDERING_TAG!r}"
+    )
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_lesson_tagged_ordering_shows_something_out_of_order_or_asserts_none(name: str) -> None:
+    """The tag is earned: the run shows a violation, or an expectation is about order."""
+    s = _load(name)
+    if ORDERING_TAG not in s.tags:
+        return
+    about_order = any(text.strip().startswith("out_of_order") for text in s.expect)
+    assert about_order or summarize(Simulation(s)).out_of_order > 0, name

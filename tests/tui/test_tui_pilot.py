@@ -197,19 +197,29 @@ async def test_poison_fork_is_offered_for_the_current_message(
         assert isinstance(app.screen, SimulationScreen)
 
 
-async def test_settings_rerun_and_keep_the_cursor(
+async def test_settings_rerun_and_keep_the_virtual_time(
     make_app: Make, lesson: Scenario, wait_ready: Any
 ) -> None:
     app = make_app(scenario=lesson)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await wait_ready(pilot)
         await pilot.press("g", *"50", "enter", "s")
+        assert screen.player is not None
+        at_ms = screen.player.state.at_ms
         assert isinstance(app.screen, SettingsDialog)
         await pilot.press("enter")  # billing · commit: after-process → transactional
         await pilot.press("a")
         screen = await wait_ready(pilot)
         assert screen.scenario is not None and screen.scenario.groups[0].commit == "transactional"
-        assert screen.player is not None and screen.player.position == 50
+        # The same moment of the new run (record 50 there is another event altogether).
+        player = screen.player
+        assert player is not None and player.state.at_ms <= at_ms
+        assert player.position == player.total or player.index.records[player.position].at > at_ms
+        # The narration says it was written for the lesson's own settings.
+        assert screen.changes() == ["changed_settings"]
+        await pilot.pause()
+        note = screen.query_one(NarrationPanel).note
+        assert note is not None and "the lesson's own settings" in note
 
 
 async def test_filter_narrows_the_trace_log(

@@ -88,4 +88,9 @@ def test_cli_without_a_command_opens_the_picker(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr("tui.app.run_app", lambda **kw: calls.append(kw))
     assert CliRunner().invoke(cli_app, []).exit_code == 0
     assert CliRunner().invoke(cli_app, ["--presenter"]).exit_code == 0
-    assert calls == [{"presenter": False}, {"presenter": True}]
+    assert CliRunner().invoke(cli_app, ["--no-animation"]).exit_code == 0
+    assert calls == [
+        {"presenter": False, "motion": True},
+        {"presenter": True, "motion": True},
+        {"presenter": False, "motion": False},
+    ]

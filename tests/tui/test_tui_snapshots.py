@@ -108,3 +108,70 @@ class TestEventStore:
 
         app = make_app(trace=(cqrs_trace, "bank.jsonl", None))
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+class TestStage:
+    """The sequence diagram and a frame of motion: a chip halfway along its hop."""
+
+    @staticmethod
+    def sequence_at_the_crash(wait_ready: Any) -> Callable[[Pilot[None]], Any]:
+        async def run_before(pilot: Pilot[None]) -> None:
+            screen = await wait_ready(pilot)
+            crash = screen.run.triggers[1]
+            screen.seek(crash + 12)
+            await pilot.press("v")
+            await pilot.pause()
+
+        return run_before
+
+    def test_sequence_view(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        app = make_app(scenario=lesson)
+        assert snap_compare(
+            app, terminal_size=SIZE, run_before=self.sequence_at_the_crash(wait_ready)
+        )
+
+    def test_sequence_view_80x24(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        app = make_app(scenario=lesson)
+        assert snap_compare(
+            app, terminal_size=(80, 24), run_before=self.sequence_at_the_crash(wait_ready)
+        )
+
+    def test_a_moving_frame(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        lesson: Scenario,
+        wait_ready: Any,
+    ) -> None:
+        from simulator.trace import Delivered
+        from tui.widgets.flow import FlowView
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            app = pilot.app
+            screen = await wait_ready(pilot)
+            records = screen.run.records
+            target = next(i for i, r in enumerate(records) if isinstance(r, Delivered) and i > 60)
+            screen.seek(target)
+            await pilot.pause()
+            app.animation_level = "full"
+            await pilot.press("n")
+            flow = screen.query_one(FlowView)
+            # Hold the chip halfway (the animator stopped where it is, not at its end).
+            await app.animator.stop_animation(flow, "progress", complete=False)
+            app.animation_level = "none"
+            flow.progress = 0.5
+            await pilot.pause()
+
+        assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)

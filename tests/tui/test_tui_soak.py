@@ -1,4 +1,4 @@
-"""Mashing keys and resizing down to 40×12 never raises."""
+"""Mashing keys and resizing down to 40×12 never raises, in the flow and the sequence view."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ KEYS = [
     "space", "n", "right", "b", "left", "shift+right", "shift+left", "left_square_bracket",
     "right_square_bracket", "home", "end", "r", "g", "l", "question_mark", "f", "s", "slash",
     "w", "p", "pagedown", "pageup", "escape", "enter", "up", "down", "tab", "a", "1", "2",
-    "full_stop", "comma", "i", "o",
+    "full_stop", "comma", "i", "o", "v", "m", "d", "y", "n", "end", "v", "up", "down", "enter",
 ]  # fmt: skip
 SIZES = [(120, 40), (80, 24), (40, 12), (60, 20), (200, 50), (41, 13)]
 

@@ -29,7 +29,7 @@ from simulator.scenario import Crash, Fault, NetworkFault, PartitionFault, Poiso
 from simulator.trace import Record
 from tui.fold import ViewState
 from tui.runs import Run, prepare, simulate_lesson
-from tui.widgets.flow import render_flow
+from tui.views.default import render_flow
 from tui.widgets.timeline import fmt_ms
 
 __all__ = ["ForkMenu", "ForkScreen", "divergence", "fork_choices", "outcome"]

@@ -14,6 +14,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from simulator.lessons.words import word
+
 __all__ = ["HelpScreen", "binding_rows", "key_names"]
 
 _KEY_NAMES = {
@@ -52,21 +54,22 @@ def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close")]
 
-    def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[BindingType]]], lang: str = "en") -> None:
         super().__init__()
         self.sections = sections
+        self.lang = lang
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide", id="help"):
-            yield Static(Text("evsim — keys", style="bold"))
+            yield Static(Text(word("help_title", self.lang), style="bold"))
             for title, bindings in self.sections:
                 text = Text()
                 text.append(f"\n{title}\n", style="bold underline")
                 for keys, what in binding_rows(bindings):
-                    text.append(f"  {keys:<22}", style="bold cyan")
+                    text.append(f"  {keys:<22} ", style="bold cyan")
                     text.append(f"{what}\n")
                 yield Static(text)
-            yield Static(Text("escape or ? closes this screen", style="dim"))
+            yield Static(Text(word("help_close", self.lang), style="dim"))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -9,6 +9,7 @@ no chapter, and the screen says so.
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -23,8 +24,25 @@ from textual.widgets import Footer, Header, Markdown, Static
 from simulator.lessons.course import Chapter
 from simulator.lessons.words import word
 from tui.guide import LANGS, guide_page
+from tui.i18n import relabel
 
 __all__ = ["LearnScreen"]
+
+
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:\.\./){2,})([^)#\s]+)(#[^)]*)?\)")
+
+
+def readable_links(markdown: str) -> str:
+    """Links out of the guide (``[../../kafka.md](../../kafka.md)``) become the file's name
+    in the repository as code (``docs/kafka.md``): the page cannot open them, and a raw
+    relative path tells a reader nothing. A link with words of its own keeps them."""
+
+    def plain(m: re.Match[str]) -> str:
+        text, path = m[1], m[3]
+        where = f"`docs/{path}`"
+        return where if text.strip("./") == path or text.startswith("../") else f"{text} ({where})"
+
+    return _LINK.sub(plain, markdown)
 
 
 class LearnScreen(Screen[None]):
@@ -48,6 +66,7 @@ class LearnScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        relabel(self, str(getattr(self.app, "lang", "en")))
         self.watch(self.app, "lang", self._show, init=True)
         self.query_one("#learn-box").focus()
 
@@ -73,7 +92,7 @@ class LearnScreen(Screen[None]):
             page.update("")
             return
         note.display = False
-        self.shown = found[0]
+        self.shown = readable_links(found[0])
         page.update(self.shown)
         self.query_one("#learn-box", VerticalScroll).scroll_home(animate=False)
 

@@ -31,6 +31,7 @@ from simulator.errors import InputError
 from simulator.lessons.course import Course
 from simulator.lessons.words import word
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
+from tui.i18n import relabel
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
@@ -81,19 +82,19 @@ def preview(s: Scenario, lang: str) -> Text:
     out.append(f" — {follows(s.broker)}\n\n", style="dim")
     out.append(f"{word('topology', lang)}\n", style="bold underline")
     for p in s.producers:
-        idem = "idempotent" if p.idempotent else "not idempotent"
+        idem = word("idempotent" if p.idempotent else "not_idempotent", lang)
         out.append(f" ▸ {p.name}", style="cyan")
         out.append(f" → {p.topic}  (acks={p.acks}, {idem})\n")
     for tp in s.topics:
         out.append(f" ▤ {tp.name}", style="bold")
-        out.append(f"  {tp.partitions} partition{'s' if tp.partitions != 1 else ''}  ")
+        out.append(f"  {word('n_partitions', lang, n=tp.partitions)}  ")
         out.append("▕" + "▮" * min(tp.partitions, 24) + "▏\n", style="blue")
     for g in s.groups:
         names = g.consumer_names()
         out.append(f" ◉ {g.name}", style="magenta")
         out.append(
-            f" ← {g.topic}  {len(names)} consumer{'s' if len(names) != 1 else ''}, "
-            f"commit {g.commit}\n"
+            f" ← {g.topic}  {word('n_consumers', lang, n=len(names))}, "
+            f"{word('commit', lang)} {g.commit}\n"
         )
     if s.faults:
         out.append(f"\n{word('faults', lang)}\n", style="bold underline")
@@ -106,7 +107,7 @@ def preview(s: Scenario, lang: str) -> Text:
             )
             out.append(f" ⚡ {type(f).__name__}: {desc}\n", style="red")
     if s.narration:
-        out.append(f"\n{len(s.narration)} narration beats\n", style="dim")
+        out.append(f"\n{word('n_beats', lang, n=len(s.narration))}\n", style="dim")
     return out
 
 
@@ -147,6 +148,7 @@ class PickerScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        relabel(self, str(getattr(self.app, "lang", "en")))
         self.title = "evsim"
         self.watch(self.app, "lang", self._lang_changed, init=False)
         self._fill()
@@ -233,7 +235,9 @@ class PickerScreen(Screen[None]):
             preview_widget.update(Text(word("no_lessons", lang), style="italic"))
             return
         if option is None or option.id is None:
-            preview_widget.update("")
+            needle = self.query_one("#lesson-filter", Input).value.strip()
+            empty = word("no_match", lang, text=needle) if needle else ""
+            preview_widget.update(Text(empty, style="italic"))
             return
         lesson = self.lessons[int(option.id)]
         if lesson.scenario is None:

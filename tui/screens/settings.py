@@ -1,5 +1,10 @@
 """Settings: change a knob of the lesson and re-run the deterministic core.
 
+The knobs are the lesson's own model's, as its ``ModelSpec.knobs`` lists them
+(a RabbitMQ lesson offers prefetch, an SQS lesson the visibility timeout and
+``maxReceiveCount``), then the event store's and projectors' when the lesson
+has them, then the player's own: motion on or off.
+
 The scenario is frozen; each change builds a new one with
 ``msgspec.structs.replace``, and the result is checked with the same
 ``validate`` a scenario file goes through, so the dialog can never start a run
@@ -23,9 +28,13 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from simulator.errors import InputError
+from simulator.lessons.words import word
+from simulator.models import registry
+from simulator.models.spec import Knob
 from simulator.scenario import Scenario, validate
+from tui.i18n import column
 
-__all__ = ["Setting", "SettingsDialog", "settings_of"]
+__all__ = ["STORE_KNOBS", "Setting", "SettingsDialog", "settings_of"]
 
 replace = msgspec.structs.replace
 
@@ -43,120 +52,176 @@ class Setting:
         return self.set(scenario, self.values[(i + 1) % len(self.values)])
 
 
-def _group_setting(i: int, field: str, values: tuple[Any, ...], label: str) -> Setting:
+STORE_KNOBS = (
+    Knob(scope="projector", field="kind", values=("naive", "idempotent", "atomic")),
+    Knob(scope="projector", field="batch", values=(1, 5, 10, 50)),
+    Knob(scope="projector", field="poll_ms", values=(5, 20, 100)),
+    Knob(scope="handler", field="concurrency", values=("expected-version", "ignore")),
+    Knob(scope="handler", field="snapshot_every", values=(0, 2, 5, 10)),
+    Knob(scope="store", field="publish", values=("none", "dual-write", "outbox")),
+    Knob(scope="store", field="writers", values=("concurrent", "single")),
+)
+"""The event store's and projectors' knobs: shown in every lesson that has them."""
+
+_TABLES = {
+    "topic": "topics",
+    "producer": "producers",
+    "group": "groups",
+    "handler": "handlers",
+    "projector": "projectors",
+}
+
+
+def _kafka_producer_rules(p: Any, field: str, value: Any) -> Any:
+    """Kafka refuses idempotence without acks=all; follow the student's last choice."""
+    if field == "idempotent" and value:
+        p = replace(p, acks="all", max_in_flight=min(p.max_in_flight, 5))
+    if field == "acks" and value != "all":
+        p = replace(p, idempotent=False)
+    if field == "max_in_flight" and value > 5:
+        p = replace(p, idempotent=False)
+    return p
+
+
+def _knob_setting(knob: Knob, index: int | None, owner: str, broker: str) -> Setting:
+    """A ``Setting`` that reads and writes ``knob`` in entry ``index`` of its table."""
+    table = _TABLES.get(knob.scope)
+
+    def holder(s: Scenario) -> Any:
+        if table is None:
+            return s if knob.scope == "scenario" else getattr(s, knob.scope)
+        assert index is not None
+        return getattr(s, table)[index]
+
     def get(s: Scenario) -> Any:
-        value = getattr(s.groups[i], field)
-        return len(value) if isinstance(value, list) else value
+        value = holder(s)
+        if knob.section is not None:
+            value = getattr(value, knob.section)
+        return getattr(value, knob.field)
 
     def set_(s: Scenario, value: Any) -> Scenario:
-        groups = list(s.groups)
-        groups[i] = replace(groups[i], **{field: value})
-        return replace(s, groups=groups)
+        entry = holder(s)
+        if knob.section is not None:
+            inner = replace(getattr(entry, knob.section), **{knob.field: value})
+            entry = replace(entry, **{knob.section: inner})
+        else:
+            entry = replace(entry, **{knob.field: value})
+            if knob.scope == "producer" and broker == "log":
+                entry = _kafka_producer_rules(entry, knob.field, value)
+        if table is None:
+            return entry if knob.scope == "scenario" else replace(s, **{knob.scope: entry})
+        entries = list(getattr(s, table))
+        assert index is not None
+        entries[index] = entry
+        return replace(s, **{table: entries})
 
-    return Setting(label, values, get, set_)
-
-
-def _topic_setting(i: int, label: str) -> Setting:
-    def set_(s: Scenario, value: Any) -> Scenario:
-        topics = list(s.topics)
-        topics[i] = replace(topics[i], partitions=value)
-        return replace(s, topics=topics)
-
-    return Setting(label, (1, 2, 3, 4, 6, 8, 12), lambda s: s.topics[i].partitions, set_)
-
-
-def _producer_setting(i: int, field: str, values: tuple[Any, ...], label: str) -> Setting:
-    def set_(s: Scenario, value: Any) -> Scenario:
-        producers = list(s.producers)
-        p = replace(producers[i], **{field: value})
-        # Kafka refuses idempotence without acks=all; follow the student's last choice.
-        if field == "idempotent" and value:
-            p = replace(p, acks="all", max_in_flight=min(p.max_in_flight, 5))
-        if field == "acks" and value != "all":
-            p = replace(p, idempotent=False)
-        if field == "max_in_flight" and value > 5:
-            p = replace(p, idempotent=False)
-        producers[i] = p
-        return replace(s, producers=producers)
-
-    return Setting(label, values, lambda s: getattr(s.producers[i], field), set_)
+    label = f"{owner} · {knob.name}" if owner else knob.name
+    return Setting(label, knob.values, get, set_)
 
 
-def settings_of(scenario: Scenario) -> list[Setting]:
-    """The knobs worth turning in this lesson (partitions and assignors only for the log)."""
-    log = scenario.broker == "log"
-    out: list[Setting] = []
-    for i, g in enumerate(scenario.groups):
-        out.append(
-            _group_setting(
-                i,
-                "commit",
-                ("auto", "before-process", "after-process", "transactional"),
-                f"{g.name} · commit",
-            )
-        )
-        if log:
-            out.append(
-                _group_setting(i, "commit_every", ("batch", "message"), f"{g.name} · commit every")
-            )
-        out.append(_group_setting(i, "consumers", (1, 2, 3, 4, 6, 8), f"{g.name} · consumers"))
-        if log:
-            out.append(
-                _group_setting(
-                    i, "assignor", ("range", "round-robin", "sticky"), f"{g.name} · assignor"
-                )
-            )
-    for i, tp in enumerate(scenario.topics if log else []):
-        out.append(_topic_setting(i, f"{tp.name} · partitions"))
-    for i, p in enumerate(scenario.producers):
-        out.append(_producer_setting(i, "idempotent", (True, False), f"{p.name} · idempotent"))
-        out.append(_producer_setting(i, "acks", (0, 1, "all"), f"{p.name} · acks"))
-        out.append(_producer_setting(i, "max_in_flight", (1, 5, 10), f"{p.name} · max in flight"))
+def _offered(knob: Knob, s: Scenario) -> list[tuple[int | None, str]]:
+    """The entries of the knob's table it applies to (index, name); none if it cannot apply."""
+    table = _TABLES.get(knob.scope)
+    if table is None:
+        holder = s if knob.scope == "scenario" else getattr(s, knob.scope, None)
+        if holder is None or (knob.section and getattr(holder, knob.section, None) is None):
+            return []
+        return [(None, "")]
+    out: list[tuple[int | None, str]] = []
+    for i, entry in enumerate(getattr(s, table)):
+        holder = getattr(entry, knob.section, None) if knob.section else entry
+        if holder is None or isinstance(getattr(holder, knob.field, None), list):
+            continue
+        out.append((i, entry.name))
     return out
 
 
-class SettingsDialog(ModalScreen[Scenario | None]):
-    """Enter cycles the highlighted setting; ``a`` applies and re-runs; escape cancels."""
+def settings_of(scenario: Scenario) -> list[Setting]:
+    """The lesson's own model's knobs (from the registry), then the store's and projectors'."""
+    try:
+        knobs = registry.model(scenario.broker).knobs
+    except registry.UnknownModel:
+        knobs = ()
+    out: list[Setting] = []
+    for knob in (*knobs, *STORE_KNOBS):
+        if knob.scope == "store" and not (scenario.handlers or scenario.projectors):
+            continue
+        for index, owner in _offered(knob, scenario):
+            out.append(_knob_setting(knob, index, owner, scenario.broker))
+    return out
+
+
+class SettingsDialog(ModalScreen[tuple[Scenario, bool] | None]):
+    """Enter cycles the highlighted setting; ``a`` applies and re-runs; escape cancels.
+
+    Dismissed with the edited scenario and the motion switch, or None (cancelled).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "apply", "Apply & re-run"),
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(
+        self, scenario: Scenario, *, motion: bool = True, lesson: Scenario | None = None
+    ) -> None:
         super().__init__()
         self.original = self.scenario = scenario
+        self.lesson = lesson or scenario
+        """The lesson as written: a value that differs from it is marked ≠."""
         self.settings = settings_of(scenario)
+        self.motion = motion
+
+    def _lang(self) -> str:
+        return str(getattr(self.app, "lang", "en"))
 
     def compose(self) -> ComposeResult:
+        lang = self._lang()
         with Vertical(classes="dialog wide", id="settings"):
-            yield Label(
-                "[b]Settings[/b] — enter: change · a: apply and re-run · escape: cancel",
-                markup=True,
-            )
+            title = Text(word("settings", lang), style="bold")
+            title.append(f" — {word('settings_keys', lang)}", style="")
+            yield Label(title)
             yield OptionList(*self._options(), id="settings-list")
             yield Label("", id="settings-error")
 
     def _options(self) -> list[Option]:
+        lang = self._lang()
+        width = max((len(s.label) for s in self.settings), default=20)
+        width = min(48, max(24, width))
         out = []
         for i, s in enumerate(self.settings):
             value = s.get(self.scenario)
-            changed = value != s.get(self.original)
-            mark = " *" if changed else ""
+            mark = " *" if value != s.get(self.original) else ""
+            if value != s.get(self.lesson):
+                mark += f"  ≠ {word('as_written', lang)}"
             shown = str(value).lower() if isinstance(value, bool) else str(value)
-            out.append(Option(Text(f"{s.label:<34} {shown}{mark}"), id=str(i)))
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(column(s.label, width))
+            line.append(" ")
+            line.append(shown, style="bold")
+            line.append(mark, style="yellow")
+            out.append(Option(line, id=str(i)))
+        motion = Text(no_wrap=True)
+        motion.append(column(word("motion", lang), width))
+        motion.append(" ")
+        motion.append(word("on" if self.motion else "off", lang), style="bold")
+        out.append(Option(motion, id="motion"))
         return out
 
     @on(OptionList.OptionSelected)
     def _cycle(self, event: OptionList.OptionSelected) -> None:
         assert event.option.id is not None
-        i = int(event.option.id)
-        self.scenario = self.settings[i].next(self.scenario)
         box = self.query_one(OptionList)
+        if event.option.id == "motion":
+            self.motion = not self.motion
+            i = len(self.settings)
+        else:
+            i = int(event.option.id)
+            self.scenario = self.settings[i].next(self.scenario)
         box.clear_options()
         box.add_options(self._options())
         box.highlighted = i
-        self.query_one("#settings-error", Label).update(self._problem() or "")
+        self.query_one("#settings-error", Label).update(Text(self._problem() or ""))
 
     def _problem(self) -> str | None:
         try:
@@ -168,9 +233,9 @@ class SettingsDialog(ModalScreen[Scenario | None]):
     def action_apply(self) -> None:
         problem = self._problem()
         if problem:
-            self.notify(problem, severity="error")
+            self.notify(problem, severity="error", markup=False)
             return
-        self.dismiss(self.scenario)
+        self.dismiss((self.scenario, self.motion))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

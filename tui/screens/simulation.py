@@ -28,7 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import Footer, Label, OptionList, TabbedContent, TabPane, Tabs
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -36,13 +36,18 @@ from simulator.errors import InputError
 from simulator.lessons.words import word
 from simulator.scenario import Fault, Scenario, validate
 from simulator.trace import Record
+from tui.fold import ViewState
+from tui.i18n import relabel
 from tui.player import Player
 from tui.runs import Run, prepare, simulate_lesson
+from tui.stage import columns_of, hop
 from tui.widgets.flow import FlowView
 from tui.widgets.metrics import MetricsPanel
 from tui.widgets.narration import NarrationPanel, current_beat
+from tui.widgets.sequence import SequenceView
 from tui.widgets.store import StorePanel
 from tui.widgets.timeline import Scrubber, TraceLog, matches
+from tui.widgets.timers import TimersPanel
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
@@ -50,14 +55,37 @@ if TYPE_CHECKING:
 __all__ = ["SPEEDS", "SimulationScreen"]
 
 SPEEDS = (0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-"""Playback speeds in records per second."""
-DEFAULT_SPEED = 5
+"""Playback speeds: × virtual time (1 = one simulated second per second), or records/s."""
+DEFAULT_SPEED = 1
+SPEED_MODES = ("time", "records")
+"""``time``: speed is a multiple of virtual time, so a burst of bookkeeping records at one
+instant passes in a blink and a 30 s timeout takes 30 s at 1×; ``records``: records/s."""
+STEP_MOTION_S = 0.45
+"""How long a chip takes to travel one hop when stepping with n / b."""
+PLAY_MOTION_S = 0.35
 SYNC_FILTER_LIMIT = 100_000
 """Longer traces are filtered in a worker thread so the UI never blocks."""
 TICK_S = 1 / 30
 
 
 _FINDING_SHORT = {"DuplicateDetected": "dup", "OrderViolated": "order", "MessageLost": "lost"}
+
+
+def lesson_of_trace(records: Sequence[Record]) -> tuple[Scenario | None, str | None]:
+    """The shipped lesson a trace file's header names (for its title, narration and
+    course page), or None and the name when evsim does not ship it."""
+    from simulator.scenario import builtin_names, builtin_path, load_scenario
+    from simulator.trace import ScenarioStarted
+
+    header = records[0] if records else None
+    if not isinstance(header, ScenarioStarted):
+        return None, "?"
+    if header.scenario not in builtin_names():
+        return None, header.scenario
+    try:
+        return load_scenario(builtin_path(header.scenario)), None
+    except InputError:
+        return None, header.scenario
 
 
 def filter_seqs(records: Sequence[Record], text: str) -> list[int]:
@@ -68,8 +96,8 @@ def finding_label(r: Record) -> Text:
     """One line per finding: what, which message and key, which group."""
     kind = type(r).__name__
     out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(f"#{r.seq:<6}", style="dim")
-    out.append(f"{_FINDING_SHORT.get(kind, kind):<6}", style="bold red")
+    out.append(f"#{r.seq:<6} ", style="dim")
+    out.append(f"{_FINDING_SHORT.get(kind, kind):<6} ", style="bold red")
     msg = getattr(r, "msg", None)
     key = getattr(r, "key", None)
     group = getattr(r, "group", None)
@@ -92,8 +120,28 @@ class SimulationScreen(Screen[None]):
             "Play/pause",
             tooltip="Play / pause (presenter mode stops at every narration beat)",
         ),
-        Binding("right,n", "step", "Step", tooltip="Step forward one record"),
-        Binding("left,b", "back", "Back", tooltip="Step back one record"),
+        Binding("right,n", "step", "Step", tooltip="Step forward one record (its chip moves)"),
+        Binding("left,b", "back", "Back", tooltip="Step back one record (its chip moves back)"),
+        Binding(
+            "v",
+            "toggle_view",
+            "Flow/Sequence",
+            tooltip="Switch the main view: the flow, or the sequence diagram",
+        ),
+        Binding(
+            "m",
+            "speed_mode",
+            "Speed mode",
+            show=False,
+            tooltip="Speed in virtual time (× real time) or in records per second",
+        ),
+        Binding(
+            "d",
+            "discard",
+            "Discard changes",
+            show=False,
+            tooltip="Discard an adopted branch and changed settings: the lesson as written",
+        ),
         Binding(
             "shift+right",
             "next_mark",
@@ -113,14 +161,14 @@ class SimulationScreen(Screen[None]):
             "slower",
             "Slower",
             show=False,
-            tooltip="Play slower (down to 0.25 records/s)",
+            tooltip="Play slower (down to 0.25×)",
         ),
         Binding(
             "right_square_bracket",
             "faster",
             "Faster",
             show=False,
-            tooltip="Play faster (up to 1000 records/s; end jumps to the end)",
+            tooltip="Play faster (up to 1000×; end jumps to the end)",
         ),
         Binding("home", "home", "Start", show=False, tooltip="Go to the start (record 0)"),
         Binding("end", "end", "End", show=False, tooltip="Jump to the end of the run"),
@@ -156,7 +204,7 @@ class SimulationScreen(Screen[None]):
             "s",
             "settings",
             "Settings",
-            tooltip="Settings: commit strategy, partitions, consumers, idempotence… re-run",
+            tooltip="Settings: this lesson's model's knobs, the store's and projectors'; re-run",
         ),
         Binding(
             "slash",
@@ -202,6 +250,8 @@ class SimulationScreen(Screen[None]):
         super().__init__()
         self.scenario = scenario
         self._given_records = records
+        self.from_file = records is not None
+        """Played from a trace file: its lesson (if known) narrates, nothing re-runs."""
         self._label = label or (scenario.name if scenario is not None else "trace")
         self._warning = warning
         self.run: Run | None = None
@@ -209,11 +259,19 @@ class SimulationScreen(Screen[None]):
         self.player: Player | None = None
         self.playing = False
         self.speed_index = SPEEDS.index(DEFAULT_SPEED)
+        self.speed_mode = "time"
+        self._clock_ms = 0.0
+        """Play in virtual time: the simulated instant the player has reached."""
         self._budget = 0.0
         self._last_tick = 0.0
         self._filter = ""
         self._findings_shown = -1
         self._keep_position: int | None = None
+        self._keep_time: int | None = None
+        self.original: Scenario | None = scenario
+        """The lesson as written: settings and branches are compared against it."""
+        self._lesson_note: str | None = None
+        self._focus_key: tuple[int | None, int] | None = None
         self.answers: list[int | None] | None = None
         """The student's predictions (None: not asked yet; None inside: skipped)."""
         self._outcome_shown = False
@@ -229,11 +287,16 @@ class SimulationScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
-            with VerticalScroll(id="flow-box"):
-                yield FlowView(id="flow")
+            with TabbedContent(id="stage"):
+                with TabPane("Flow", id="tab-flow"), VerticalScroll(id="flow-box"):
+                    yield FlowView(id="flow")
+                with TabPane("Sequence", id="tab-sequence"):
+                    yield SequenceView(id="sequence")
             with Vertical(id="side"):
                 with VerticalScroll(id="narration-box"):
                     yield NarrationPanel(id="narration")
+                with Vertical(id="timers-box"):
+                    yield TimersPanel(id="timers")
                 with VerticalScroll(id="store-box"):
                     yield StorePanel(id="store")
                 with Vertical(id="metrics-box"):
@@ -246,7 +309,12 @@ class SimulationScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#flow-box").border_title = "Flow"
+        relabel(self, str(getattr(self.app, "lang", "en")))
+        # The tab bar never takes the arrow keys: ← and → step the player (v switches tabs).
+        for tabs in self.query(Tabs):
+            tabs.can_focus = False
+        if isinstance(self.focused, Tabs):
+            self.set_focus(None)
         self._titles()
         if self.evsim.presenter:
             self.add_class("-presenter")
@@ -260,6 +328,10 @@ class SimulationScreen(Screen[None]):
         lang = self.evsim.lang
         self.query_one("#narration-box").border_title = word("narration", lang)
         self.query_one("#metrics-box").border_title = word("metrics", lang)
+        self.query_one("#timers-box").border_title = word("timers", lang)
+        tabs = self.query_one(TabbedContent)
+        tabs.get_tab("tab-flow").label = f"{word('flow', lang)} (v)"
+        tabs.get_tab("tab-sequence").label = f"{word('sequence', lang)} (v)"
         self.query_one("#store-box").border_title = word("store", lang)
         self.query_one("#findings").border_title = word("findings", lang)
         log_title = word("log", lang)
@@ -268,12 +340,12 @@ class SimulationScreen(Screen[None]):
         self.query_one("#log").border_title = log_title
         title = self.scenario.title.get(lang) if self.scenario is not None else self._label
         self.sub_title = title
-        self.query_one("#flow-box").border_title = title
+        self.query_one("#stage").border_title = title
 
     def _lang_changed(self, _lang: str) -> None:
         self._titles()
         self._findings_shown = -1
-        self.refresh_view()
+        self._note_changes()
 
     # -- loading a run (in a worker) ------------------------------------------------------
 
@@ -281,9 +353,14 @@ class SimulationScreen(Screen[None]):
         self, scenario: Scenario | None, records: list[Record] | None, warning: str | None = None
     ) -> None:
         self.loading_run = True
-        self.query_one("#loading", Label).update("starting…")
+        lang = self.evsim.lang
+        self.query_one("#loading", Label).update(
+            word("loading_sim", lang) if records is None else word("loading_trace", lang)
+        )
         self.query_one("#loading").display = True
-        self._prepare(scenario, records, warning)
+        # Draw the loading state first: the fold holds the interpreter for seconds on a
+        # long trace, and the screen should say what is happening before it starts.
+        self.call_after_refresh(self._prepare, scenario, records, warning)
 
     @work(thread=True, exclusive=True, group="run")
     def _prepare(
@@ -298,6 +375,11 @@ class SimulationScreen(Screen[None]):
         if records is None:
             assert scenario is not None
             records, judged = simulate_lesson(scenario, progress, lambda: worker.is_cancelled)
+        elif scenario is None:
+            scenario, unknown = lesson_of_trace(records)
+            if unknown is not None:
+                note = word("unknown_trace", self.evsim.lang, name=unknown)
+                warning = f"{warning}\n{note}" if warning else note
         run = prepare(
             self._label, records, scenario, progress, lambda: worker.is_cancelled, warning, judged
         )
@@ -315,11 +397,21 @@ class SimulationScreen(Screen[None]):
         self.loading_run = False
         self.query_one("#loading").display = False
         self.query_one(Scrubber).set_marks(run.index.faults, run.index.findings)
+        final = run.index.final
+        group_of = {name: c.group for name, c in final.consumers.items()}
+        self.query_one(SequenceView).set_run(
+            run.records, columns_of(run.index.first_kind), group_of
+        )
         if self._filter:
             self._apply_filter(self._filter)
-        keep = self._keep_position
-        self._keep_position = None
-        player.seek(keep if keep is not None else min(1, player.total))
+        keep, keep_time = self._keep_position, self._keep_time
+        self._keep_position = self._keep_time = None
+        if keep_time is not None:
+            # A re-run with other settings: the same *moment*, not the same record number
+            # (record 50 of the new run may be a different event altogether).
+            player.seek_time(keep_time)
+        else:
+            player.seek(keep if keep is not None else min(1, player.total))
         self._findings_shown = -1
         self._titles()
         if run.warning:
@@ -328,7 +420,27 @@ class SimulationScreen(Screen[None]):
 
     # -- drawing ------------------------------------------------------------------------
 
-    def refresh_view(self) -> None:
+    def _focus(self, beat: int | None) -> frozenset[str]:
+        """What the current beat talks about: its ``focus``, or its record's components."""
+        run = self.run
+        if run is None or beat is None:
+            return frozenset()
+        b = run.beats[beat]
+        if b.focus:
+            return frozenset(b.focus)
+        seq = run.triggers[beat]
+        if seq is None:
+            return frozenset()
+        r = run.records[seq]
+        h = hop(r)
+        names = {h.src, h.dst}
+        group = getattr(r, "group", None)
+        if isinstance(group, str) and r.component == "checker":
+            names.add(group)
+        return frozenset(n for n in names if n not in ("sim", "checker"))
+
+    def refresh_view(self, moved_from: int | None = None, duration: float = 0.0) -> None:
+        """Redraw at the cursor; ``moved_from``: the records since then travel as chips."""
         player = self.player
         run = self.run
         if not isinstance(player, Player) or run is None:
@@ -336,32 +448,72 @@ class SimulationScreen(Screen[None]):
         lang = self.evsim.lang
         state = player.state
         position = player.position
-        self.query_one(FlowView).show(state, lang)
+        flow = self.query_one(FlowView)
         beat = current_beat(run.triggers, position)
-        self.query_one(NarrationPanel).show(run.beats, beat, lang)
+        flow.set_focus_names(self._focus(beat))
+        animate = (
+            moved_from is not None
+            and duration > 0
+            and self.evsim.motion
+            and self.app.animation_level != "none"
+            and abs(position - moved_from) <= 8
+        )
+        if animate and moved_from is not None:
+            lo, hi = sorted((moved_from, position))
+            records = run.records
+            hops = []
+            for r in records[lo:hi]:
+                cause = records[r.cause_seq] if r.cause_seq is not None else None
+                hops.append(hop(r, cause))
+            flow.move(state, hops, lang, duration, back=position < moved_from)
+        else:
+            flow.show(state, lang)
+        self.query_one(NarrationPanel).show(run.beats, beat, lang, self._lesson_note)
         samples = run.index.samples[: position // run.index.sample_every]
+        metrics_box = self.query_one("#metrics-box")
+        brokerless = not (state.producers or state.lanes or state.consumers)
+        metrics_box.set_class(brokerless and state.store is not None, "-pointless")
         self.query_one(MetricsPanel).show(state, samples[-80:], lang)
         store_box = self.query_one("#store-box")
         if store_box.display != (state.store is not None):
             store_box.display = state.store is not None
         if state.store is not None:
             self.query_one(StorePanel).show(state, lang)
-        mode = word("playing", lang) if self.playing else word("paused", lang)
-        icon = "▶" if self.playing else "⏸"
-        speed = SPEEDS[self.speed_index]
-        status = (
-            f"{icon} {mode} · {speed:g} rec/s · {word('lost', lang)} {state.lost}"
-            f" · {word('dup', lang)} {state.duplicates} · {word('ooo', lang)} {state.out_of_order}"
+        current = player.current
+        timers_box = self.query_one("#timers-box")
+        has_timers = bool(state.timers) or state.fired is not None
+        if timers_box.display != has_timers:
+            timers_box.display = has_timers
+        if has_timers:
+            kind = type(current).__name__ if current is not None else ""
+            self.query_one(TimersPanel).show(state, lang, kind, position - 1)
+        self.query_one(SequenceView).show(position, list(state.timers.values()), state.fired, lang)
+        self.query_one(Scrubber).show(
+            position, player.total, state.at_ms, self._status(state, lang), lang
         )
-        if self.evsim.presenter:
-            status += " · presenter: PgDn/PgUp next/previous beat"
-        self.query_one(Scrubber).show(position, player.total, state.at_ms, status, lang)
         self.query_one(TraceLog).show(run.records, position)
         self._update_findings(position)
         at_end = position >= player.total and not self._outcome_shown
         if at_end and run.judged and self.evsim.predict:
             self._outcome_shown = True
             self.call_after_refresh(self.show_outcome)
+
+    def _status(self, state: ViewState, lang: str) -> str:
+        mode = word("playing", lang) if self.playing else word("paused", lang)
+        icon = "▶" if self.playing else "⏸"
+        speed = SPEEDS[self.speed_index]
+        pace = (
+            word("speed_time", lang, speed=f"{speed:g}")
+            if self.speed_mode == "time"
+            else word("speed_records", lang, speed=f"{speed:g}")
+        )
+        status = (
+            f"{icon} {mode} · {pace} · {word('lost', lang)} {state.lost}"
+            f" · {word('dup', lang)} {state.duplicates} · {word('ooo', lang)} {state.out_of_order}"
+        )
+        if self.evsim.presenter:
+            status += " · " + word("presenter_hint", lang)
+        return status
 
     def _update_findings(self, position: int) -> None:
         from bisect import bisect_left
@@ -400,6 +552,8 @@ class SimulationScreen(Screen[None]):
         if playing:
             self._budget = 0.0
             self._last_tick = time.monotonic()
+            player = self._ready_player()
+            self._clock_ms = float(player.state.at_ms) if isinstance(player, Player) else 0.0
             self._timer.resume()
         else:
             self._timer.pause()
@@ -411,6 +565,25 @@ class SimulationScreen(Screen[None]):
         stops = [seq + 1 for seq in self.run.triggers if seq is not None and seq + 1 > position]
         return min(stops) if stops else None
 
+    def _target(self, player: Player, elapsed: float) -> int:
+        """Where playing for ``elapsed`` wall seconds takes the cursor, at the current speed."""
+        speed = SPEEDS[self.speed_index]
+        if self.speed_mode == "records":
+            self._budget += speed * elapsed
+            steps = int(self._budget)
+            self._budget -= steps
+            return player.position + steps
+        self._clock_ms += speed * elapsed * 1000
+        records = player.index.records
+        lo, hi = player.position, len(records)
+        while lo < hi:  # the first record later than the clock
+            mid = (lo + hi) // 2
+            if records[mid].at <= self._clock_ms:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
     def _tick(self) -> None:
         player = self._ready_player()
         if not isinstance(player, Player) or not self.playing:
@@ -418,12 +591,9 @@ class SimulationScreen(Screen[None]):
         now = time.monotonic()
         elapsed = min(0.5, now - self._last_tick)
         self._last_tick = now
-        self._budget += SPEEDS[self.speed_index] * elapsed
-        steps = int(self._budget)
-        if steps <= 0:
+        target = self._target(player, elapsed)
+        if target <= player.position:
             return
-        self._budget -= steps
-        target = player.position + steps
         stop = self._next_beat_stop(player.position) if self.evsim.presenter else None
         if stop is not None and target >= stop:
             target = stop
@@ -433,8 +603,9 @@ class SimulationScreen(Screen[None]):
             target = player.total
             self.playing = False
             self._timer.pause()
+        before = player.position
         player.seek(target)
-        self.refresh_view()
+        self.refresh_view(before, PLAY_MOTION_S)
 
     def action_toggle_play(self) -> None:
         player = self._ready_player()
@@ -444,23 +615,27 @@ class SimulationScreen(Screen[None]):
             player.seek(0)
         self._set_playing(not self.playing)
 
-    def _move(self, position: int | None) -> None:
+    def _move(self, position: int | None, motion: float = 0.0) -> None:
         if position is None:
             return
         if self.playing:
             self.playing = False
             self._timer.pause()
-        self.seek(position)
+        player = self._ready_player()
+        if isinstance(player, Player):
+            before = player.position
+            player.seek(position)
+            self.refresh_view(before, motion)
 
     def _pos(self) -> int:
         player = self._ready_player()
         return player.position if isinstance(player, Player) else 0
 
     def action_step(self) -> None:
-        self._move(self._pos() + 1)
+        self._move(self._pos() + 1, STEP_MOTION_S)
 
     def action_back(self) -> None:
-        self._move(self._pos() - 1)
+        self._move(self._pos() - 1, STEP_MOTION_S)
 
     def action_next_mark(self) -> None:
         player = self._ready_player()
@@ -471,6 +646,23 @@ class SimulationScreen(Screen[None]):
         player = self._ready_player()
         if isinstance(player, Player):
             self._move(player.previous_marker())
+
+    def action_speed_mode(self) -> None:
+        self.speed_mode = "records" if self.speed_mode == "time" else "time"
+        self._set_playing(self.playing)
+
+    def action_toggle_view(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "tab-sequence" if tabs.active == "tab-flow" else "tab-flow"
+        if tabs.active == "tab-sequence":
+            self.query_one(SequenceView).focus()
+
+    @on(SequenceView.Selected)
+    def _sequence_selected(self, event: SequenceView.Selected) -> None:
+        if event.why:
+            self._why(event.seq)
+        else:
+            self._move(event.seq + 1)
 
     def action_slower(self) -> None:
         self.speed_index = max(0, self.speed_index - 1)
@@ -613,7 +805,7 @@ class SimulationScreen(Screen[None]):
         player = self._ready_player()
         if not isinstance(player, Player) or self.run is None:
             return
-        if self.scenario is None:
+        if self.scenario is None or self.from_file:
             self.notify("a trace loaded from a file has no scenario to re-run", severity="warning")
             return
         choices = fork_choices(self.scenario, player.state, player.current)
@@ -648,28 +840,70 @@ class SimulationScreen(Screen[None]):
         self._label = run.label
         self._keep_position = min(self._keep_position, len(run.records))
         self._ready(run)
+        self._note_changes()
         self.notify(f"now playing: {run.label}", timeout=4)
+
+    def changes(self) -> list[str]:
+        """How the run differs from the lesson as written (``changed_settings``, ...)."""
+        now, original = self.scenario, self.original
+        if now is None or original is None or now == original:
+            return []
+        out = []
+        if now.faults != original.faults:
+            out.append("adopted_branch")
+        if msgspec.structs.replace(now, faults=original.faults) != original:
+            out.append("changed_settings")
+        return out
+
+    def _note_changes(self) -> None:
+        lang = self.evsim.lang
+        what = " + ".join(word(key, lang) for key in self.changes())
+        self._lesson_note = word("changed_note", lang, what=what) if what else None
+        self.refresh_view()
 
     def action_settings(self) -> None:
         from tui.screens.settings import SettingsDialog
 
-        if self.scenario is None or self._ready_player() is None:
-            if self.scenario is None:
+        if self.scenario is None or self.from_file or self._ready_player() is None:
+            if self.scenario is None or self.from_file:
                 self.notify(
                     "a trace loaded from a file has no settings to change", severity="warning"
                 )
             return
 
-        def done(changed: Scenario | None) -> None:
-            if changed is None or changed == self.scenario:
+        def done(result: tuple[Scenario, bool] | None) -> None:
+            if result is None:
                 return
-            self._keep_position = self._pos()
-            self._set_playing(False)
-            self.scenario = changed
-            self._load(changed, None)
+            changed, motion = result
+            if motion != self.evsim.motion:
+                self.evsim.motion = motion
+                self.notify("motion on" if motion else "motion off", timeout=2)
+            if changed == self.scenario:
+                return
+            self._rerun(changed)
             self.notify("settings changed: re-running the simulation", timeout=3)
 
-        self.app.push_screen(SettingsDialog(self.scenario), done)
+        self.app.push_screen(
+            SettingsDialog(self.scenario, motion=self.evsim.motion, lesson=self.original), done
+        )
+
+    def _rerun(self, changed: Scenario) -> None:
+        """Run ``changed`` and come back to the same virtual time (an adopted fault stays)."""
+        player = self._ready_player()
+        self._keep_time = player.state.at_ms if isinstance(player, Player) else None
+        self._set_playing(False)
+        self.scenario = changed
+        self._load(changed, None)
+        self.call_later(self._note_changes)
+
+    def action_discard(self) -> None:
+        lang = self.evsim.lang
+        if not self.changes() or self.original is None:
+            self.notify(word("nothing_to_discard", lang), timeout=2)
+            return
+        self._label = self.original.name
+        self._rerun(self.original)
+        self.notify(word("discarded", lang), timeout=3)
 
     # -- learn, predict ----------------------------------------------------------------------
 
@@ -725,6 +959,27 @@ class SimulationScreen(Screen[None]):
         self.notify(f"saved {path}", timeout=4)
 
     def action_close(self) -> None:
+        changes = self.changes()
+        if not changes:
+            self._leave()
+            return
+        from tui.screens.confirm import ConfirmDialog
+
+        lang = self.evsim.lang
+        what = " + ".join(word(key, lang) for key in changes)
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self._leave()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                word("leave_question", lang, what=what), word("leave", lang), word("stay", lang)
+            ),
+            answered,
+        )
+
+    def _leave(self) -> None:
         self.workers.cancel_group(self, "run")
         self._timer.pause()
         self.dismiss(None)

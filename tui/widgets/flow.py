@@ -1,331 +1,234 @@
-"""The flow view: producers → broker lanes → consumer groups, at the cursor.
+"""The flow widget: the model's picture at the cursor, with chips moving between stages.
 
-One lane per partition (or per queue, for a broker without partitions). Each
-lane shows its newest records as chips — the offset, coloured by the message
-key — between the log start and the log end offset, with a coloured bar where
-each group's committed offset is (the next record that group will read). Below
-are the groups: generation, state, and each member's assignment, state and
-in-flight (delivered, not yet processed) messages. An event store comes first
-when the trace has one: each stream as a lane of its versions, each projector
-with its checkpoint's progress through the global log. Stream processors
-(watermark, open windows) and sagas (a tally, and the newest few with their
-step) come between the lanes and the groups. Components the view has no picture for are listed
-generically, so new record kinds show up without a change here.
+The picture comes from the model's view (``tui.views.view_for``); this widget
+adds what happens *between* two records. When the cursor moves by a few
+records, each record's hop (``tui.stage.hop``: from which component to which)
+becomes a chip that travels from its source's line to its destination's over
+``duration`` seconds, through Textual's animator — so it honours the app's
+animation level (off in tests: the chip lands at once) — and a record that
+happens in one place (a crash, a duplicate found, a timer firing) flashes
+there instead. Stepping back plays the hop in reverse. The animation state
+lives here, derived from the previous state, the records and the next state;
+the fold knows nothing of it.
+
+Drawing is line by line (``render_line``): the picture is cut into strips once
+per state and width, and a frame of motion only repaints the strips the chips
+cross. The narration's focus dims every line that is not about a focused
+component.
 """
 
 from __future__ import annotations
 
-from itertools import islice
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
-from simulator.lessons.words import word
-from tui.fold import Lane, ViewState
-from tui.i18n import fit
-from tui.widgets.palette import group_style, key_style
+from tui.fold import ViewState
+from tui.stage import Hop
+from tui.views import PictureFn, view_for
+from tui.views.picture import Anchor, Picture
 
-__all__ = ["FlowView", "render_flow"]
+__all__ = ["Flight", "FlowView", "flight_position"]
 
-MAX_LANES = 48
+MAX_FLIGHTS = 6
+"""More hops than this in one frame are not animated: the picture jumps to the end state."""
 
-_STATE_MARK = {
-    "running": ("●", "green"),
-    "crashed": ("✖", "bold red"),
-    "left": ("○", "dim"),
-    "restarted": ("◐", "yellow"),
+_MARK_TEXT = {
+    "dup": "×2",
+    "order": "⇅",
+    "lost": "░ lost",
+    "crash": "✖",
+    "restart": "↺",
+    "redelivered": "↻",
+    "timer": "⏰",
+    "drop": "⊘",
+    "fail": "✗",
+}
+_MARK_STYLE = {
+    "dup": "bold white on red",
+    "order": "bold black on yellow",
+    "lost": "bold white on grey37",
+    "crash": "bold white on red",
+    "timer": "bold black on dark_orange",
+    "fail": "bold white on dark_red",
 }
 
 
-def _queue_line(lane: Lane, width: int, name_w: int) -> Text:
-    """A queue: waiting messages (head first) and the unacked ones, per consumer."""
-    line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(f"{lane.name[:name_w]:<{name_w}}", style="bold")
-    line.append(f" {len(lane.ready):>4}", style="dim")
-    line.append("▕", style="dim")
-    room = max(8, (width - name_w - 6) * 3 // 5)
-    used = 0
-    for msg, key in lane.ready:
-        chip = f"m{msg}"
-        if used + len(chip) + 1 > room:
-            line.append("…", style="dim")
-            used += 1
-            break
-        line.append(chip, style=key_style(key))
-        line.append(" ")
-        used += len(chip) + 1
-    line.append(" " * max(0, room - used))
-    line.append("▏", style="dim")
-    if lane.unacked:
-        line.append(" unacked ", style="yellow")
-        for msg, (key, consumer) in list(lane.unacked.items())[:8]:
-            line.append(f"m{msg}", style=key_style(key) + " underline")
-            line.append(f"→{consumer.rsplit('-', 1)[-1]} ", style="dim")
-    return line
+FOCUSED = Style(bold=True, bgcolor="grey23")
+"""A line about a component the narration names (the others are dimmed)."""
 
 
-def _lane_tail(
-    state: ViewState, lane: Lane, groups: list[str], owner: str | None, busy: int, full: bool
-) -> Text:
-    """What follows a lane's chips: log end offset, owner, lag, in-flight count."""
-    tail = Text(no_wrap=True)
-    tail.append("▏", style="dim")
-    tail.append(f"{lane.log_end:<4}", style="dim")
-    lag = next((state.lag(lane, g) for g in groups if g in lane.committed), None)
-    if owner and full:
-        tail.append(f" → {owner}")
-    if lag is not None:
-        tail.append(f" lag {lag}", style="bold red" if lag > 20 else "")
-    if busy:
-        tail.append(f" ⧗{busy}", style="yellow")
-    if lane.compacted:
-        tail.append(f" ✂{lane.compacted}", style="magenta")
-    return tail
+@dataclass(frozen=True, slots=True)
+class Flight:
+    """A chip on its way: ``hop`` drawn from ``start`` to ``end`` (equal: a flash in place)."""
+
+    hop: Hop
+    start: Anchor
+    end: Anchor
 
 
-def _lane_line(lane: Lane, groups: list[str], name_w: int, room: int, tail: Text) -> Text:
-    """One partition: offsets as chips coloured by key, ┃ where each group has committed."""
-    line = Text(no_wrap=True, overflow="ellipsis")
-    line.append(f"{lane.name[-name_w:]:<{name_w}}", style="bold")
-    line.append(f" {lane.log_start:>4}", style="dim")
-    line.append("▕", style="dim")
-    marks: dict[int, list[str]] = {}
-    for g in groups:
-        if g in lane.committed:
-            marks.setdefault(lane.committed[g], []).append(g)
-    chips: list[tuple[str, str]] = []
-    used = 0
-    first_shown = lane.log_end
-    for offset, _msg, key in reversed(lane.recent):
-        piece: list[tuple[str, str]] = [(f"{offset}", key_style(key)), (" ", "")]
-        for g in marks.get(offset + 1, []):
-            piece.insert(1, ("┃", group_style(g, groups)))
-        size = sum(len(text) for text, _ in piece)
-        if used + size > room - 1:
-            break
-        chips[0:0] = piece
-        used += size
-        first_shown = offset
-    for g in groups:
-        c = lane.committed.get(g)
-        if c is not None and (not chips or c <= first_shown):
-            chips.insert(0, ("◀" if chips else "┃", group_style(g, groups)))
-    for text, style in chips:
-        line.append(text, style=style)
-    pad = room - sum(len(text) for text, _ in chips)
-    if pad > 0:
-        line.append(" " * pad)
-    line.append_text(tail)
-    return line
+def flight_position(flight: Flight, progress: float) -> Anchor:
+    """Where the chip is at ``progress`` (0 at its source, 1 at its destination).
 
-
-def _lanes(state: ViewState, lanes: list[Lane], width: int, groups: list[str]) -> list[Text]:
-    """Every lane, aligned: one name column, one chip column, one tail column."""
-    owners: dict[str, str] = {}
-    for c in state.consumers.values():
-        for tp in c.owned:
-            owners[tp] = c.name if tp not in owners else f"{owners[tp]},{c.name}"
-    busy = state.in_flight_by_lane()
-    name_w = min(24, max((len(lane.name) for lane in lanes), default=8))
-    logs = [lane for lane in lanes if not lane.queue]
-
-    def tails(full: bool) -> dict[str, Text]:
-        return {
-            lane.name: _lane_tail(
-                state, lane, groups, owners.get(lane.name), busy.get(lane.name, 0), full
-            )
-            for lane in logs
-        }
-
-    tail = tails(True)
-    tail_w = max((t.cell_len for t in tail.values()), default=0)
-    if width - name_w - 6 - tail_w < 24:
-        tail = tails(False)
-        tail_w = max((t.cell_len for t in tail.values()), default=0)
-    room = max(4, width - name_w - 6 - tail_w - 1)
-    out = []
-    for lane in lanes:
-        if lane.queue:
-            out.append(_queue_line(lane, width, name_w))
-        else:
-            out.append(_lane_line(lane, groups, name_w, room, tail[lane.name]))
-    return out
-
-
-def render_flow(state: ViewState, width: int, lang: str) -> Text:
-    """The whole flow picture as text (pure: the same state gives the same picture)."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    width = max(20, width)
-    if not state.applied:
-        out.append("⏵ ", style="bold")
-        out.append("space ▶ play · n/→ step · ? help", style="dim")
-        return out
-    groups = list(state.groups)
-    groups += [c.group for c in state.consumers.values() if c.group not in groups]
-    groups = list(dict.fromkeys(groups))
-    if state.store is not None:
-        from tui.widgets.store import store_flow
-
-        out.append_text(store_flow(state.store, state.crashed, width, lang))
-        if not (state.producers or state.lanes or groups):
-            # An event-sourced lesson with no broker: the store is the whole picture.
-            _processors(out, state, lang)
-            _others_and_end(out, state, lang)
-            return out
-    pw = min(24, max((len(p) for p in state.producers), default=8))
-    cw = min(24, max((len(c) for c in state.consumers), default=8))
-    out.append(f"{word('producers', lang)}\n", style="bold underline")
-    for p in state.producers.values():
-        mark, style = ("✖", "bold red") if p.state == "crashed" else ("▸", "cyan")
-        out.append(f" {mark} ", style=style)
-        out.append(f"{p.name:<{pw}}", style="bold")
-        out.append(
-            f" {word('produced', lang)} {p.produced} · {word('acked', lang)} {p.acked}"
-            f" · {word('in_flight', lang)} {len(p.in_flight)}"
-        )
-        if p.retries:
-            out.append(f" · {word('retries', lang)} {p.retries}", style="dark_orange")
-        if p.failed:
-            out.append(f" · failed {p.failed}", style="red")
-        out.append("\n")
-    if not state.producers:
-        out.append(" —\n", style="dim")
-    out.append(f"{word('lanes', lang)}", style="bold underline")
-    out.append(f"  {state.broker} · {state.follows}\n", style="dim")
-    lanes = list(state.lanes.values())
-    if any(lane.queue for lane in lanes):
-        name_w = min(24, max(len(lane.name) for lane in lanes))
-        out.append(f"{'queue':<{name_w}} {'ready':>4}  head → tail\n", style="dim")
-    for line in _lanes(state, lanes[:MAX_LANES], width, groups):
-        out.append_text(line)
-        out.append("\n")
-    if len(lanes) > MAX_LANES:
-        out.append(f" … {len(lanes) - MAX_LANES} more lanes\n", style="dim")
-    if state.crashed:
-        out.append(f" ✖ {', '.join(state.crashed)} {word('crashed', lang)}\n", style="bold red")
-    committing = [g for g in groups if any(g in lane.committed for lane in lanes)]
-    if committing:
-        legend = Text(" ")
-        for g in committing:
-            legend.append("┃", style=group_style(g, groups))
-            legend.append(f" {g} {word('committed', lang)}  ")
-        out.append_text(legend)
-        out.append("\n")
-    # Sagas and stream windows are what their lessons are about: above the members.
-    _processors(out, state, lang)
-    out.append(f"{word('groups', lang)}\n", style="bold underline")
-    for name in groups:
-        group = state.groups.get(name)
-        out.append(" ")
-        out.append(name, style=group_style(name, groups))
-        if group is not None:
-            gstyle = {"stable": "green", "rebalancing": "bold yellow"}.get(group.state, "yellow")
-            out.append(f"  gen {group.generation} · ")
-            out.append(word(group.state, lang), style=gstyle)
-            if group.assignor:
-                out.append(f" · {group.assignor}", style="dim")
-        elif name in state.lanes and state.lanes[name].queue:
-            out.append("  competing consumers on one queue", style="dim")
-        out.append("\n")
-        for c in state.consumers.values():
-            if c.group != name:
-                continue
-            mark, style = _STATE_MARK.get(c.state, ("?", ""))
-            out.append(f"   {mark} ", style=style)
-            out.append(f"{c.name:<{cw}}", style="bold")
-            out.append(f" {fit(word(c.state, lang), 9)}", style=style)
-            owned = ",".join(tp.rsplit("/", 1)[-1] if "/" in tp else tp for tp in c.owned)
-            if group is not None:
-                out.append(f" [{owned or '-'}]")
-            out.append(f" {word('processed', lang)} {c.processed}")
-            if c.in_flight:
-                ids = " ".join(f"m{m}" for m in islice(c.in_flight, 4))
-                out.append(f" · ⧗ {ids}", style="yellow")
-            out.append("\n")
-    _others_and_end(out, state, lang)
-    return out
-
-
-_SAGA_MARK = {
-    "running": ("▶", "cyan"),
-    "failed": ("✖", "bold red"),
-    "compensating": ("↺", "yellow"),
-    "timed out": ("⌛", "bold red"),
-    "compensated": ("↺", "yellow"),
-    "completed": ("✔", "green"),
-}
-SAGAS_SHOWN = 6
-
-
-def _processors(out: Text, state: ViewState, lang: str) -> None:
-    """Stream processors (watermark, windows) and sagas (the newest few, and a tally)."""
-    if state.windows:
-        out.append(f"{word('windows', lang)}\n", style="bold underline")
-        for w in state.windows.values():
-            out.append(f" ⧉ {w.group:<16}", style="bold")
-            wm = "—" if w.watermark_ms is None else f"{w.watermark_ms / 1000:.3f}s"
-            out.append(f" {word('watermark', lang)} {wm} · {word('open', lang)} {len(w.open)}")
-            out.append(f" · {word('emitted', lang)} {w.emitted}")
-            if w.late:
-                out.append(f" · {word('late', lang)} {w.late}", style="bold red")
-            if w.restored:
-                out.append(f" · {word('restored', lang)} {w.restored}", style="yellow")
-            out.append("\n")
-    if state.sagas:
-        tally: dict[str, int] = {}
-        for v in state.sagas.values():
-            tally[v.status] = tally.get(v.status, 0) + 1
-        out.append(f"{word('sagas', lang)}", style="bold underline")
-        out.append("  " + " · ".join(f"{k} {n}" for k, n in tally.items()) + "\n", style="dim")
-        for v in list(state.sagas.values())[-SAGAS_SHOWN:]:
-            mark, style = _SAGA_MARK.get(v.status, ("■", "bold"))
-            out.append(f" {mark} ", style=style)
-            out.append(f"{v.saga:<12}", style="bold")
-            out.append(f" {v.status}", style=style)
-            if v.step:
-                out.append(f" · {v.step}", style="dim")
-            out.append(f" · {v.steps} {word('steps', lang)}\n", style="dim")
-
-
-def _others_and_end(out: Text, state: ViewState, lang: str) -> None:
-    if state.others:
-        out.append(f"{word('others', lang)}\n", style="bold underline")
-        for name, kind in state.others.items():
-            out.append(f" ◇ {name:<16} {kind}\n")
-    if state.finished:
-        out.append(f"■ {word('finished', lang)} ({state.finished})", style="bold")
-    out.rstrip()
+    It leaves along its source's row to the right of both names, goes down (or up)
+    that column, and comes back along the destination's row to the name: it passes
+    beside the names instead of over them, one direction at a time.
+    """
+    p = max(0.0, min(1.0, progress))
+    a, b = flight.start, flight.end
+    side = max(a.x, b.x)
+    out_, rows, in_ = side - a.x, abs(b.y - a.y), side - b.x
+    walked = round(p * max(1, out_ + rows + in_))
+    if walked <= out_:
+        return Anchor(a.y, a.x + walked)
+    walked -= out_
+    if walked <= rows:
+        return Anchor(a.y + (walked if b.y >= a.y else -walked), side)
+    return Anchor(b.y, side - (walked - rows))
 
 
 class FlowView(Widget):
-    """Draws ``render_flow`` of the state it is given; cheap to refresh every tick."""
+    """Draws the model's picture of the state it is given, with chips in flight."""
 
     DEFAULT_CSS = """
-    FlowView { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    FlowView { height: auto; }
     """
+
+    progress: reactive[float] = reactive(1.0)
+    """How far the chips in flight have got (1.0: landed; the picture is the end state)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = ViewState()
         self.lang = "en"
-        self._cache: tuple[int, Text] | None = None
-        self._lines = 1
+        self.broker = ""
+        self.focus_names: frozenset[str] = frozenset()
+        self.flights: list[Flight] = []
+        self._view: PictureFn = view_for("")
+        self._picture: tuple[int, Picture] | None = None
+        self._strips: dict[int, Strip] = {}
+
+    # -- what to draw ------------------------------------------------------------------
 
     def show(self, state: ViewState, lang: str) -> None:
+        """Draw ``state`` (its end state: any chip still moving lands)."""
+        self._land()
+        self.flights = []
+        self.set_reactive(FlowView.progress, 1.0)
+        self._set_state(state, lang)
+
+    def _set_state(self, state: ViewState, lang: str) -> None:
+        if state.broker != self.broker:
+            self.broker = state.broker
+            self._view = view_for(state.broker)
+        before = self._lines()
         self.state, self.lang = state, lang
-        self._cache = None
-        lines = self._picture(self.content_region.width or 80).plain.count("\n") + 1
-        # A new layout only when the picture grows or shrinks; otherwise just repaint.
-        self.refresh(layout=lines != self._lines)
-        self._lines = lines
+        self._picture = None
+        self._strips = {}
+        self.refresh(layout=self._lines() != before)
 
-    def _picture(self, width: int) -> Text:
-        if self._cache is None or self._cache[0] != width:
-            self._cache = (width, render_flow(self.state, width, self.lang))
-        return self._cache[1]
+    def set_focus_names(self, names: frozenset[str]) -> None:
+        if names != self.focus_names:
+            self.focus_names = names
+            self._strips = {}
+            self.refresh()
 
-    def render(self) -> Text:
-        return self._picture(self.content_region.width or 80)
+    def move(
+        self, state: ViewState, hops: Sequence[Hop], lang: str, duration: float, back: bool = False
+    ) -> None:
+        """Draw ``state`` with ``hops`` (the records between the old and new cursor) in flight."""
+        self._set_state(state, lang)
+        self._land()
+        shown = [h for h in hops if h.moves or h.mark]
+        if not shown or len(shown) > MAX_FLIGHTS or duration <= 0:
+            self.flights = []
+            self.set_reactive(FlowView.progress, 1.0)
+            return
+        anchors = self.picture().anchors
+        flights = []
+        for h in shown:
+            src, dst = anchors.get(h.src), anchors.get(h.dst)
+            if src is None and dst is None:
+                continue
+            start, end = src or dst, dst or src
+            assert start is not None and end is not None
+            if back:
+                start, end = end, start
+            flights.append(Flight(h, start, end))
+        self.flights = flights
+        if not flights:
+            return
+        self.progress = 0.0
+        self.animate("progress", 1.0, duration=duration, easing="in_out_cubic")
 
-    def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return self._picture(width).plain.count("\n") + 1
+    def _land(self) -> None:
+        """Stop a chip in flight where it is going (the next move starts from there)."""
+        if self.is_mounted and self.app.animator.is_being_animated(self, "progress"):
+            self.app.animator.force_stop_animation(self, "progress")
+
+    def watch_progress(self, _progress: float) -> None:
+        self.refresh()
+
+    # -- the picture -------------------------------------------------------------------
+
+    def picture(self) -> Picture:
+        width = max(20, self.content_region.width or 80)
+        if self._picture is None or self._picture[0] != width:
+            self._picture = (width, self._view(self.state, width, self.lang))
+            self._strips = {}
+        return self._picture[1]
+
+    def _lines(self) -> int:
+        return len(self.picture().lines) if self.state.applied else 1
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.picture().lines)
+
+    def _base(self, y: int) -> Strip:
+        strip = self._strips.get(y)
+        if strip is None:
+            pic = self.picture()
+            line = pic.lines[y] if y < len(pic.lines) else None
+            width = self.size.width
+            if line is None:
+                strip = Strip.blank(width, self.rich_style)
+            else:
+                segments = list(line.render(self.app.console))
+                strip = Strip(segments).extend_cell_length(width).crop(0, width)
+                owner = pic.owners.get(y)
+                if self.focus_names:
+                    if owner is not None and owner in self.focus_names:
+                        strip = strip.apply_style(FOCUSED)
+                    elif owner is not None or y > 0:
+                        strip = strip.apply_style(Style(dim=True))
+                strip = strip.apply_style(self.rich_style)
+            self._strips[y] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        strip = self._base(y)
+        if not self.flights:
+            return strip
+        width = self.size.width
+        for flight in self.flights:
+            here = flight_position(flight, self.progress)
+            if here.y != y:
+                continue
+            h = flight.hop
+            label = h.chip or h.kind
+            mark = _MARK_TEXT.get(h.mark, "")
+            moving = flight.start != flight.end and self.progress < 1.0
+            text = f"●{label}" if moving else f"{label}{mark}"
+            if not moving and not mark:
+                continue
+            style = Style.parse(_MARK_STYLE.get(h.mark, "bold black on bright_cyan"))
+            x = min(max(0, here.x + 1), max(0, width - len(text)))
+            chip = Strip([Segment(text, style)])
+            strip = Strip.join([strip.crop(0, x), chip, strip.crop(x + chip.cell_length, width)])
+        return strip

@@ -39,10 +39,16 @@ class NarrationPanel(Widget):
         self.beats: Sequence[Beat] = ()
         self.beat: int | None = None
         self.lang = "en"
+        self.note: str | None = None
+        self.loading = True
 
-    def show(self, beats: Sequence[Beat], beat: int | None, lang: str) -> None:
-        if (beats, beat, lang) != (self.beats, self.beat, self.lang):
-            self.beats, self.beat, self.lang = beats, beat, lang
+    def show(
+        self, beats: Sequence[Beat], beat: int | None, lang: str, note: str | None = None
+    ) -> None:
+        """Show ``beat``; ``note``: the run is not the lesson as written (settings, a branch)."""
+        self.loading = False
+        if (beats, beat, lang, note) != (self.beats, self.beat, self.lang, self.note):
+            self.beats, self.beat, self.lang, self.note = beats, beat, lang, note
             self.refresh(layout=True)
 
     def render(self) -> RenderableType:
@@ -54,12 +60,17 @@ class NarrationPanel(Widget):
         if self.beats:
             n = 0 if self.beat is None else self.beat + 1
             head.append(f"   {n}/{len(self.beats)}", style="dim")
+        if self.loading:
+            return Group(head, Text(word("loading_narration", lang), style="dim italic"))
         if not self.beats:
             return Group(head, Text(word("no_narration", lang), style="dim italic"))
         if self.beat is None:
             return Group(head, Text(word("no_beat", lang), style="dim italic"))
         beat = self.beats[self.beat]
-        parts: list[RenderableType] = [head, Text(beat.text.get(lang), style="bold")]
+        parts: list[RenderableType] = [head]
+        if self.note:
+            parts.append(Text(self.note, style="italic dark_orange"))
+        parts.append(Text(beat.text.get(lang), style="bold"))
         if beat.notice is not None:
             parts.append(Text(f"\n{word('notice', lang)}", style="bold yellow"))
             parts.append(Text(beat.notice.get(lang), style="italic"))

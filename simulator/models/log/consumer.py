@@ -30,7 +30,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.models.handling import record_failure
+from simulator.kernel import Timers
+from simulator.models.handling import record_failure, record_output_produced
 from simulator.models.log.assignors import TopicPartition
 from simulator.models.log.partition import Entry, Partition
 from simulator.scenario import Group as GroupSpec
@@ -99,6 +100,8 @@ class Consumer:
         self._processing_ms = spec.processing_ms
         self._read_committed = spec.isolation == "read_committed"
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
+        """Processing and retry-backoff timers: a crash calls them off."""
         self.processor: Processor | None = None
         if spec.processor is not None:
             from simulator.streams.plugin import build_processor
@@ -141,6 +144,7 @@ class Consumer:
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
+        self._timers.cancel_all()
         self.busy = False
         self._batch = []
         if self._txn is not None:
@@ -395,7 +399,7 @@ class Consumer:
         """Begin the current record: its processing takes ``processing_ms`` of virtual time."""
         duration = self._duration()
         if duration:
-            self.runtime.kernel.after(duration, self._run_items, token)
+            self._timers.after(duration, self._run_items, token)
         else:
             self._run_items(token)
 
@@ -413,7 +417,7 @@ class Consumer:
                 return
             duration = self._duration()
             if duration:
-                kernel.schedule(kernel.now_ms + duration, self._run_items, token)
+                self._timers.at(kernel.now_ms + duration, self._run_items, token)
                 return
 
     def _finish_item(self, token: int) -> bool:
@@ -463,8 +467,14 @@ class Consumer:
         self.write_output(self.spec.output_topic or "", out, cause_seq)
 
     def write_output(self, topic: str, out: Message, cause_seq: int | None) -> None:
-        """Append ``out`` to ``topic`` by key, inside the open transaction if there is one."""
-        entry, part = self.broker.append_keyed(topic, out, self.name, cause_seq, txn=self._txn)
+        """Append ``out`` to ``topic`` by key, inside the open transaction if there is one.
+
+        The consumer is a producer here: it hands the output over (``Produced``,
+        under its own name) and it counts as sent once appended — or, inside a
+        transaction, once the transaction commits.
+        """
+        produced = record_output_produced(self.runtime, self.name, out, topic, cause_seq)
+        entry, part = self.broker.append_keyed(topic, out, self.name, produced, txn=self._txn)
         if self._txn is None:
             self.runtime.emit(
                 Acked,
@@ -504,7 +514,7 @@ class Consumer:
         )
         if delay is not None:
             self._attempt += 1
-            runtime.kernel.after(delay, self._start_item, token)
+            self._timers.after(delay, self._start_item, token)
             return False
         level = entry.level
         if level < len(spec.retry_topics):

@@ -6,8 +6,8 @@ produce request — one batch per partition — whenever fewer than
 ``max_in_flight`` requests are awaiting an answer, so under load batches fill
 up by themselves (``linger.ms=0``, Kafka 3.x's default).
 
-``acks=0`` does not wait: the records count as sent the moment they leave,
-even if the network loses them. Otherwise no answer within
+``acks=0`` does not wait: the records count as sent the moment they leave
+(``SentUnacknowledged``), even if the network loses them. Otherwise no answer within
 ``request_timeout_ms`` means "send the batch again" — and if only the *answer*
 was lost, the broker now has the records twice. With ``max_in_flight > 1`` a
 later batch can overtake the retried one, so records of one key land out of
@@ -29,7 +29,7 @@ from simulator.kernel import Timer
 from simulator.messages import Message
 from simulator.models.log.partitioner import Partitioner
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
+from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried, SentUnacknowledged
 
 if TYPE_CHECKING:
     from simulator.models.log.broker import LogBroker
@@ -167,7 +167,7 @@ class Producer:
             request.answered = True
             self._in_flight_count -= 1
             for batch in batches:
-                self._acknowledge(batch, None)
+                self._sent_unacknowledged(batch)
             return
         request.deadline_ms = runtime.kernel.now_ms + self.spec.request_timeout_ms
         self._in_flight.append(request)
@@ -195,19 +195,15 @@ class Producer:
                 self._acknowledge(batch, placed)
         self._drain()
 
-    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]] | None) -> None:
+    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
         runtime = self.runtime
         record = runtime.record
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
+        partition = batch.partition
         for i, msg in enumerate(batch.msgs):
-            if placed is None:
-                partition = offset = None
-                cause = batch.causes[i]
-            else:
-                partition = batch.partition
-                offset, cause = placed[i]
+            offset, cause = placed[i]
             record(
                 Acked(
                     seq=runtime.next_seq,
@@ -219,6 +215,22 @@ class Producer:
                     topic=topic,
                     partition=partition,
                     offset=offset,
+                )
+            )
+
+    def _sent_unacknowledged(self, batch: Batch) -> None:
+        """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
+        runtime = self.runtime
+        for i, msg in enumerate(batch.msgs):
+            runtime.record(
+                SentUnacknowledged(
+                    seq=runtime.next_seq,
+                    at=runtime.kernel.now_ms,
+                    component=self.name,
+                    cause_seq=batch.causes[i],
+                    producer=self.name,
+                    msg=msg.id,
+                    topic=self.topic,
                 )
             )
 

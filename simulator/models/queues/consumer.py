@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from simulator.models.handling import record_failure, record_output_sent, record_processed
+from simulator.kernel import Timers
+from simulator.models.handling import (
+    record_failure,
+    record_output_produced,
+    record_output_sent,
+    record_processed,
+)
 from simulator.trace import Crashed, Restarted, Skipped
 
 if TYPE_CHECKING:
@@ -38,9 +44,8 @@ class QueueConsumer:
     """One consumer of one queue: identity, crash and restart, and the handler's outcome.
 
     A model's consumer subclasses it and fills in ``start``, ``_stop`` (what a
-    crash voids), ``_resume`` (how it starts consuming again) and
-    ``_start_item`` (start the handler on the current message, given the
-    incarnation token).
+    crash voids) and ``_resume`` (how it starts consuming again); it runs its
+    handler through ``self._timers``, so a crash calls the work in hand off.
     """
 
     def __init__(self, runtime: Runtime, output: OutputTarget, spec: GroupSpec, name: str) -> None:
@@ -52,10 +57,10 @@ class QueueConsumer:
         self._output = output
         self._token = 0
         """Bumped whenever in-memory work is void: a timer holding an older token does nothing."""
-        self._attempt = 1
-        """Tries of the current message in this round (the retry policy counts them)."""
         self._processing_ms = spec.processing_ms
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
+        self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
+        """Processing and retry-backoff timers: a crash calls them off."""
         self._crashes_at = runtime.faults.crashes_at
         self._handler_error = runtime.faults.handler_error
 
@@ -73,10 +78,6 @@ class QueueConsumer:
         """The process is back (after ``Restarted``): start consuming again."""
         raise NotImplementedError
 
-    def _start_item(self, token: int) -> None:
-        """Run the handler on the current message (again, after a retry's backoff)."""
-        raise NotImplementedError
-
     # -- crashes and restarts --------------------------------------------------------------------
 
     def crash(self, point: str | None) -> int:
@@ -85,6 +86,7 @@ class QueueConsumer:
         self.crashed = True
         self.crash_seq = crashed.seq
         self._token += 1
+        self._timers.cancel_all()
         self._stop(crashed.seq)
         return crashed.seq
 
@@ -107,36 +109,45 @@ class QueueConsumer:
         spec = self.spec
         processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
         if out is not None and spec.output_topic is not None:
-            self._output.publish_internal(spec.output_topic, out, processed_seq)
-            record_output_sent(runtime, self.name, out, spec.output_topic, processed_seq)
+            topic = spec.output_topic
+            produced = record_output_produced(runtime, self.name, out, topic, processed_seq)
+            self._output.publish_internal(topic, out, produced)
+            record_output_sent(runtime, self.name, out, topic, produced)
         return processed_seq
 
-    def _failed_try(
-        self, msg: Message, delivered_seq: int, error: str, token: int, *, retries: bool = True
-    ) -> int | None:
-        """The handler failed: retry in place after a backoff, or give up.
+    def _failure(
+        self,
+        msg: Message,
+        delivered_seq: int,
+        error: str,
+        *,
+        attempt: int,
+        tries: int,
+        retries: bool = True,
+    ) -> tuple[int, int | None]:
+        """The handler failed: record it, and a blocking retry if the policy has one left.
 
-        Returns None when a retry is scheduled, else the seq of the
-        ``ProcessingFailed`` record the model's own failure path follows from.
+        ``attempt`` counts the tries of this round (the retry policy's own
+        count); ``tries`` every try of this stored message so far, this one
+        included — over earlier deliveries too (a requeue, a receive after the
+        visibility timeout), so attempt numbers in the trace keep counting up.
+        Returns the ``ProcessingFailed`` seq and the backoff before the next
+        try, or None when the model's own failure path takes over.
         """
         spec = self.spec
-        failed_seq, delay = record_failure(
+        return record_failure(
             self.runtime,
             consumer=self.name,
             group=spec.name,
             msg=msg.id,
             cause_seq=delivered_seq,
             error=error,
-            attempt=self._attempt,
+            attempt=attempt,
             policy=spec.retry,
             rng=self._retry_rng,
             retries_allowed=retries,
+            earlier=tries - attempt,
         )
-        if delay is None:
-            return failed_seq
-        self._attempt += 1
-        self.runtime.kernel.after(delay, self._start_item, token)
-        return None
 
     def _skipped(self, msg: Message, failed_seq: int, reason: str) -> None:
         """The message was settled before processing, so a failure cannot bring it back."""

@@ -8,7 +8,8 @@ lost, the broker now holds the message twice: neither RabbitMQ nor a standard
 SQS queue recognises a republished message (an SQS FIFO queue does, by its
 deduplication id). A refused publish (a full queue with ``reject-publish``)
 fails without a retry. Without confirms (``publisher_confirms = false``, or
-``acks = 0``) a message counts as sent the moment it leaves.
+``acks = 0``) a message counts as sent the moment it leaves
+(``SentUnacknowledged``): nobody will ever say whether it arrived.
 
 Both queue models share this client; the Kafka-style producer has its own,
 because partitions, sequence numbers and idempotence are Kafka's alone.
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from simulator.messages import Message
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried
+from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried, SentUnacknowledged
 
 if TYPE_CHECKING:
     from simulator.kernel import Timer
@@ -123,8 +124,19 @@ class Publisher:
             cause_seq=request.cause_seq,
         )
         if not self.confirms:
-            # Fire and forget: it counts as sent as soon as it leaves.
-            self._acked(request, request.cause_seq)
+            # Fire and forget: it counts as sent as soon as it leaves, unconfirmed.
+            self._settled(request)
+            runtime.record(
+                SentUnacknowledged(
+                    seq=runtime.next_seq,
+                    at=runtime.kernel.now_ms,
+                    component=self.name,
+                    cause_seq=request.cause_seq,
+                    producer=self.name,
+                    msg=request.msg.id,
+                    topic=self.topic,
+                )
+            )
             return
         request.deadline_ms = runtime.kernel.now_ms + self.spec.request_timeout_ms
         self._in_flight.append(request)

@@ -11,8 +11,11 @@ once every queue has it.
 
 Dead-lettering republishes the message to the DLX with its original routing
 key, for four reasons: ``rejected`` (nack/reject without requeue),
-``expired`` (TTL), ``maxlen`` (``drop-head`` overflow) and ``delivery_limit``
-(a quorum queue). Without a DLX the message is dropped. Queues are durable and
+``expired`` (TTL), ``maxlen`` (``drop-head`` or ``reject-publish-dlx``
+overflow) and ``delivery_limit`` (a quorum queue). The dead letter carries
+RabbitMQ's headers: ``x-death``, one entry per queue and reason with a count
+(latest first), and ``x-first-death-reason``/``-queue``/``-exchange``, set the
+first time and kept. Without a DLX the message is dropped. Queues are durable and
 messages persistent: a broker crash closes every channel (unacked deliveries
 are requeued) but keeps the queues; publishes during the outage go unanswered.
 """
@@ -26,9 +29,9 @@ from simulator.models.queues.broker import QueueBroker
 from simulator.models.queues.publisher import PublishRequest
 from simulator.models.rabbitmq.consumer import RabbitConsumer
 from simulator.models.rabbitmq.exchange import Exchange
-from simulator.models.rabbitmq.queue import Queue
+from simulator.models.rabbitmq.queue import Queue, QueuedMessage
 from simulator.models.rabbitmq.settings import broker_args, queue_args
-from simulator.trace import DeadLettered, Routed
+from simulator.trace import DeadLettered, DeadLetterHeaders, Routed, XDeath
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
@@ -93,7 +96,12 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
             publisher.confirm(request, routed)
 
     def _route(
-        self, exchange_name: str, msg: Message, cause_seq: int | None, expiration_ms: int | None
+        self,
+        exchange_name: str,
+        msg: Message,
+        cause_seq: int | None,
+        expiration_ms: int | None,
+        headers: DeadLetterHeaders | None = None,
     ) -> tuple[int, str | None]:
         """Route ``msg`` through an exchange into its queues; (Routed seq, a refusing queue)."""
         runtime = self.runtime
@@ -114,7 +122,7 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
         refused = None
         for name in names:
             queue = self.queues[name]
-            if queue.enqueue(msg, expiration_ms, routed.seq):
+            if queue.enqueue(msg, expiration_ms, routed.seq, exchange_name, headers):
                 queue.dispatch()
             else:
                 refused = name
@@ -125,9 +133,15 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
         self._route(exchange_name, msg, cause_seq, None)
 
     def dead_letter(
-        self, queue: Queue, msg: Message, reason: str, cause_seq: int | None, consumer: str | None
+        self,
+        queue: Queue,
+        qm: QueuedMessage,
+        reason: str,
+        cause_seq: int | None,
+        consumer: str | None,
     ) -> None:
-        """Republish to the queue's DLX, or drop the message if it has none."""
+        """Republish to the queue's DLX with its ``x-death`` headers, or drop it if none."""
+        msg = qm.msg
         dlx = queue.spec.dead_letter_topic
         if dlx is None:
             if reason in ("rejected", "delivery_limit"):
@@ -142,6 +156,7 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
                     msg, f"{why}; no dead-letter exchange: dropped", consumer or "", cause_seq
                 )
             return
+        headers = died(qm.headers, reason, queue.name, qm.exchange, msg.key)
         dead = self.runtime.emit(
             DeadLettered,
             queue.name,
@@ -151,5 +166,41 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
             key=msg.key,
             destination=dlx,
             reason=reason,
+            headers=headers,
         )
-        self._route(dlx, msg, dead.seq, None)
+        self._route(dlx, msg, dead.seq, None, headers)
+
+
+def died(
+    headers: DeadLetterHeaders | None, reason: str, queue: str, exchange: str, key: str | None
+) -> DeadLetterHeaders:
+    """The headers after one more death: its (queue, reason) entry counted up and put first.
+
+    RabbitMQ keeps one ``x-death`` entry per queue and reason; dying there again
+    for the same reason adds one to its ``count`` and moves it to the front. The
+    ``x-first-death-*`` headers are written once, at the first death.
+    """
+    entries = list(headers.x_death) if headers is not None else []
+    count = 1
+    for i, entry in enumerate(entries):
+        if entry.queue == queue and entry.reason == reason:
+            count = entry.count + 1
+            del entries[i]
+            break
+    routing_keys = [key if key is not None else ""]
+    entry = XDeath(
+        count=count, reason=reason, queue=queue, exchange=exchange, routing_keys=routing_keys
+    )
+    if headers is None:
+        return DeadLetterHeaders(
+            x_death=[entry],
+            first_death_reason=reason,
+            first_death_queue=queue,
+            first_death_exchange=exchange,
+        )
+    return DeadLetterHeaders(
+        x_death=[entry, *entries],
+        first_death_reason=headers.first_death_reason,
+        first_death_queue=headers.first_death_queue,
+        first_death_exchange=headers.first_death_exchange,
+    )

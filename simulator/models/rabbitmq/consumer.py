@@ -52,12 +52,15 @@ class RabbitConsumer(QueueConsumer):
         self.auto_ack = spec.commit == "before-process"
         self.args = queue_args(spec)
         self.ack_multiple = self.args.ack_multiple
+        self._quorum = self.args.queue_type == "quorum"
         self.channel: Channel | None = None
         self._buffer: deque[Delivery] = deque()
         self._busy = False
         self._unacked_done = 0
         """Processed deliveries not acked yet (with ``ack_multiple > 1``)."""
         self._last_done: tuple[Channel, int, int] | None = None
+        self._attempt = 1
+        """Tries of the message in hand in this round (the retry policy counts them)."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -142,6 +145,8 @@ class RabbitConsumer(QueueConsumer):
                 partition=None,
                 offset=None,
                 redelivered=redelivered,
+                # x-delivery-count: a quorum queue's count of earlier returns, absent at first.
+                delivery_count=qm.returns if self._quorum and qm.returns else None,
             )
         )
         if self._crash_point("after_poll"):
@@ -163,13 +168,14 @@ class RabbitConsumer(QueueConsumer):
 
     def _start_item(self, token: int) -> None:
         duration = self.runtime.faults.processing_ms(self.name, self._processing_ms)
-        self.runtime.kernel.after(duration, self._finish_item, token)
+        self._timers.after(duration, self._finish_item, token)
 
     def _finish_item(self, token: int) -> None:
         if self.crashed or token != self._token:
             return
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
+        qm.tries += 1
         error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
@@ -217,12 +223,16 @@ class RabbitConsumer(QueueConsumer):
         token: int,
     ) -> None:
         msg = qm.msg
-        failed_seq = self._failed_try(msg, delivered_seq, error, token)
-        if failed_seq is None:
+        failed_seq, delay = self._failure(
+            msg, delivered_seq, error, attempt=self._attempt, tries=qm.tries
+        )
+        if delay is not None:
+            self._attempt += 1
+            self._timers.after(delay, self._start_item, token)
             return  # tried again after the backoff
         self._buffer.popleft()
         if self.auto_ack:
-            why = f"{error} error after {self._attempt} attempt(s); auto-ack: already gone"
+            why = f"{error} error after {qm.tries} attempt(s); auto-ack: already gone"
             self._skipped(msg, failed_seq, why)
             self._next()
             return
@@ -238,7 +248,7 @@ class RabbitConsumer(QueueConsumer):
                 group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
-                attempt=self._attempt + 1,
+                attempt=qm.tries + 1,
                 delay_ms=0,
                 via="requeue",
             ).seq

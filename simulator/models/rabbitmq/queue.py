@@ -5,16 +5,22 @@ A queue pushes each ready message to one of its consumers, taking turns
 bounds how many unacknowledged deliveries a consumer may hold (0 = no limit).
 Every delivery on a channel gets a *delivery tag* (1, 2, 3 …); the consumer
 settles it with ``basic.ack`` (``multiple=true`` settles every tag up to it) or
-``basic.nack``/``basic.reject``. A requeued message goes back at its original
-position, flagged ``redelivered``. When a consumer's channel closes — it crashed,
-its connection dropped — every delivery it had not acked is requeued the same
-way and may go to another consumer: the point where per-key order breaks.
+``basic.nack``/``basic.reject``. A message nacked with ``requeue=true`` goes
+back flagged ``redelivered`` — on a classic queue at its original position, on a
+quorum queue at the **tail** (RabbitMQ 3.10.8: ``m1 m2 m3 m4 m5 m1(r)``). When a
+consumer's channel closes — it crashed, its connection dropped — every delivery
+it had not acked goes back at its original position (both queue types), flagged
+redelivered, and may go to another consumer: the point where per-key order
+breaks. A quorum queue counts every return in the ``x-delivery-count`` header
+of the next delivery.
 
 A queue can also drop messages on its own: a message older than its TTL
 expires when it reaches the head; a queue at ``x-max-length`` drops its oldest
-ready message (``drop-head``) or refuses the new one (``reject-publish``); a
-quorum queue dead-letters a message returned more than ``x-delivery-limit``
-times. Each of these dead-letters to the queue's DLX if it has one.
+ready message (``drop-head``) or refuses the new one (``reject-publish``, and
+``reject-publish-dlx``, which dead-letters it too); a quorum queue dead-letters
+a message returned more than ``x-delivery-limit`` times. Each of these
+dead-letters to the queue's DLX if it has one, adding to the message's
+``x-death`` header.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from simulator.messages import Message
 from simulator.models.rabbitmq.settings import queue_args
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
+    DeadLetterHeaders,
     DeliveryAcked,
     MessageExpired,
     QueueOverflowed,
@@ -45,16 +52,40 @@ __all__ = ["Channel", "Queue", "QueuedMessage"]
 class QueuedMessage:
     """A message in one queue (each queue a message is routed to holds its own copy)."""
 
-    __slots__ = ("cause_seq", "expires_at", "msg", "position", "redelivered", "returns")
+    __slots__ = (
+        "cause_seq",
+        "exchange",
+        "expires_at",
+        "headers",
+        "msg",
+        "position",
+        "redelivered",
+        "returns",
+        "tries",
+    )
 
-    def __init__(self, msg: Message, position: int, expires_at: int | None, cause_seq: int) -> None:
+    def __init__(
+        self,
+        msg: Message,
+        position: int,
+        expires_at: int | None,
+        cause_seq: int,
+        exchange: str,
+        headers: DeadLetterHeaders | None,
+    ) -> None:
         self.msg = msg
+        self.exchange = exchange
+        """The exchange it was published to (a dead letter's: the DLX)."""
+        self.headers = headers
+        """Its ``x-death`` headers, if it died somewhere before."""
         self.position = position
         """Order of arrival in the queue; a requeued message goes back to this place."""
         self.expires_at = expires_at
         self.redelivered = False
         self.returns = 0
         """Times it came back unacked (a quorum queue's ``x-delivery-count``)."""
+        self.tries = 0
+        """Times a handler ran on it, over every delivery (the attempt numbers in the trace)."""
         self.cause_seq = cause_seq
         """The record that made it ready: Routed, or Requeued."""
 
@@ -109,26 +140,41 @@ class Queue:
         self._next_position = 0
         self._ttl_timer_at: int | None = None
         self._ttl = self.settings.message_ttl_ms
-        self._limit = self.settings.delivery_limit if self.settings.queue_type == "quorum" else None
+        self.quorum = self.settings.queue_type == "quorum"
+        self._limit = self.settings.delivery_limit if self.quorum else None
+        self._over_limit = 1 if self.quorum and self.settings.overflow == "reject-publish" else 0
+        """A 3.10 quorum queue learns it is full only after the write that filled it: with
+        ``reject-publish`` it stores one message over ``max-length`` before refusing."""
 
     # -- arrivals ------------------------------------------------------------------------------
 
-    def enqueue(self, msg: Message, expiration_ms: int | None, cause_seq: int) -> bool:
+    def enqueue(
+        self,
+        msg: Message,
+        expiration_ms: int | None,
+        cause_seq: int,
+        exchange: str,
+        headers: DeadLetterHeaders | None = None,
+    ) -> bool:
         """Add a routed message at the tail; False if ``reject-publish`` refused it."""
         runtime = self.runtime
         now = runtime.kernel.now_ms
         max_length = self.settings.max_length
-        if max_length is not None and len(self.ready) >= max_length:
-            if self.settings.overflow == "reject-publish":
-                runtime.emit(
+        overflow = self.settings.overflow
+        if max_length is not None and len(self.ready) >= max_length + self._over_limit:
+            if overflow != "drop-head":
+                refused = runtime.emit(
                     QueueOverflowed,
                     self.name,
                     cause_seq,
                     group=self.name,
                     msg=msg.id,
                     key=msg.key,
-                    overflow="reject-publish",
+                    overflow=overflow,
                 )
+                if overflow == "reject-publish-dlx":
+                    qm = QueuedMessage(msg, 0, None, refused.seq, exchange, headers)
+                    self.broker.dead_letter(self, qm, "maxlen", refused.seq, None)
                 return False
             head = self.ready.popleft()
             dropped = runtime.emit(
@@ -140,7 +186,7 @@ class Queue:
                 key=head.msg.key,
                 overflow="drop-head",
             )
-            self.broker.dead_letter(self, head.msg, "maxlen", dropped.seq, None)
+            self.broker.dead_letter(self, head, "maxlen", dropped.seq, None)
         expires_at = None
         if self._ttl is not None:
             expires_at = now + self._ttl
@@ -148,7 +194,9 @@ class Queue:
             own = now + expiration_ms
             expires_at = own if expires_at is None else min(expires_at, own)
         self._next_position += 1
-        self.ready.append(QueuedMessage(msg, self._next_position, expires_at, cause_seq))
+        self.ready.append(
+            QueuedMessage(msg, self._next_position, expires_at, cause_seq, exchange, headers)
+        )
         return True
 
     # -- consumers -----------------------------------------------------------------------------
@@ -262,23 +310,34 @@ class Queue:
         if requeue:
             self._requeue([qm], "nack", channel.name, cause_seq)
         else:
-            self.broker.dead_letter(self, qm.msg, "rejected", cause_seq, channel.name)
+            self.broker.dead_letter(self, qm, "rejected", cause_seq, channel.name)
         self.dispatch()
 
     def _requeue(
         self, returned: list[QueuedMessage], reason: str, consumer: str, cause_seq: int | None
     ) -> None:
-        """Put messages back at their original positions (RabbitMQ 3.x requeues in place)."""
-        runtime = self.runtime
+        """Put messages back: at their original positions, or a quorum queue's nack at the tail.
+
+        A classic queue requeues in place, whatever the reason. A quorum queue
+        puts a message returned by a closed channel back in place too, but one
+        nacked with ``requeue=true`` is appended again, behind everything ready.
+        """
         back: list[QueuedMessage] = []
         for qm in returned:
             qm.returns += 1
             qm.redelivered = True
             if self._limit is not None and qm.returns > self._limit:
-                self.broker.dead_letter(self, qm.msg, "delivery_limit", cause_seq, consumer)
+                self.broker.dead_letter(self, qm, "delivery_limit", cause_seq, consumer)
                 continue
             back.append(qm)
         if not back:
+            return
+        if self.quorum and reason == "nack":
+            for qm in back:
+                self._next_position += 1
+                qm.position = self._next_position
+                self.ready.append(qm)
+                self._requeued(qm, reason, len(self.ready) - 1, cause_seq)
             return
         back.sort()
         ready = self.ready
@@ -297,16 +356,19 @@ class Queue:
             ready.extend(merged)
             positions = {id(m): i for i, m in enumerate(merged)}
         for qm in back:
-            rec = runtime.emit(
-                Requeued,
-                self.name,
-                cause_seq,
-                group=self.name,
-                msg=qm.msg.id,
-                reason=reason,
-                position=positions[id(qm)],
-            )
-            qm.cause_seq = rec.seq
+            self._requeued(qm, reason, positions[id(qm)], cause_seq)
+
+    def _requeued(self, qm: QueuedMessage, reason: str, position: int, cause: int | None) -> None:
+        rec = self.runtime.emit(
+            Requeued,
+            self.name,
+            cause,
+            group=self.name,
+            msg=qm.msg.id,
+            reason=reason,
+            position=position,
+        )
+        qm.cause_seq = rec.seq
 
     # -- expiry --------------------------------------------------------------------------------
 
@@ -320,7 +382,7 @@ class Queue:
             key=qm.msg.key,
             reason="TTL reached at the head of the queue",
         )
-        self.broker.dead_letter(self, qm.msg, "expired", expired.seq, None)
+        self.broker.dead_letter(self, qm, "expired", expired.seq, None)
 
     def _arm_ttl(self) -> None:
         """Expiry happens at the head: wake up when the head's TTL runs out."""

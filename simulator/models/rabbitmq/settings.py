@@ -50,8 +50,9 @@ class RabbitQueue(Table, frozen=True):
     """``x-message-ttl``: a message older than this expires (dead-lettered if a DLX is set)."""
     max_length: Positive | None = None
     """``x-max-length``: ready messages the queue holds at most."""
-    overflow: Literal["drop-head", "reject-publish"] = "drop-head"
-    """``x-overflow``: what a full queue does with one more message."""
+    overflow: Literal["drop-head", "reject-publish", "reject-publish-dlx"] = "drop-head"
+    """``x-overflow``: what a full queue does with one more message (``reject-publish-dlx``
+    refuses it and dead-letters it too; classic queues only)."""
     bindings: list[str] = msgspec.field(default_factory=list)
     """Binding keys to the group's exchange (direct: exact keys; topic: ``*``/``#`` patterns)."""
 
@@ -104,6 +105,12 @@ def validate(s: Scenario, file: str) -> None:
 def _validate_queue(file: str, at: str, q: RabbitQueue, args: RabbitMQ, topic: str) -> None:
     if q.delivery_limit is not None and q.queue_type != "quorum":
         raise InputError(file, f"{at}.delivery_limit", 'delivery_limit needs queue_type = "quorum"')
+    if q.overflow == "reject-publish-dlx" and q.queue_type == "quorum":
+        raise InputError(
+            file,
+            f"{at}.overflow",
+            'quorum queues have no reject-publish-dlx (use "reject-publish" or "drop-head")',
+        )
     exchange = args.exchanges.get(topic, "fanout")
     if exchange != "fanout" and not q.bindings:
         raise InputError(

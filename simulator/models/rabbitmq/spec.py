@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.models.rabbitmq.settings import RabbitMQ, RabbitQueue, settings_for, validate
-from simulator.models.spec import BrokerModel, Capabilities, ModelSpec, Sections
+from simulator.models.spec import BrokerModel, Capabilities, Knob, ModelSpec, Sections
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
@@ -25,15 +25,53 @@ def build(runtime: Runtime) -> BrokerModel:
     return RabbitBroker(runtime)
 
 
+KNOBS = (
+    Knob(
+        scope="group",
+        field="commit",
+        values=("before-process", "after-process"),
+        label="ack (before-process: auto-ack)",
+    ),
+    Knob(scope="group", field="consumers", values=(1, 2, 3, 4, 6, 8)),
+    Knob(scope="group", section="rabbitmq", field="prefetch", values=(0, 1, 2, 5, 10, 50)),
+    Knob(scope="group", section="rabbitmq", field="ack_multiple", values=(1, 5, 10)),
+    Knob(scope="group", section="rabbitmq", field="requeue_on_failure", values=(False, True)),
+    Knob(scope="group", section="rabbitmq", field="queue_type", values=("classic", "quorum")),
+    Knob(
+        scope="group",
+        section="rabbitmq",
+        field="message_ttl_ms",
+        values=(None, 100, 1_000, 10_000),
+        label="x-message-ttl",
+    ),
+    Knob(
+        scope="group",
+        section="rabbitmq",
+        field="max_length",
+        values=(None, 1, 5, 20),
+        label="x-max-length",
+    ),
+    Knob(
+        scope="group",
+        section="rabbitmq",
+        field="overflow",
+        values=("drop-head", "reject-publish"),
+        label="x-overflow",
+    ),
+    Knob(scope="scenario", section="rabbitmq", field="publisher_confirms", values=(True, False)),
+)
+"""RabbitMQ's knobs: acks and prefetch, requeue or dead-letter, queue type, TTL, length."""
+
 RABBITMQ = ModelSpec(
     name="rabbitmq",
     follows=FOLLOWS,
     build=build,
     settings_for=settings_for,
-    capabilities=Capabilities(),
+    capabilities=Capabilities(dead_letter_headers=True),
     sections=SECTIONS,
     template="rabbitmq.toml",
     no_exactly_once="RabbitMQ has no transaction spanning a consumer's ack and its side effects:"
     " use at-least-once with an idempotent consumer",
     view="tui.views.rabbitmq",
+    knobs=KNOBS,
 )

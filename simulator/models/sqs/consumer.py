@@ -13,14 +13,23 @@ up to ``wait_time_seconds``, up to ``batch_size`` messages), process each one,
 
 A failed message is simply not deleted: it becomes visible again when its
 visibility timeout runs out — the retry — until the redrive policy moves it to
-the DLQ. With ``extend_visibility`` the consumer calls ChangeMessageVisibility
-while it is still working on a message, so a slow handler keeps it hidden.
+the DLQ; with ``visibility_on_failure_ms`` the consumer gives it back sooner
+(``ChangeMessageVisibility``, 0: at once). With ``extend_visibility`` the
+consumer calls ChangeMessageVisibility while it is still working on a
+message, so a slow handler keeps it hidden.
+
+A consumer process may run several *workers* (``concurrency``: a thread pool,
+as SDK listeners have), each running that loop on its own. Then one process
+holds several messages at once — and when one worker is slower than the
+visibility timeout, another worker of the same process can receive the same
+message again: the first worker's receipt handle is stale, and its delete fails.
 
 With ``trigger = "lambda"`` the consumer is a Lambda event source mapping: it
-invokes the function once per batch. If the function fails, the whole batch
-returns to the queue (the messages that succeeded too: duplicates) — unless the
-function reports partial batch failures (``ReportBatchItemFailures``), in which
-case only the failed messages return.
+invokes the function once per batch (``concurrency`` invocations at a time).
+If the function fails, the whole batch returns to the queue (the messages
+that succeeded too: duplicates) — unless the function reports partial batch
+failures (``ReportBatchItemFailures``), in which case only the failed
+messages return.
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ if TYPE_CHECKING:
     from simulator.models.sqs.queue import Queue, SqsMessage
     from simulator.runtime import Runtime
 
-__all__ = ["SqsConsumer"]
+__all__ = ["SqsConsumer", "Worker"]
 
 UNAVAILABLE_BACKOFF_MS = 1_000
 """How long a client waits before receiving again after the service refused a call."""
@@ -46,8 +55,29 @@ Received = tuple["SqsMessage", int, int]
 """(the stored message, its receipt handle, seq of the Delivered record)."""
 
 
+class Worker:
+    """One worker of a consumer (a thread, or one concurrent Lambda invocation): its own loop."""
+
+    __slots__ = ("attempt", "batch", "failed_any", "i", "succeeded", "token")
+
+    def __init__(self) -> None:
+        self.token = 0
+        """The poll it waits for; a response or timer holding another token is void."""
+        self.batch: list[Received] = []
+        self.i = 0
+        """The message of ``batch`` in hand."""
+        self.attempt = 1
+        """Tries of the message in hand in this round (the retry policy counts them)."""
+        self.succeeded: list[Received] = []
+        self.failed_any = False
+
+
+Step = tuple[Worker, int]
+"""(the worker, the token it held when the step was scheduled)."""
+
+
 class SqsConsumer(QueueConsumer):
-    """One consumer (or one concurrent Lambda poller) of one queue."""
+    """One consumer process (or one Lambda poller) of one queue, with its workers."""
 
     def __init__(
         self, runtime: Runtime, broker: SqsBroker, queue: Queue, spec: GroupSpec, name: str
@@ -63,31 +93,47 @@ class SqsConsumer(QueueConsumer):
         self.delete_each = spec.commit_every == "message" and not self.is_lambda
         self.partial = attrs.report_batch_item_failures
         self.extend = attrs.extend_visibility
-        self._batch: list[Received] = []
-        self._i = 0
-        self._succeeded: list[Received] = []
-        self._failed_any = False
+        self.give_back_ms = attrs.visibility_on_failure_ms
+        self.workers = [Worker() for _ in range(attrs.concurrency)]
+        self._polls = 0
+        """Tokens handed out so far, over every worker (a token names one poll)."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.runtime.kernel.schedule(self.spec.start_ms, self._poll, self._token)
+        kernel = self.runtime.kernel
+        for w in self.workers:
+            kernel.schedule(self.spec.start_ms, self._poll, (w, w.token))
+
+    def _renew(self, w: Worker) -> int:
+        self._polls += 1
+        w.token = self._polls
+        return w.token
 
     def _stop(self, cause_seq: int) -> None:
         """Crashed: received messages stay hidden until their visibility timeout runs out."""
-        self._batch = []
+        for w in self.workers:
+            self._renew(w)
+            w.batch = []
 
     def _resume(self) -> None:
-        self._token += 1
-        self._poll(self._token)
+        for w in self.workers:
+            self._poll((w, self._renew(w)))
+
+    def _worker(self, token: int) -> Worker | None:
+        """The worker waiting for the poll ``token`` names, if any still is."""
+        for w in self.workers:
+            if w.token == token:
+                return w
+        return None
 
     # -- receiving -----------------------------------------------------------------------------
 
-    def _poll(self, token: int) -> None:
-        if self.crashed or token != self._token:
+    def _poll(self, step: Step) -> None:
+        w, token = step
+        if self.crashed or token != w.token:
             return
-        self._token += 1
-        token = self._token
+        token = self._renew(w)
         runtime = self.runtime
         runtime.network.send(
             self.name,
@@ -100,24 +146,29 @@ class SqsConsumer(QueueConsumer):
         )
         # No answer at all (broker down, request lost): ask again after the long poll.
         slack = self.wait_ms + 4 * runtime.network.latency_ms + 1_000
-        runtime.kernel.after(slack, self._no_answer, token, background=True)
+        runtime.kernel.after(slack, self._no_answer, (w, token), background=True)
 
-    def _no_answer(self, token: int) -> None:
-        if token == self._token and not self._batch:
-            self._poll(token)
+    def _no_answer(self, step: Step) -> None:
+        w, token = step
+        if token == w.token and not w.batch:
+            self._poll(step)
 
     def on_unavailable(self, token: int) -> None:
         """ReceiveMessage failed (the service is down): try again after a second."""
-        if not self.crashed and token == self._token:
-            self.runtime.kernel.after(UNAVAILABLE_BACKOFF_MS, self._poll, token, background=True)
+        w = self._worker(token)
+        if not self.crashed and w is not None:
+            self.runtime.kernel.after(
+                UNAVAILABLE_BACKOFF_MS, self._poll, (w, token), background=True
+            )
 
     def on_messages(self, arg: tuple[int, list[tuple[SqsMessage, int, bool]]]) -> None:
         """The ReceiveMessage response arrives."""
         token, batch = arg
-        if self.crashed or token != self._token:
+        w = None if self.crashed else self._worker(token)
+        if w is None:
             return  # nobody is waiting for it: the messages stay hidden, then return
         if not batch:
-            self.runtime.kernel.after(0, self._poll, token, background=True)
+            self.runtime.kernel.after(0, self._poll, (w, token), background=True)
             return
         runtime = self.runtime
         spec = self.spec
@@ -142,11 +193,11 @@ class SqsConsumer(QueueConsumer):
                 )
             )
             received.append((entry, receipt, rec.seq))
-        self._batch = received
-        self._i = 0
-        self._attempt = 1
-        self._succeeded = []
-        self._failed_any = False
+        w.batch = received
+        w.i = 0
+        w.attempt = 1
+        w.succeeded = []
+        w.failed_any = False
         if self._crash_point("after_poll"):
             return
         if self.is_lambda:
@@ -162,38 +213,41 @@ class SqsConsumer(QueueConsumer):
             self._delete(received)
             if self._crash_point("after_commit_before_process"):
                 return
-        self._start_item(token)
+        self._start_item((w, token))
 
     # -- processing ----------------------------------------------------------------------------
 
-    def _start_item(self, token: int) -> None:
+    def _start_item(self, step: Step) -> None:
+        w = step[0]
         runtime = self.runtime
         duration = runtime.faults.processing_ms(self.name, self._processing_ms)
-        runtime.kernel.after(duration, self._finish_item, token)
+        self._timers.after(duration, self._finish_item, step)
         if self.extend and duration >= self.queue.visibility_ms // 2 > 0:
             runtime.kernel.after(
-                self.queue.visibility_ms // 2, self._extend, (token, self._i), background=True
+                self.queue.visibility_ms // 2, self._extend, (w, step[1], w.i), background=True
             )
 
-    def _extend(self, arg: tuple[int, int]) -> None:
+    def _extend(self, arg: tuple[Worker, int, int]) -> None:
         """Still working on it: ChangeMessageVisibility before the timeout runs out."""
-        token, i = arg
-        if self.crashed or token != self._token or self._i != i or i >= len(self._batch):
+        w, token, i = arg
+        if self.crashed or token != w.token or w.i != i or i >= len(w.batch):
             return
-        entry, receipt, delivered_seq = self._batch[i]
+        entry, receipt, delivered_seq = w.batch[i]
         timeout = self.queue.visibility_ms
         self.broker.change_visibility(self, entry, receipt, timeout, delivered_seq)
         self.runtime.kernel.after(timeout // 2, self._extend, arg, background=True)
 
-    def _finish_item(self, token: int) -> None:
-        if self.crashed or token != self._token:
+    def _finish_item(self, step: Step) -> None:
+        w, token = step
+        if self.crashed or token != w.token:
             return
-        item = self._batch[self._i]
+        item = w.batch[w.i]
         entry, _, delivered_seq = item
         msg = entry.msg
+        entry.tries += 1
         error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
         if error is not None:
-            self._failed(item, error, token)
+            self._failed(w, item, error, token)
             return
         self._processed(msg, delivered_seq)
         if not self.delete_first:
@@ -202,19 +256,28 @@ class SqsConsumer(QueueConsumer):
                     return
                 self._delete([item])
             else:
-                self._succeeded.append(item)
-        self._next_item(token)
+                w.succeeded.append(item)
+        self._next_item(w, token)
 
-    def _failed(self, item: Received, error: str, token: int) -> None:
+    def _failed(self, w: Worker, item: Received, error: str, token: int) -> None:
         entry, _, delivered_seq = item
         msg = entry.msg
         # A Lambda function does not retry in place: the whole invocation fails.
-        failed_seq = self._failed_try(msg, delivered_seq, error, token, retries=not self.is_lambda)
-        if failed_seq is None:
+        failed_seq, delay = self._failure(
+            msg,
+            delivered_seq,
+            error,
+            attempt=w.attempt,
+            tries=entry.tries,
+            retries=not self.is_lambda,
+        )
+        if delay is not None:
+            w.attempt += 1
+            self._timers.after(delay, self._start_item, (w, token))
             return  # tried again after the backoff
         if self.delete_first:
             self._skipped(msg, failed_seq, f"{error} error; deleted before processing: gone")
-            self._next_item(token)
+            self._next_item(w, token)
             return
         spec = self.spec
         if self.is_lambda and self.partial:
@@ -227,51 +290,61 @@ class SqsConsumer(QueueConsumer):
                 msg=msg.id,
             )
             self._returns(item, failed_seq)
-            self._next_item(token)
+            self._next_item(w, token)
             return
         if self.is_lambda:
             # The function threw: the invocation failed and no message of the batch is deleted.
-            self._failed_any = True
-            for other in self._batch:
+            w.failed_any = True
+            for other in w.batch:
                 self._returns(other, failed_seq)
-            self._succeeded = []
-            self._end_batch(token)
+            w.succeeded = []
+            self._end_batch(w, token)
             return
-        self._returns(item, failed_seq)
-        self._next_item(token)
+        self._returns(item, failed_seq, give_back=True)
+        self._next_item(w, token)
 
-    def _returns(self, item: Received, cause_seq: int) -> None:
-        """Not deleted: it comes back when its visibility timeout runs out."""
-        entry, _, _ = item
+    def _returns(self, item: Received, cause_seq: int, *, give_back: bool = False) -> None:
+        """Not deleted: it comes back when its visibility timeout runs out — or sooner.
+
+        With ``visibility_on_failure_ms`` (and ``give_back``) the consumer calls
+        ChangeMessageVisibility so the message is visible again after that long
+        (0: at once) instead of after the rest of its timeout.
+        """
+        entry, receipt, _ = item
         remaining = max(0, entry.visible_at - self.runtime.kernel.now_ms)
-        self.runtime.emit(
+        back_in = remaining
+        if give_back and self.give_back_ms is not None:
+            back_in = self.give_back_ms
+        rec = self.runtime.emit(
             RetryScheduled,
             self.name,
             cause_seq,
             group=self.spec.name,
             consumer=self.name,
             msg=entry.msg.id,
-            attempt=entry.receive_count + 1,
-            delay_ms=remaining,
+            attempt=entry.tries + 1,
+            delay_ms=back_in,
             via="visibility-timeout",
         )
+        if back_in != remaining:
+            self.broker.change_visibility(self, entry, receipt, back_in, rec.seq)
 
-    def _next_item(self, token: int) -> None:
-        self._attempt = 1
-        self._i += 1
-        if self._i < len(self._batch):
-            self._start_item(token)
+    def _next_item(self, w: Worker, token: int) -> None:
+        w.attempt = 1
+        w.i += 1
+        if w.i < len(w.batch):
+            self._start_item((w, token))
         else:
-            self._end_batch(token)
+            self._end_batch(w, token)
 
-    def _end_batch(self, token: int) -> None:
-        if self._succeeded:
+    def _end_batch(self, w: Worker, token: int) -> None:
+        if w.succeeded:
             if self._crash_point("after_process_before_commit"):
                 return
-            self._delete(self._succeeded)
-        self._batch = []
-        self._succeeded = []
-        self._poll(token)
+            self._delete(w.succeeded)
+        w.batch = []
+        w.succeeded = []
+        self._poll((w, token))
 
     def _delete(self, items: list[Received]) -> None:
         """DeleteMessage / DeleteMessageBatch with the receipt handles we hold."""

@@ -16,8 +16,8 @@ the trace header). A **FIFO** queue keeps strict order per message group (the
 message key here): while any message of a group is in flight, no other message
 of that group is handed out — one in-flight batch per group. A FIFO queue also
 drops a send whose deduplication id it has seen in the last 5 minutes (the send
-still succeeds): the id is the producer's message id, or with content-based
-deduplication the SHA-256 of the body.
+still succeeds): the id is the one the sender set by hand, else the producer's
+message id, or with content-based deduplication the SHA-256 of the body.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class SqsMessage:
         "receipt",
         "receive_count",
         "sent_ms",
+        "tries",
         "visible_at",
     )
 
@@ -73,6 +74,8 @@ class SqsMessage:
         """The record that made it visible: Enqueued, VisibilityExpired or Redriven."""
         self.group_id = msg.key if msg.key is not None else "-"
         self.receive_count = 0
+        self.tries = 0
+        """Times a handler ran on it, over every receive (the attempt numbers in the trace)."""
         self.receipt = 0
         """The latest receipt handle handed out; only it can delete or extend the message."""
         self.in_flight = False
@@ -152,11 +155,12 @@ class Queue:
         runtime = self.runtime
         now = runtime.kernel.now_ms
         if self.fifo:
-            dedup_id = (
-                hashlib.sha256(msg.value.encode()).hexdigest()
-                if self.content_based
-                else f"m{msg.id}"
-            )
+            if msg.dedup_id is not None:
+                dedup_id = msg.dedup_id  # set by hand: it wins over content-based dedup
+            elif self.content_based:
+                dedup_id = hashlib.sha256(msg.value.encode()).hexdigest()
+            else:
+                dedup_id = f"m{msg.id}"
             seen = self.dedup.get(dedup_id)
             if seen is not None and now - seen[0] < DEDUP_WINDOW_MS:
                 runtime.emit(

@@ -60,6 +60,12 @@ class SqsQueue(Table, frozen=True):
     """``MessageRetentionPeriod``: older messages are deleted (default 4 days)."""
     extend_visibility: bool = False
     """While processing, call ChangeMessageVisibility at half the timeout to extend it."""
+    visibility_on_failure_ms: Annotated[int, msgspec.Meta(ge=0, le=43_200_000)] | None = None
+    """After a failed try, ChangeMessageVisibility to this (0: visible again at once);
+    None: leave the message hidden until its visibility timeout runs out."""
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=100)] = 1
+    """Workers per consumer, each running its own receive → process → delete loop (a
+    listener's thread pool; with ``trigger = "lambda"``, concurrent invocations per poller)."""
     trigger: Literal["consumer", "lambda"] = "consumer"
     """``lambda``: an event source mapping polls and invokes a function per batch."""
     report_batch_item_failures: bool = False
@@ -119,6 +125,13 @@ def validate(s: Scenario, file: str) -> None:
         if q.redrive_back_at_ms is not None and g.dead_letter_topic is None:
             raise InputError(
                 file, f"{at}.redrive_back_at_ms", "redriving back needs dead_letter_topic"
+            )
+        if q.visibility_on_failure_ms is not None and q.trigger == "lambda":
+            raise InputError(
+                file,
+                f"{at}.visibility_on_failure_ms",
+                "a Lambda event source mapping gives nothing back early: a failed batch"
+                " returns after its visibility timeout",
             )
         if q.report_batch_item_failures and q.trigger != "lambda":
             raise InputError(
@@ -201,6 +214,14 @@ def settings_for(s: Scenario, *, fifo: bool) -> dict[str, str]:
             )
         )
         out[f"{prefix}.extend_visibility"] = str(q.extend_visibility).lower()
+        out[f"{prefix}.on_failure"] = (
+            "hidden until the visibility timeout runs out"
+            if q.visibility_on_failure_ms is None
+            else f"ChangeMessageVisibility {q.visibility_on_failure_ms} ms"
+        )
+        out[f"{prefix}.concurrency"] = f"{q.concurrency} " + (
+            "invocations per poller" if lam else "workers per consumer"
+        )
         out[f"{prefix}.processing_ms"] = str(g.processing_ms)
         if g.retry.policy != "none" and not lam:
             out[f"{prefix}.retry"] = f"{g.retry.policy} x{g.retry.attempts} (in place)"

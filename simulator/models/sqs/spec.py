@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.models.spec import BrokerModel, Capabilities, ModelSpec, Sections
+from simulator.models.spec import BrokerModel, Capabilities, Knob, ModelSpec, Sections
 from simulator.models.sqs.settings import DEDUP_WINDOW_MS, Sqs, SqsQueue, settings_for, validate
 
 if TYPE_CHECKING:
@@ -48,6 +48,46 @@ def fifo_settings(s: Scenario) -> dict[str, str]:
     return settings_for(s, fifo=True)
 
 
+KNOBS = (
+    Knob(
+        scope="group",
+        field="commit",
+        values=("before-process", "after-process"),
+        label="delete (before-process: on receipt)",
+    ),
+    Knob(scope="group", field="consumers", values=(1, 2, 3, 4, 6, 8)),
+    Knob(
+        scope="group",
+        section="sqs",
+        field="visibility_timeout_ms",
+        values=(100, 500, 1_000, 5_000, 30_000),
+        label="VisibilityTimeout (ms)",
+    ),
+    Knob(
+        scope="group",
+        section="sqs",
+        field="max_receive_count",
+        values=(None, 1, 2, 3, 5),
+        label="maxReceiveCount",
+    ),
+    Knob(scope="group", section="sqs", field="extend_visibility", values=(False, True)),
+    Knob(
+        scope="group",
+        section="sqs",
+        field="batch_size",
+        values=(None, 1, 5, 10),
+        label="MaxNumberOfMessages",
+    ),
+    Knob(
+        scope="group",
+        section="sqs",
+        field="delay_seconds",
+        values=(0, 1, 5),
+        label="DelaySeconds",
+    ),
+)
+"""SQS's knobs: visibility timeout, redrive's maxReceiveCount, batch size, delay."""
+
 SQS = ModelSpec(
     name="sqs",
     follows=STANDARD_FOLLOWS,
@@ -59,6 +99,7 @@ SQS = ModelSpec(
     no_exactly_once="a standard SQS queue delivers at least once and now and then twice:"
     " use at-least-once with an idempotent consumer",
     view="tui.views.sqs",
+    knobs=KNOBS,
 )
 
 SQS_FIFO = ModelSpec(
@@ -72,4 +113,5 @@ SQS_FIFO = ModelSpec(
     no_exactly_once="SQS FIFO deduplicates sends for 5 minutes, but a consumer slower than its"
     " visibility timeout still processes a message twice: no exactly-once variant to run",
     view="tui.views.sqs",
+    knobs=KNOBS,
 )
