@@ -40,7 +40,9 @@ def progress_line(row: BenchRow) -> str:
     """One line per row, printed as soon as it is measured."""
     parts = [f"{row.workload}: {figure(row.ours, row.unit)}"]
     if row.anchor is not None or row.anchor_name not in ("-", ""):
-        parts.append(f"anchor {_anchor(row)}" + (f", {_ratio(row)}" if row.ratio else ""))
+        parts.append(
+            f"anchor {_anchor(row)}" + (f", {_ratio(row)}" if row.ratio is not None else "")
+        )
     parts.append(f"target {row.target}: {row.verdict}" if row.targets else row.verdict)
     if row.same_work is not None:
         parts.append(f"same work: {row.same_work.describe()}")

@@ -110,3 +110,11 @@ def test_the_table_and_the_progress_line_show_ratio_target_verdict_and_same_work
     table = rows_table([row])
     cells = [str(cell) for column in table.columns for cell in column.cells]
     assert "1.0x" in cells and "missed" in cells and "5 = 5 messages delivered" in cells
+
+
+def test_a_ratio_that_rounds_to_zero_is_still_printed() -> None:
+    row = bench_row(
+        key="q", workload="Q", unit="deliveries/s", ours=1.0, anchor=100.0, anchor_name="log"
+    )
+    assert row.ratio == 0.0
+    assert "0.0x" in progress_line(row)
