@@ -370,7 +370,8 @@ class StoreSpec(Table, frozen=True):
 
     backend: Literal["memory", "sqlite"] = "memory"
     path: str | None = None
-    """SQLite file for ``backend = "sqlite"``: an evsim store there is replaced, others refused."""
+    """SQLite file for ``backend = "sqlite"``: created new by ``play`` (relative: in the run
+    directory); an existing file is refused unless ``--reuse-store`` names this lesson's store."""
     writers: Literal["concurrent", "single"] = "concurrent"
     """``single``: one append transaction at a time, so positions commit in order (no gap)."""
     publish: Literal["none", "dual-write", "outbox"] = "none"

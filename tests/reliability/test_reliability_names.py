@@ -5,8 +5,10 @@ tags, closing tags, click actions, links, emoji codes, HTML — as names (topic,
 producer, group, consumers) and as prose (title, narration, questions): the
 scenario loads, and ``play``'s timeline and outcome, the predictions, the
 handout (Markdown and HTML), the TUI screens (picker, simulation, why?, fork,
-settings) and ``view`` of the exported trace all show the string as itself,
-never as markup. **Control and invisible characters** — C0/C1 controls,
+settings, the sequence view, the timers panel, chips in flight, the confirm
+dialog) and ``view`` of the exported trace all show the string as itself,
+never as markup — in a small lesson of each model, and in shipped lessons of
+every broker with their names replaced. **Control and invisible characters** — C0/C1 controls,
 zero-width and bidi characters, line separators, odd spaces — in names are
 refused with one line naming the ``$.path``, as are two names that differ only
 by such a character; in prose only tabs and line breaks pass. See
@@ -15,22 +17,31 @@ by such a character; in prose only tabs and line breaks pass. See
 
 from __future__ import annotations
 
+import copy
 import html
 import io
 import json
+import re
 import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reliability_support import assert_one_line_refusal, cases, evsim, hypothesis_settings
+from reliability_support import (
+    SHIPPED_DATA,
+    assert_one_line_refusal,
+    cases,
+    evsim,
+    hypothesis_settings,
+)
 from rich.console import Console
 from tui_support import exercise
 
 from simulator.errors import InputError
 from simulator.lessons.predict import check_predictions
 from simulator.lessons.report import build_handout, render_html, render_markdown
+from simulator.lessons.shrink import toml_dumps
 from simulator.lessons.summary import summarize
 from simulator.models.registry import model
 from simulator.scenario import Scenario, decode_scenario
@@ -186,6 +197,71 @@ def test_markup_like_names_through_the_tui_screens_and_view(
     trace.write_bytes(b"".join(Simulation(spec).run().jsonl_chunks()))
     records, _ = load_trace(trace)
     exercise(records=records, label=f"{name}.jsonl")
+
+
+RENAMED_LESSONS = [
+    "rabbitmq-ttl-and-length-limits",  # timers: a message's TTL; queues that drop
+    "rabbitmq-consumer-crash",  # chips requeued from a crashed consumer
+    "sqs-visibility-timeout",  # timers: the visibility timeout, extended by a heartbeat
+    "sqs-redrive-dlq",  # maxReceiveCount among the settings knobs
+    "slow-consumer-max-poll",  # timers: max.poll.interval on a log's consumers
+    "consumer-rebalance",  # the sequence view across a rebalance
+]
+
+
+def renamed_lesson(lesson: str, name: str) -> Scenario:
+    """A shipped lesson with each topic, producer, group and named consumer called
+    ``name`` plus a number (its expectations and questions, which name them, dropped)."""
+    data = copy.deepcopy(SHIPPED_DATA[lesson])
+    old: list[str] = [t["name"] for t in data.get("topics", [])]
+    old += [p["name"] for p in data.get("producers", [])]
+    groups = [g["name"] for g in data.get("groups", [])]
+    old += groups
+    for g in data.get("groups", []):
+        if isinstance(g.get("consumers"), list):
+            old += g["consumers"]
+    new = {before: f"{name}{i}" for i, before in enumerate(dict.fromkeys(old))}
+    numbered = re.compile(r"(.+)-(\d+)")  # a group's generated consumers: group-0, group-1
+
+    def rename(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: rename(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rename(v) for v in value]
+        if isinstance(value, str):
+            if value in new:
+                return new[value]
+            m = numbered.fullmatch(value)
+            if m and m.group(1) in groups:
+                return f"{new[m.group(1)]}-{m.group(2)}"
+        return value
+
+    data = rename(data)
+    assert isinstance(data, dict)
+    data["expect"] = []
+    data.pop("predict", None)
+    return decode_scenario(toml_dumps(data).encode(), f"{lesson}.toml", lesson)
+
+
+@hypothesis_settings(6)
+@given(lesson=st.sampled_from(RENAMED_LESSONS), name=markup_name)
+def test_markup_like_names_in_shipped_lessons_of_every_broker_through_the_tui(
+    tmp_path_factory: pytest.TempPathFactory, lesson: str, name: str
+) -> None:
+    spec = renamed_lesson(lesson, name)
+    assert spec.groups and spec.groups[0].name.startswith(name)
+    exercise(scenario=spec, export_dir=tmp_path_factory.mktemp("tui"))
+    records = Simulation(spec).run().records
+    exercise(records=list(records), label=f"{name}.jsonl")
+
+
+@pytest.mark.parametrize("lesson", RENAMED_LESSONS)
+def test_the_closing_tag_that_crashed_the_summary_through_each_brokers_screens(
+    tmp_path: Path, lesson: str
+) -> None:
+    """``[/b]`` is not a valid name (a '/'), so the closing half comes from a lone ``]``."""
+    spec = renamed_lesson(lesson, "[bold red]x] [@click=app.quit]")
+    exercise(scenario=spec, export_dir=tmp_path)
 
 
 def test_markup_names_through_play_report_and_check_on_the_command_line(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 ``exercise`` opens a scenario or a trace in ``EvsimApp`` (animations off, a
 fixed size), waits for the simulation screen to fold its run, opens the "why?"
 dialog on findings, the fork and settings dialogs, and presses the keys a
-curious student would. Pilot re-raises any exception the app raised, so a
-crash fails the calling test.
+curious student would: the sequence view (stepping it and asking why? from a
+row), a few hops with motion on (the chips travel), the timers panel as the
+cursor moves, and — for a lesson — a changed setting, re-run, the confirm
+dialog on leaving, and discarding the change. Pilot re-raises any exception
+the app raised, so a crash fails the calling test.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import asyncio
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import TabbedContent
 
 from simulator.scenario import Scenario
 from simulator.trace import Record
 from tui.app import EvsimApp
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.picker import Lesson
 from tui.screens.simulation import SimulationScreen
 
@@ -65,10 +70,49 @@ async def _exercise(
                 await pilot.press("down", "escape")
         for key in KEYS:
             await pilot.press(key)
+        while app.screen is not screen:  # a dialog the keys left open
+            await pilot.press("escape")
+        await _sequence_and_motion(pilot, screen)
+        if dialogs:
+            screen = await _change_and_leave(pilot, screen)
         if export:
             await pilot.press("e")
         await pilot.pause()
     return app
+
+
+async def _sequence_and_motion(pilot: Pilot[None], screen: SimulationScreen) -> None:
+    """The sequence diagram (steps, a row's why?), then hops drawn with motion on."""
+    app = pilot.app
+    tabs = screen.query_one(TabbedContent)
+    await pilot.press("home", "v")
+    assert tabs.active == "tab-sequence"
+    await pilot.press("n", "n", "n", "n", "up", "enter")
+    await pilot.pause()
+    while app.screen is not screen:
+        await pilot.press("escape")
+    await pilot.press("end", "up", "up", "v")
+    assert tabs.active == "tab-flow"
+    app.animation_level = "full"
+    await pilot.press("home")
+    for key in ("n", "n", "n", "b"):
+        await pilot.press(key)
+        await pilot.wait_for_animation()
+    app.animation_level = "none"
+
+
+async def _change_and_leave(pilot: Pilot[None], screen: SimulationScreen) -> SimulationScreen:
+    """Change the first knob, re-run, try to leave (the confirm dialog), stay, discard."""
+    app = pilot.app
+    await pilot.press("s", "enter", "a")
+    screen = await _ready(pilot)
+    if not screen.changes():  # a lesson whose first knob has one value
+        return screen
+    await pilot.press("escape")
+    assert isinstance(app.screen, ConfirmDialog)
+    await pilot.press("n")
+    await pilot.press("d")
+    return await _ready(pilot)
 
 
 def exercise(
