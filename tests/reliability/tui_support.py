@@ -68,17 +68,27 @@ async def _exercise(
                 await pilot.press(key)
                 await pilot.pause()
                 await pilot.press("down", "escape")
-        for key in KEYS:
-            await pilot.press(key)
-        while app.screen is not screen:  # a dialog the keys left open
-            await pilot.press("escape")
         await _sequence_and_motion(pilot, screen)
-        if dialogs:
-            screen = await _change_and_leave(pilot, screen)
         if export:
             await pilot.press("e")
+            await pilot.pause()
+        if dialogs:
+            screen = await _change_and_leave(pilot, screen)
+        for key in KEYS:  # last: an escape among them may leave a trace's screen for the picker
+            await pilot.press(key)
         await pilot.pause()
     return app
+
+
+async def _back_to(pilot: Pilot[None], screen: SimulationScreen) -> bool:
+    """Close dialogs until ``screen`` is on top; False if it has left the stack."""
+    for _ in range(5):
+        if pilot.app.screen is screen:
+            return True
+        if screen not in pilot.app.screen_stack:
+            return False
+        await pilot.press("escape")
+    return pilot.app.screen is screen
 
 
 async def _sequence_and_motion(pilot: Pilot[None], screen: SimulationScreen) -> None:
@@ -89,9 +99,10 @@ async def _sequence_and_motion(pilot: Pilot[None], screen: SimulationScreen) -> 
     assert tabs.active == "tab-sequence"
     await pilot.press("n", "n", "n", "n", "up", "enter")
     await pilot.pause()
-    while app.screen is not screen:
-        await pilot.press("escape")
-    await pilot.press("end", "up", "up", "v")
+    assert await _back_to(pilot, screen), "escape did not close the why? dialog"
+    await pilot.press("end")
+    assert await _back_to(pilot, screen), "escape did not close the outcome at the end"
+    await pilot.press("up", "up", "v")
     assert tabs.active == "tab-flow"
     app.animation_level = "full"
     await pilot.press("home")
