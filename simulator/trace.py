@@ -1149,10 +1149,26 @@ class Trace:
 
     def causes(self, seq: int) -> list[Record]:
         """The chain of records that led to ``seq``, nearest first (the "why?" walk)."""
+        return self.cause_walk(seq)[0]
+
+    def cause_walk(self, seq: int) -> tuple[list[Record], int | None]:
+        """The "why?" walk, and the seq it stopped at because it had been there before.
+
+        ``cause_seq`` points back to the record that led to this one, so the walk
+        ends at a record with no cause. A trace written by evsim always points back
+        (``cause_seq < seq``); a file edited by hand may point to itself, forward, or
+        round in a circle. The walk visits each record once and stops where it would
+        come round again, returning that record's seq (None when the chain ended).
+        """
+        records = self.records
         chain: list[Record] = []
-        cause = self.records[seq].cause_seq
-        while cause is not None and 0 <= cause < len(self.records) and len(chain) < 10_000:
-            record = self.records[cause]
+        seen = {seq}
+        cause = records[seq].cause_seq
+        while cause is not None and 0 <= cause < len(records):
+            if cause in seen:
+                return chain, cause
+            seen.add(cause)
+            record = records[cause]
             chain.append(record)
             cause = record.cause_seq
-        return chain
+        return chain, None

@@ -162,7 +162,7 @@ def summarize(sim: Simulation) -> RunSummary:
         sim.trace,
         finished=sim.finish_reason,
         virtual_ms=sim.kernel.now_ms,
-        events_stored=cqrs.store.head_position() if cqrs is not None else 0,
+        events_stored=cqrs.events_stored if cqrs is not None else 0,
         read_model_digest=cqrs.read_model_digest() if cqrs is not None else None,
     )
 

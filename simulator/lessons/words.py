@@ -61,6 +61,14 @@ WORDS: dict[str, Word] = {
     "why_keys": Word(
         "enter: go to the record · escape: close", "enter: 그 레코드로 이동 · escape: 닫기"
     ),
+    "why_cycle": Word(
+        "cycle: the chain comes back to #{seq} here (this trace's causes go round in a circle)",
+        "순환: 여기서 사슬이 #{seq}(으)로 되돌아갑니다 (이 트레이스의 원인이 원을 그리며 돕니다)",
+    ),
+    "why_more": Word(
+        "… {count:,} more causes, not listed (go to #{seq} and ask why? again)",
+        "… 원인 {count:,}개가 더 있습니다 (#{seq}(으)로 가서 다시 '왜?'를 물어보세요)",
+    ),
     # -- the TUI's panels -----------------------------------------------------------------------
     "producers": Word("Producers", "프로듀서"),
     "lanes": Word("Broker", "브로커"),

@@ -370,7 +370,8 @@ class StoreSpec(Table, frozen=True):
 
     backend: Literal["memory", "sqlite"] = "memory"
     path: str | None = None
-    """SQLite file for ``backend = "sqlite"``: an evsim store there is replaced, others refused."""
+    """SQLite file for ``backend = "sqlite"``: created new by ``play`` (relative: in the run
+    directory); an existing file is refused unless ``--reuse-store`` names this lesson's store."""
     writers: Literal["concurrent", "single"] = "concurrent"
     """``single``: one append transaction at a time, so positions commit in order (no gap)."""
     publish: Literal["none", "dual-write", "outbox"] = "none"
@@ -554,6 +555,8 @@ class Limits(Table, frozen=True):
     messages: Positive | None = None
     virtual_ms: Positive | None = None
     """Caps ``until_ms`` and every time the scenario schedules work or a fault at."""
+    memory_mb: Positive | None = None
+    """Caps the memory a run is projected to need (``simulator.scenario.validation``)."""
 
 
 LIMITS: dict[str, int] = {
@@ -564,6 +567,7 @@ LIMITS: dict[str, int] = {
     "producers": 256,
     "messages": 5_000_000,
     "virtual_ms": 30 * 24 * 3_600_000,
+    "memory_mb": 4_096,
 }
 """Hard maxima: caps that refuse a scenario before it runs, rather than after it
 exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise it.

@@ -13,6 +13,7 @@ names its ``$.path``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,13 +33,61 @@ from simulator.scenario.schema import (
     StreamProcessorSpec,
 )
 
-__all__ = ["cap", "ref", "validate"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "cap",
+    "check_name",
+    "name_problem",
+    "projected_memory_bytes",
+    "projected_records",
+    "ref",
+    "validate",
+]
+
+MAX_NAME_LENGTH = 128
+"""Names are labels on a screen and in a trace, not documents."""
 
 
 def cap(s: Scenario, name: str) -> int:
     """The cap in force for ``s``: its ``[limits]`` value if lower, else the hard maximum."""
     lowered: int | None = getattr(s.limits, name)
     return LIMITS[name] if lowered is None else min(lowered, LIMITS[name])
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a component, or None.
+
+    A name is shown in tables, on the TUI and in every trace record, and other
+    parts of the file refer to it by its exact text, so it must be text a reader
+    can see and copy: at least one character and at most ``MAX_NAME_LENGTH``, no
+    ``/``, no space at either end, and no invisible character — no control
+    character, no zero-width or bidi-control character, no space other than
+    U+0020. Two names that would look the same on a screen (``billing`` and
+    ``bil\u200bling``) therefore cannot both exist.
+    """
+    if not name:
+        return "a name must not be empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a name is at most {MAX_NAME_LENGTH} characters (this one has {len(name):,})"
+    if "/" in name:
+        return "a name must not contain '/'"
+    if name != name.strip():
+        return "a name must not start or end with a space"
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Zl", "Zp") or (category == "Zs" and ch != " "):
+            return (
+                f"a name must not contain U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}):"
+                " an invisible or control character"
+            )
+    return None
+
+
+def check_name(file: str, where: str, name: str, what: str) -> None:
+    """Refuse a ``what`` name (topic, group …) at ``where`` that ``name_problem`` refuses."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InputError(file, where, f"bad {what} name {name!r}: {problem}")
 
 
 def _unique(file: str, items: list[str], path: str, what: str) -> None:
@@ -77,6 +126,7 @@ def validate(s: Scenario, file: str) -> None:
 
         validate_cqrs(s, file)
     _validate_predictions(s, file)
+    _validate_memory(s, file)
 
 
 # -- caps ------------------------------------------------------------------------------
@@ -91,6 +141,52 @@ def _validate_limits(s: Scenario, file: str) -> None:
                 f"$.limits.{name}",
                 f"{lowered} is above the hard maximum of {hard} ([limits] can only lower a cap)",
             )
+
+
+BYTES_PER_MESSAGE = 600
+"""The workload is expanded before the run: a message, its key and value, the
+checker's books about it (measured: about 540 bytes on CPython 3.11)."""
+BYTES_PER_RECORD = 350
+"""A trace record with the broker and checker state that goes with it (measured:
+210–330 bytes)."""
+
+
+def projected_records(s: Scenario) -> int:
+    """About how many records a run writes: each message is produced, appended and
+    acknowledged (3), then delivered and processed by each group on its topic (2 each);
+    a command is loaded, stored, projected and published (4). At most ``max_records``."""
+    topic_of = {p.name: p.topic for p in s.producers}
+    readers: dict[str, int] = {}
+    for g in s.groups:
+        readers[g.topic] = readers.get(g.topic, 0) + 1
+    records = 0
+    sends = [(m.producer, 1) for m in s.workload.messages]
+    sends += [(gen.producer, gen.count) for gen in s.workload.generators]
+    for producer, count in sends:
+        records += count * (3 + 2 * readers.get(topic_of.get(producer, ""), 0))
+    records += 4 * (len(s.commands) + sum(gen.count for gen in s.command_generators))
+    return min(records, s.max_records)
+
+
+def projected_memory_bytes(s: Scenario) -> int:
+    """What a run of ``s`` is projected to hold in memory at its peak (a rough, high guess)."""
+    messages = len(s.workload.messages) + sum(gen.count for gen in s.workload.generators)
+    commands = len(s.commands) + sum(gen.count for gen in s.command_generators)
+    return (messages + commands) * BYTES_PER_MESSAGE + projected_records(s) * BYTES_PER_RECORD
+
+
+def _validate_memory(s: Scenario, file: str) -> None:
+    """A run that would exhaust memory is refused before it starts, not when the machine swaps."""
+    budget_mb = cap(s, "memory_mb")
+    need_mb = -(-projected_memory_bytes(s) // 2**20)
+    if need_mb > budget_mb:
+        raise InputError(
+            file,
+            "$.workload",
+            f"a run would need about {need_mb:,} MB of memory (about "
+            f"{projected_records(s):,} trace records), over the budget of {budget_mb:,} MB"
+            " ([limits] memory_mb): send fewer messages or lower max_records",
+        )
 
 
 def _validate_times(s: Scenario, file: str) -> None:
@@ -123,12 +219,10 @@ def _validate_times(s: Scenario, file: str) -> None:
 def _validate_topics(s: Scenario, file: str) -> None:
     if len(s.topics) > cap(s, "topics"):
         raise InputError(file, "$.topics", f"more than {cap(s, 'topics')} topics")
+    for i, t in enumerate(s.topics):
+        check_name(file, f"$.topics[{i}].name", t.name, "topic")
     _unique(file, [t.name for t in s.topics], "$.topics", "topic")
     for i, t in enumerate(s.topics):
-        if not t.name or "/" in t.name:
-            raise InputError(
-                file, f"$.topics[{i}].name", "a topic name must be non-empty, without '/'"
-            )
         if t.partitions > cap(s, "partitions_per_topic"):
             raise InputError(
                 file,
@@ -141,6 +235,8 @@ def _validate_producers(s: Scenario, file: str) -> None:
     if len(s.producers) > cap(s, "producers"):
         raise InputError(file, "$.producers", f"more than {cap(s, 'producers')} producers")
     topics = [t.name for t in s.topics]
+    for i, p in enumerate(s.producers):
+        check_name(file, f"$.producers[{i}].name", p.name, "producer")
     _unique(file, [p.name for p in s.producers], "$.producers", "producer")
     for i, p in enumerate(s.producers):
         ref(file, f"$.producers[{i}].topic", p.topic, topics, "topic")
@@ -163,6 +259,8 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
     topics = [t.name for t in s.topics]
     producers = [p.name for p in s.producers]
     groups = [g.name for g in s.groups]
+    for i, g in enumerate(s.groups):
+        check_name(file, f"$.groups[{i}].name", g.name, "group")
     _unique(file, groups, "$.groups", "group")
     consumers: list[str] = []
     for i, g in enumerate(s.groups):
@@ -176,6 +274,7 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
                 f"{count} consumers is over the cap of {cap(s, 'consumers_per_group')}",
             )
         for j, c in enumerate(g.consumer_names()):
+            check_name(file, f"{at}.consumers[{j}]", c, "consumer")
             if c in consumers or c in producers or (c in groups and c != g.name):
                 raise InputError(file, f"{at}.consumers[{j}]", f"name {c!r} is already used")
             consumers.append(c)
@@ -428,6 +527,8 @@ def _validate_model_sections(s: Scenario, file: str) -> None:
 
 def _validate_processors(s: Scenario, file: str) -> None:
     """``[[processors]]``: names unique, topics known, windows sane, saga roles with a saga."""
+    for i, p in enumerate(s.processors):
+        check_name(file, f"$.processors[{i}].name", p.name, "processor")
     _unique(file, [p.name for p in s.processors], "$.processors", "processor")
     steps = s.saga.steps if s.saga is not None else []
     for i, p in enumerate(s.processors):
