@@ -43,6 +43,7 @@ from simulator.trace import (
     Appended,
     BatchItemFailed,
     CheckpointSaved,
+    ClientReconnected,
     CommandRejected,
     CommitFailed,
     Committed,
@@ -60,6 +61,8 @@ from simulator.trace import (
     GapSkipped,
     GapWaited,
     LambdaInvoked,
+    LambdaScaled,
+    LambdaThrottled,
     LateRecordDropped,
     LogCompacted,
     LogTruncated,
@@ -69,6 +72,7 @@ from simulator.trace import (
     MessageDropped,
     MessageExpired,
     MessageLost,
+    MessageLostOnRestart,
     Nacked,
     NetworkDropped,
     NetworkDuplicated,
@@ -84,7 +88,13 @@ from simulator.trace import (
     ProduceRetried,
     Projected,
     ProjectionSkipped,
+    PublisherBlocked,
+    PublisherUnblocked,
+    QueueAvailable,
     QueueOverflowed,
+    QueueUnavailable,
+    QuorumLeaderElected,
+    QuorumWriteCommitted,
     ReadModelMismatched,
     ReadModelQueried,
     ReadModelSnapshotted,
@@ -626,7 +636,8 @@ def _visible_again(s: ViewState, r: VisibilityExpired) -> None:
 
 
 def _left_queue(
-    s: ViewState, r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed
+    s: ViewState,
+    r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed | MessageLostOnRestart,
 ) -> None:
     """Acked, deleted, expired, overflowed or dead-lettered: gone from this queue."""
     lane = s.lanes.get(r.group)
@@ -1137,6 +1148,7 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(MessageDeleted, _left_queue),
         _on(MessageExpired, _left_queue),
         _on(QueueOverflowed, _left_queue),
+        _on(MessageLostOnRestart, _left_queue),
         # event store and CQRS
         _on(EventStored, _event_stored),
         _on(AggregateLoaded, _aggregate_loaded),
@@ -1203,6 +1215,16 @@ _QUIET: frozenset[type[Record]] = frozenset(
         EventPublished,
         EventUnpublished,
         ReadModelMismatched,
+        # durability, clusters, back-pressure and Lambda scaling
+        QueueUnavailable,
+        QueueAvailable,
+        QuorumLeaderElected,
+        QuorumWriteCommitted,
+        ClientReconnected,
+        PublisherBlocked,
+        PublisherUnblocked,
+        LambdaScaled,
+        LambdaThrottled,
     }
 )
 """Known classes that change only the counts, not a component's picture."""
