@@ -303,12 +303,14 @@ class QuorumGroup:
     def _campaign(self, arg: tuple[str, int | None]) -> None:
         candidate, cause_seq = arg
         self._campaigns -= 1
-        if self.leader is not None or not self.cluster.up(candidate):
+        if self.leader is not None:
             return
-        votes = self._voters_for(candidate)
-        if len(votes) >= self.majority:
-            self._won(candidate, votes, cause_seq)
-        elif self._campaigns == 0:
+        if self.cluster.up(candidate):
+            votes = self._voters_for(candidate)
+            if len(votes) >= self.majority:
+                self._won(candidate, votes, cause_seq)
+                return
+        if self._campaigns == 0:
             up = [m for m in self.members if self.cluster.up(m)]
             self.runtime.emit(
                 QueueUnavailable,
