@@ -63,7 +63,6 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from simulator.models.queues.publisher import Publisher
     from simulator.runtime import Runtime
 
 __all__ = ["RabbitBroker"]
@@ -125,9 +124,7 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
         watermark = args.memory_high_watermark_messages
         self.alarm: MemoryAlarm | None = None
         if watermark is not None:
-            self.alarm = MemoryAlarm(
-                runtime, watermark, self._held_per_node, self._publisher_list, self._on_publish
-            )
+            self.alarm = MemoryAlarm(runtime, watermark, self._held_per_node, self._on_publish)
         self._start_consumers()
 
     # -- nodes ---------------------------------------------------------------------------------
@@ -292,9 +289,6 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
         for queue in self.queues.values():
             held[queue.node] = held.get(queue.node, 0) + queue.held()
         return held
-
-    def _publisher_list(self) -> list[Publisher]:
-        return list(self.publishers.values())
 
     # -- publishing and routing ----------------------------------------------------------------
 

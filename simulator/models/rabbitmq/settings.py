@@ -123,7 +123,7 @@ class RabbitMQ(Table, frozen=True):
     queue member's write. 0: at once."""
     memory_high_watermark_messages: Positive | None = None
     """The memory alarm (``vm_memory_high_watermark``, counted here in messages held): at this
-    many messages in the broker's queues every publishing connection is blocked
+    many messages in the broker's queues each connection that publishes is blocked
     (``connection.blocked``) until the count falls below it again. None: never reached."""
     cluster: RabbitCluster | None = None
     """``[rabbitmq.cluster]``: several nodes, quorum queues as Raft groups (None: one node)."""

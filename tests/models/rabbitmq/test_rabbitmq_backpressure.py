@@ -61,8 +61,30 @@ def test_the_memory_alarm_blocks_the_publisher_and_unblocks_it_when_memory_falls
     assert blocked and len(unblocked) == len(blocked)
     assert "high watermark 20" in blocked[0].reason
     assert all(u.at > b.at for b, u in zip(blocked, unblocked, strict=True))
-    # the memory monitor looks once a second, so both land on a tick (plus one hop)
-    assert all(r.at % 1000 == 1 for r in [*blocked, *unblocked])
+    # the memory monitor looks once a second: the alarm clears on a tick (plus one hop) ...
+    assert all(r.at % 1000 == 1 for r in unblocked)
+    # ... but a connection is blocked by its first publish into the alarm: the publish
+    # sent on the tick reaches the broker one hop later, the answer one hop after that
+    assert all(r.at % 1000 == 2 for r in blocked)
+    produced = {r.seq: r for r in trace if isinstance(r, Produced)}
+    assert all(produced[b.cause_seq].at == b.at - 2 for b in blocked if b.cause_seq)
+    assert all(b.cause_seq in produced for b in blocked)
+
+
+def test_a_connection_that_publishes_nothing_during_the_alarm_is_never_blocked() -> None:
+    # RabbitMQ 3.10.8: an idle connection hears neither connection.blocked nor unblocked
+    body = BODY.replace(
+        "[[groups]]",
+        '[[producers]]\nname = "early"\ntopic = "clicks"\n[[groups]]',
+        1,
+    ).replace(
+        "[[workload.generators]]",
+        '[[workload.messages]]\nproducer = "early"\nat_ms = 0\nvalue = "once"\n'
+        "[[workload.generators]]",
+    )
+    _, trace = _run(body)
+    told = {r.producer for r in trace if isinstance(r, PublisherBlocked | PublisherUnblocked)}
+    assert told == {"tracker"}
 
 
 def test_a_blocked_publisher_holds_its_sends_and_nothing_is_lost_or_refused() -> None:
