@@ -225,6 +225,23 @@ WORDS: dict[str, Word] = {
     "unacked": Word("unacked", "미확인"),
     "failed": Word("failed", "실패"),
     "head_tail": Word("head → tail", "앞 → 뒤"),
+    # a RabbitMQ cluster (tui.views.rabbitmq)
+    "cluster": Word("Cluster", "클러스터"),
+    "cluster_note": Word(
+        "quorum queues are Raft groups: ★ leader", "쿼럼 큐는 Raft 그룹입니다: ★ 리더"
+    ),
+    "node_up": Word("up", "정상"),
+    "leader": Word("leader", "리더"),
+    "follower": Word("follower", "팔로워"),
+    "term": Word("term", "텀"),
+    "no_leader": Word("no leader", "리더 없음"),
+    "unavailable": Word("unavailable", "사용 불가"),
+    "clients": Word("clients", "클라이언트"),
+    "cut_off": Word("cut off", "끊김"),
+    "classic_queue": Word("classic", "클래식"),
+    "quorum_queue": Word("quorum", "쿼럼"),
+    "committed_on": Word("committed #{index} on {members}", "커밋 #{index}: {members}"),
+    "on_node": Word("on {node}", "{node}에 있음"),
     "timers": Word("Timers", "타이머"),
     "time": Word("time", "시간"),
     "flow": Word("Flow", "흐름"),
