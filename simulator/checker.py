@@ -22,7 +22,9 @@ every lesson is judged by (the definitions are the JSON contract's):
 - **lost on restart**: a message its node kept in memory only (transient,
   or in a non-durable queue) and did not have after a restart is lost with
   that reason, pointing at the crash; a message left in a queue that is
-  still unavailable at the end (its node never came back) says so;
+  still unavailable at the end (its node never came back) says so; a
+  publish routed to a classic queue whose node was down was dropped there,
+  though confirmed, and is lost with that reason;
 - **in flight**: when the run is cut short (``until_ms``, ``max_records``), a
   message still on its way — in a queue, a partition not read yet, a
   consumer's hands — is in flight, not lost. Only what can never be processed
@@ -64,6 +66,7 @@ from simulator.trace import (
     Produced,
     ProduceFailed,
     ProduceRetried,
+    PublishDropped,
     QueueAvailable,
     QueueOverflowed,
     QueueUnavailable,
@@ -92,6 +95,7 @@ class GroupBooks:
         "dead_lettered",
         "deduplicated",
         "delivered",
+        "dropped_by_queue",
         "dropped_unacknowledged",
         "duplicates",
         "expired",
@@ -134,6 +138,8 @@ class GroupBooks:
         """Dropped from the head of a full queue (``drop-head`` with no DLX)."""
         self.lost_on_restart: dict[int, int] = {}
         """Gone when its node restarted (kept in memory only): message → that record."""
+        self.dropped_by_queue: dict[int, int] = {}
+        """Routed to the queue while its node was down, dropped there (``PublishDropped``)."""
         self.unavailable: tuple[int, str] | None = None
         """The queue cannot serve right now: (seq of ``QueueUnavailable``, its reason)."""
         self.out_of_range: dict[tuple[str, int], int] = {}
@@ -203,6 +209,7 @@ class Checker:
             MessageExpired: self._expired,
             QueueOverflowed: self._overflowed,
             MessageLostOnRestart: self._lost_on_restart,
+            PublishDropped: self._publish_dropped,
             QueueUnavailable: self._unavailable,
             QueueAvailable: self._available,
             DedupDropped: self._dedup_dropped,
@@ -353,6 +360,11 @@ class Checker:
         if books is not None:
             books.lost_on_restart.setdefault(rec.msg, rec.seq)
 
+    def _publish_dropped(self, rec: PublishDropped) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.dropped_by_queue.setdefault(rec.msg, rec.seq)
+
     def _unavailable(self, rec: QueueUnavailable) -> None:
         books = self.groups.get(rec.group)
         if books is not None:
@@ -500,6 +512,11 @@ class Checker:
             rec = records[gone]
             why = getattr(rec, "reason", "")
             return gone, f"gone when its node restarted: {why}", True
+        dropped = books.dropped_by_queue.get(msg)
+        if dropped is not None:
+            rec = records[dropped]
+            why = getattr(rec, "reason", "")
+            return dropped, f"routed to its queue while {why}", True
         if books.unavailable is not None:
             seq, why = books.unavailable
             return seq, f"left in a queue that is still unavailable ({why})", False

@@ -624,6 +624,22 @@ class MessageLostOnRestart(Record, frozen=True, kw_only=True):
     reason: str
 
 
+class PublishDropped(Record, frozen=True, kw_only=True):
+    """A publish routed to a classic queue whose node is down: nothing received it.
+
+    RabbitMQ treats the down queue as no destination at all: the message is
+    unroutable there, so with ``mandatory`` it would come back (``basic.return``)
+    and without it it is dropped — and the publisher's confirm is still a
+    ``basic.ack`` (observed on a three-node RabbitMQ 3.10.8 cluster). A confirm
+    here means "the broker took responsibility", not "a queue has it".
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
 class QueueUnavailable(Record, frozen=True, kw_only=True):
     """A queue can serve nobody for now: its node is down, or it has no leader.
 
@@ -1154,6 +1170,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     LambdaInvoked,
     BatchItemFailed,
     MessageLostOnRestart,
+    PublishDropped,
     QueueUnavailable,
     QueueAvailable,
     QuorumLeaderElected,

@@ -91,6 +91,7 @@ from simulator.trace import (
     ProduceRetried,
     Projected,
     ProjectionSkipped,
+    PublishDropped,
     PublisherBlocked,
     PublisherUnblocked,
     QueueAvailable,
@@ -1347,6 +1348,7 @@ _QUIET: frozenset[type[Record]] = frozenset(
         EventUnpublished,
         ReadModelMismatched,
         # back-pressure and Lambda scaling (a cluster's records have handlers)
+        PublishDropped,
         PublisherBlocked,
         PublisherUnblocked,
         LambdaScaled,

@@ -172,6 +172,8 @@ def _describe_durability_record(kind: str, f: dict[str, object], msg: str, key: 
     """Descriptions of node failures, quorum queues, back-pressure and Lambda scaling."""
     if kind == "MessageLostOnRestart":
         return f"{msg}{key} gone from {f['group']} after the restart: {f['reason']}"
+    if kind == "PublishDropped":
+        return f"{msg}{key} dropped, not stored in {f['group']}: {f['reason']}"
     if kind == "QueueUnavailable":
         return f"{f['group']} unavailable: {f['reason']}"
     if kind == "QueueAvailable":

@@ -20,27 +20,18 @@ references below.
 
 from __future__ import annotations
 
-import os
-import random
-import socket
-import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import scenario_from
+from own_broker import OwnBroker, can_start, free_ports
 
 from simulator.simulation import Simulation
 from simulator.trace import Processed, PublisherBlocked, PublisherUnblocked, Routed
 
 # one worker runs every test here, so they share one broker of their own
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("own-rabbitmq")]
-
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / ".ci" / "broker"
-RABBIT_BIN = Path(os.environ.get("RABBIT_BIN", "/usr/lib/rabbitmq/bin"))
 
 REFERENCE = {"durable": ["persistent"], "non-durable": None}
 """Observed on RabbitMQ 3.10.8: the durable queue keeps only the persistent message; the
@@ -199,74 +190,15 @@ def test_the_models_memory_alarm_blocks_what_a_real_rabbitmqs_blocks() -> None:
 # -- a broker of our own ---------------------------------------------------------------------
 
 
-def _free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-@dataclass
-class OwnBroker:
-    """A RabbitMQ node started by this test, on its own directory, name and port."""
-
-    directory: Path
-    port: int
-    name: str
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "BROKER_DIR": str(self.directory),
-            "BROKER_PORT": str(self.port),
-            "BROKER_NODENAME": self.name,
-        }
-
-    def run(self, command: str) -> None:
-        done = subprocess.run(
-            [str(SCRIPT), command], env=self.env, capture_output=True, text=True, timeout=300
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f".ci/broker {command}: {done.stderr.strip() or done.stdout}")
-
-    def restart(self) -> None:
-        self.run("stop")
-        self.run("start")
-
-    def ctl(self, *args: str) -> str:
-        """``rabbitmqctl`` against this node only (its name, its cookie in its directory)."""
-        env = {**self.env, "HOME": str(self.directory), "ERL_EPMD_ADDRESS": "127.0.0.1"}
-        done = subprocess.run(
-            [str(RABBIT_BIN / "rabbitmqctl"), "-n", self.name, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip()}")
-        return done.stdout
-
-
 @pytest.fixture(scope="module")
 def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnBroker]:
-    if not (RABBIT_BIN / "rabbitmq-server").exists():
-        pytest.skip("rabbitmq-server is not installed: no broker of our own to restart")
-    pytest.importorskip("pika", reason="pika is not installed: pip install -e '.[dev]'")
-    rng = random.Random()  # any free port will do; the test's outcome does not depend on it
-    port = next(
-        (
-            p
-            for p in (rng.randrange(20_000, 40_000) for _ in range(50))
-            if _free(p) and _free(p + 20_000)
-        ),
-        None,
-    )
-    if port is None:
-        pytest.skip("no free port pair for a broker of our own")
+    why = can_start()
+    if why is not None:
+        pytest.skip(why)
+    try:
+        (port,) = free_ports(1)
+    except RuntimeError as err:
+        pytest.skip(str(err))
     broker = OwnBroker(
         tmp_path_factory.mktemp("own-broker"), port, f"evsim-restart-{port}@localhost"
     )

@@ -53,6 +53,7 @@ from simulator.trace import (
     Crashed,
     DeadLettered,
     DeadLetterHeaders,
+    PublishDropped,
     QueueAvailable,
     QueueUnavailable,
     Restarted,
@@ -340,9 +341,21 @@ class RabbitBroker(QueueBroker[RabbitConsumer]):
                 wait.expect()
                 group.submit(Write(msg, expiration, routed.seq, topic, entry, wait))
                 continue
+            if cluster is not None and not cluster.up(queue.node):
+                # RabbitMQ routes nothing to a queue whose node is down: for this queue
+                # the message is unroutable, dropped, and the confirm is still an ack.
+                self.runtime.emit(
+                    PublishDropped,
+                    name,
+                    routed.seq,
+                    group=name,
+                    msg=msg.id,
+                    key=msg.key,
+                    reason=f"its node {queue.node} is down: unroutable there, yet confirmed",
+                )
+                continue
             if cluster is not None and not cluster.can_reach(entry, queue.node):
-                state = "down" if not cluster.up(queue.node) else "out of reach"
-                refused = f"basic.nack: queue {name} lives on {queue.node}, which is {state}"
+                refused = f"basic.nack: queue {name} lives on {queue.node}, which is out of reach"
                 continue
             qm = queue.enqueue(msg, expiration, routed.seq, topic, None, persistent)
             if qm is None:

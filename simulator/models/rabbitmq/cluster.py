@@ -2,10 +2,10 @@
 
 Every client — a publisher, a consumer — holds one connection to one node. A
 classic queue lives on one node: while that node is down the queue is
-unavailable (its publishes are refused, its consumers cancelled) and what it
-held in memory only is gone when the node comes back. A quorum queue has
-members on several nodes and survives the loss of a minority of them
-(``simulator.models.rabbitmq.quorum``). A client whose node goes down loses its
+unavailable (publishes routed to it are dropped, yet confirmed; its consumers
+are cancelled) and what it held in memory only is gone when the node comes
+back. A quorum queue has members on several nodes and survives the loss of a
+minority of them (``simulator.models.rabbitmq.quorum``). A client whose node goes down loses its
 connection and connects to another node after ``reconnect_ms``.
 
 A crash is noticed at once: the dead node's connections close. A network
