@@ -234,6 +234,7 @@ class Producer:
     retries: int = 0
     failed: int = 0
     state: str = "running"
+    """``running``, ``crashed``, or ``blocked`` (its connection, by a memory alarm)."""
     in_flight: dict[int, int] = field(default_factory=dict)
     """Produced, not yet acknowledged: message id → seq of its ``Produced`` record."""
 
@@ -644,6 +645,18 @@ def _queue_available(s: ViewState, r: QueueAvailable) -> None:
     q = s.cluster.quorum.get(r.group)
     if q is not None:
         q.leader = r.node
+
+
+def _publisher_blocked(s: ViewState, r: PublisherBlocked) -> None:
+    p = _producer(s, r.producer)
+    if p.state != "crashed":
+        p.state = "blocked"
+
+
+def _publisher_unblocked(s: ViewState, r: PublisherUnblocked) -> None:
+    p = _producer(s, r.producer)
+    if p.state == "blocked":
+        p.state = "running"
 
 
 def _client_reconnected(s: ViewState, r: ClientReconnected) -> None:
@@ -1247,6 +1260,8 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(QueueUnavailable, _queue_unavailable),
         _on(QueueAvailable, _queue_available),
         _on(ClientReconnected, _client_reconnected),
+        _on(PublisherBlocked, _publisher_blocked),
+        _on(PublisherUnblocked, _publisher_unblocked),
         _on(NetworkPartitioned, _partitioned),
         _on(NetworkHealed, _healed),
         _on(RunFinished, _finished),
@@ -1347,10 +1362,8 @@ _QUIET: frozenset[type[Record]] = frozenset(
         EventPublished,
         EventUnpublished,
         ReadModelMismatched,
-        # back-pressure and Lambda scaling (a cluster's records have handlers)
+        # a dropped publish and Lambda scaling (a cluster's and a blocked publisher's have handlers)
         PublishDropped,
-        PublisherBlocked,
-        PublisherUnblocked,
         LambdaScaled,
         LambdaThrottled,
     }

@@ -237,6 +237,7 @@ WORDS: dict[str, Word] = {
     "no_leader": Word("no leader", "리더 없음"),
     "unavailable": Word("unavailable", "사용 불가"),
     "clients": Word("clients", "클라이언트"),
+    "publisher_blocked": Word("blocked (connection.blocked)", "막힘(connection.blocked)"),
     "cut_off": Word("cut off", "끊김"),
     "classic_queue": Word("classic", "클래식"),
     "quorum_queue": Word("quorum", "쿼럼"),

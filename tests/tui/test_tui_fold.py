@@ -21,6 +21,8 @@ from simulator.trace import (
     DeadLettered,
     Delivered,
     Enqueued,
+    PublisherBlocked,
+    PublisherUnblocked,
     Record,
     Redriven,
     Restarted,
@@ -262,3 +264,12 @@ def test_a_cluster_fold_never_mutates_its_input() -> None:
 
 def test_one_node_has_no_cluster() -> None:
     assert _at(_lesson_records("rabbitmq-transient-vs-persistent"), 10**9).cluster is None
+
+
+def test_a_blocked_publisher_folds_as_blocked_until_it_is_unblocked() -> None:
+    records = _lesson_records("rabbitmq-publisher-blocked")
+    blocked = next(r for r in records if isinstance(r, PublisherBlocked))
+    unblocked = next(r for r in records if isinstance(r, PublisherUnblocked))
+    assert _at(records, blocked.at - 1).producers["tracker"].state == "running"
+    assert _at(records, blocked.at).producers["tracker"].state == "blocked"
+    assert _at(records, unblocked.at).producers["tracker"].state == "running"

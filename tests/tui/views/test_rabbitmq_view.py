@@ -6,7 +6,7 @@ import pytest
 
 from simulator.scenario import builtin_path, load_scenario
 from simulator.simulation import Simulation
-from simulator.trace import Crashed, Record
+from simulator.trace import Crashed, PublisherBlocked, Record
 from tui.fold import ViewState, fold, initial_state
 from tui.views import default, rabbitmq, view_for
 
@@ -81,3 +81,13 @@ def test_a_partition_is_drawn_as_cut_links(lang: str) -> None:
         ["rabbit-1", "✂", "rabbit-2"],
         ["rabbit-1", "✂", "rabbit-3"],
     ]
+
+
+def test_a_blocked_publisher_says_so_on_its_row() -> None:
+    records = _records("rabbitmq-publisher-blocked")
+    blocked = next(r for r in records if isinstance(r, PublisherBlocked))
+    pic = rabbitmq.picture(_at(records, blocked.at), 120, "en")
+    row = pic.lines[pic.anchors["tracker"].y].plain
+    assert "⏸ blocked (connection.blocked)" in row
+    before = rabbitmq.picture(_at(records, blocked.at - 1), 120, "en")
+    assert "blocked" not in before.lines[before.anchors["tracker"].y].plain
