@@ -2,12 +2,13 @@
 
 Two situations need a broker the tests may disturb. **A restart**: a durable
 queue receives one persistent and one transient message, a non-durable queue
-one persistent message, all confirmed; then the broker restarts, and a client
-looks at what is left. **The memory alarm**: a publisher has one message
-queued when the alarm goes off; another connection published before it and
-publishes nothing during it; the publisher sends two more, a consumer comes,
-then the alarm clears. Under each is what a real **RabbitMQ 3.10.8**
-(Debian 12's ``rabbitmq-server``, one node) showed.
+one persistent message and a quorum queue one transient message, all
+confirmed; then the broker restarts, and a client looks at what is left.
+**The memory alarm**: a publisher has one message queued when the alarm goes
+off; another connection published before it and publishes nothing during it;
+the publisher sends two more, a consumer comes, then the alarm clears. Under
+each is what a real **RabbitMQ 3.10.8** (Debian 12's ``rabbitmq-server``, one
+node) showed.
 
 Restarting a broker, or setting its memory watermark to 0, must never touch
 one somebody else is using, so the real side starts a node of its own — its
@@ -33,9 +34,10 @@ from simulator.trace import Processed, PublisherBlocked, PublisherUnblocked, Rou
 # one worker runs every test here, so they share one broker of their own
 pytestmark = [pytest.mark.differential, pytest.mark.xdist_group("own-rabbitmq")]
 
-REFERENCE = {"durable": ["persistent"], "non-durable": None}
+REFERENCE = {"durable": ["persistent"], "non-durable": None, "quorum": ["transient"]}
 """Observed on RabbitMQ 3.10.8: the durable queue keeps only the persistent message; the
-non-durable queue is gone (a passive declare gets 404 NOT_FOUND)."""
+non-durable queue is gone (a passive declare gets 404 NOT_FOUND); a quorum queue keeps
+even a transient message (it writes everything to its log)."""
 
 
 # -- a restart: the model -------------------------------------------------------------------
@@ -47,10 +49,13 @@ settle_ms = 500
 keeper = 2
 fleeting = 1
 scratch = 2
+casual = 1
 [[topics]]
 name = "to-durable"
 [[topics]]
 name = "to-non-durable"
+[[topics]]
+name = "to-quorum"
 [[producers]]
 name = "keeper"
 topic = "to-durable"
@@ -60,6 +65,9 @@ topic = "to-durable"
 [[producers]]
 name = "scratch"
 topic = "to-non-durable"
+[[producers]]
+name = "casual"
+topic = "to-quorum"
 [[groups]]
 name = "durable"
 topic = "to-durable"
@@ -70,6 +78,12 @@ topic = "to-non-durable"
 start_ms = 2000
 [groups.rabbitmq]
 durable = false
+[[groups]]
+name = "quorum"
+topic = "to-quorum"
+start_ms = 2000
+[groups.rabbitmq]
+queue_type = "quorum"
 [[workload.messages]]
 producer = "keeper"
 value = "persistent"
@@ -81,6 +95,10 @@ value = "transient"
 producer = "scratch"
 at_ms = 2
 value = "persistent"
+[[workload.messages]]
+producer = "casual"
+at_ms = 3
+value = "transient"
 [[faults]]
 kind = "crash"
 target = "broker"
@@ -89,17 +107,21 @@ restart_after_ms = 500
 """
 
 
-VALUES = {1: "persistent", 2: "transient", 3: "persistent"}
-"""The workload's messages, m1 to m3, in the order the file lists them."""
+VALUES = {1: "persistent", 2: "transient", 3: "persistent", 4: "transient"}
+"""The workload's messages, m1 to m4, in the order the file lists them."""
 
 
 def model_outcome() -> dict[str, list[str] | None]:
-    seen: dict[str, list[str]] = {"durable": [], "non-durable": []}
+    seen: dict[str, list[str]] = {"durable": [], "non-durable": [], "quorum": []}
     for r in Simulation(scenario_from(MODEL)).run():
         if isinstance(r, Processed):
             seen[r.group].append(VALUES[r.msg])
     # a non-durable queue that came back empty is one declared anew: it was gone
-    return {"durable": seen["durable"], "non-durable": seen["non-durable"] or None}
+    return {
+        "durable": seen["durable"],
+        "non-durable": seen["non-durable"] or None,
+        "quorum": seen["quorum"],
+    }
 
 
 def test_the_model_keeps_what_a_restarted_rabbitmq_keeps() -> None:
@@ -221,10 +243,12 @@ def real_outcome(broker: OwnBroker) -> dict[str, list[str] | None]:
     channel.confirm_delivery()  # a publish returns once the broker has confirmed it
     channel.queue_declare("durable", durable=True)
     channel.queue_declare("non-durable", durable=False)
+    channel.queue_declare("quorum", durable=True, arguments={"x-queue-type": "quorum"})
     publish = [
         ("durable", b"persistent", 2),
         ("durable", b"transient", 1),
         ("non-durable", b"persistent", 2),
+        ("quorum", b"transient", 1),
     ]
     for queue, body, mode in publish:
         channel.basic_publish("", queue, body, pika.BasicProperties(delivery_mode=mode))
@@ -232,13 +256,16 @@ def real_outcome(broker: OwnBroker) -> dict[str, list[str] | None]:
     broker.restart()
     conn = pika.BlockingConnection(params)
     channel = conn.channel()
-    kept: list[str] = []
-    while True:
-        method, _, body = channel.basic_get("durable", auto_ack=True)
-        if method is None:
-            break
-        kept.append(body.decode())
-    outcome: dict[str, list[str] | None] = {"durable": kept}
+
+    def kept(queue: str) -> list[str]:
+        got: list[str] = []
+        while True:
+            method, _, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return got
+            got.append(body.decode())
+
+    outcome: dict[str, list[str] | None] = {"durable": kept("durable"), "quorum": kept("quorum")}
     try:
         channel.queue_declare("non-durable", passive=True)
         outcome["non-durable"] = []
@@ -251,7 +278,7 @@ def real_outcome(broker: OwnBroker) -> dict[str, list[str] | None]:
 
 
 @pytest.mark.slow
-def test_a_restarted_rabbitmq_keeps_only_durable_queues_persistent_messages(
+def test_a_restarted_rabbitmq_keeps_durable_queues_persistent_messages_and_a_quorum_queues(
     own_broker: OwnBroker,
 ) -> None:
     assert real_outcome(own_broker) == REFERENCE
