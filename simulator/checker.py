@@ -19,6 +19,12 @@ every lesson is judged by (the definitions are the JSON contract's):
 - **deduplicated**: a send the queue dropped as a repeat of an earlier one
   (an SQS FIFO deduplication id seen within 5 minutes) is the same logical
   message as that one, not a loss;
+- **lost on restart**: a message its node kept in memory only (transient,
+  or in a non-durable queue) and did not have after a restart is lost with
+  that reason, pointing at the crash; a message left in a queue that is
+  still unavailable at the end (its node never came back) says so; a
+  publish routed to a classic queue whose node was down was dropped there,
+  though confirmed, and is lost with that reason;
 - **in flight**: when the run is cut short (``until_ms``, ``max_records``), a
   message still on its way — in a queue, a partition not read yet, a
   consumer's hands — is in flight, not lost. Only what can never be processed
@@ -51,6 +57,7 @@ from simulator.trace import (
     MessageDropped,
     MessageExpired,
     MessageLost,
+    MessageLostOnRestart,
     NetworkDropped,
     OrderViolated,
     PositionReset,
@@ -59,7 +66,10 @@ from simulator.trace import (
     Produced,
     ProduceFailed,
     ProduceRetried,
+    PublishDropped,
+    QueueAvailable,
     QueueOverflowed,
+    QueueUnavailable,
     Rebalanced,
     Record,
     RetryScheduled,
@@ -85,6 +95,7 @@ class GroupBooks:
         "dead_lettered",
         "deduplicated",
         "delivered",
+        "dropped_by_queue",
         "dropped_unacknowledged",
         "duplicates",
         "expired",
@@ -93,6 +104,7 @@ class GroupBooks:
         "last_delivered",
         "latest_per_key",
         "lost",
+        "lost_on_restart",
         "name",
         "out_of_order",
         "out_of_range",
@@ -100,6 +112,7 @@ class GroupBooks:
         "processed",
         "skipped",
         "topic",
+        "unavailable",
     )
 
     def __init__(self, name: str, topic: str) -> None:
@@ -123,6 +136,12 @@ class GroupBooks:
         self.expired: dict[int, int] = {}
         self.overflowed: dict[int, int] = {}
         """Dropped from the head of a full queue (``drop-head`` with no DLX)."""
+        self.lost_on_restart: dict[int, int] = {}
+        """Gone when its node restarted (kept in memory only): message → that record."""
+        self.dropped_by_queue: dict[int, int] = {}
+        """Routed to the queue while its node was down, dropped there (``PublishDropped``)."""
+        self.unavailable: tuple[int, str] | None = None
+        """The queue cannot serve right now: (seq of ``QueueUnavailable``, its reason)."""
         self.out_of_range: dict[tuple[str, int], int] = {}
         self.committed: dict[tuple[str, int], int] = {}
         """(topic, partition) → the group's committed offset (the next one to read)."""
@@ -189,6 +208,10 @@ class Checker:
             Skipped: self._skipped,
             MessageExpired: self._expired,
             QueueOverflowed: self._overflowed,
+            MessageLostOnRestart: self._lost_on_restart,
+            PublishDropped: self._publish_dropped,
+            QueueUnavailable: self._unavailable,
+            QueueAvailable: self._available,
             DedupDropped: self._dedup_dropped,
             Rebalanced: self._rebalanced,
             Crashed: self._crashed,
@@ -332,6 +355,26 @@ class Checker:
         else:
             self._refused.setdefault((rec.group, rec.msg), rec.seq)
 
+    def _lost_on_restart(self, rec: MessageLostOnRestart) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.lost_on_restart.setdefault(rec.msg, rec.seq)
+
+    def _publish_dropped(self, rec: PublishDropped) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.dropped_by_queue.setdefault(rec.msg, rec.seq)
+
+    def _unavailable(self, rec: QueueUnavailable) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.unavailable = (rec.seq, rec.reason)
+
+    def _available(self, rec: QueueAvailable) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.unavailable = None
+
     def _dedup_dropped(self, rec: DedupDropped) -> None:
         if rec.msg != rec.first_msg:
             self._deduplicated.setdefault((rec.group, rec.msg), rec.first_msg)
@@ -464,6 +507,19 @@ class Checker:
         refused = self._refused.get((books.name, msg))
         if refused is not None:
             return refused, "refused by a full queue (reject-publish) and nobody was told", True
+        gone = books.lost_on_restart.get(msg)
+        if gone is not None:
+            rec = records[gone]
+            why = getattr(rec, "reason", "")
+            return gone, f"gone when its node restarted: {why}", True
+        dropped = books.dropped_by_queue.get(msg)
+        if dropped is not None:
+            rec = records[dropped]
+            why = getattr(rec, "reason", "")
+            return dropped, f"routed to its queue while {why}", True
+        if books.unavailable is not None:
+            seq, why = books.unavailable
+            return seq, f"left in a queue that is still unavailable ({why})", False
         delivered = books.last_delivered.get(msg)
         if delivered is not None:
             rec = records[delivered]

@@ -607,6 +607,143 @@ class BatchItemFailed(Record, frozen=True, kw_only=True):
     msg: int
 
 
+# -- durability, clusters and back-pressure (RabbitMQ-style; Lambda scaling) ------------
+
+
+class MessageLostOnRestart(Record, frozen=True, kw_only=True):
+    """A node came back without a message it held: it was only ever in memory.
+
+    A transient message (``delivery_mode`` 1), every message of a non-durable
+    queue, and a persistent one whose disk write had not finished when the
+    node died. ``cause_seq`` is the node's ``Crashed`` record.
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
+class PublishDropped(Record, frozen=True, kw_only=True):
+    """A publish routed to a classic queue whose node is down: nothing received it.
+
+    RabbitMQ treats the down queue as no destination at all: the message is
+    unroutable there, so with ``mandatory`` it would come back (``basic.return``)
+    and without it it is dropped — and the publisher's confirm is still a
+    ``basic.ack`` (observed on a three-node RabbitMQ 3.10.8 cluster). A confirm
+    here means "the broker took responsibility", not "a queue has it".
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
+class QueueUnavailable(Record, frozen=True, kw_only=True):
+    """A queue can serve nobody for now: its node is down, or it has no leader.
+
+    A classic queue lives on one node and waits for it to return; a quorum
+    queue waits for an election, which needs a majority of its members.
+    """
+
+    group: str
+    reason: str
+
+
+class QueueAvailable(Record, frozen=True, kw_only=True):
+    """A queue serves again: its node came back, or its members elected a leader."""
+
+    group: str
+    node: str
+    """The node that serves it now (a quorum queue's leader)."""
+
+
+class QuorumLeaderElected(Record, frozen=True, kw_only=True):
+    """A quorum queue's members elected ``leader`` for ``term`` with a majority of ``votes``.
+
+    Raft: a member whose leader is gone asks the others for their votes; each
+    votes for at most one candidate per term and only for one whose log is at
+    least as complete as its own, so the winner holds every confirmed message.
+    """
+
+    group: str
+    leader: str
+    term: int
+    votes: list[str]
+    """The members that voted for it (itself included): more than half of them."""
+    members: list[str]
+
+
+class QuorumWriteCommitted(Record, frozen=True, kw_only=True):
+    """A majority of a quorum queue's members have written a message to disk: it is safe.
+
+    Only now does the queue hand it to consumers, and only now may the
+    publisher's confirm go out.
+    """
+
+    group: str
+    msg: int
+    index: int
+    """Its place in the queue's Raft log."""
+    replicas: list[str]
+    """The members that had written it when it committed (the leader first)."""
+
+
+class ClientReconnected(Record, frozen=True, kw_only=True):
+    """A client whose node went down connected to another node and carries on there."""
+
+    client: str
+    node: str
+
+
+class PublisherBlocked(Record, frozen=True, kw_only=True):
+    """The broker sent ``connection.blocked``: this publisher holds its sends from now on.
+
+    RabbitMQ stops reading from publishing connections while a resource alarm
+    (memory or disk) is on; a client that knows holds its publishes instead of
+    piling them into the socket. Nothing is refused, nothing is lost: it waits.
+    """
+
+    producer: str
+    reason: str
+
+
+class PublisherUnblocked(Record, frozen=True, kw_only=True):
+    """``connection.unblocked``: the alarm cleared, the held sends go out."""
+
+    producer: str
+    held: int
+    """Publishes it had been holding, sent now."""
+    blocked_ms: int
+    """How long it was blocked."""
+
+
+class LambdaScaled(Record, frozen=True, kw_only=True):
+    """A Lambda event source mapping changed how many batches it processes at once."""
+
+    group: str
+    consumer: str
+    concurrency: int
+    reason: str
+
+
+class LambdaThrottled(Record, frozen=True, kw_only=True):
+    """An invocation was refused (``TooManyRequestsException``): the function is at its limit.
+
+    The batch is not processed and not deleted: its messages come back when
+    their visibility timeout runs out, with one more receive counted.
+    """
+
+    group: str
+    consumer: str
+    msgs: list[int]
+    running: int
+    """Invocations of the function running at that moment."""
+    reserved: int
+    """Its reserved concurrency: no more may run at once."""
+
+
 # -- stream processing (simulator/streams) ----------------------------------------------
 
 
@@ -1032,6 +1169,17 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Redriven,
     LambdaInvoked,
     BatchItemFailed,
+    MessageLostOnRestart,
+    PublishDropped,
+    QueueUnavailable,
+    QueueAvailable,
+    QuorumLeaderElected,
+    QuorumWriteCommitted,
+    ClientReconnected,
+    PublisherBlocked,
+    PublisherUnblocked,
+    LambdaScaled,
+    LambdaThrottled,
     WatermarkAdvanced,
     WindowOpened,
     WindowEmitted,

@@ -165,6 +165,46 @@ def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) 
         return f"{f['consumer']} with [{batch}]"
     if kind == "BatchItemFailed":
         return f"{msg} reported failed by {f['consumer']}"
+    return _describe_durability_record(kind, f, msg, key)
+
+
+def _describe_durability_record(kind: str, f: dict[str, object], msg: str, key: str) -> str | None:
+    """Descriptions of node failures, quorum queues, back-pressure and Lambda scaling."""
+    if kind == "MessageLostOnRestart":
+        return f"{msg}{key} gone from {f['group']} after the restart: {f['reason']}"
+    if kind == "PublishDropped":
+        return f"{msg}{key} dropped, not stored in {f['group']}: {f['reason']}"
+    if kind == "QueueUnavailable":
+        return f"{f['group']} unavailable: {f['reason']}"
+    if kind == "QueueAvailable":
+        return f"{f['group']} served again, from {f['node']}"
+    if kind == "QuorumLeaderElected":
+        votes = f["votes"]
+        members = f["members"]
+        n_votes = len(votes) if isinstance(votes, list) else 0
+        n_members = len(members) if isinstance(members, list) else 0
+        return (
+            f"{f['group']} leader {f['leader']} (term {f['term']}, {n_votes} of {n_members} votes)"
+        )
+    if kind == "QuorumWriteCommitted":
+        replicas = f["replicas"]
+        shown = ",".join(str(r) for r in replicas) if isinstance(replicas, list) else ""
+        return f"{msg} in {f['group']} #{f['index']} on a majority: {shown}"
+    if kind == "ClientReconnected":
+        return f"{f['client']} connected to {f['node']}"
+    if kind == "PublisherBlocked":
+        return f"{f['producer']} holds its publishes: {f['reason']}"
+    if kind == "PublisherUnblocked":
+        return f"{f['producer']} sends {f['held']} held publishes after {f['blocked_ms']} ms"
+    if kind == "LambdaScaled":
+        return f"{f['consumer']} runs {f['concurrency']} batches at once ({f['reason']})"
+    if kind == "LambdaThrottled":
+        msgs = f["msgs"]
+        batch = ",".join(f"m{m}" for m in msgs) if isinstance(msgs, list) else ""
+        return (
+            f"{f['consumer']} [{batch}] throttled: {f['running']} running,"
+            f" reserved {f['reserved']}: back after the visibility timeout"
+        )
     return None
 
 

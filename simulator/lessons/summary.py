@@ -16,6 +16,8 @@ from simulator.checker import Checker
 from simulator.scenario import (
     CQRS_METRICS,
     HEADER_METRICS,
+    QUEUE_DURABILITY_METRICS,
+    QUEUE_DURABILITY_TOTALS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
@@ -106,10 +108,15 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
 
 
 def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
-    """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
+    """Stream, saga, CQRS, header and durability outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
-    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(scenario)):
+    used = {_metric_of(text) for text in _expectations(scenario)}
+    if used & set(HEADER_METRICS):
         flow.update(header_metrics(trace))
+    if used & _DURABILITY:
+        from simulator.models.queues.books import durability_metrics
+
+        flow.update(durability_metrics(trace))
     if scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -133,7 +140,8 @@ def _metric_of(text: str) -> str | None:
     return None if isinstance(e, str) else e.metric
 
 
-_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS))
+_DURABILITY = frozenset((*QUEUE_DURABILITY_METRICS, *QUEUE_DURABILITY_TOTALS))
+_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS, *_DURABILITY))
 
 
 def _metric(

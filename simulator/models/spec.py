@@ -143,6 +143,12 @@ class ModelSpec:
     """The dotted name of the view module that draws it (resolved by the TUI, never the core)."""
     knobs: tuple[Knob, ...] = ()
     """The settings a teacher may turn while one of its lessons plays, in the order shown."""
+    components: Callable[[Scenario], list[str]] | None = None
+    """Named parts of the model a fault may crash or cut off and a beat may focus on, beyond
+    ``broker`` (a cluster's nodes); None: just ``broker``."""
+    follows_for: Callable[[Scenario], str] | None = None
+    """What it follows for one scenario, when the file changes that (a cluster instead of one
+    node); None: ``follows``."""
 
     @property
     def label(self) -> str:

@@ -18,6 +18,8 @@ __all__ = [
     "EXPECTATION_METRICS",
     "GROUP_METRICS",
     "HEADER_METRICS",
+    "QUEUE_DURABILITY_METRICS",
+    "QUEUE_DURABILITY_TOTALS",
     "SAGA_METRICS",
     "STREAM_METRICS",
     "Expectation",
@@ -104,6 +106,19 @@ HEADER_METRICS = (
 """Read off the headers a broker puts on messages (``Delivered.delivery_count``, a quorum
 queue's ``x-delivery-count``; ``DeadLettered.headers``, RabbitMQ's ``x-death``): the highest
 delivery count a group's consumers saw, and the group's dead letters by ``x-death`` reason."""
+QUEUE_DURABILITY_METRICS = (
+    "lost_on_restart",
+    "leader_elections",
+    "unavailable_ms",
+    "lambda_throttled",
+    "lambda_max_concurrency",
+)
+"""Counted by ``simulator.models.queues.books`` from the trace, per group (queue) or in total:
+messages a restart took, quorum leader elections, time unavailable, Lambda throttles and the
+most batches a scaled Lambda trigger ran at once."""
+QUEUE_DURABILITY_TOTALS = ("publishers_blocked", "blocked_ms", "produce_failed")
+"""The same, counted over the whole run only: publishers blocked by the memory alarm, the time
+they spent blocked, and publishes that failed (refused with a nack, or given up)."""
 EXPECTATION_METRICS = (
     "produced",
     "acked",
@@ -125,6 +140,8 @@ EXPECTATION_METRICS = (
     *SAGA_METRICS,
     *CQRS_METRICS,
     *HEADER_METRICS,
+    *QUEUE_DURABILITY_METRICS,
+    *QUEUE_DURABILITY_TOTALS,
 )
 GROUP_METRICS = (
     "delivered",
@@ -139,6 +156,7 @@ GROUP_METRICS = (
     *STREAM_METRICS,
     *SAGA_METRICS,
     *HEADER_METRICS,
+    *QUEUE_DURABILITY_METRICS,
 )
 
 

@@ -341,7 +341,7 @@ def _validate_faults(s: Scenario, file: str, consumers: list[str]) -> None:
     """Every fault names components, groups and consumers that exist."""
     producers = [p.name for p in s.producers]
     known = _Known(
-        components=["broker", *producers, *consumers, *_cqrs_components(s)],
+        components=["broker", *producers, *consumers, *_cqrs_components(s), *_model_parts(s)],
         groups=[g.name for g in s.groups],
         consumers=consumers,
     )
@@ -418,7 +418,16 @@ def focus_names(s: Scenario) -> list[str]:
         if g.dead_letter_topic:
             names.append(g.dead_letter_topic)
     names += _cqrs_components(s)
+    names += _model_parts(s)
     return list(dict.fromkeys(names))
+
+
+def _model_parts(s: Scenario) -> list[str]:
+    """The parts of the scenario's broker model that have names of their own (nodes)."""
+    from simulator.models.registry import model
+
+    parts = model(s.broker).components
+    return parts(s) if parts is not None else []
 
 
 def _validate_narration(s: Scenario, file: str) -> None:
