@@ -98,7 +98,7 @@ class Simulation:
             title=scenario.title.en,
             seed=self.seed,
             broker=scenario.broker,
-            follows=spec.follows,
+            follows=spec.follows_in(scenario),
             settings=settings,
         )
         self.broker: BrokerModel = spec.build(self)

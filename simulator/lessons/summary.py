@@ -16,6 +16,7 @@ from simulator.checker import Checker
 from simulator.scenario import (
     CQRS_METRICS,
     HEADER_METRICS,
+    LOG_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
@@ -106,10 +107,15 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
 
 
 def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
-    """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
+    """Stream, saga, CQRS, header and log outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
-    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(scenario)):
+    asked = [_metric_of(text) for text in _expectations(scenario)]
+    if any(metric in HEADER_METRICS for metric in asked):
         flow.update(header_metrics(trace))
+    if any(metric in LOG_METRICS for metric in asked):
+        from simulator.models.log.books import log_metrics
+
+        flow.update(log_metrics(trace))
     if scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -133,7 +139,7 @@ def _metric_of(text: str) -> str | None:
     return None if isinstance(e, str) else e.metric
 
 
-_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS))
+_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS, *LOG_METRICS))
 
 
 def _metric(

@@ -18,6 +18,8 @@ __all__ = [
     "EXPECTATION_METRICS",
     "GROUP_METRICS",
     "HEADER_METRICS",
+    "LOG_GROUP_METRICS",
+    "LOG_METRICS",
     "SAGA_METRICS",
     "STREAM_METRICS",
     "Expectation",
@@ -104,6 +106,25 @@ HEADER_METRICS = (
 """Read off the headers a broker puts on messages (``Delivered.delivery_count``, a quorum
 queue's ``x-delivery-count``; ``DeadLettered.headers``, RabbitMQ's ``x-death``): the highest
 delivery count a group's consumers saw, and the group's dead letters by ``x-death`` reason."""
+LOG_GROUP_METRICS = ("idle_consumers", "generations", "scale_outs", "scale_ins")
+"""Per consumer group: members left without a partition by the group's last assignment,
+the generations it went through (one per rebalance), and the autoscaler's steps out and in."""
+LOG_METRICS = (
+    "leader_elections",
+    "unclean_elections",
+    "isr_shrinks",
+    "isr_expansions",
+    "not_enough_replicas",
+    "not_leader_or_follower",
+    "truncated_records",
+    "produce_failed",
+    "partitions_added",
+    *LOG_GROUP_METRICS,
+)
+"""Counted by ``simulator.models.log.books`` from the trace: what a Kafka cluster did
+(leaders elected, cleanly or not; ISR shrinks and expansions; writes refused with
+``NOT_ENOUGH_REPLICAS`` or ``NOT_LEADER_OR_FOLLOWER``; records a replica lost to a truncation
+or a power loss; sends that failed for good; partitions added) and how groups scaled."""
 EXPECTATION_METRICS = (
     "produced",
     "acked",
@@ -125,6 +146,7 @@ EXPECTATION_METRICS = (
     *SAGA_METRICS,
     *CQRS_METRICS,
     *HEADER_METRICS,
+    *LOG_METRICS,
 )
 GROUP_METRICS = (
     "delivered",
@@ -139,6 +161,7 @@ GROUP_METRICS = (
     *STREAM_METRICS,
     *SAGA_METRICS,
     *HEADER_METRICS,
+    *LOG_GROUP_METRICS,
 )
 
 

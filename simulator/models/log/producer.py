@@ -23,19 +23,38 @@ duplicates, no reordering.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from simulator.kernel import Timer
 from simulator.messages import Message
 from simulator.models.log.partitioner import Partitioner
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried, SentUnacknowledged
+from simulator.trace import (
+    Acked,
+    MetadataRefreshed,
+    Produced,
+    ProduceFailed,
+    ProduceRefused,
+    ProduceRetried,
+    SentUnacknowledged,
+)
 
 if TYPE_CHECKING:
     from simulator.models.log.broker import LogBroker
+    from simulator.models.log.cluster import ReplicatedLogBroker
     from simulator.runtime import Runtime
 
-__all__ = ["Batch", "BatchResult", "ProduceRequest", "Producer"]
+__all__ = [
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "NOT_LEADER_OR_FOLLOWER",
+    "Batch",
+    "BatchResult",
+    "ClusterProducer",
+    "ProduceRequest",
+    "Producer",
+]
 
 BATCH_RECORDS = 500
 """Records per batch at most (Kafka bounds batches by ``batch.size`` bytes, 16 KiB)."""
@@ -59,9 +78,11 @@ class Batch:
 class ProduceRequest:
     """One request on the wire: at most one batch per partition."""
 
-    __slots__ = ("answered", "batches", "deadline_ms", "producer", "producer_id")
+    __slots__ = ("answered", "batches", "deadline_ms", "destination", "producer", "producer_id")
 
     def __init__(self, producer: Producer, batches: list[Batch]) -> None:
+        self.destination = "broker"
+        """The broker it was sent to (in a cluster, the leader the producer believes in)."""
         self.producer = producer
         self.producer_id = producer.producer_id
         self.batches = batches
@@ -69,9 +90,17 @@ class ProduceRequest:
         self.answered = False
 
 
+NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
+"""The broker asked does not lead the partition: refresh metadata and send to the leader."""
+NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
+"""``acks=all`` and fewer ISR members than ``min.insync.replicas``: nothing was written."""
+NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+"""Written, but the ISR shrank below ``min.insync.replicas`` before it was copied enough."""
+
 BatchResult = tuple[Batch, str, list[tuple[int, int]]]
 """(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
-``duplicate`` or ``out_of_order`` (then the list is empty)."""
+``duplicate`` or ``out_of_order`` (then the list is empty) — or, in a cluster, the
+broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …)."""
 
 
 class Producer:
@@ -150,16 +179,23 @@ class Producer:
             self._transmit(ProduceRequest(self, batches))
 
     def _transmit(self, request: ProduceRequest) -> None:
+        self._send(request, "broker", self.broker.on_produce, request)
+
+    def _send(
+        self, request: ProduceRequest, broker: str, deliver: Callable[[Any], None], arg: object
+    ) -> None:
+        """Put ``request`` on the wire to ``broker``, and await its answer (unless ``acks=0``)."""
         runtime = self.runtime
         batches = request.batches
         ids = [m.id for b in batches for m in b.msgs]
+        request.destination = broker
         runtime.network.send(
             self.name,
-            "broker",
+            broker,
             "produce",
             ids,
-            self.broker.on_produce,
-            request,
+            deliver,
+            arg,
             cause_seq=batches[0].causes[0],
         )
         if self.spec.acks == 0:
@@ -189,11 +225,15 @@ class Producer:
             self._timer = None
             self._in_flight.clear()
         for batch, outcome, placed in results:
-            if outcome == "out_of_order":
-                self._retry(batch, "out of order sequence")
-            else:
+            if outcome == "appended" or outcome == "duplicate":
                 self._acknowledge(batch, placed)
+            else:
+                self._refused(batch, outcome, request)
         self._drain()
+
+    def _refused(self, batch: Batch, outcome: str, request: ProduceRequest) -> None:
+        """The broker took none of the batch: a sequence gap (a cluster has more reasons)."""
+        self._retry(batch, "out of order sequence")
 
     def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
         runtime = self.runtime
@@ -293,6 +333,24 @@ class Producer:
         self._ready += 1
         self._drain()
 
+    # -- metadata ----------------------------------------------------------------------
+
+    def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
+        """A metadata refresh shows more partitions: keys hash over the new count from now on."""
+        self.partitioner = Partitioner(partitions, self.spec.partitioner, self.spec.sticky_batch)
+        self.runtime.emit(
+            MetadataRefreshed,
+            self.name,
+            cause_seq,
+            client=self.name,
+            topic=self.topic,
+            partition=None,
+            leader=None,
+            leader_epoch=None,
+            partitions=partitions,
+            reason="metadata.max.age.ms",
+        )
+
     # -- faults ------------------------------------------------------------------------
 
     def crash(self) -> None:
@@ -312,3 +370,148 @@ class Producer:
         self.epoch += 1
         self.producer_id = f"{self.name}#{self.epoch}"
         self._next_seq.clear()
+
+
+# -- in a cluster ----------------------------------------------------------------------------
+
+
+class ClusterProducer(Producer):
+    """A producer that sends each partition's batches to that partition's leader.
+
+    It keeps *metadata*: which broker leads each partition, as of its last
+    refresh. A request goes to that broker; if the broker is gone the request
+    times out, and if it no longer leads it answers ``NOT_LEADER_OR_FOLLOWER``
+    — either way the producer refreshes its metadata and retries, and an
+    idempotent producer's retry still carries its sequence numbers, so the new
+    leader drops a repeat. ``NOT_ENOUGH_REPLICAS`` is retried too, until
+    ``delivery.timeout.ms`` gives up. A partition with no leader at all keeps
+    its batches in the accumulator until one is elected.
+
+    Simplified: ``max.in.flight.requests.per.connection`` counts requests to all
+    brokers together, and a metadata refresh takes no time.
+    """
+
+    def __init__(self, runtime: Runtime, broker: LogBroker, spec: ProducerSpec) -> None:
+        super().__init__(runtime, broker, spec)
+        self.cluster: ReplicatedLogBroker = broker  # type: ignore[assignment]
+        self.leaders: dict[int, str | None] = {
+            p: self.cluster.leader_of(self.topic, p)[0]
+            for p in range(broker.partition_count(self.topic))
+        }
+        """Partition → the broker this producer believes leads it (its metadata)."""
+        self._leaderless: list[Batch] = []
+        self._awaiting_leaders = False
+
+    def _transmit(self, request: ProduceRequest) -> None:
+        """One request per leader; batches for a partition without a leader wait."""
+        by_leader: dict[str, list[Batch]] = {}
+        for batch in request.batches:
+            leader = self.leaders.get(batch.partition)
+            if leader is None:
+                leader = self._refresh(batch.partition, "LEADER_NOT_AVAILABLE", batch.causes[0])
+            if leader is None:
+                self._leaderless.append(batch)
+            else:
+                by_leader.setdefault(leader, []).append(batch)
+        if self._leaderless:
+            self._await_leaders()
+        if not by_leader:
+            self._in_flight_count -= 1
+            return
+        on_produce = self.cluster.on_produce_at
+        for i, (leader, batches) in enumerate(by_leader.items()):
+            if i == 0:
+                request.batches = batches
+                sent = request
+            else:
+                sent = ProduceRequest(self, batches)
+                self._in_flight_count += 1
+            self._send(sent, leader, on_produce, (leader, sent))
+
+    def _refused(self, batch: Batch, outcome: str, request: ProduceRequest) -> None:
+        if outcome == "out_of_order":
+            super()._refused(batch, outcome, request)
+            return
+        refused = self.runtime.emit(
+            ProduceRefused,
+            self.name,
+            batch.causes[0],
+            producer=self.name,
+            broker=request.destination,
+            topic=self.topic,
+            partition=batch.partition,
+            msgs=[m.id for m in batch.msgs],
+            error=outcome,
+        )
+        for i in range(len(batch.causes)):
+            batch.causes[i] = refused.seq
+        if outcome == NOT_LEADER_OR_FOLLOWER:
+            self._refresh(batch.partition, outcome, refused.seq)
+        self._retry(batch, outcome)
+
+    def _retry(self, batch: Batch, reason: str) -> None:
+        if reason == "request timed out":
+            # A timeout closes the connection, and Kafka's client asks for fresh metadata.
+            self._refresh(batch.partition, reason, batch.causes[0])
+        super()._retry(batch, reason)
+
+    def _refresh(self, partition: int, reason: str, cause_seq: int | None) -> str | None:
+        """Ask the cluster who leads ``partition`` now; record it if that changed."""
+        leader, epoch = self.cluster.leader_of(self.topic, partition)
+        if self.leaders.get(partition, "") != leader:
+            self.leaders[partition] = leader
+            self.runtime.emit(
+                MetadataRefreshed,
+                self.name,
+                cause_seq,
+                client=self.name,
+                topic=self.topic,
+                partition=partition,
+                leader=leader,
+                leader_epoch=epoch,
+                partitions=self.broker.partition_count(self.topic),
+                reason=reason,
+            )
+        return leader
+
+    def _await_leaders(self) -> None:
+        if not self._awaiting_leaders:
+            self._awaiting_leaders = True
+            self.runtime.kernel.after(self.spec.retry_backoff_ms, self._check_leaders)
+
+    def _check_leaders(self, _: object = None) -> None:
+        """Batches without a leader: send once one is elected, or fail at the delivery timeout."""
+        self._awaiting_leaders = False
+        if self.crashed:
+            return
+        now = self.runtime.kernel.now_ms
+        waiting, self._leaderless = self._leaderless, []
+        for batch in waiting:
+            leader = self._refresh(batch.partition, "LEADER_NOT_AVAILABLE", batch.causes[0])
+            if leader is not None:
+                self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
+                self._ready += 1
+            elif now - batch.first_sent_ms > self.spec.delivery_timeout_ms:
+                for i, msg in enumerate(batch.msgs):
+                    self.runtime.emit(
+                        ProduceFailed,
+                        self.name,
+                        batch.causes[i],
+                        producer=self.name,
+                        msg=msg.id,
+                        reason="no leader for the partition; delivery timeout",
+                    )
+            else:
+                self._leaderless.append(batch)
+        if self._leaderless:
+            self._await_leaders()
+        self._drain()
+
+    def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
+        for p in range(len(self.leaders), partitions):
+            self.leaders[p] = self.cluster.leader_of(self.topic, p)[0]
+        super().partitions_changed(partitions, cause_seq)
+
+    def crash(self) -> None:
+        super().crash()
+        self._leaderless = []
