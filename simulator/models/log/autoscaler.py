@@ -10,7 +10,8 @@ in its partitions past its committed offsets — and sizes the group to it:
 
 as KEDA's ``kafka`` trigger asks of the Kubernetes HPA every
 ``pollingInterval``. More consumers start at once (each joins the group after
-``startup_ms``, a pod starting); fewer only once the lower count has been
+``startup_ms`` and a seeded share of ``startup_jitter_ms``: pods become ready
+one by one); fewer only once the lower count has been
 recommended over a whole ``cooldown_ms`` (the HPA's scale-down stabilization
 window), so a dip does not send consumers away.
 
@@ -63,6 +64,7 @@ class LagScaler:
         self.scale = scale
         self.running: list[str] = spec.consumer_names()
         """The consumers it runs, oldest first (scaling in stops the newest)."""
+        self._jitter = runtime.rng.stream(f"autoscale:{spec.name}")
         self._recommended: list[tuple[int, int]] = []
         """(time, desired count) over the last ``cooldown_ms``."""
         runtime.kernel.after(scale.polling_interval_ms, self._poll, background=True)
@@ -112,8 +114,12 @@ class LagScaler:
             lag=lag,
             added=names,
         )
+        scale = self.scale
         for name in names:
-            self.broker.add_consumer(self.spec, name).launch(self.scale.startup_ms, scaled.seq)
+            delay = scale.startup_ms
+            if scale.startup_jitter_ms:
+                delay += self._jitter.randint(0, scale.startup_jitter_ms)
+            self.broker.add_consumer(self.spec, name).launch(delay, scaled.seq)
         self.running += names
 
     def _scale_in(self, target: int, lag: int) -> None:

@@ -260,7 +260,7 @@ class LogBroker:
                 ]
                 results.append((batch, "appended", placed))
                 continue
-            state = part.producer_state.setdefault(request.producer_id, {})
+            state = part.producer_state.setdefault(batch.pid, {})
             expected = state.get(-1, 0)
             if batch.base_seq in state:
                 results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))

@@ -384,7 +384,7 @@ class ReplicatedLogBroker(LogBroker):
                 self._place(part, m, name, batch.causes[i], None) for i, m in enumerate(batch.msgs)
             ]
             return "appended", placed
-        state = leader.producer_state.setdefault(request.producer_id, {})
+        state = leader.producer_state.setdefault(batch.pid, {})
         if batch.base_seq in state:
             return "duplicate", self._deduplicate(part, batch, request, state)
         if batch.base_seq != state.get(-1, 0):
@@ -393,7 +393,7 @@ class ReplicatedLogBroker(LogBroker):
             self._place(part, m, name, batch.causes[i], batch.base_seq + i)
             for i, m in enumerate(batch.msgs)
         ]
-        leader.record_batch(placed[0][0], request.producer_id, batch.base_seq, len(batch.msgs))
+        leader.record_batch(placed[0][0], batch.pid, batch.base_seq, len(batch.msgs))
         return "appended", placed
 
     def _answer(self, broker: str, request: ProduceRequest, results: list[BatchResult]) -> None:
@@ -727,6 +727,19 @@ class ReplicatedLogBroker(LogBroker):
             if power:
                 self._lose_page_cache(rp, replica, crashed.seq)
         self.up = any(n.up for n in self.nodes.values())
+        if not power:
+            # A dead process's sockets close: clients read what it sent before, then the
+            # close. A machine without power just stops answering: they time out.
+            for producer in self.producers.values():
+                if isinstance(producer, ClusterProducer):
+                    self.runtime.network.send(
+                        node.name,
+                        producer.name,
+                        "close",
+                        None,
+                        producer.connection_closed,
+                        node.name,
+                    )
         self.controller.broker_crashed(node)
         return crashed.seq
 
@@ -736,6 +749,9 @@ class ReplicatedLogBroker(LogBroker):
         restarted = self.runtime.emit(Restarted, node.name, cause_seq)
         node.up = True
         self.up = True
+        for producer in self.producers.values():
+            if isinstance(producer, ClusterProducer):
+                producer.connection_restored(node.name)
         self.controller.broker_started(node, restarted.seq)
 
     def _power_loss(self, fault: PowerLoss) -> None:

@@ -63,7 +63,7 @@ BATCH_RECORDS = 500
 class Batch:
     """Records for one partition that travel, succeed and fail together."""
 
-    __slots__ = ("attempt", "base_seq", "causes", "first_sent_ms", "msgs", "partition")
+    __slots__ = ("attempt", "base_seq", "causes", "first_sent_ms", "msgs", "partition", "pid")
 
     def __init__(self, partition: int) -> None:
         self.partition = partition
@@ -71,6 +71,8 @@ class Batch:
         self.causes: list[int] = []
         """Per record, what led to this attempt: its Produced record, or ProduceRetried."""
         self.base_seq: int | None = None
+        self.pid = ""
+        """Idempotence: the producer id (and epoch) its sequence numbers belong to."""
         self.attempt = 1
         self.first_sent_ms = -1
 
@@ -119,6 +121,10 @@ class Producer:
         self.producer_id = f"{self.name}#1"
         self.crashed = False
         self._next_seq: dict[int, int] = {}
+        self._acked_next: dict[int, int] = {}
+        """Partition → the sequence after the last acknowledged one (under the current epoch)."""
+        self._bumped: dict[int, int] = {}
+        """Partition → how often its epoch was bumped after a batch was given up (KIP-360)."""
         self._accumulator: dict[int, deque[Batch]] = {}
         self._ready = 0
         """Batches waiting in the accumulator."""
@@ -169,10 +175,13 @@ class Producer:
             self._ready -= len(batches)
             now = self.runtime.kernel.now_ms
             for batch in batches:
-                if batch.base_seq is None and self.spec.idempotent:
-                    base = self._next_seq.get(batch.partition, 0)
-                    batch.base_seq = base
-                    self._next_seq[batch.partition] = base + len(batch.msgs)
+                if self.spec.idempotent:
+                    pid = self._pid(batch.partition) if self._bumped else self.producer_id
+                    if batch.base_seq is None or batch.pid != pid:
+                        base = self._next_seq.get(batch.partition, 0)
+                        batch.base_seq = base
+                        batch.pid = pid
+                        self._next_seq[batch.partition] = base + len(batch.msgs)
                 if batch.first_sent_ms < 0:
                     batch.first_sent_ms = now
             self._in_flight_count += 1
@@ -227,12 +236,25 @@ class Producer:
         for batch, outcome, placed in results:
             if outcome == "appended" or outcome == "duplicate":
                 self._acknowledge(batch, placed)
+                if batch.base_seq is not None:
+                    p = batch.partition
+                    end = batch.base_seq + len(batch.msgs)
+                    if end > self._acked_next.get(p, 0) and batch.pid == self._pid(p):
+                        self._acked_next[p] = end
             else:
                 self._refused(batch, outcome, request)
         self._drain()
 
     def _refused(self, batch: Batch, outcome: str, request: ProduceRequest) -> None:
-        """The broker took none of the batch: a sequence gap (a cluster has more reasons)."""
+        """The broker took none of the batch: a sequence gap (a cluster has more reasons).
+
+        A gap right after the last acknowledged batch means the broker lost what
+        it had acknowledged (a new leader without those records): retrying the
+        same numbers would wait forever, so the epoch is bumped (KIP-360).
+        """
+        p = batch.partition
+        if batch.base_seq == self._acked_next.get(p, 0) and batch.pid == self._pid(p):
+            self._bump_epoch(p)
         self._retry(batch, "out of order sequence")
 
     def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
@@ -307,6 +329,8 @@ class Producer:
                     msg=msg.id,
                     reason=f"{reason}; {why}",
                 )
+            if spec.idempotent:
+                self._bump_epoch(batch.partition)
             return
         batch.attempt += 1
         for i, msg in enumerate(batch.msgs):
@@ -323,6 +347,22 @@ class Producer:
             )
             batch.causes[i] = retried.seq
         runtime.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))
+
+    def _pid(self, partition: int) -> str:
+        bumps = self._bumped.get(partition, 0)
+        return self.producer_id if not bumps else f"{self.producer_id}.{bumps}"
+
+    def _bump_epoch(self, partition: int) -> None:
+        """A batch given up leaves a gap in the sequence: start the partition's numbers again.
+
+        Since Kafka 2.5 (KIP-360) an idempotent producer bumps its epoch when a
+        batch fails for good, and numbers what it sends next from 0 under the new
+        epoch; batches it retries later are numbered again too. Without this, the
+        broker would wait for the missing sequence forever.
+        """
+        self._bumped[partition] = self._bumped.get(partition, 0) + 1
+        self._next_seq[partition] = 0
+        self._acked_next[partition] = 0
 
     def _requeue(self, arg: tuple[str, Batch]) -> None:
         """After the backoff a failed batch goes back to the head of its partition's queue."""
@@ -370,6 +410,8 @@ class Producer:
         self.epoch += 1
         self.producer_id = f"{self.name}#{self.epoch}"
         self._next_seq.clear()
+        self._acked_next.clear()
+        self._bumped.clear()
 
 
 # -- in a cluster ----------------------------------------------------------------------------
@@ -379,13 +421,17 @@ class ClusterProducer(Producer):
     """A producer that sends each partition's batches to that partition's leader.
 
     It keeps *metadata*: which broker leads each partition, as of its last
-    refresh. A request goes to that broker; if the broker is gone the request
-    times out, and if it no longer leads it answers ``NOT_LEADER_OR_FOLLOWER``
-    — either way the producer refreshes its metadata and retries, and an
-    idempotent producer's retry still carries its sequence numbers, so the new
-    leader drops a repeat. ``NOT_ENOUGH_REPLICAS`` is retried too, until
-    ``delivery.timeout.ms`` gives up. A partition with no leader at all keeps
-    its batches in the accumulator until one is elected.
+    refresh. A request goes to that broker. If the broker's process dies, the
+    connection closes: requests on it fail at once and are retried, and nothing
+    is sent there again until it is back. A machine that loses power closes
+    nothing: its requests time out (``request.timeout.ms``). A broker that no
+    longer leads answers ``NOT_LEADER_OR_FOLLOWER``. Each time, the producer
+    refreshes its metadata and retries; an idempotent producer's retry still
+    carries its sequence numbers, so the new leader drops a repeat.
+    ``NOT_ENOUGH_REPLICAS`` is retried too, until ``delivery.timeout.ms``
+    gives up. While a partition has no reachable leader (offline, or led by a
+    broker the controller has not fenced yet), its batches wait in the
+    accumulator until one is elected.
 
     Simplified: ``max.in.flight.requests.per.connection`` counts requests to all
     brokers together, and a metadata refresh takes no time.
@@ -401,14 +447,22 @@ class ClusterProducer(Producer):
         """Partition → the broker this producer believes leads it (its metadata)."""
         self._leaderless: list[Batch] = []
         self._awaiting_leaders = False
+        self._closed: dict[str, bool] = {}
+        """Brokers whose connection closed (their process died) and that are not back yet."""
+
+    def _leader_for(self, batch: Batch) -> str | None:
+        """The broker to send ``batch`` to, or None while there is none to reach."""
+        leader = self.leaders.get(batch.partition)
+        if leader is None or leader in self._closed:
+            reason = "LEADER_NOT_AVAILABLE" if leader is None else "disconnected"
+            leader = self._refresh(batch.partition, reason, batch.causes[0])
+        return None if leader is None or leader in self._closed else leader
 
     def _transmit(self, request: ProduceRequest) -> None:
         """One request per leader; batches for a partition without a leader wait."""
         by_leader: dict[str, list[Batch]] = {}
         for batch in request.batches:
-            leader = self.leaders.get(batch.partition)
-            if leader is None:
-                leader = self._refresh(batch.partition, "LEADER_NOT_AVAILABLE", batch.causes[0])
+            leader = self._leader_for(batch)
             if leader is None:
                 self._leaderless.append(batch)
             else:
@@ -450,10 +504,27 @@ class ClusterProducer(Producer):
         self._retry(batch, outcome)
 
     def _retry(self, batch: Batch, reason: str) -> None:
-        if reason == "request timed out":
-            # A timeout closes the connection, and Kafka's client asks for fresh metadata.
+        if reason in ("request timed out", "disconnected"):
+            # A failed connection makes Kafka's client ask for fresh metadata.
             self._refresh(batch.partition, reason, batch.causes[0])
         super()._retry(batch, reason)
+
+    def connection_closed(self, broker: str) -> None:
+        """``broker``'s process died: what was in flight to it fails now, and is retried."""
+        self._closed[broker] = True
+        if self.crashed:
+            return
+        for request in list(self._in_flight):
+            if not request.answered and request.destination == broker:
+                request.answered = True
+                self._in_flight_count -= 1
+                for batch in request.batches:
+                    self._retry(batch, "disconnected")
+        self._drain()
+
+    def connection_restored(self, broker: str) -> None:
+        """``broker`` is back: it can be connected to again."""
+        self._closed.pop(broker, None)
 
     def _refresh(self, partition: int, reason: str, cause_seq: int | None) -> str | None:
         """Ask the cluster who leads ``partition`` now; record it if that changed."""
@@ -486,11 +557,11 @@ class ClusterProducer(Producer):
             return
         now = self.runtime.kernel.now_ms
         waiting, self._leaderless = self._leaderless, []
+        ready: list[Batch] = []
         for batch in waiting:
-            leader = self._refresh(batch.partition, "LEADER_NOT_AVAILABLE", batch.causes[0])
+            leader = self._leader_for(batch)
             if leader is not None:
-                self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
-                self._ready += 1
+                ready.append(batch)
             elif now - batch.first_sent_ms > self.spec.delivery_timeout_ms:
                 for i, msg in enumerate(batch.msgs):
                     self.runtime.emit(
@@ -503,6 +574,9 @@ class ClusterProducer(Producer):
                     )
             else:
                 self._leaderless.append(batch)
+        for batch in reversed(ready):  # back to the head of their queues, in their order
+            self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
+            self._ready += 1
         if self._leaderless:
             self._await_leaders()
         self._drain()

@@ -127,6 +127,9 @@ class Autoscale(Table, frozen=True):
     """Scale in only to the highest count asked for during this window."""
     startup_ms: NonNegative = 5_000
     """From the scaler's decision until the new consumer joins the group (a pod starting)."""
+    startup_jitter_ms: NonNegative = 0
+    """Each new pod takes up to this much longer, drawn from the seed: pods pulled, scheduled
+    and started on different nodes become ready one by one — and each one's join is a rebalance."""
     allow_idle_consumers: bool = False
     """KEDA's ``allowIdleConsumers``: more consumers than partitions (the extra ones idle)."""
 
@@ -393,6 +396,7 @@ def _autoscale_settings(prefix: str, scale: Autoscale) -> dict[str, str]:
         f"{at}.pollingInterval.ms": str(scale.polling_interval_ms),
         f"{at}.cooldown.ms": str(scale.cooldown_ms),
         f"{at}.startup.ms": str(scale.startup_ms),
+        f"{at}.startup.jitter.ms": str(scale.startup_jitter_ms),
         f"{at}.allowIdleConsumers": str(scale.allow_idle_consumers).lower(),
     }
 
