@@ -45,6 +45,9 @@ def log_metrics(trace: Iterable[Record]) -> FlowMetrics:
             per[group] = per.get(group, 0) + by
 
     last: dict[str, Rebalanced] = {}
+    refused_not_leader: set[int] = set()
+    """Seqs of producers' NOT_LEADER_OR_FOLLOWER refusals: the metadata refresh each one causes
+    is the same error seen once, not a second one."""
     for r in trace:
         kind = type(r)
         if kind is LeaderElected:
@@ -63,9 +66,11 @@ def log_metrics(trace: Iterable[Record]) -> FlowMetrics:
                 bump("not_enough_replicas")
             elif r.error == "NOT_LEADER_OR_FOLLOWER":
                 bump("not_leader_or_follower")
+                refused_not_leader.add(r.seq)
         elif kind is MetadataRefreshed:
             assert isinstance(r, MetadataRefreshed)
-            if r.reason == "NOT_LEADER_OR_FOLLOWER":
+            # A consumer learns of a moved leader only from its refresh; a producer was refused.
+            if r.reason == "NOT_LEADER_OR_FOLLOWER" and r.cause_seq not in refused_not_leader:
                 bump("not_leader_or_follower")
         elif kind is LogTruncatedToEpoch or kind is PageCacheLost:
             assert isinstance(r, LogTruncatedToEpoch | PageCacheLost)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from conftest import scenario_from
 
 from simulator.lessons.summary import RunSummary, summarize
+from simulator.models.log.books import log_metrics
 from simulator.simulation import Simulation
 from simulator.trace import (
     Acked,
@@ -325,6 +326,24 @@ def test_a_broker_that_no_longer_leads_answers_not_leader_or_follower() -> None:
     refreshed = [r for r in of(sim, MetadataRefreshed) if r.reason == "NOT_LEADER_OR_FOLLOWER"]  # type: ignore[attr-defined]
     assert refreshed and refreshed[0].leader == "broker-2"  # type: ignore[attr-defined]
     assert s.acked == 2 and s.lost == 0
+
+
+def test_a_refused_produce_and_the_refresh_it_causes_count_as_one_not_leader_error() -> None:
+    text = cluster(
+        '[[workload.messages]]\nproducer = "shop"\nat_ms = 0\n'
+        '[[workload.messages]]\nproducer = "shop"\nat_ms = 12000\n'
+        '[[faults]]\nkind = "power-loss"\ntargets = ["broker-1"]\nat_ms = 1000\n'
+        "restart_after_ms = 10000\n"
+    )
+    sim, _ = run(text)
+    refused = [r for r in of(sim, ProduceRefused) if r.error == "NOT_LEADER_OR_FOLLOWER"]  # type: ignore[attr-defined]
+    by_consumers = [
+        r
+        for r in of(sim, MetadataRefreshed)
+        if r.reason == "NOT_LEADER_OR_FOLLOWER" and r.client != "shop"  # type: ignore[attr-defined]
+    ]
+    counted = log_metrics(sim.trace)["not_leader_or_follower"][None]
+    assert refused and counted == len(refused) + len(by_consumers)
 
 
 def test_a_crashed_follower_leaves_the_isr_when_the_controller_fences_it() -> None:
