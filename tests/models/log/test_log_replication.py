@@ -259,6 +259,23 @@ def test_with_min_insync_replicas_1_the_leader_alone_acknowledges() -> None:
 # -- failover --------------------------------------------------------------------------------
 
 
+def test_acks_0_drops_the_request_in_flight_to_a_dying_leader_unnoticed() -> None:
+    # Fire-and-forget: nothing is acknowledged, so nothing can be lost in the checker's sense;
+    # the request on the wire when broker-1 dies is gone without a retry. The closed
+    # connection makes the producer hold the rest until the controller elects broker-2.
+    text = cluster(
+        workload(count=30) + crash("broker-1", at_ms=1000, restart_after_ms=20000),
+        producer="acks = 0\nidempotent = false",
+    )
+    sim, s = run(text)
+    dropped = [r for r in of(sim, MessageLost) if r.group == "billing"]  # type: ignore[attr-defined]
+    assert s.acked == 0 and s.lost == 0 and s.retries == 0
+    assert s.dropped_unacknowledged >= 1 and not dropped
+    assert s.processed + s.dropped_unacknowledged == s.produced
+    after = [r for r in of(sim, Appended) if r.at > 1000]
+    assert after and all(r.at >= 9000 for r in after)  # held, then written to the new leader
+
+
 def test_the_controller_elects_a_new_leader_from_the_isr_after_the_session_timeout() -> None:
     sim, _ = run(cluster(workload(count=10) + crash("broker-1", at_ms=250)))
     crashed = of(sim, Crashed)[0]
