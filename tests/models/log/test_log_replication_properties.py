@@ -2,7 +2,7 @@
 
 With ``acks=all``, ``min.insync.replicas`` of at least 2, three or more
 replicas and clean elections, no acknowledged record is ever lost, whichever
-broker crashes, whenever, and whether or not it comes back (and an idempotent
+broker crashes or loses power, whenever, and whether or not it comes back (and an idempotent
 producer's retries to the new leader add no duplicate). With ``acks=1``
 some plan loses one — and the shrinker reduces it to the smallest case: one
 record, one crash.
@@ -36,8 +36,12 @@ def cluster_text(
     rate: int,
     keys: int,
     crash: str,
+    latency_ms: int = 1,
 ) -> str:
     return f"""
+[network]
+latency_ms = {latency_ms}
+
 [log]
 brokers = {brokers}
 default_replication_factor = {replication}
@@ -71,12 +75,19 @@ keys = {keys}
 
 
 @st.composite
-def single_broker_crash(draw: st.DrawFn, brokers: int) -> str:
-    """One broker crashes — at a time or at the leader's append point — and maybe returns."""
+def single_broker_crash(draw: st.DrawFn, brokers: int, span_ms: int = 3000) -> str:
+    """One broker crashes — at a time or at the leader's append point, or loses power with
+    its page cache — and maybe returns. Timed faults fall within ``span_ms``, while records
+    are being written (a crash after the last one only tests the quiet cluster)."""
     target = f"broker-{draw(st.integers(1, brokers))}"
+    if draw(st.integers(0, 3)) == 0:
+        text = f'[[faults]]\nkind = "power-loss"\ntargets = ["{target}"]\n'
+        text += f"at_ms = {draw(st.integers(0, span_ms))}\n"
+        restart = draw(st.none() | st.integers(0, 20000))
+        return text + ("" if restart is None else f"restart_after_ms = {restart}\n")
     text = f'[[faults]]\nkind = "crash"\ntarget = "{target}"\n'
     if draw(st.booleans()):
-        text += f"at_ms = {draw(st.integers(0, 3000))}\n"
+        text += f"at_ms = {draw(st.integers(0, span_ms))}\n"
     else:
         text += 'at = "after_leader_append_before_replication"\n'
         text += f"occurrence = {draw(st.integers(1, 15))}\n"
@@ -90,6 +101,11 @@ def single_broker_crash(draw: st.DrawFn, brokers: int) -> str:
 def safe_cluster(draw: st.DrawFn) -> str:
     brokers = draw(st.integers(3, 4))
     replication = draw(st.integers(3, brokers))
+    count = draw(st.integers(5, 25))
+    rate = draw(st.sampled_from([10, 50, 200]))
+    # A slower network widens the window between a leader's append and its followers' copies.
+    latency_ms = draw(st.sampled_from([1, 5, 20]))
+    span_ms = count * 1000 // rate + 4 * latency_ms
     return cluster_text(
         brokers=brokers,
         replication=replication,
@@ -97,10 +113,11 @@ def safe_cluster(draw: st.DrawFn) -> str:
         acks='"all"',
         idempotent=draw(st.booleans()),
         partitions=draw(st.integers(1, 3)),
-        count=draw(st.integers(5, 25)),
-        rate=draw(st.sampled_from([10, 50, 200])),
+        count=count,
+        rate=rate,
         keys=draw(st.integers(0, 3)),
-        crash=draw(single_broker_crash(brokers)),
+        crash=draw(single_broker_crash(brokers, span_ms)),
+        latency_ms=latency_ms,
     )
 
 
