@@ -175,6 +175,20 @@ def test_a_follower_cut_off_by_the_network_falls_out_of_the_isr_after_the_lag_ti
     assert first.at >= 1000 + 10000
 
 
+def test_a_lossy_link_drops_one_followers_fetches_and_only_that_follower_leaves_the_isr() -> None:
+    # The ordinary network fault reaches a replication link: broker-3's fetches to its leader
+    # are lost from 1 s on. broker-2 keeps up, so with min.insync.replicas=2 writes go on.
+    lossy = (
+        '[[faults]]\nkind = "network"\nsource = "broker-3"\ndestination = "broker-1"\n'
+        "from_ms = 1000\ndrop_probability = 1.0\n"
+    )
+    sim, s = run(cluster(workload(count=20, rate=1) + lossy, log=LAG_10S + "\n" + MIN_ISR_2))
+    shrunk = of(sim, IsrShrunk)
+    assert [r.removed for r in shrunk] == [["broker-3"]]  # type: ignore[attr-defined]
+    assert shrunk[0].isr == ["broker-1", "broker-2"]  # type: ignore[attr-defined]
+    assert not of(sim, ProduceRefused) and s.acked == 20 and s.lost == 0
+
+
 def test_a_follower_that_is_cut_off_while_nothing_is_written_stays_in_sync() -> None:
     # Kafka's rule: a follower at the leader's log end is caught up, however long ago it asked.
     sim, _ = run(cluster(workload(count=1) + FOLLOWERS_CUT, log=LAG_10S))
