@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pytest
 
 from simulator.scenario.loading import builtin_path, load_scenario
 from simulator.simulation import Simulation
 from simulator.trace import HighWatermarkAdvanced, IsrShrunk, LeaderElected, Record
+from tui.app import EvsimApp
 from tui.fold import ViewState, fold, initial_state
 from tui.views import view_for
 from tui.views.default import picture as default_picture
 from tui.views.log import picture
+from tui.widgets.flow import FlowView
 
 
 @cache
@@ -112,3 +116,17 @@ def test_narration_about_a_broker_lights_its_own_row() -> None:
 def test_the_korean_block_uses_the_glossary_terms() -> None:
     shown = "\n".join(lines(state_at("kafka-acks-failover", 100), "ko"))
     assert "복제본" in shown and "동기화된 복제본" in shown and "하이 워터마크" in shown
+
+
+async def test_the_app_draws_the_replicas_of_a_cluster_lesson_at_its_end(
+    make_app: Callable[..., EvsimApp], wait_ready: Any
+) -> None:
+    lesson = load_scenario(builtin_path("kafka-unclean-leader-election"))
+    app = make_app(scenario=lesson, predict=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("end")
+        await pilot.pause()
+        shown = app.screen.query_one(FlowView).picture().text().plain
+    assert "Replicas" in shown
+    assert "ledger-unclean/0" in shown and "★broker-2" in shown
