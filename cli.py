@@ -976,7 +976,7 @@ def report(
         summary,
         sim.trace,
         lang=lang,
-        follows=model(spec.broker).follows,
+        follows=model(spec.broker).follows_in(spec),
         course=course,
         predictions=check_predictions(spec, summary, sim=sim),
         compare=comparison,

@@ -25,6 +25,10 @@ every lesson is judged by (the definitions are the JSON contract's):
   still unavailable at the end (its node never came back) says so; a
   publish routed to a classic queue whose node was down was dropped there,
   though confirmed, and is lost with that reason;
+- **truncated**: a message whose record a replica removed (truncated to a new
+  leader's epoch, or lost with the page cache in a power loss) and that no
+  group processed is lost *because of that*: its cause chain runs through the
+  truncation and the election back to the crash;
 - **in flight**: when the run is cut short (``until_ms``, ``max_records``), a
   message still on its way — in a queue, a partition not read yet, a
   consumer's hands — is in flight, not lost. Only what can never be processed
@@ -54,12 +58,14 @@ from simulator.trace import (
     Delivered,
     DuplicateDetected,
     LogCompacted,
+    LogTruncatedToEpoch,
     MessageDropped,
     MessageExpired,
     MessageLost,
     MessageLostOnRestart,
     NetworkDropped,
     OrderViolated,
+    PageCacheLost,
     PositionReset,
     Processed,
     ProcessingFailed,
@@ -181,6 +187,8 @@ class Checker:
         self._dropped: dict[int, int] = {}
         self._routed: dict[int, list[str]] = {}
         self._compacted: dict[int, int] = {}
+        self._truncated: dict[int, tuple[int, str]] = {}
+        """Message → (the record that removed it from a replica's log, why)."""
         self._deduplicated: dict[tuple[str, int], int] = {}
         """(queue, message) → the message it was dropped as a repeat of."""
         self._refused: dict[tuple[str, int], int] = {}
@@ -220,6 +228,8 @@ class Checker:
             Committed: self._committed,
             Routed: self._routed_to,
             LogCompacted: self._log_compacted,
+            LogTruncatedToEpoch: self._replica_truncated,
+            PageCacheLost: self._replica_truncated,
         }
 
     # -- observers -------------------------------------------------------------------
@@ -398,6 +408,20 @@ class Checker:
         for msg in rec.msgs:
             self._compacted[msg] = rec.seq
 
+    def _replica_truncated(self, rec: LogTruncatedToEpoch | PageCacheLost) -> None:
+        if isinstance(rec, LogTruncatedToEpoch):
+            why = (
+                f"acknowledged, then truncated from {rec.broker}'s log to leader epoch"
+                f" {rec.leader_epoch}: the replica that became leader never had it"
+            )
+        else:
+            why = (
+                f"acknowledged from {rec.broker}'s page cache; the power went before it"
+                " reached the disk"
+            )
+        for msg in rec.msgs:
+            self._truncated[msg] = (rec.seq, why)
+
     def _routed_to(self, rec: Routed) -> None:
         self._routed.setdefault(rec.msg, []).extend(rec.queues)
 
@@ -531,6 +555,9 @@ class Checker:
                 gone = books.name in self.at_most_once or self._committed_past(books, rec)
                 return crashes[i], "delivered, but its consumer crashed before processing it", gone
             return delivered, "delivered but never processed", False
+        truncated = self._truncated.get(msg)
+        if truncated is not None:
+            return truncated[0], truncated[1], True
         if msg in self._dropped and msg not in self._acked:
             return self._dropped[msg], "never reached the broker, and nobody noticed", True
         if msg in self._compacted:

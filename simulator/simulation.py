@@ -106,7 +106,7 @@ class Simulation:
             title=scenario.title.en,
             seed=self.seed,
             broker=scenario.broker,
-            follows=spec.follows if spec.follows_for is None else spec.follows_for(scenario),
+            follows=spec.follows_in(scenario),
             settings=settings,
         )
         self.broker: BrokerModel = spec.build(self)

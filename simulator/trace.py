@@ -319,7 +319,8 @@ class PositionReset(Record, frozen=True, kw_only=True):
     partition: int
     offset: int
     reason: str
-    """``committed``, ``earliest``, ``latest`` or ``out_of_range`` (fell off the log start)."""
+    """``committed``, ``earliest``, ``latest``, ``out_of_range`` (fell off the log start) or
+    ``truncated`` (past the end of a log a new leader cut short: back to its end)."""
 
 
 # -- the log itself ---------------------------------------------------------------
@@ -359,6 +360,179 @@ class TransactionAborted(Record, frozen=True, kw_only=True):
     txn: str
     group: str
     reason: str
+
+
+# -- the log in a cluster: replicas, leaders, durability, scaling out -------------
+#
+# Written only when a scenario asks for a cluster (``[log] brokers``), adds
+# partitions or autoscales a group: a one-broker lesson's trace never holds them.
+
+
+class LeaderElected(Record, frozen=True, kw_only=True):
+    """The controller made ``leader`` the leader of a partition, in a new leader epoch.
+
+    ``unclean``: the new leader was not in the ISR (``unclean.leader.election.enable``),
+    so records the old leader had committed may be missing from its log.
+    """
+
+    topic: str
+    partition: int
+    leader: str
+    leader_epoch: int
+    replicas: list[str]
+    """Every broker that holds a replica, in assignment order (the first is preferred)."""
+    isr: list[str]
+    unclean: bool
+    log_end_offset: int
+    """The new leader's log end offset: what clients see of the partition now."""
+    high_watermark: int
+    reason: str
+
+
+class PartitionOffline(Record, frozen=True, kw_only=True):
+    """No replica may lead: every ISR member is down (and unclean election is off)."""
+
+    topic: str
+    partition: int
+    isr: list[str]
+    reason: str
+
+
+class ReplicaFetched(Record, frozen=True, kw_only=True):
+    """A follower copied records from its leader (a fetch across the network)."""
+
+    broker: str
+    leader: str
+    topic: str
+    partition: int
+    from_offset: int
+    records: int
+    log_end_offset: int
+    """The follower's log end offset after the copy."""
+
+
+class IsrShrunk(Record, frozen=True, kw_only=True):
+    """Replicas left the in-sync set: too far behind for too long, or their broker is gone."""
+
+    topic: str
+    partition: int
+    removed: list[str]
+    isr: list[str]
+    reason: str
+
+
+class IsrExpanded(Record, frozen=True, kw_only=True):
+    """A follower caught up with the high watermark and is in sync again."""
+
+    topic: str
+    partition: int
+    added: list[str]
+    isr: list[str]
+
+
+class HighWatermarkAdvanced(Record, frozen=True, kw_only=True):
+    """Every ISR member now has the records below ``high_watermark``: consumers may read them."""
+
+    topic: str
+    partition: int
+    leader: str
+    high_watermark: int
+
+
+class ProduceRefused(Record, frozen=True, kw_only=True):
+    """A broker refused a producer's batch with a retriable error the producer will retry.
+
+    ``NOT_LEADER_OR_FOLLOWER``: that broker does not lead the partition (stale metadata);
+    ``NOT_ENOUGH_REPLICAS``: fewer ISR members than ``min.insync.replicas``, nothing
+    written; ``NOT_ENOUGH_REPLICAS_AFTER_APPEND``: written, but the ISR shrank below the
+    minimum before the record was replicated enough.
+    """
+
+    producer: str
+    broker: str
+    topic: str
+    partition: int
+    msgs: list[int]
+    error: str
+
+
+class MetadataRefreshed(Record, frozen=True, kw_only=True):
+    """A client learned where a partition's leader is now, or how many partitions a topic has."""
+
+    client: str
+    topic: str
+    partition: int | None
+    leader: str | None
+    """None: the partition has no leader right now (offline)."""
+    leader_epoch: int | None
+    partitions: int
+    reason: str
+
+
+class LogTruncatedToEpoch(Record, frozen=True, kw_only=True):
+    """A replica cut its log back to where it agrees with the leader's epochs.
+
+    A returning leader may hold records no other replica copied: the new leader's
+    log diverges there (a later leader epoch), and they are removed for good.
+    """
+
+    broker: str
+    topic: str
+    partition: int
+    leader_epoch: int
+    """The leader's epoch the replica now agrees with."""
+    offset: int
+    """The replica's log end offset after truncation."""
+    removed: int
+    msgs: list[int]
+
+
+class PowerLost(Record, frozen=True, kw_only=True):
+    """Several machines lost power at once: their processes and page caches are gone."""
+
+    targets: list[str]
+
+
+class PageCacheLost(Record, frozen=True, kw_only=True):
+    """A replica's records that were still in the page cache, never written to disk, are gone.
+
+    Kafka acknowledges once a record is in the page cache (``flush.messages`` is
+    unlimited by default); a crash keeps them, a power loss does not.
+    """
+
+    broker: str
+    topic: str
+    partition: int
+    offset: int
+    """The log end offset that survived (what reached the disk)."""
+    removed: int
+    msgs: list[int]
+
+
+class PartitionsAdded(Record, frozen=True, kw_only=True):
+    """A topic got more partitions: keyed records now hash to different ones."""
+
+    topic: str
+    partitions: int
+    added: int
+
+
+class ScaledOut(Record, frozen=True, kw_only=True):
+    """The autoscaler started more consumers for a group, because its lag was high."""
+
+    group: str
+    consumers: int
+    lag: int
+    added: list[str]
+
+
+class ScaledIn(Record, frozen=True, kw_only=True):
+    """The autoscaler stopped consumers of a group, because its lag stayed low."""
+
+    group: str
+    consumers: int
+    lag: int
+    removed: list[str]
 
 
 # -- faults -------------------------------------------------------------------------
@@ -1143,6 +1317,20 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     LogCompacted,
     TransactionCommitted,
     TransactionAborted,
+    LeaderElected,
+    PartitionOffline,
+    ReplicaFetched,
+    IsrShrunk,
+    IsrExpanded,
+    HighWatermarkAdvanced,
+    ProduceRefused,
+    MetadataRefreshed,
+    LogTruncatedToEpoch,
+    PowerLost,
+    PageCacheLost,
+    PartitionsAdded,
+    ScaledOut,
+    ScaledIn,
     Crashed,
     Restarted,
     NetworkDropped,
@@ -1231,6 +1419,8 @@ FINDING_TYPES: tuple[type[Record], ...] = (
 )
 FAULT_TYPES: tuple[type[Record], ...] = (
     Crashed,
+    PowerLost,
+    PartitionOffline,
     NetworkDropped,
     NetworkDuplicated,
     NetworkPartitioned,

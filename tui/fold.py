@@ -63,12 +63,17 @@ from simulator.trace import (
     EventUnpublished,
     GapSkipped,
     GapWaited,
+    HighWatermarkAdvanced,
+    IsrExpanded,
+    IsrShrunk,
     LambdaInvoked,
     LambdaScaled,
     LambdaThrottled,
     LateRecordDropped,
+    LeaderElected,
     LogCompacted,
     LogTruncated,
+    LogTruncatedToEpoch,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
@@ -76,18 +81,24 @@ from simulator.trace import (
     MessageExpired,
     MessageLost,
     MessageLostOnRestart,
+    MetadataRefreshed,
     Nacked,
     NetworkDropped,
     NetworkDuplicated,
     NetworkHealed,
     NetworkPartitioned,
     OrderViolated,
+    PageCacheLost,
+    PartitionOffline,
+    PartitionsAdded,
     PositionReset,
+    PowerLost,
     Processed,
     ProcessingFailed,
     Produced,
     ProduceDeduplicated,
     ProduceFailed,
+    ProduceRefused,
     ProduceRetried,
     Projected,
     ProjectionSkipped,
@@ -109,6 +120,7 @@ from simulator.trace import (
     RebuildStarted,
     Record,
     Redriven,
+    ReplicaFetched,
     Requeued,
     Restarted,
     RetryScheduled,
@@ -121,6 +133,8 @@ from simulator.trace import (
     SagaStepCompleted,
     SagaStepFailed,
     SagaTimedOut,
+    ScaledIn,
+    ScaledOut,
     ScenarioStarted,
     SentUnacknowledged,
     Skipped,
@@ -192,6 +206,24 @@ class Lane:
             self.name, self.log_start, self.log_end, list(self.recent), dict(self.committed),
             self.queue, list(self.ready), dict(self.unacked), self.compacted,
         )  # fmt: skip
+
+
+@dataclass(slots=True)
+class Replication:
+    """A replicated partition as the trace shows it: where its copies are and who leads."""
+
+    leader: str | None = None
+    """None while the partition is offline."""
+    epoch: int = 0
+    replicas: list[str] = field(default_factory=list)
+    isr: list[str] = field(default_factory=list)
+    high_watermark: int = 0
+    """Consumers read below it: the records every ISR member has."""
+
+    def copy(self) -> Replication:
+        return Replication(
+            self.leader, self.epoch, list(self.replicas), list(self.isr), self.high_watermark
+        )
 
 
 @dataclass(slots=True)
@@ -461,6 +493,8 @@ class ViewState:
     """The timer the last record fired (it ended at or past its deadline), or None."""
     cluster: ClusterView | None = None
     """A RabbitMQ cluster's nodes and queues; None on one node (or another model)."""
+    replication: dict[str, Replication] = field(default_factory=dict)
+    """A cluster's partitions, by lane: leader, epoch, replicas, ISR, high watermark."""
 
     @property
     def lost(self) -> int:
@@ -525,6 +559,7 @@ class ViewState:
             timers=dict(self.timers),
             fired=self.fired,
             cluster=self.cluster.copy() if self.cluster is not None else None,
+            replication={k: v.copy() for k, v in self.replication.items()},
         )
 
 
@@ -888,6 +923,40 @@ def _restarted(s: ViewState, r: Restarted) -> None:
         s.producers[name].state = "running"
     elif name in s.crashed:
         s.crashed.remove(name)
+
+
+# -- a cluster's replicas ------------------------------------------------------------------
+
+
+def _replication(s: ViewState, topic: str, partition: int) -> Replication:
+    name = lane_name(topic, partition)
+    rep = s.replication.get(name)
+    if rep is None:
+        rep = s.replication[name] = Replication()
+    return rep
+
+
+def _leader_elected(s: ViewState, r: LeaderElected) -> None:
+    rep = _replication(s, r.topic, r.partition)
+    rep.leader, rep.epoch, rep.high_watermark = r.leader, r.leader_epoch, r.high_watermark
+    rep.replicas, rep.isr = list(r.replicas), list(r.isr)
+    lane = _lane(s, r.topic, r.partition)
+    # The partition is the new leader's log now: records only the old one had are gone.
+    lane.log_end = r.log_end_offset
+    lane.recent = [chip for chip in lane.recent if chip[0] < r.log_end_offset]
+
+
+def _partition_offline(s: ViewState, r: PartitionOffline) -> None:
+    rep = _replication(s, r.topic, r.partition)
+    rep.leader, rep.isr = None, list(r.isr)
+
+
+def _isr_changed(s: ViewState, r: IsrShrunk | IsrExpanded) -> None:
+    _replication(s, r.topic, r.partition).isr = list(r.isr)
+
+
+def _high_watermark(s: ViewState, r: HighWatermarkAdvanced) -> None:
+    _replication(s, r.topic, r.partition).high_watermark = r.high_watermark
 
 
 # -- event store and CQRS ----------------------------------------------------------------
@@ -1286,6 +1355,12 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         # faults
         _on(Crashed, _crashed),
         _on(Restarted, _restarted),
+        # a cluster's replicas
+        _on(LeaderElected, _leader_elected),
+        _on(PartitionOffline, _partition_offline),
+        _on(IsrShrunk, _isr_changed),
+        _on(IsrExpanded, _isr_changed),
+        _on(HighWatermarkAdvanced, _high_watermark),
         # queue brokers
         _on(Enqueued, _enqueued),
         _on(Routed, _routed),
@@ -1366,6 +1441,15 @@ _QUIET: frozenset[type[Record]] = frozenset(
         PublishDropped,
         LambdaScaled,
         LambdaThrottled,
+        ReplicaFetched,
+        ProduceRefused,
+        MetadataRefreshed,
+        LogTruncatedToEpoch,
+        PowerLost,
+        PageCacheLost,
+        PartitionsAdded,
+        ScaledOut,
+        ScaledIn,
     }
 )
 """Known classes that change only the counts, not a component's picture."""

@@ -18,6 +18,7 @@ from simulator.scenario import (
     HEADER_METRICS,
     QUEUE_DURABILITY_METRICS,
     QUEUE_DURABILITY_TOTALS,
+    LOG_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
@@ -108,7 +109,7 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
 
 
 def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
-    """Stream, saga, CQRS, header and durability outcomes (``STREAM_METRICS`` …), from the trace."""
+    """Stream, saga, CQRS, header, durability and log outcomes (``STREAM_METRICS`` …), from the trace."""
     flow: FlowMetrics = {}
     used = {_metric_of(text) for text in _expectations(scenario)}
     if used & set(HEADER_METRICS):
@@ -116,7 +117,11 @@ def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
     if used & _DURABILITY:
         from simulator.models.queues.books import durability_metrics
 
-        flow.update(durability_metrics(trace))
+        _add(flow, durability_metrics(trace))
+    if used & set(LOG_METRICS):
+        from simulator.models.log.books import log_metrics
+
+        _add(flow, log_metrics(trace))
     if scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -141,7 +146,20 @@ def _metric_of(text: str) -> str | None:
 
 
 _DURABILITY = frozenset((*QUEUE_DURABILITY_METRICS, *QUEUE_DURABILITY_TOTALS))
-_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS, *_DURABILITY))
+_FLOW = frozenset(
+    (*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS, *_DURABILITY, *LOG_METRICS)
+)
+
+
+def _add(flow: FlowMetrics, more: FlowMetrics) -> None:
+    """Merge ``more`` into ``flow``. For a name both the queue and the log books count
+    the larger value stands: ``leader_elections`` counts a quorum queue's elections on
+    one side and a partition's on the other, and a run has one broker model, so the
+    other side counted 0; ``produce_failed`` counts the same records on both sides."""
+    for metric, values in more.items():
+        per = flow.setdefault(metric, {})
+        for group, value in values.items():
+            per[group] = max(per.get(group, 0), value)
 
 
 def _metric(

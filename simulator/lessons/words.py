@@ -92,6 +92,19 @@ WORDS: dict[str, Word] = {
     "stable": Word("stable", "안정"),
     "rebalancing": Word("rebalancing", "리밸런싱"),
     "joining": Word("joining", "참여 중"),
+    # a Kafka cluster's replicas (tui.views.log)
+    "replicas": Word("Replicas", "복제본"),
+    "replica_legend": Word(
+        "★ leader · ● in sync · ○ out of sync · ✖ down",
+        "★ 리더 · ● 동기화된 복제본 · ○ 동기화 안 됨 · ✖ 중단됨",
+    ),
+    "leader_epoch": Word("epoch {n}", "에포크 {n}"),
+    "high_watermark_at": Word("HW {n}", "하이 워터마크 {n}"),
+    "partition_offline": Word("offline: no leader", "오프라인: 리더 없음"),
+    "isr": Word("ISR", "ISR"),
+    "replica_leads": Word("leads", "리더"),
+    "replica_follows": Word("follows", "팔로워"),
+    "broker_down": Word("down", "중단됨"),
     # the event store and read models panel
     "store": Word("Event store & read models", "이벤트 저장소와 읽기 모델"),
     "head": Word("head", "헤드"),

@@ -87,6 +87,9 @@ class Sections:
     broker: type[Table] | None = None
     group: type[Table] | None = None
     validate: Callable[[Scenario, str], None] | None = None
+    machines: Callable[[Scenario], list[str]] | None = None
+    """The machines the section adds to a scenario (``broker-1`` … of a cluster): faults
+    may crash them, cut them off or cut their power, and narration may focus on them."""
 
 
 KnobScope = Literal["scenario", "topic", "producer", "group", "handler", "projector", "store"]
@@ -125,7 +128,10 @@ class ModelSpec:
     name: str
     """The value of ``broker = "…"`` in scenario files."""
     follows: str
-    """The real system and version it follows (shown in every trace header)."""
+    """The real system and version it follows (the lesson picker, the handout)."""
+    follows_for: Callable[[Scenario], str] | None = None
+    """What a given scenario's run follows, when that depends on the scenario (a cluster or
+    one broker); the trace header shows it. None: ``follows``."""
     build: Callable[[Runtime], BrokerModel]
     """The broker model for a run, built on the run's runtime."""
     settings_for: Callable[[Scenario], dict[str, str]]
@@ -146,9 +152,10 @@ class ModelSpec:
     components: Callable[[Scenario], list[str]] | None = None
     """Named parts of the model a fault may crash or cut off and a beat may focus on, beyond
     ``broker`` (a cluster's nodes); None: just ``broker``."""
-    follows_for: Callable[[Scenario], str] | None = None
-    """What it follows for one scenario, when the file changes that (a cluster instead of one
-    node); None: ``follows``."""
+
+    def follows_in(self, scenario: Scenario) -> str:
+        """The ``follows`` text for a run of ``scenario`` (its trace header)."""
+        return self.follows if self.follows_for is None else self.follows_for(scenario)
 
     @property
     def label(self) -> str:

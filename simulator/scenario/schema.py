@@ -37,6 +37,7 @@ __all__ = [
     "PartitionFault",
     "Poison",
     "Positive",
+    "PowerLoss",
     "Predict",
     "Probability",
     "ProcessorSpec",
@@ -208,6 +209,7 @@ CrashPoint = Literal[
     "after_process_before_commit",
     "after_commit_before_process",
     "after_append_before_ack",
+    "after_leader_append_before_replication",
     "before_commit_transaction",
     "after_project_before_checkpoint",
     "after_append_before_publish",
@@ -276,7 +278,22 @@ class Slow(Table, tag="slow", tag_field="kind", frozen=True):
     to_ms: NonNegative | None = None
 
 
-Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow
+class PowerLoss(Table, tag="power-loss", tag_field="kind", frozen=True):
+    """Cut the power of several machines at once (a rack, a zone): more than a crash.
+
+    A crashed process leaves what it wrote in the operating system's page cache,
+    and the OS still writes it to disk; a machine without power loses every page
+    not yet written. Brokers that acknowledge before ``fsync`` (Kafka does) lose
+    acknowledged records this way unless another replica kept them.
+    """
+
+    targets: Annotated[list[str], msgspec.Meta(min_length=1)]
+    at_ms: NonNegative
+    restart_after_ms: NonNegative | None = None
+    """All of them come back together this long after; None: they stay down."""
+
+
+Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow | PowerLoss
 
 
 # -- stream processors and sagas (simulator/streams, simulator/sagas) --------------

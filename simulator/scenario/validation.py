@@ -27,6 +27,7 @@ from simulator.scenario.schema import (
     NetworkFault,
     PartitionFault,
     Poison,
+    PowerLoss,
     SagaServiceSpec,
     Scenario,
     Slow,
@@ -329,21 +330,42 @@ def _cqrs_components(s: Scenario) -> list[str]:
     return names
 
 
+def _machines(s: Scenario) -> list[str]:
+    """Machines that broker models' sections add (the brokers of a cluster), in order."""
+    from simulator.models.registry import sections
+
+    names: list[str] = []
+    for owned in sections():
+        if owned.machines is not None:
+            names += [m for m in owned.machines(s) if m not in names]
+    return names
+
+
 class _Known(NamedTuple):
     """The names a fault may refer to."""
 
     components: list[str]
     groups: list[str]
     consumers: list[str]
+    machines: list[str]
 
 
 def _validate_faults(s: Scenario, file: str, consumers: list[str]) -> None:
     """Every fault names components, groups and consumers that exist."""
     producers = [p.name for p in s.producers]
+    machines = _machines(s) if s.faults else []
     known = _Known(
-        components=["broker", *producers, *consumers, *_cqrs_components(s), *_model_parts(s)],
+        components=[
+            "broker",
+            *machines,
+            *producers,
+            *consumers,
+            *_cqrs_components(s),
+            *_model_parts(s),
+        ],
         groups=[g.name for g in s.groups],
         consumers=consumers,
+        machines=machines,
     )
     for i, f in enumerate(s.faults):
         at = f"$.faults[{i}]"
@@ -391,6 +413,19 @@ def _check_slow(file: str, at: str, f: Slow, known: _Known) -> None:
     ref(file, f"{at}.target", f.target, known.consumers, "consumer")
 
 
+def _check_power_loss(file: str, at: str, f: PowerLoss, known: _Known) -> None:
+    for j, target in enumerate(f.targets):
+        if not known.machines:
+            raise InputError(
+                file,
+                f"{at}.targets[{j}]",
+                "a power loss needs machines to cut: a cluster of brokers ([log] brokers)",
+            )
+        ref(file, f"{at}.targets[{j}]", target, known.machines, "broker")
+        if target in f.targets[:j]:
+            raise InputError(file, f"{at}.targets[{j}]", f"{target!r} is named twice")
+
+
 _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
     Crash: _check_crash,
     NetworkFault: _check_network,
@@ -398,6 +433,7 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
     HandlerError: _check_handler_error,
     Poison: _check_poison,
     Slow: _check_slow,
+    PowerLoss: _check_power_loss,
 }
 """One check per kind of fault (the ``kind`` of a ``[[faults]]`` entry)."""
 
@@ -407,7 +443,7 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
 
 def focus_names(s: Scenario) -> list[str]:
     """The components a narration beat may focus on: what the player draws, by name."""
-    names = ["broker", "event store"]
+    names = ["broker", "event store", *_machines(s)]
     names += [p.name for p in s.producers]
     for t in s.topics:
         names.append(t.name)
