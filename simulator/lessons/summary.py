@@ -16,9 +16,9 @@ from simulator.checker import Checker
 from simulator.scenario import (
     CQRS_METRICS,
     HEADER_METRICS,
+    LOG_METRICS,
     QUEUE_DURABILITY_METRICS,
     QUEUE_DURABILITY_TOTALS,
-    LOG_METRICS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
@@ -109,7 +109,7 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
 
 
 def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
-    """Stream, saga, CQRS, header, durability and log outcomes (``STREAM_METRICS`` …), from the trace."""
+    """Stream, saga, CQRS, header, durability and log outcomes (``STREAM_METRICS`` …)."""
     flow: FlowMetrics = {}
     used = {_metric_of(text) for text in _expectations(scenario)}
     if used & set(HEADER_METRICS):
