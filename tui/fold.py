@@ -649,7 +649,7 @@ def _cluster_of(nodes: list[str], settings: dict[str, str]) -> ClusterView:
 # -- a RabbitMQ cluster: elections, commits, availability, reconnections, partitions ------
 
 
-def _leader_elected(s: ViewState, r: QuorumLeaderElected) -> None:
+def _quorum_leader_elected(s: ViewState, r: QuorumLeaderElected) -> None:
     if s.cluster is None:
         return
     q = s.cluster.quorum.get(r.group)
@@ -1324,7 +1324,7 @@ def _on(kind: type[R], handler: Callable[[ViewState, R], None]) -> tuple[type[Re
 _HANDLERS: dict[type[Record], _Handler] = dict(
     [
         _on(ScenarioStarted, _started),
-        _on(QuorumLeaderElected, _leader_elected),
+        _on(QuorumLeaderElected, _quorum_leader_elected),
         _on(QuorumWriteCommitted, _write_committed),
         _on(QueueUnavailable, _queue_unavailable),
         _on(QueueAvailable, _queue_available),
