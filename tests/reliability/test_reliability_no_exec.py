@@ -26,7 +26,7 @@ ARGUED = {
 ARGUED_EXEC = {
     "evsim/loader.py": (
         {"compile", "exec"},
-        "runs the Python file a scenario's code field names (handler = \"my_consumer.py:handle\")"
+        'runs the Python file a scenario\'s code field names (handler = "my_consumer.py:handle")'
         ": running a student's own code is what an exercise is for; it compiles exactly that"
         " file, never scenario or trace content, and nothing in simulator/ does it",
     ),
