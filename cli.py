@@ -329,6 +329,12 @@ def play(
     raise typer.Exit(0 if summary.ok else 1)
 
 
+def _divergence(spec: Scenario) -> str | None:
+    from evsim.grade import divergence
+
+    return divergence(spec)
+
+
 def _cut_short(finished: str, spec: Scenario) -> str | None:
     """The one line that says a run stopped at its record cap (which fails it), or None."""
     if finished != "max_records":
@@ -445,11 +451,24 @@ def check(
     names = scenarios or builtin_names()
     loaded = [(name, _load(name)) for name in names]
     failed = 0
+    from simulator.errors import InputError
     from simulator.lessons.predict import check_predictions
+    from simulator.usercode.refs import names_code
 
     for name, spec in loaded:
-        sim = Simulation(spec, seed)
-        summary = summarize(sim)
+        try:
+            sim = Simulation(spec, seed)
+            summary = summarize(sim)
+            # Code of a student's: run it twice, a different trace is state kept between runs.
+            differs = _divergence(spec) if names_code(spec) else None
+        except InputError as err:
+            typer.echo(f"FAIL {name}  ({err})")
+            failed += 1
+            continue
+        if differs is not None:
+            typer.echo(f"FAIL {name}  (your code is not deterministic: {differs})")
+            failed += 1
+            continue
         # A prediction's key must be what the run shows, or the lesson teaches a wrong answer.
         keys = [r for r in check_predictions(spec, summary, sim=sim) if not r.confirmed]
         ok = summary.ok and not keys

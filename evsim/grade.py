@@ -50,7 +50,7 @@ from simulator.lessons.shrink import scenario_to_toml, shrink
 from simulator.lessons.summary import summarize
 from simulator.scenario import Scenario, load_scenario
 from simulator.simulation import Simulation
-from simulator.trace import encode_record
+from simulator.trace import FINDING_TYPES, PropertyViolated, encode_record
 
 __all__ = [
     "COUNTEREXAMPLE",
@@ -143,8 +143,11 @@ def _pool(workers: int) -> Executor:
 
 
 def _size(s: Scenario) -> tuple[int, int]:
+    """(faults, messages and commands) of a scenario."""
     workload = s.workload
-    return len(s.faults), len(workload.messages) + sum(g.count for g in workload.generators)
+    messages = len(workload.messages) + sum(g.count for g in workload.generators)
+    commands = len(s.commands) + sum(g.count for g in s.command_generators)
+    return len(s.faults), messages + commands
 
 
 def grade(
@@ -200,7 +203,9 @@ def grade(
         if pool is not None:
             chunk = max(1, min(8, runs // (4 * workers)))
 
-            def mapper(fn: Callable[[CaseTask], CaseResult], items: Iterable[CaseTask]) -> Iterator[CaseResult]:
+            def mapper(
+                fn: Callable[[CaseTask], CaseResult], items: Iterable[CaseTask]
+            ) -> Iterator[CaseResult]:
                 return pool.map(fn, items, chunksize=chunk)
 
         explored, failed = first_failure(_tasks(sub, runs, seed), mapper, count)
@@ -208,7 +213,9 @@ def grade(
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     if failed is None:
-        return graded("pass", explored, f"{explored} runs explored, no violation", deterministic=True)
+        return graded(
+            "pass", explored, f"{explored} runs explored, no violation", deterministic=True
+        )
     if failed.error is not None:
         return graded("error", explored, f"run {failed.index}: {failed.error}", deterministic=True)
     plan = plan_case(spec.explore, seed, failed.index, base.seed)
@@ -249,11 +256,18 @@ def _counterexample(
         tries += 1
         return fails(candidate)
 
-    small = shrink(case, counted, max_tries=SHRINK_TRIES)
+    small = shrink(case, counted, max_tries=SHRINK_TRIES, structure=False)
     small = msgspec.structs.replace(
         small, expect=base.expect, properties=base.properties, predict=[], name="", code_dir=""
     )
-    failures = judge(summarize(Simulation(msgspec.structs.replace(small, code_dir=case.code_dir))))
+    replay = Simulation(msgspec.structs.replace(small, code_dir=case.code_dir))
+    failures = judge(summarize(replay))
+    finding = next(
+        (r for r in replay.trace if type(r) in FINDING_TYPES and type(r) is not PropertyViolated),
+        None,
+    )
+    if finding is not None:
+        failures.append(f"first finding: #{finding.seq} {kind_of(finding)} {describe(finding)}")
     before, after = _size(case), _size(small)
     path: str | None = None
     if write:

@@ -162,6 +162,4 @@ def submission(directory: Path) -> Submission:
         lesson = source.read_bytes()
     except OSError as err:
         raise InputError(str(source), "", err.strerror or "cannot read it") from None
-    return Submission(
-        directory, exercise, lesson, str(directory / exercise.spec.lesson), shipped
-    )
+    return Submission(directory, exercise, lesson, str(directory / exercise.spec.lesson), shipped)

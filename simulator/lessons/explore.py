@@ -24,6 +24,7 @@ import random
 import textwrap
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -336,11 +337,11 @@ def plan_case(menu: Explore, base_seed: int, index: int, lesson_seed: int) -> Pl
     rng = random.Random(derive_seed(base_seed, f"exercise-case:{index}"))
     seed = rng.randrange(2**32)
     makers: list[Callable[[], dict[str, Any]]] = []
-    makers += [lambda m=m: _crash(rng, m) for m in menu.crash]
-    makers += [lambda m=m: _network(rng, m) for m in menu.network]
-    makers += [lambda m=m: _poison(rng, m) for m in menu.poison]
-    makers += [lambda m=m: _handler_error(rng, m) for m in menu.handler_error]
-    makers += [lambda m=m: _slow(rng, m) for m in menu.slow]
+    makers += [partial(_crash, rng, m) for m in menu.crash]
+    makers += [partial(_network, rng, m) for m in menu.network]
+    makers += [partial(_poison, rng, m) for m in menu.poison]
+    makers += [partial(_handler_error, rng, m) for m in menu.handler_error]
+    makers += [partial(_slow, rng, m) for m in menu.slow]
     faults = []
     if makers:
         for _ in range(rng.randint(1, max(1, menu.max_faults))):

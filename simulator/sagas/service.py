@@ -30,9 +30,9 @@ from simulator.trace import SagaCompensated, SagaDuplicateIgnored, SagaStepCompl
 
 if TYPE_CHECKING:
     from simulator.models.log.assignors import TopicPartition
-    from simulator.usercode.saga import SagaStepCode
     from simulator.models.log.consumer import Consumer
     from simulator.models.log.partition import Entry, Partition
+    from simulator.usercode.saga import SagaStepCode
 
 __all__ = ["SagaService"]
 
@@ -116,6 +116,7 @@ class SagaService:
         status = self.status.get(saga)
         code = self.code
         refusal: str | None = None
+        declined: bool | None
         if code is not None:
             refusal = code.do(saga, cause)  # every do reaches the student's code, repeats too
             declined = refusal is not None

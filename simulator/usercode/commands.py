@@ -113,9 +113,7 @@ class CommandCode:
                 state = book.run(evolve, state, event_view(stored, codec.decode(stored)))
         return state, store.stream_version(stream), len(events)
 
-    def load(
-        self, planned: PlannedCommand, stream: str, cause: int | None
-    ) -> Loaded[Any] | None:
+    def load(self, planned: PlannedCommand, stream: str, cause: int | None) -> Loaded[Any] | None:
         """The built-in loop's load, by the student's ``evolve``; None if it raised."""
         try:
             state, version, replayed = self.fold(planned.domain, stream)
@@ -142,7 +140,7 @@ class CommandCode:
         if not isinstance(decided, list):
             raise UserCodeRaised(
                 f"UsageError: decide returned {type(decided).__name__}: return a list of events"
-                " (dicts with a \"type\") or Rejected(reason)"
+                ' (dicts with a "type") or Rejected(reason)'
             )
         try:
             return _events(domain, decided)
@@ -182,7 +180,7 @@ def _events(domain: Domain[Any, Any, Any], decided: list[object]) -> list[msgspe
     out: list[msgspec.Struct] = []
     for event in decided:
         if not isinstance(event, dict) or "type" not in event:
-            raise UsageError(f"an event is a dict with a \"type\", not {event!r}")
+            raise UsageError(f'an event is a dict with a "type", not {event!r}')
         try:
             out.append(msgspec.convert(event, union, strict=False))
         except msgspec.ValidationError as err:

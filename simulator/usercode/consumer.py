@@ -196,7 +196,7 @@ class GroupCode:
         out = new_message(self.runtime, host.msg.id, label, key if key is not None else "", value)
         out.key = key
         produced = self._send(topic, out, cause)
-        self.code.book_publish(self.group, out.id, produced)
+        self.code.book_publish(self.group, out.id, produced, host.msg.id)
         return out.id
 
     def check_topic(self, topic: str) -> None:

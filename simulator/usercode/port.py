@@ -120,8 +120,8 @@ class UserCode:
     def __init__(self, book: CodeBook) -> None:
         self.book = book
         self._tables: dict[str, Table] = {}
-        self.published: dict[str, dict[int, int]] = {}
-        """Owner → message id → seq of the first ``Produced`` its code caused."""
+        self.published: dict[str, dict[int, tuple[int, int]]] = {}
+        """Owner → message id → (seq of its first ``Produced``, the message being handled)."""
         self.committed: dict[str, set[int]] = {}
         """Owner → ids of messages published by calls whose transaction committed."""
         self.committed_calls: dict[str, dict[int, int]] = {}
@@ -140,8 +140,8 @@ class UserCode:
     def tables(self) -> dict[str, Table]:
         return dict(self._tables)
 
-    def book_publish(self, owner: str, msg_id: int, produced_seq: int) -> None:
-        self.published.setdefault(owner, {}).setdefault(msg_id, produced_seq)
+    def book_publish(self, owner: str, msg_id: int, produced_seq: int, source: int) -> None:
+        self.published.setdefault(owner, {}).setdefault(msg_id, (produced_seq, source))
 
     def book_commit(self, owner: str, input_msg: int | None, published: list[int]) -> None:
         self.committed.setdefault(owner, set()).update(published)

@@ -189,4 +189,3 @@ class _ProjectorCode(Host):
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     rows = set(before) | set(after)
     return sorted(r for r in rows if before.get(r, _MISSING) != after.get(r, _MISSING))
-

@@ -121,10 +121,12 @@ def effects_in_key_order(facts: Facts) -> Iterable[Violation]:
         if k in broken:
             continue
         broken.add(k)
-        if e.key_seq < want:
-            what = f"#{e.key_seq} again, after #{want - 1}"
+        if e.key_seq == want - 1:
+            what = f"#{e.key_seq} applied a second time"
+        elif e.key_seq < want:
+            what = f"#{e.key_seq} applied after #{want - 1} (out of order)"
         else:
-            what = f"#{e.key_seq} while #{want} had not been applied yet"
+            what = f"#{e.key_seq} applied before #{want} (out of order)"
         yield Violation(f"{e.owner}: {e.name} for key {e.key}: {what}", e.seq)
     last: dict[tuple[str, str], tuple[int, int]] = {}
     for r in facts.records:
@@ -150,11 +152,13 @@ def publishes_match_commits(facts: Facts) -> Iterable[Violation]:
     groups = facts.owners.get("handler", [])
     for group in groups:
         committed = code.committed.get(group, set())
-        for msg, produced in sorted(code.published.get(group, {}).items(), key=lambda i: i[1]):
+        published = code.published.get(group, {})
+        for msg, (produced, source) in sorted(published.items(), key=lambda i: i[1][0]):
             if msg not in committed:
                 yield Violation(
-                    f"{group}: m{msg} was published by a call whose transaction never committed:"
-                    " subscribers see something that was never saved (a dual write)",
+                    f"{group}: m{msg}, published while handling m{source}, came from a call whose"
+                    " transaction never committed: subscribers see what was never saved"
+                    " (a dual write)",
                     produced,
                 )
         calls = code.committed_calls.get(group, {})

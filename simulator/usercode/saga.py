@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["SagaStepCode", "saga_step_code"]
 
 
-def saga_step_code(
-    runtime: Runtime, spec: SagaServiceSpec, consumer: str
-) -> SagaStepCode | None:
+def saga_step_code(runtime: Runtime, spec: SagaServiceSpec, consumer: str) -> SagaStepCode | None:
     code = code_of(runtime)
     if code is None or spec.code is None:
         return None
