@@ -48,12 +48,19 @@ _MISSING = object()
 def json_copy(value: Any, what: str) -> Any:
     """A deep copy of a JSON-like ``value``; ``UsageError`` naming ``what`` otherwise."""
     try:
-        return _decoder.decode(_encoder.encode(value))
+        copy = _decoder.decode(_encoder.encode(value))
     except (msgspec.EncodeError, TypeError, ValueError, OverflowError) as err:
+        copy, problem = None, str(err)
+    else:
+        problem = (
+            "" if copy == value else "it would come back changed (a tuple, a set, a number key?)"
+        )
+    if problem:
         raise UsageError(
             f"{what}: {type(value).__name__} is not JSON-like (use numbers, text, booleans,"
-            f" None, lists and dicts with text keys): {err}"
-        ) from None
+            f" None, lists and dicts with text keys): {problem}"
+        )
+    return copy
 
 
 @dataclass(frozen=True)
