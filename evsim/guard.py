@@ -10,6 +10,20 @@ the line in the user's file, and what to use instead (``ctx.now_ms``,
 ``ctx.rng``). The hook watches only the thread running the user code, and only
 while it runs.
 
+Starting a thread or a process, or opening a network connection, is caught
+the same way: what another thread, process or machine does happens outside
+the simulation's one scheduler, in an order no seed decides.
+
+A handler that never returns would stop the whole simulation, so the guard
+also keeps a budget: a trace hook (``sys.settrace``, set only on frames of the
+user's own files) counts the lines one call runs, and the call that runs more
+than ``LINE_BUDGET`` ends the run with the line it had reached. Lines, not
+seconds: the same code on the same input stops at the same line on any
+machine, so the budget keeps the run deterministic. A loop spinning inside a
+C function (``sum(range(10**15))``) runs no line of the user's file, and is
+not caught; nor is one that catches ``BaseException`` and loops on (Python
+unsets a hook that raised).
+
 State a function keeps between calls in a module variable is the other way to
 differ between runs; no hook sees it, so the grader runs the code twice and
 compares the traces (``evsim.grade``).
@@ -17,9 +31,12 @@ compares the traces (``evsim.grade``).
 
 from __future__ import annotations
 
+import _thread
+import asyncio
 import datetime
 import os
 import random
+import socket
 import sys
 import time
 import types
@@ -29,12 +46,34 @@ from typing import Any, TypeVar
 
 from simulator.usercode.port import CodeAborted, UserCodeRaised
 
-__all__ = ["Guard", "describe_error"]
+__all__ = ["LINE_BUDGET", "Guard", "describe_error"]
 
 T = TypeVar("T")
 
 _CLOCK = "the machine's clock differs from run to run: use ctx.now_ms, the virtual clock"
 _RANDOM = "the global random differs from run to run: use ctx.rng, seeded from the run's seed"
+_THREAD = (
+    "another thread runs outside the simulation's scheduler, in an order no seed decides:"
+    " the simulation runs the consumers concurrently for you"
+)
+_PROCESS = "another process runs outside the simulation: keep the work inside your function"
+_NETWORK = "the network outside the simulation differs from run to run: use ctx.effect, ctx.publish"
+
+LINE_BUDGET = 1_000_000
+"""Lines of the user's files one call may run: far beyond any handler, and an endless loop
+reaches it in about a second."""
+
+_PROCESS_STARTS = [
+    (getattr(os, name), f"os.{name}()")
+    for name in ("fork", "forkpty", "system", "posix_spawn", "posix_spawnp", "execv", "execve")
+    if hasattr(os, name)
+]
+try:  # how subprocess starts a child on POSIX
+    import _posixsubprocess
+
+    _PROCESS_STARTS.append((_posixsubprocess.fork_exec, "subprocess.Popen()"))
+except ImportError:  # pragma: no cover - not on POSIX
+    pass
 
 _C_FUNCTIONS: dict[int, tuple[str, str]] = {
     id(fn): (name, hint)
@@ -51,6 +90,9 @@ _C_FUNCTIONS: dict[int, tuple[str, str]] = {
         (time.ctime, "time.ctime()", _CLOCK),
         (time.sleep, "time.sleep()", "handlers take virtual time: await ctx.sleep(ms)"),
         (os.urandom, "os.urandom()", _RANDOM),
+        (_thread.start_new_thread, "threading.Thread.start()", _THREAD),
+        (socket.getaddrinfo, "socket.getaddrinfo()", _NETWORK),
+        *((fn, name, _PROCESS) for fn, name in _PROCESS_STARTS),
     )
 }
 """Functions written in C, by identity: the profile hook sees them as ``c_call``."""
@@ -72,15 +114,27 @@ _RANDOM_CODES: dict[types.CodeType, str] = {
 }
 """Methods of ``random.Random`` written in Python (``randint``, ``choice`` …)."""
 
+_SOCKET_METHODS = frozenset({"connect", "connect_ex", "bind", "sendto"})
+"""Methods of a socket that reach the network (``c_call`` on an instance of ``socket.socket``)."""
+
 _PYTHON_FUNCTIONS: dict[types.CodeType, tuple[str, str]] = {
     uuid.uuid1.__code__: ("uuid.uuid1()", "derive ids from the message or ctx.rng"),
     uuid.uuid4.__code__: ("uuid.uuid4()", "derive ids from the message or ctx.rng"),
+    asyncio.run.__code__: ("asyncio.run()", _THREAD.replace("another thread", "an event loop")),
+    asyncio.new_event_loop.__code__: (
+        "asyncio.new_event_loop()",
+        _THREAD.replace("another thread", "an event loop"),
+    ),
 }
 
 
 class _Nondeterministic(BaseException):
     """Raised into user code at the forbidden call (a BaseException: ``except Exception``
     in the user's code does not swallow it, and the guard notices even if it is caught)."""
+
+
+class _OverBudget(BaseException):
+    """Raised into user code at the line past the budget (caught or not, the guard knows)."""
 
 
 def _user_line(frame: types.FrameType | None, files: frozenset[str]) -> tuple[str, int] | None:
@@ -106,39 +160,57 @@ def describe_error(err: BaseException, files: frozenset[str]) -> str:
 
 
 class Guard:
-    """Runs user functions: translates their exceptions, and stops non-deterministic calls."""
+    """Runs user functions: translates their exceptions, stops non-deterministic calls and
+    calls that run past the line budget."""
 
-    def __init__(self, files: frozenset[str]) -> None:
+    def __init__(self, files: frozenset[str], line_budget: int = LINE_BUDGET) -> None:
         self.files = files
         """The user's files, as their code objects name them (absolute paths)."""
+        self.line_budget = line_budget
         self._found: tuple[str, str, tuple[str, int] | None] | None = None
+        self._over: tuple[str, int] | None = None
+        self._lines = 0
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` under the guard (see ``simulator.usercode.port.CodeBook.run``)."""
         self._found = None
+        self._over = None
+        self._lines = 0
         previous = sys.getprofile()
+        previous_trace = sys.gettrace()
         sys.setprofile(self._watch)
+        sys.settrace(self._call)
         try:
             result = fn(*args)
         except StopIteration:
             self._check()
             raise  # a coroutine finished: its value rides on the exception
-        except _Nondeterministic:
+        except (_Nondeterministic, _OverBudget):
             self._check()  # raises CodeAborted: the guard found the call
             raise
         except (Exception, SystemExit) as err:
             self._check()
             raise UserCodeRaised(describe_error(err, self.files)) from None
         finally:
+            sys.settrace(previous_trace)
             sys.setprofile(previous)
         self._check()
         return result
 
     def _check(self) -> None:
-        found = self._found
-        if found is None:
+        found, over = self._found, self._over
+        if found is None and over is None:
             return
         sys.setprofile(None)
+        sys.settrace(None)
+        if over is not None:
+            raise CodeAborted(
+                over[0],
+                f"line {over[1]}",
+                f"one call of your code ran {self.line_budget:,} lines without returning"
+                " (an endless loop?): a handler must finish its message and return",
+            )
+        assert found is not None
         call, hint, where = found
         file, line = where if where is not None else ("your code", 0)
         raise CodeAborted(
@@ -146,6 +218,20 @@ class Guard:
             f"line {line}" if line else "",
             f"your code is not deterministic: it calls {call} ({hint})",
         )
+
+    def _call(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        """The global trace hook: count lines only in frames of the user's files."""
+        if frame.f_code.co_filename in self.files:
+            return self._line
+        return None
+
+    def _line(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        if event == "line":
+            self._lines += 1
+            if self._lines > self.line_budget and self._over is None:
+                self._over = (os.path.basename(frame.f_code.co_filename), frame.f_lineno)
+                raise _OverBudget()
+        return self._line
 
     def _watch(self, frame: types.FrameType, event: str, arg: Any) -> None:
         if self._found is not None:
@@ -156,6 +242,10 @@ class Guard:
                 owner = getattr(arg, "__self__", None)
                 if owner is _GLOBAL_RANDOM:
                     found = (f"random.{getattr(arg, '__name__', '?')}()", _RANDOM)
+                elif isinstance(owner, socket.socket):
+                    name = getattr(arg, "__name__", "")
+                    if name in _SOCKET_METHODS:
+                        found = (f"socket.{name}()", _NETWORK)
                 elif owner is not None:
                     found = _C_METHODS.get((id(owner), getattr(arg, "__name__", "")))
             if found is not None:

@@ -9,6 +9,7 @@ import pytest
 from usercode_support import LOG_GROUP, load, run
 
 from evsim.grade import divergence
+from evsim.guard import LINE_BUDGET
 from simulator.errors import InputError
 from simulator.simulation import Simulation
 from simulator.usercode.port import CodeAborted
@@ -163,3 +164,110 @@ def handle(message: Message, ctx: Context) -> None:
     first, _ = run(scenario)
     second, _ = run(scenario)
     assert len(first) == len(second)
+
+
+OUTSIDE = {
+    "threading.Thread.start()": ("import threading", "threading.Thread(target=print).start()"),
+    "subprocess.Popen()": ("import subprocess", "subprocess.run(['true'])"),
+    "os.system()": ("import os", "os.system('true')"),
+    "socket.connect()": (
+        "import socket",
+        "with socket.socket() as s: s.connect(('127.0.0.1', 9))",
+    ),
+    "asyncio.new_event_loop()": ("import asyncio", "asyncio.new_event_loop()"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(OUTSIDE))
+def test_a_thread_a_process_or_the_network_is_refused_before_it_starts(
+    tmp_path: Path, call: str
+) -> None:
+    imports, expression = OUTSIDE[call]
+    code = f"""
+{imports}
+from evsim import Context, Message, handler
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    if message.id == 2:
+        {expression}
+    ctx.effect("charge")
+"""
+    scenario = load(tmp_path, LOG_GROUP, code)
+    with pytest.raises(CodeAborted) as caught:
+        Simulation(scenario).run()
+    err = caught.value
+    assert (err.file, err.where) == ("consumer.py", "line 8")
+    assert err.message.startswith(f"your code is not deterministic: it calls {call} (")
+
+
+ENDLESS = """
+from evsim import Context, Message, handler
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    n = 0
+    while message.id == 3:
+        n += 1
+    ctx.effect("charge")
+"""
+
+
+def test_an_endless_loop_is_stopped_by_the_line_budget_at_the_same_line_every_time(
+    tmp_path: Path,
+) -> None:
+    scenario = load(tmp_path, LOG_GROUP, ENDLESS)
+    seen = []
+    for _ in range(2):
+        with pytest.raises(CodeAborted) as caught:
+            Simulation(scenario).run()
+        seen.append(str(caught.value))
+    assert seen[0] == seen[1]
+    assert caught.value.file == "consumer.py"
+    assert caught.value.where in ("line 7", "line 8")
+    assert f"ran {LINE_BUDGET:,} lines without returning (an endless loop?)" in seen[0]
+
+
+def test_an_endless_loop_when_the_file_is_loaded_is_stopped_too(tmp_path: Path) -> None:
+    code = """
+from evsim import Context, Message, handler
+while True:
+    pass
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    pass
+"""
+    with pytest.raises(CodeAborted, match=r"consumer\.py: line [34]: one call of your code ran"):
+        Simulation(load(tmp_path, LOG_GROUP, code))
+
+
+def test_a_long_but_finite_loop_stays_within_the_budget(tmp_path: Path) -> None:
+    code = """
+from evsim import Context, Message, handler
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    total = 0
+    for i in range(50_000):
+        total += i
+    ctx.effect("charge", amount=total)
+"""
+    _, summary = run(load(tmp_path, LOG_GROUP, code))
+    assert summary.processed == 8
+
+
+def test_the_guard_restores_the_trace_hook_it_found(tmp_path: Path) -> None:
+    import sys
+
+    def tracer(frame: object, event: str, arg: object) -> None:
+        return None
+
+    scenario = load(tmp_path, LOG_GROUP, ENDLESS.replace("message.id == 3", "False"))
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        run(scenario)
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(before)
