@@ -11,7 +11,10 @@ exercise's own number (200).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -26,6 +29,17 @@ RUNS = 40
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 EXERCISES = exercise_names()
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+
+FAILS = {
+    "idempotent-consumer": "property effects-once",
+    "idempotent-projector": "read_model_mismatches == 0",
+    "optimistic-concurrency": "lost_updates == 0",
+    "resequencer": "property effects-in-key-order",
+    "saga-compensation": "property saga-net-effects",
+    "transactional-outbox": "property publishes-match-commits",
+}
+"""What each naive starter breaks: the finding its exercise is about, and nothing else."""
 
 
 def start(name: str, tmp_path: Path) -> Path:
@@ -50,6 +64,7 @@ def test_there_are_six_exercises_each_with_a_reference_solution() -> None:
         assert ex.spec.title.en and ex.spec.title.ko and ex.spec.summary.ko
         assert "[English](README.md)" in ex.task_text("ko")
         assert "[한국어](README.ko.md)" in ex.task_text("en")
+    assert sorted(FAILS) == EXERCISES, "name the finding each new starter must fail with"
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -64,11 +79,24 @@ def test_the_naive_starter_fails_with_a_counterexample_that_replays(
     assert ce is not None and ce.file is not None
     assert ce.faults <= ce.faults_before and ce.messages <= ce.messages_before
     assert ce.failures and not ce.failures[0].startswith("first finding")
+    assert g.detail.split(" breaks ", 1)[1].startswith(FAILS[name]), g.detail
+    assert ce.failures[0].startswith(FAILS[name]), ce.failures
     played = runner.invoke(app, ["play", ce.file, "--json"])
     assert played.exit_code == 1, played.output
     outcome = json.loads(played.stdout)
     failed = [e["name"] for e in outcome["expectations"] if not e["ok"]]
     assert failed and ce.failures[0].startswith(failed[0])
+    # replayed in a fresh interpreter, from the folder, with another string-hash seed:
+    # the same trace, to the byte
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "play", "counterexample.toml", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)},
+    )
+    assert fresh.returncode == 1, fresh.stderr
+    assert json.loads(fresh.stdout)["trace_digest"] == outcome["trace_digest"]
     # played from the folder itself, by its relative name, too
     text = Path(ce.file).read_text(encoding="utf-8")
     assert text.startswith("# A counterexample found by evsim exercise grade")
