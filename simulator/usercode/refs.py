@@ -152,10 +152,9 @@ def _check_function(file: str, f: CodeField, ref: CodeRef, code_dir: str) -> Non
         raise InputError(file, f.where, f"{ref.file}: cannot read it ({err})") from None
     try:
         tree = ast.parse(source, filename=ref.file)
-    except SyntaxError as err:
-        raise InputError(
-            file, f.where, f"{ref.file}:{err.lineno}: invalid Python: {err.msg}"
-        ) from None
+    except SyntaxError as err:  # a null byte has no line
+        at = f"{ref.file}:{err.lineno}" if err.lineno else ref.file
+        raise InputError(file, f.where, f"{at}: invalid Python: {err.msg}") from None
     found = [
         node
         for node in tree.body

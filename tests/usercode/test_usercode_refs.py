@@ -83,12 +83,15 @@ def test_an_error_when_the_file_runs_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_code_paths_are_relative_to_the_scenario_file(tmp_path: Path) -> None:
+def test_code_paths_are_relative_to_the_scenario_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lesson = write(tmp_path, LOG_GROUP, GOOD)
     scenario = load_scenario(lesson)
     assert scenario.code_dir == str(tmp_path)
     elsewhere = tmp_path / "copy"
     elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # played from another folder, the code is still found
     result = CliRunner().invoke(app, ["play", str(lesson), "--json"])
     assert result.exit_code == 0, result.output
 
