@@ -31,6 +31,7 @@ compares the traces (``evsim.grade``).
 
 from __future__ import annotations
 
+import _socket
 import _thread
 import asyncio
 import datetime
@@ -91,7 +92,7 @@ _C_FUNCTIONS: dict[int, tuple[str, str]] = {
         (time.sleep, "time.sleep()", "handlers take virtual time: await ctx.sleep(ms)"),
         (os.urandom, "os.urandom()", _RANDOM),
         (_thread.start_new_thread, "threading.Thread.start()", _THREAD),
-        (socket.getaddrinfo, "socket.getaddrinfo()", _NETWORK),
+        (_socket.getaddrinfo, "socket.getaddrinfo()", _NETWORK),
         *((fn, name, _PROCESS) for fn, name in _PROCESS_STARTS),
     )
 }

@@ -174,6 +174,7 @@ OUTSIDE = {
         "import socket",
         "with socket.socket() as s: s.connect(('127.0.0.1', 9))",
     ),
+    "socket.getaddrinfo()": ("import socket", "socket.create_connection(('localhost', 9))"),
     "asyncio.new_event_loop()": ("import asyncio", "asyncio.new_event_loop()"),
 }
 

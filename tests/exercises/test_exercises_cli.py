@@ -97,3 +97,15 @@ def test_a_passing_submission_exits_0_and_says_how_many_runs(tmp_path: Path) -> 
     assert result.stdout.startswith(
         "PASS idempotent-consumer (consumer.py): 20 runs explored, no violation"
     )
+
+
+def test_progress_counts_every_case_up_to_the_first_failure(tmp_path: Path) -> None:
+    from evsim.grade import grade
+
+    root = _class(tmp_path)
+    seen: list[tuple[int, int]] = []
+    passed = grade(root / "ben", runs=12, workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert passed.verdict == "pass" and seen == [(i, 12) for i in range(1, 13)]
+    seen.clear()
+    failed = grade(root / "ana", runs=12, workers=1, progress=lambda d, t: seen.append((d, t)))
+    assert failed.verdict == "fail" and seen == [(i, 12) for i in range(1, failed.runs + 1)]
