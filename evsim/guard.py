@@ -24,6 +24,12 @@ C function (``sum(range(10**15))``) runs no line of the user's file, and is
 not caught; nor is one that catches ``BaseException`` and loops on (Python
 unsets a hook that raised).
 
+The cyclic garbage collector is paused while user code runs: a collection
+started by one of its allocations runs ``gc.callbacks`` and the finalizers of
+whatever else the process let go inside the user's call, and one that reads
+the clock (Hypothesis times every collection) would be blamed on the user's
+line — in one run and not the next.
+
 State a function keeps between calls in a module variable is the other way to
 differ between runs; no hook sees it, so the grader runs the code twice and
 compares the traces (``evsim.grade``).
@@ -35,6 +41,7 @@ import _socket
 import _thread
 import asyncio
 import datetime
+import gc
 import os
 import random
 import socket
@@ -179,6 +186,8 @@ class Guard:
         self._lines = 0
         previous = sys.getprofile()
         previous_trace = sys.gettrace()
+        collecting = gc.isenabled()
+        gc.disable()
         sys.setprofile(self._watch)
         sys.settrace(self._call)
         try:
@@ -195,6 +204,8 @@ class Guard:
         finally:
             sys.settrace(previous_trace)
             sys.setprofile(previous)
+            if collecting:
+                gc.enable()
         self._check()
         return result
 

@@ -272,3 +272,30 @@ def test_the_guard_restores_the_trace_hook_it_found(tmp_path: Path) -> None:
         assert sys.gettrace() is tracer
     finally:
         sys.settrace(before)
+
+
+def test_what_the_garbage_collector_runs_is_not_blamed_on_the_users_line(tmp_path: Path) -> None:
+    import gc
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        time.perf_counter()  # as Hypothesis's own gc callback does, in every test process
+
+    code = """
+from evsim import Context, Message, handler
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    junk = [[i] for i in range(5000)]  # enough allocations to start a collection
+    ctx.effect("charge")
+"""
+    scenario = load(tmp_path, LOG_GROUP, code)
+    threshold = gc.get_threshold()
+    gc.callbacks.append(timed)
+    gc.set_threshold(1)  # a collection at (nearly) every allocation, user code's included
+    try:
+        _, summary = run(scenario)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(timed)
+    assert summary.processed == 8
+    assert gc.isenabled()

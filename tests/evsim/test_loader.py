@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_usercode_cqrs import bank
-from test_usercode_saga import SAGA, STEP
-from usercode_support import LOG_GROUP, kinds, load, run, write
+from usercode_support import LOG_GROUP, SAGA, STEP, bank, kinds, load, run, write
 
 from evsim.loader import load_book
 from simulator.errors import InputError

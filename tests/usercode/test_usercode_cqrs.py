@@ -4,37 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from usercode_support import kinds, load, run
+from usercode_support import bank, kinds, load, run
 
 from simulator.trace import CodeFailed, ProjectionSkipped, ReadModelMismatched, VersionConflicted
-
-BANK = """
-settle_ms = 300
-[store]
-[[handlers]]
-name = "teller"
-decide_ms = 5
-{handler}
-[[projectors]]
-name = "balances"
-projection = "balances"
-kind = "{kind}"
-batch = 3
-{apply}
-[[commands]]
-handler = "teller"
-domain = "bank"
-type = "account.open"
-fields = {{ account_id = "A1", owner = "ana" }}
-[[command_generators]]
-handler = "teller"
-domain = "bank"
-type = "account.deposit"
-count = 6
-start_ms = 10
-rate_per_s = 100
-fields = {{ account_id = "A1", amount_cents = "100" }}
-"""
 
 CRASH = """
 [[faults]]
@@ -67,12 +39,7 @@ def apply(read_model, event: Event, ctx: Context) -> None:
 """
 
 
-APPLY = 'apply = "projector.py:apply"'
 DECIDED = 'settle_ms = 300\nproperties = ["every-command-decided"]'
-
-
-def bank(kind: str = "naive", apply: str = APPLY, handler: str = "") -> str:
-    return BANK.format(kind=kind, apply=apply, handler=handler)
 
 
 def test_a_naive_apply_double_counts_after_a_crash_and_the_finding_says_why(

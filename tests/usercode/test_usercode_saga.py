@@ -4,82 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from usercode_support import kinds, load, run
+from usercode_support import SAGA, STEP, kinds, load, run
 
 from simulator.trace import CodeFailed, EffectPerformed, SagaCompleted, SagaStepFailed
-
-SAGA = """
-settle_ms = 1000
-properties = ["saga-net-effects"]
-[saga]
-mode = "orchestration"
-steps = ["stock", "payment"]
-compensable = ["stock", "payment"]
-events_topic = "events"
-commands_topic = "commands"
-step_timeout_ms = 300
-[[topics]]
-name = "events"
-[[topics]]
-name = "commands"
-[[producers]]
-name = "shop"
-topic = "events"
-[[processors]]
-kind = "saga-manager"
-name = "orchestrator"
-[[processors]]
-kind = "saga-service"
-name = "stock-service"
-step = "stock"
-code = "stock.py:reserve"
-[[processors]]
-kind = "saga-service"
-name = "payment-service"
-step = "payment"
-decline_keys = ["order-1"]
-[[groups]]
-name = "orchestration"
-topic = "events"
-processor = "orchestrator"
-commit = "after-process"
-auto_offset_reset = "earliest"
-[[groups]]
-name = "stock"
-topic = "commands"
-processor = "stock-service"
-commit = "after-process"
-auto_offset_reset = "earliest"
-[[groups]]
-name = "payment"
-topic = "commands"
-processor = "payment-service"
-commit = "after-process"
-auto_offset_reset = "earliest"
-[[workload.generators]]
-producer = "shop"
-count = 3
-keys = 3
-key_prefix = "order-"
-value_prefix = "order.placed "
-"""
-
-STEP = """
-from evsim import Context, Rejected, saga_step
-
-def release(saga: str, ctx: Context) -> None:
-    if ctx.store.get(saga) == "reserved":
-        ctx.effect("stock", amount=-1)
-    ctx.store.put(saga, "released")
-
-@saga_step(compensation=release)
-def reserve(saga: str, ctx: Context):
-    if saga == "order-2":
-        return Rejected("out of stock")
-    if ctx.store.get(saga) is None:
-        ctx.effect("stock", amount=+1)
-        ctx.store.put(saga, "reserved")
-"""
 
 
 def test_a_step_reserves_refuses_and_is_compensated(tmp_path: Path) -> None:
