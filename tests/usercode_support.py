@@ -1,4 +1,4 @@
-"""Shared pieces of the user-code tests (tests/usercode, tests/evsim): scenarios and their code files."""
+"""Shared pieces of the user-code tests (usercode/, evsim/): scenarios and their code files."""
 
 from __future__ import annotations
 
