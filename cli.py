@@ -1003,7 +1003,8 @@ def exercise_grade(
 ) -> None:
     """Explore your code under random faults; write the first failure as counterexample.toml.
 
-    Exit 0 when every submission passes, 1 when one fails (or its code cannot run).
+    Exit 0 when every submission passes, 1 when one fails (or its code cannot run),
+    2 when PATH is neither a submission nor a folder of them.
     """
     import msgspec
 
