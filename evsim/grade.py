@@ -280,7 +280,10 @@ def _counterexample(
             f"Replay:  evsim play {COUNTEREXAMPLE}\n"
             f"TUI:     evsim view {COUNTEREXAMPLE}\n"
         )
-        target.write_text(scenario_to_toml(small, comment), encoding="utf-8")
+        try:
+            target.write_text(scenario_to_toml(small, comment), encoding="utf-8")
+        except OSError as err:
+            raise InputError(str(target), "", f"cannot write: {err.strerror or err}") from None
         path = str(target)
         replayed = load_scenario(target)
         if divergence(replayed) is not None or not judge(summarize(Simulation(replayed))):

@@ -109,3 +109,11 @@ def test_progress_counts_every_case_up_to_the_first_failure(tmp_path: Path) -> N
     seen.clear()
     failed = grade(root / "ana", runs=12, workers=1, progress=lambda d, t: seen.append((d, t)))
     assert failed.verdict == "fail" and seen == [(i, 12) for i in range(1, failed.runs + 1)]
+
+
+def test_a_counterexample_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    root = _class(tmp_path)
+    (root / "ana" / "counterexample.toml").mkdir()  # in the way: not a file
+    result = runner.invoke(app, ["exercise", "grade", str(root / "ana"), "--runs", "20"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "counterexample.toml: cannot write: " in result.stderr
