@@ -365,7 +365,7 @@ def play(
         from tui.headless import print_predictions
 
         print_predictions(_console(), spec, lang, answers)
-    try:
+    try:  # the scenario's own code may not load, or may break determinism mid-run
         sim = Simulation(spec, seed, until_ms=until, store_file=store_file)
         if store_file is not None:
             typer.echo(f"event store: {store_file.path}", err=True)
@@ -421,6 +421,12 @@ def _refuse_target(target: Path, protected: list[Path], what: str) -> None:
         _fail(str(err))
 
 
+def _divergence(spec: Scenario) -> str | None:
+    from evsim.grade import divergence
+
+    return divergence(spec)
+
+
 def _cut_short(finished: str, spec: Scenario) -> str | None:
     """The one line that says a run stopped at its record cap (which fails it), or None."""
     if finished != "max_records":
@@ -452,14 +458,27 @@ def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str, protected: list[Path
 
 @app.command()
 def view(
-    trace: Annotated[Path, typer.Argument(help="A trace exported with `play --export-trace`.")],
+    trace: Annotated[
+        Path,
+        typer.Argument(
+            help="A trace exported with `play --export-trace`, or a scenario file (.toml)."
+        ),
+    ],
     presenter: Annotated[bool, typer.Option("--presenter", help="Presenter mode.")] = False,
     lang: LangOption = Lang.en,
     no_animation: NoAnimationOption = False,
 ) -> None:
-    """Play an exported trace (JSON Lines) in the TUI."""
+    """Play an exported trace (JSON Lines) in the TUI, or run a scenario file in it."""
     from simulator.errors import InputError
     from tui.runs import load_trace
+
+    if trace.suffix == ".toml":  # a scenario (a counterexample the grader wrote …): run it
+        from tui.app import EvsimApp
+
+        EvsimApp(
+            scenario=_load(str(trace)), presenter=presenter, lang=lang, motion=not no_animation
+        ).run()
+        return
 
     try:
         records, warning = load_trace(trace)
@@ -568,11 +587,24 @@ def check(
     names = scenarios or builtin_names()
     loaded = [(name, _load(name)) for name in names]
     failed = 0
+    from simulator.errors import InputError
     from simulator.lessons.predict import check_predictions
+    from simulator.usercode.refs import names_code
 
     for name, spec in loaded:
-        sim = Simulation(spec, seed)
-        summary = summarize(sim)
+        try:
+            sim = Simulation(spec, seed)
+            summary = summarize(sim)
+            # Code of a student's: run it twice, a different trace is state kept between runs.
+            differs = _divergence(spec) if names_code(spec) else None
+        except InputError as err:
+            typer.echo(f"FAIL {name}  ({err})")
+            failed += 1
+            continue
+        if differs is not None:
+            typer.echo(f"FAIL {name}  (your code is not deterministic: {differs})")
+            failed += 1
+            continue
         # A prediction's key must be what the run shows, or the lesson teaches a wrong answer.
         keys = [r for r in check_predictions(spec, summary, sim=sim) if not r.confirmed]
         ok = summary.ok and not keys
@@ -1067,6 +1099,214 @@ def new(
         _fail(f"{target}: cannot write: {err.strerror or err}")
     typer.echo(f"wrote {target} (template {template})")
     typer.echo(f"next: evsim validate {target} && evsim play {target}")
+
+
+# -- exercises ------------------------------------------------------------------------------
+
+exercise_app = typer.Typer(
+    name="exercise",
+    cls=OneLineUsageErrors,
+    help="Exercises: write the handler yourself, and evsim grades it under faults.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(exercise_app, name="exercise")
+
+
+@exercise_app.command("list")
+def exercise_list(lang: LangOption = Lang.en) -> None:
+    """List the exercises (evsim exercise start NAME copies one into a folder)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from simulator.errors import InputError
+    from simulator.lessons.exercises import exercise_names, load_exercise
+
+    table = Table(show_edge=False, pad_edge=False)
+    table.add_column("name", style="bold")
+    table.add_column("your code")
+    table.add_column("title")
+    for name in exercise_names():
+        try:
+            ex = load_exercise(name)
+        except InputError as err:
+            table.add_row(name, "", Text(f"cannot load: {err}"))
+            continue
+        table.add_row(name, ex.spec.starter, Text(ex.spec.title.get(lang)))
+    _console().print(table)
+
+
+@exercise_app.command("start")
+def exercise_start(
+    name: Annotated[str, typer.Argument(help="The exercise (see `evsim exercise list`).")],
+    directory: Annotated[
+        Path | None, typer.Argument(help="Where to put it (default: a new folder NAME).")
+    ] = None,
+    lang: LangOption = Lang.en,
+) -> None:
+    """Copy an exercise (lesson, starter code, task) into a folder; never overwrites a file."""
+    import shutil
+
+    from simulator.errors import InputError
+    from simulator.lessons.exercises import load_exercise
+
+    try:
+        ex = load_exercise(name)
+    except InputError as err:
+        _fail(str(err))
+    target = directory if directory is not None else Path(name)
+    if target.exists() and not target.is_dir():
+        _fail(f"{target}: exists and is not a folder")
+    existing = [f for f in ex.files() if (target / f).exists()]
+    if existing:
+        _fail(
+            f"{target / existing[0]}: already exists (start never overwrites: pick another folder)"
+        )
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for f in ex.files():
+            shutil.copyfile(ex.directory / f, target / f)
+    except OSError as err:
+        _fail(f"{target}: cannot write: {err.strerror or err}")
+    task = ex.spec.task.ko if lang == Lang.ko else ex.spec.task.en
+    typer.echo(f"wrote {target}/: {', '.join(ex.files())}")
+    typer.echo(f"the task: {target / task}; your code: {target / ex.spec.starter}")
+    typer.echo("next:")
+    typer.echo(f"  cd {target}")
+    typer.echo("  evsim play lesson.toml       # the lesson, with your code in it")
+    typer.echo("  evsim exercise grade         # your code under many seeds and faults")
+
+
+@exercise_app.command("grade")
+def exercise_grade(
+    path: Annotated[
+        Path,
+        typer.Argument(help="A folder from `exercise start`, or a folder of such folders."),
+    ] = Path("."),
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the grades as JSON (one object, or a list).")
+    ] = False,
+    table: Annotated[
+        bool, typer.Option("--table", help="One table row per submission (the default for many).")
+    ] = False,
+    runs: Annotated[
+        int | None, typer.Option(help="Cases to explore (default: the exercise's).", min=1)
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: one per core).", min=1)
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="The seed the exploration derives from.")] = None,
+) -> None:
+    """Explore your code under random faults; write the first failure as counterexample.toml.
+
+    Exit 0 when every submission passes, 1 when one fails (or its code cannot run),
+    2 when PATH is neither a submission nor a folder of them.
+    """
+    import msgspec
+
+    from evsim.grade import default_workers, grade_folder, submissions_in
+    from simulator.errors import InputError
+
+    try:
+        folders = submissions_in(path)
+    except InputError as err:
+        _fail(str(err))
+    many = len(folders) > 1 or table
+    workers = workers or default_workers()
+    progress_bar = None
+    on_progress = None
+    if not json and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        progress_bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        tasks: dict[str, Any] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            assert progress_bar is not None
+            if name not in tasks:
+                tasks[name] = progress_bar.add_task(f"exploring {name}", total=total)
+            progress_bar.update(tasks[name], completed=done)
+
+    try:
+        if progress_bar is not None:
+            with progress_bar:
+                grades = grade_folder(
+                    path, runs=runs, workers=workers, seed=seed, progress=on_progress
+                )
+        else:
+            grades = grade_folder(path, runs=runs, workers=workers, seed=seed)
+    except InputError as err:
+        _fail(str(err))
+    failed = any(g.verdict != "pass" for g in grades)
+    if json:
+        out = msgspec.to_builtins(grades if many else grades[0])
+        sys.stdout.write(msgspec.json.encode(out).decode() + "\n")
+        raise typer.Exit(1 if failed else 0)
+    console = _console()
+    if many:
+        _grade_table(console, grades)
+    else:
+        _grade_lines(console, grades[0])
+    raise typer.Exit(1 if failed else 0)
+
+
+def _grade_lines(console: Console, g: Any) -> None:
+    from rich.text import Text
+
+    head = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}[g.verdict]
+    style = {"pass": "bold green", "fail": "bold red", "error": "bold red"}[g.verdict]
+    line = Text(f"{head} ", style=style)
+    line.append(f"{g.exercise} ({g.code}): ")
+    line.append(g.detail)
+    console.print(line)
+    ce = g.counterexample
+    if ce is not None:
+        for failure in ce.failures[:3]:
+            console.print(Text(f"  ✗ {failure}"))
+        console.print(
+            Text(
+                f"  shrunk to {ce.faults} fault(s) and {ce.messages} message(s)"
+                f" (from {ce.faults_before} and {ce.messages_before}, {ce.shrink_runs} runs)"
+            )
+        )
+        if ce.file is not None:
+            console.print(Text(f"  wrote {ce.file}"))
+            console.print(Text(f"  replay it: evsim play {ce.file}"))
+            console.print(Text(f"  in the TUI: evsim view {ce.file}"))
+    console.print(
+        Text(f"  {g.runs} of {g.runs_requested} runs, {g.workers} worker(s), {g.seconds:.1f} s"),
+        style="dim",
+    )
+
+
+def _grade_table(console: Console, grades: list[Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(show_edge=False, pad_edge=False)
+    for column in ("submission", "exercise", "verdict", "runs", "counterexample", "detail"):
+        t.add_column(column, justify="right" if column == "runs" else "left")
+    for g in grades:
+        ce = g.counterexample
+        size = f"{ce.faults} fault(s), {ce.messages} msg" if ce is not None else ""
+        t.add_row(
+            Text(Path(g.submission).name),
+            Text(g.exercise),
+            Text(g.verdict, style="green" if g.verdict == "pass" else "red"),
+            str(g.runs),
+            Text(size),
+            Text(g.detail),
+        )
+    console.print(t)
 
 
 def main() -> None:

@@ -26,16 +26,32 @@ from simulator.network import Network
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
 from simulator.trace import Record, RunFinished, ScenarioStarted, Trace
+from simulator.usercode.port import UserCode
+from simulator.usercode.refs import code_settings, names_code
 from simulator.workload import expand_workload
 
 if TYPE_CHECKING:
     from simulator.cqrs.event_log import StoreFile
     from simulator.cqrs.model import CqrsModel
     from simulator.runtime import Runtime
+    from simulator.usercode.port import CodeBook, CodeHost
 
 __all__ = ["Simulation"]
 
 R = TypeVar("R", bound=Record)
+
+
+def _user_code(scenario: Scenario, book: CodeBook | None) -> UserCode:
+    """The run's user code: ``book`` if given (the grader's double run), else a fresh load.
+
+    The core never executes a file itself (``tests/reliability/test_reliability_no_exec.py``):
+    ``evsim.loader`` does, outside it, for exactly the files the scenario's code fields name.
+    """
+    if book is None:
+        from evsim.loader import load_book
+
+        book = load_book(scenario)
+    return UserCode(book)
 
 
 def _chain(
@@ -69,6 +85,7 @@ class Simulation:
         *,
         until_ms: int | None = None,
         store_file: StoreFile | None = None,
+        code: CodeBook | None = None,
     ) -> None:
         """``store_file``: where a ``backend = "sqlite"`` store is written (``evsim play``
         passes one); without it the run keeps its log in memory and writes no file."""
@@ -92,12 +109,17 @@ class Simulation:
         self._observers = self.checker.observers()
         self.network = Network(self)
         self.faults = FaultPlan(self)
+        self.code: UserCode | None = None
+        """The scenario's own code (``simulator.usercode``), if it names any."""
         spec = model(scenario.broker)
         settings = spec.settings_for(scenario)
         if scenario.store is not None:
             from simulator.cqrs.model import settings_for
 
             settings.update(settings_for(self))
+        if code is not None or names_code(scenario):
+            self.code = _user_code(scenario, code)
+            settings.update(code_settings(scenario, self.code))
         self.emit(
             ScenarioStarted,
             "sim",
@@ -250,6 +272,10 @@ class Simulation:
         if self.cqrs is not None:
             self.cqrs.finish()
         self.checker.finish(reason)
+        if self.scenario.properties:
+            from simulator.usercode.properties import report_properties
+
+            report_properties(self, self.code, self.cqrs)
         self.emit(RunFinished, "sim", None, reason=reason)
         self.finished = True
         self.finish_reason = reason
@@ -286,3 +312,6 @@ if TYPE_CHECKING:
 
     def _a_simulation_is_a_runtime(sim: Simulation) -> Runtime:
         return sim  # the type checker proves that Simulation implements the port
+
+    def _a_simulation_hosts_code(sim: Simulation) -> CodeHost:
+        return sim  # and that it can run a scenario's own code

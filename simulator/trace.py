@@ -24,6 +24,7 @@ __all__ = [
     "FAULT_TYPES",
     "FINDING_TYPES",
     "RECORD_TYPES",
+    "USER_CODE_TYPES",
     "DeadLetterHeaders",
     "Record",
     "Trace",
@@ -1291,6 +1292,68 @@ class ReadModelMismatched(Record, frozen=True, kw_only=True):
     reason: str
 
 
+# -- user code (simulator/usercode) ------------------------------------------------------
+
+
+class EffectPerformed(Record, frozen=True, kw_only=True):
+    """User code did something to the outside world: charged a card, reserved stock.
+
+    An effect is never rolled back. ``ref`` says what it was for (the message in
+    hand, ``m12``, or a saga); ``key`` and ``key_seq`` place it in a key's order.
+    """
+
+    owner: str
+    """The group, projector or service whose code did it (``component``: the process)."""
+    name: str
+    ref: str
+    key: str | None
+    key_seq: int | None
+    amount: int
+
+
+class StoreCommitted(Record, frozen=True, kw_only=True):
+    """A user code store's transaction committed: these keys are durable now."""
+
+    owner: str
+    keys: list[str]
+    """Keys written or deleted, in key order."""
+    outbox: int
+    """Outbox rows that commit with it (their relay publishes them next)."""
+
+
+class StoreRolledBack(Record, frozen=True, kw_only=True):
+    """A user code store's transaction did not commit: its writes are gone."""
+
+    owner: str
+    keys: list[str]
+    reason: str
+
+
+class CodeFailed(Record, frozen=True, kw_only=True):
+    """User code raised, or broke its role's rules, where no retry policy takes over."""
+
+    owner: str
+    role: str
+    subject: str
+    """What it was working on: a command id, a saga, an event position."""
+    error: str
+    """Exception type, message and the line in the user's file."""
+
+
+class CodeNoted(Record, frozen=True, kw_only=True):
+    """A note user code wrote with ``ctx.log`` (instead of printing)."""
+
+    owner: str
+    text: str
+
+
+class PropertyViolated(Record, frozen=True, kw_only=True):
+    """Finding: at the end, user code broke a property the scenario asks it to hold."""
+
+    property: str
+    detail: str
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     ScenarioStarted,
     RunFinished,
@@ -1404,6 +1467,12 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     RebuildFinished,
     ReadModelSwitched,
     ReadModelMismatched,
+    EffectPerformed,
+    StoreCommitted,
+    StoreRolledBack,
+    CodeFailed,
+    CodeNoted,
+    PropertyViolated,
 )
 
 TraceRecord = Union[RECORD_TYPES]  # type: ignore[valid-type]  # noqa: UP007
@@ -1416,6 +1485,7 @@ FINDING_TYPES: tuple[type[Record], ...] = (
     UpdateLost,
     EventUnpublished,
     ReadModelMismatched,
+    PropertyViolated,
 )
 FAULT_TYPES: tuple[type[Record], ...] = (
     Crashed,
@@ -1427,7 +1497,18 @@ FAULT_TYPES: tuple[type[Record], ...] = (
     ProcessingFailed,
     MemberLeft,
     TransactionAborted,
+    CodeFailed,
 )
+
+USER_CODE_TYPES: tuple[type[Record], ...] = (
+    EffectPerformed,
+    StoreCommitted,
+    StoreRolledBack,
+    CodeFailed,
+    CodeNoted,
+    PropertyViolated,
+)
+"""What runs of user code add to a trace (``simulator.usercode``); none appear without it."""
 
 _encoder = msgspec.json.Encoder()
 _decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(TraceRecord)

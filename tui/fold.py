@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from simulator.trace import (
+    USER_CODE_TYPES,
     Acked,
     AggregateLoaded,
     Appended,
@@ -1453,6 +1454,7 @@ _QUIET: frozenset[type[Record]] = frozenset(
     }
 )
 """Known classes that change only the counts, not a component's picture."""
+_QUIET |= frozenset(USER_CODE_TYPES)  # user code's effects, store commits, notes, findings
 
 _MARKS: dict[type[Record], _Handler] = dict(
     [

@@ -139,7 +139,8 @@ class EventLog:
             tags = self._tags[domain.name] = frozenset(event_tag(t) for t in domain.event_types)
         if stored.type not in tags:
             return None
-        return codec.decode(stored)
+        event = codec.decode(stored)
+        return event if projection.code is None else projection.code.read(stored, event)
 
     def fold(self, projection: Projection, positions: Iterable[int]) -> Table:
         """The read model a correct projector builds from the events at ``positions``."""

@@ -49,7 +49,8 @@ def report_findings(
             continue
         own = None
         if rm.projection.reference is not None:
-            own = log.fold(rm.projection, everything)
+            code = rm.projection.code
+            own = log.fold(rm.projection if code is None else code.fresh(), everything)
         rows = sorted(k for k in {**truth, **rm.table} if truth.get(k) != rm.table.get(k))
         for row in rows[:MAX_FINDINGS_PER_PROJECTOR]:
             if own is not None and own.get(row) == rm.table.get(row):

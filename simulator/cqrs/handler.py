@@ -13,7 +13,7 @@ a dual-write handler publishes its events itself, after the append.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.cqrs.commands import PlannedCommand
 from simulator.cqrs.event_log import EventLog
@@ -23,7 +23,14 @@ from simulator.domain import Rejected
 from simulator.retry import backoff_ms, may_retry
 from simulator.runtime import Runtime
 from simulator.scenario import HandlerSpec
-from simulator.store import ANY_VERSION, Loaded, SnapshotPolicy, VersionConflict
+from simulator.store import (
+    ANY_VERSION,
+    Appended,
+    Loaded,
+    SnapshotPolicy,
+    StoredEvent,
+    VersionConflict,
+)
 from simulator.trace import (
     AggregateLoaded,
     CommandRejected,
@@ -34,6 +41,9 @@ from simulator.trace import (
     UpdateLost,
     VersionConflicted,
 )
+
+if TYPE_CHECKING:
+    from simulator.usercode.commands import CommandCode
 
 __all__ = ["Handler"]
 
@@ -54,6 +64,12 @@ class Handler(Process):
         self.publish = spec.publish if spec.publish is not None else store.publish
         self.publish_delay_ms = store.publish_delay_ms
         """Dual write: the time between the append and the separate publish call."""
+        self.code: CommandCode | None = None
+        """The handler's own code (``decider`` or ``command_handler``), if its spec names any."""
+        if spec.decider is not None or spec.command_handler is not None:
+            from simulator.usercode.commands import command_code
+
+            self.code = command_code(runtime, self)
 
     def receive(self, arg: tuple[PlannedCommand, int, int | None]) -> None:
         """A command arrives (``attempt`` 1, or again after a version conflict): load."""
@@ -64,7 +80,17 @@ class Handler(Process):
         if self.crashed:
             self._reject(planned, stream, cause, "handler is down")
             return
-        loaded = self.log.store.load(domain, stream)
+        code = self.code
+        if code is not None and code.drives:
+            code.receive(planned, cause)  # the student's own loop from here on
+            return
+        loaded = (
+            self.log.store.load(domain, stream)
+            if code is None
+            else code.load(planned, stream, cause)
+        )
+        if loaded is None:
+            return  # the student's evolve raised (a CodeFailed says so)
         rec = runtime.emit(
             AggregateLoaded,
             self.name,
@@ -126,7 +152,14 @@ class Handler(Process):
             return
         domain = planned.domain
         stream = loaded.stream_id
-        decided = domain.decide(planned.command, loaded.state)
+        code = self.code
+        decided = (
+            domain.decide(planned.command, loaded.state)
+            if code is None
+            else code.decide(planned, loaded.state, cause)
+        )
+        if decided is None:
+            return  # the student's decide raised (a CodeFailed says so)
         if isinstance(decided, Rejected):
             self._reject(planned, stream, cause, decided.reason)
             return
@@ -164,12 +197,50 @@ class Handler(Process):
                 runtime.kernel.after(delay, self.receive, (planned, attempt + 1, conflicted.seq))
             return
         before = result.version - result.count
+        stored = self.record_append(planned, result, loaded.version, ignore, cause)
+        if self.policy.is_due(before, result.version):
+            state = (
+                domain.replay(events, loaded.state)
+                if before == loaded.version
+                else store.load(domain, stream).state
+            )
+            store.take_snapshot(
+                domain, Loaded(stream_id=stream, state=state, version=result.version, replayed=0)
+            )
+            runtime.emit(
+                SnapshotTaken,
+                self.name,
+                cause,
+                handler=self.name,
+                stream=stream,
+                version=result.version,
+            )
+        self.publish_after_append(stored)
+
+    def record_append(
+        self,
+        planned: PlannedCommand,
+        result: Appended,
+        loaded_version: int,
+        ignored: bool,
+        cause: int | None,
+    ) -> list[StoredEvent]:
+        """An append went through: ``EventStored`` per event, booked for readers and publishing.
+
+        ``ignored``: the append did not expect a version, so if the stream had moved
+        past the version the decision was made on, that other decision is overwritten
+        unseen — an ``UpdateLost`` comes first.
+        """
+        runtime = self.runtime
+        log = self.log
+        stream = result.stream_id
+        before = result.version - result.count
         now = runtime.kernel.now_ms
         visible_at = now + self.spec.commit_ms
         if log.single_writer:
             log.writer_busy_until_ms = visible_at
         first = cause
-        if ignore and before != loaded.version:
+        if ignored and before != loaded_version:
             first = runtime.emit(
                 UpdateLost,
                 self.name,
@@ -177,10 +248,10 @@ class Handler(Process):
                 handler=self.name,
                 command=planned.id,
                 stream=stream,
-                loaded_version=loaded.version,
+                loaded_version=loaded_version,
                 actual_version=before,
             ).seq
-        stored = store.read_all(result.first_position, result.count)
+        stored = log.store.read_all(result.first_position, result.count)
         publish = self.publish
         for event in stored:
             rec = runtime.emit(
@@ -200,28 +271,17 @@ class Handler(Process):
                 self.publishing.stored(event.position, publish)
         if visible_at > now:
             runtime.kernel.schedule(visible_at, log.committed, result.last_position)
-        if self.policy.is_due(before, result.version):
-            state = (
-                domain.replay(events, loaded.state)
-                if before == loaded.version
-                else store.load(domain, stream).state
-            )
-            store.take_snapshot(
-                domain, Loaded(stream_id=stream, state=state, version=result.version, replayed=0)
-            )
-            runtime.emit(
-                SnapshotTaken,
-                self.name,
-                cause,
-                handler=self.name,
-                stream=stream,
-                version=result.version,
-            )
-        if publish == "dual-write":
-            if self.crashes_at("after_append_before_publish"):
-                return
-            positions = [e.position for e in stored]
-            runtime.kernel.after(self.publish_delay_ms, self._publish, (positions, self.epoch))
+        return stored
+
+    def publish_after_append(self, stored: list[StoredEvent]) -> bool:
+        """A dual write publishes the stored events itself, later; False if it crashed first."""
+        if self.publish != "dual-write":
+            return True
+        if self.crashes_at("after_append_before_publish"):
+            return False
+        positions = [e.position for e in stored]
+        self.runtime.kernel.after(self.publish_delay_ms, self._publish, (positions, self.epoch))
+        return True
 
     def _publish(self, arg: tuple[list[int], int]) -> None:
         """Dual write: the second, separate write — to the broker."""

@@ -80,7 +80,9 @@ class CqrsModel:
         )
         self.queries = QueryHandler(runtime, self.log, self.projectors)
         kernel = runtime.kernel
-        for planned in expand_commands(scenario, runtime.rng):
+        self.planned = expand_commands(scenario, runtime.rng)
+        """Every command of the workload, in send order."""
+        for planned in self.planned:
             kernel.schedule(
                 planned.at_ms, self.handlers[planned.handler].receive, (planned, 1, None)
             )

@@ -15,19 +15,46 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from simulator.domain import bank, orders, rides
 
-__all__ = ["PROJECTIONS", "Projection", "Table", "fold", "reference_of", "table_digest"]
+if TYPE_CHECKING:
+    from simulator.store import StoredEvent
+
+__all__ = [
+    "PROJECTIONS",
+    "Projection",
+    "ProjectionCode",
+    "Table",
+    "fold",
+    "reference_of",
+    "table_digest",
+]
 
 Table = dict[str, int | str]
 """A read model: row key → value (a balance in cents, ``"x,y"``, a status …)."""
 
 Apply = Callable[[Table, Any], str | None]
 """Apply one decoded event to the table in place; return the row it changed (None: none)."""
+
+
+class ProjectionCode(Protocol):
+    """A projector's own ``apply`` (``simulator.usercode.projection``), behind a ``Projection``."""
+
+    def read(self, stored: StoredEvent, decoded: Any) -> Any:
+        """What ``apply`` is handed for ``stored``: the event with its stream, version, position."""
+        ...
+
+    def use(self, store: dict[str, Any], cause: int | None) -> None:
+        """The projector's own table and the cause for the next ``apply``."""
+        ...
+
+    def fresh(self) -> Projection:
+        """The same code on a fresh, silent table: for folding the whole log once."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +67,8 @@ class Projection:
     """The row an event addresses (for per-row idempotency), without applying it."""
     reference: str | None = None
     """A buggy projection names the correct one the checker compares it with."""
+    code: ProjectionCode | None = None
+    """User code: the projector's own apply (its read model is judged by ``reference``)."""
 
 
 def _add(table: Table, row: str, delta: int) -> str:

@@ -15,7 +15,7 @@ consumer group applies what the broker delivers instead, in its order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulator.cqrs.event_log import EventLog
 from simulator.cqrs.process import Process
@@ -53,6 +53,8 @@ class ReadModel:
         """The next global position to read (``source = "store"``)."""
         self.applied: dict[str, int] = {}
         """Idempotent projectors: last applied version per stream (or per row)."""
+        self.store: dict[str, Any] = {}
+        """A projector's own apply (user code): its table beside the rows (``ctx.store``)."""
 
 
 class Projector(Process):
@@ -65,7 +67,12 @@ class Projector(Process):
         self.kind = spec.kind
         self.per_row = spec.idempotency == "row"
         """Idempotent: the last applied version is kept per row of a stream, not per stream."""
-        self.serving = ReadModel(PROJECTIONS[spec.projection], 1)
+        projection = PROJECTIONS[spec.projection]
+        if spec.apply is not None:
+            from simulator.usercode.projection import user_projection
+
+            projection = user_projection(runtime, spec, projection)
+        self.serving = ReadModel(projection, 1)
         self.building: ReadModel | None = None
         """Blue/green: the next version, built beside the serving one."""
         self.rebuilding = False
@@ -77,6 +84,7 @@ class Projector(Process):
         self.pending: Table | None = None
         """Atomic: the open transaction's rows and versions, committed with the checkpoint."""
         self.pending_applied: dict[str, int] = {}
+        self.pending_store: dict[str, Any] = {}
         self.gap_since: dict[int, int] = {}
         self.snapshot: tuple[int, Table, dict[str, int]] | None = None
         """The latest read-model snapshot: (checkpoint, rows, applied versions)."""
@@ -151,6 +159,7 @@ class Projector(Process):
         if self.kind == "atomic":
             self.pending = dict(rm.table)
             self.pending_applied = dict(rm.applied)
+            self.pending_store = dict(rm.store)
         for p in taken:
             self._apply(rm, log.event_at(p), p)
         self.cursor = skipped_to
@@ -185,6 +194,7 @@ class Projector(Process):
         if atomic and self.pending is not None:
             rm.table = self.pending
             rm.applied = self.pending_applied
+            rm.store = self.pending_store
             self.pending = None
         before = rm.checkpoint
         rm.checkpoint = position
@@ -238,6 +248,8 @@ class Projector(Process):
                 )
                 return False
             applied[key] = stored.version
+        if projection.code is not None:
+            projection.code.use(self.pending_store if atomic else rm.store, cause)
         row = projection.apply(table, event) if event is not None else None
         value = table.get(row) if row is not None else None
         serving = rm is self.serving

@@ -275,6 +275,10 @@ def _describe_cluster_record(kind: str, f: dict[str, object]) -> str | None:
     return None
 
 
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []
+
+
 def _window(f: dict[str, object]) -> str:
     end = "∞" if f["end_ms"] is None else f"{f['end_ms']}"
     return f"{f['key']}@[{f['start_ms']},{end})"
@@ -386,6 +390,25 @@ def _describe_store_record(kind: str, f: dict[str, object], at: int) -> str | No
         return f"{f['projector']} v{f['version']}: {f['events']} events in {f['took_ms']} ms"
     if kind == "ReadModelSwitched":
         return f"{f['projector']} reads v{f['from_version']} → v{f['to_version']}"
+    if kind == "EffectPerformed":
+        place = f" {f['key']}" if f["key"] is not None else ""
+        if f["key_seq"] is not None:
+            place += f"#{f['key_seq']}"
+        amount = f" {f['amount']:+d}" if f["amount"] != 1 else ""
+        return f"{f['owner']}: {f['name']}{place}{amount} for {f['ref']}"
+    if kind == "StoreCommitted":
+        keys = ", ".join(str(k) for k in _items(f["keys"])) or "no writes"
+        outbox = f" + {f['outbox']} outbox row(s)" if f["outbox"] else ""
+        return f"{f['owner']} store: {keys}{outbox}"
+    if kind == "StoreRolledBack":
+        keys = ", ".join(str(k) for k in _items(f["keys"])) or "nothing"
+        return f"{f['owner']} store: {keys} rolled back: {f['reason']}"
+    if kind == "CodeFailed":
+        return f"{f['owner']} ({str(f['role']).replace('_', ' ')}) on {f['subject']}: {f['error']}"
+    if kind == "CodeNoted":
+        return f"{f['owner']}: {f['text']}"
+    if kind == "PropertyViolated":
+        return f"{f['property']}: {f['detail']}"
     if kind == "ReadModelMismatched":
         return (
             f"{f['projector']}[{f['row']}] = {f['actual']}, the log says {f['expected']}: "

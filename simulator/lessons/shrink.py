@@ -97,19 +97,26 @@ def write_reproducer(
 # -- shrinking ------------------------------------------------------------------------
 
 
-def _smaller(s: Scenario) -> Iterator[Scenario]:
-    """Candidate scenarios, each one step smaller than ``s``, the biggest steps first."""
+def _smaller(s: Scenario, structure: bool = True) -> Iterator[Scenario]:
+    """Candidate scenarios, each one step smaller than ``s``, the biggest steps first.
+
+    With ``structure=False`` only the faults and the workload shrink: the system
+    (its groups, what it expects) stays as it is, so a smaller failure is one of
+    the same system, never one of a system with a part taken away.
+    """
     replace = msgspec.structs.replace
-    if s.narration:
-        yield replace(s, narration=[])
-    if s.expect:
-        yield replace(s, expect=[])
-    if s.tags:
-        yield replace(s, tags=[])
+    if structure:
+        if s.narration:
+            yield replace(s, narration=[])
+        if s.expect:
+            yield replace(s, expect=[])
+        if s.tags:
+            yield replace(s, tags=[])
     for i in range(len(s.faults)):
         yield replace(s, faults=s.faults[:i] + s.faults[i + 1 :])
-    for i in range(len(s.groups)):
-        yield replace(s, groups=s.groups[:i] + s.groups[i + 1 :])
+    if structure:
+        for i in range(len(s.groups)):
+            yield replace(s, groups=s.groups[:i] + s.groups[i + 1 :])
     gens = s.workload.generators
     for i, gen in enumerate(gens):
         if gen.count > 1:
@@ -125,6 +132,16 @@ def _smaller(s: Scenario) -> Iterator[Scenario]:
         yield replace(s, workload=replace(s.workload, messages=messages[half:]))
     for i in range(min(len(messages), 64)):
         yield replace(s, workload=replace(s.workload, messages=messages[:i] + messages[i + 1 :]))
+    if not structure:  # commands are the workload of the event store's side
+        made = s.command_generators
+        for i, maker in enumerate(made):
+            if maker.count > 1:
+                fewer = replace(maker, count=maker.count // 2)
+                yield replace(s, command_generators=[*made[:i], fewer, *made[i + 1 :]])
+        for i in range(len(made)):
+            yield replace(s, command_generators=made[:i] + made[i + 1 :])
+        for i in range(min(len(s.commands), 64)):
+            yield replace(s, commands=s.commands[:i] + s.commands[i + 1 :])
 
 
 def _valid(s: Scenario) -> bool:
@@ -135,19 +152,27 @@ def _valid(s: Scenario) -> bool:
     return True
 
 
-def shrink(scenario: Scenario, fails: Callable[[Scenario], bool], max_tries: int = 200) -> Scenario:
+def shrink(
+    scenario: Scenario,
+    fails: Callable[[Scenario], bool],
+    max_tries: int = 200,
+    *,
+    structure: bool = True,
+) -> Scenario:
     """The smallest scenario found (greedily) for which ``fails`` still holds.
 
     ``fails(scenario)`` must be true on entry. Each step tries the candidates of
     ``_smaller`` in turn and keeps the first valid one that still fails; it stops
-    when no candidate does, or after ``max_tries`` runs of ``fails``.
+    when no candidate does, or after ``max_tries`` runs of ``fails``. With
+    ``structure=False`` only the fault plan and the workload (messages,
+    commands) shrink — what the exercise grader wants.
     """
     current = scenario
     tries = 0
     progress = True
     while progress and tries < max_tries:
         progress = False
-        for candidate in _smaller(current):
+        for candidate in _smaller(current, structure):
             if not _valid(candidate):
                 continue
             tries += 1

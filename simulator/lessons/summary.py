@@ -26,7 +26,7 @@ from simulator.scenario import (
     parse_expectation,
 )
 from simulator.simulation import Simulation
-from simulator.trace import DeadLettered, Delivered, Record, Trace
+from simulator.trace import DeadLettered, Delivered, PropertyViolated, Record, Trace
 
 __all__ = ["ExpectationResult", "RunSummary", "summarize"]
 
@@ -254,6 +254,8 @@ def summarize_books(
         results.append(
             ExpectationResult(name=e.text, ok=ok, detail=f"{e.text.split()[0]} = {actual}")
         )
+    if scenario.properties:
+        results += property_results(scenario, trace)
     return RunSummary(
         scenario=scenario.name,
         seed=seed,
@@ -267,6 +269,26 @@ def summarize_books(
         ok=all(r.ok for r in results) and finished != "max_records",
         **values,
     )
+
+
+def property_results(scenario: Scenario, trace: Iterable[Record]) -> list[ExpectationResult]:
+    """Each property the scenario names, as an expectation: it holds when nothing broke it."""
+    found: dict[str, list[PropertyViolated]] = {}
+    for r in trace:
+        if type(r) is PropertyViolated:
+            found.setdefault(r.property, []).append(r)
+    results = []
+    for name in scenario.properties:
+        broken = found.get(name, [])
+        if not broken:
+            results.append(ExpectationResult(name=f"property {name}", ok=True, detail="holds"))
+            continue
+        first = broken[0]
+        cited = f" (see #{first.cause_seq})" if first.cause_seq is not None else ""
+        more = f"; {len(broken) - 1} more" if len(broken) > 1 else ""
+        detail = f"{first.detail}{cited}{more}"
+        results.append(ExpectationResult(name=f"property {name}", ok=False, detail=detail))
+    return results
 
 
 def as_dict(summary: RunSummary) -> dict[str, Any]:

@@ -278,6 +278,9 @@ WORDS: dict[str, Word] = {
     "off": Word("off", "꺼짐"),
     "loading_sim": Word("running the simulation…", "시뮬레이션 실행 중…"),
     "loading_trace": Word("reading the trace…", "트레이스 읽는 중…"),
+    "run_failed": Word(
+        "This run cannot be shown: {error}", "이 실행은 보여 줄 수 없습니다: {error}"
+    ),
     "loading_narration": Word("The run is being prepared…", "실행을 준비하는 중입니다…"),
     "speed_time": Word("{speed}× virtual time", "가상 시간 {speed}배"),
     "speed_records": Word("{speed} records/s", "초당 레코드 {speed}개"),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from simulator.models.log.assignors import TopicPartition
     from simulator.models.log.consumer import Consumer
     from simulator.models.log.partition import Entry, Partition
+    from simulator.usercode.saga import SagaStepCode
 
 __all__ = ["SagaService"]
 
@@ -57,6 +58,12 @@ class SagaService:
         self.cancelled: dict[str, bool] = {}
         self._decisions: dict[str, bool] = {}
         self._rng = self.runtime.rng.stream(f"saga:{self.group}")
+        self.code: SagaStepCode | None = None
+        """The student's own step (``code = "stock.py:reserve"``): it decides and undoes."""
+        if spec.code is not None:
+            from simulator.usercode.saga import saga_step_code
+
+            self.code = saga_step_code(self.runtime, spec, consumer.name)
 
     # -- the consumer's questions ---------------------------------------------------------
 
@@ -107,9 +114,16 @@ class SagaService:
 
     def _do(self, saga: str, msg: int, cause: int) -> list[Output]:
         status = self.status.get(saga)
-        if status is not None and (self.spec.idempotent or status != "done"):
+        code = self.code
+        refusal: str | None = None
+        declined: bool | None
+        if code is not None:
+            refusal = code.do(saga, cause)  # every do reaches the student's code, repeats too
+            declined = refusal is not None
+        elif status is not None and (self.spec.idempotent or status != "done"):
             return self._ignored(saga, f"{self.step}.do", msg, cause)
-        declined = self._decisions.get(saga)
+        else:
+            declined = self._decisions.get(saga)
         if declined is None:
             declined = saga in self.spec.decline_keys or (
                 self.spec.decline_probability > 0
@@ -126,7 +140,7 @@ class SagaService:
                 group=self.group,
                 saga=saga,
                 step=self.step,
-                reason="declined",
+                reason=refusal or "declined",
             )
             return self._reply(msg, "failed", saga)
         self.status[saga] = "done"
@@ -146,10 +160,14 @@ class SagaService:
 
     def _undo(self, saga: str, msg: int, cause: int) -> list[Output]:
         status = self.status.get(saga)
-        if status == "undone":
+        code = self.code
+        if code is not None:
+            if not code.undo(saga, cause):  # it raised: nothing is compensated, no reply
+                return []
+        elif status == "undone":
             return self._ignored(saga, f"{self.step}.undo", msg, cause)
         self.status[saga] = "undone"
-        if status == "done":
+        if status == "done" or code is not None:
             self.runtime.emit(
                 SagaCompensated,
                 self.consumer.name,

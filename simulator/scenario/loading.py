@@ -11,6 +11,7 @@ package, found by name.
 
 from __future__ import annotations
 
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -130,6 +131,12 @@ def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
         raise InputError(file, "$", "nesting too deep") from None
     if name and not scenario.name:
         scenario = msgspec.structs.replace(scenario, name=name)
+    if not scenario.code_dir:
+        from simulator.usercode.refs import names_code
+
+        if names_code(scenario):  # code paths are relative to the scenario file
+            code_dir = os.path.dirname(os.path.abspath(file))
+            scenario = msgspec.structs.replace(scenario, code_dir=code_dir)
     validate(scenario, file)
     return scenario
 

@@ -19,6 +19,7 @@ import msgspec
 __all__ = [
     "LIMITS",
     "Beat",
+    "CodeRefText",
     "CommandGenerator",
     "CommandSpec",
     "CommandValue",
@@ -62,6 +63,16 @@ __all__ = [
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+
+
+CodeRefText = Annotated[
+    str,
+    msgspec.Meta(
+        description="Your own code: file.py:function, the file relative to this scenario file."
+    ),
+]
+"""``"my_consumer.py:handle"``: a function in a Python file beside the scenario
+(``simulator.usercode.refs`` checks it before the run)."""
 
 
 class Table(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, frozen=True):
@@ -158,6 +169,9 @@ class Group(Table, frozen=True):
     processor: str | None = None
     """Name of a ``[[processors]]`` entry that handles each record instead (streams, sagas)."""
     start_ms: NonNegative = 0
+    handler: CodeRefText | None = None
+    """Your own message handler (``"my_consumer.py:handle"``, marked ``@handler``) instead of
+    the built-in one; its store is the group's database (``simulator.usercode``)."""
 
     def consumer_names(self) -> list[str]:
         if isinstance(self.consumers, list):
@@ -347,6 +361,10 @@ class SagaServiceSpec(Table, tag="saga-service", tag_field="kind", frozen=True):
     decline_probability: Probability = 0.0
     idempotent: bool = True
     """Remember each saga's step and ignore a repeat; False does the work again."""
+    code: CodeRefText | None = None
+    """Your own step (``"stock.py:reserve"``, marked ``@saga_step`` with its compensation)
+    instead of the built-in one: it decides, remembers and undoes; ``idempotent`` and the
+    decline settings are then yours to implement."""
 
 
 class SagaManagerSpec(Table, tag="saga-manager", tag_field="kind", frozen=True):
@@ -416,6 +434,12 @@ class HandlerSpec(Table, frozen=True):
     """What to do after a version conflict: reload and decide again."""
     publish: Literal["none", "dual-write", "outbox"] | None = None
     """How this handler's events reach the topic (default: ``[store] publish``)."""
+    decider: CodeRefText | None = None
+    """Your own decider (``"account.py:decide"``, marked ``@decider`` with its ``evolve``)
+    instead of the domain's: commands and events are the domain's, as plain dicts."""
+    command_handler: CodeRefText | None = None
+    """Your own command handler (``"teller.py:handle"``, an ``async def`` marked
+    ``@command_handler``): it loads, decides, appends and retries itself."""
 
 
 CommandValue = str | int | bool
@@ -479,6 +503,9 @@ class ProjectorSpec(Table, frozen=True):
     start_ms: NonNegative = 0
     snapshot_every: NonNegative = 0
     """Store-fed: save a copy of the read model each time the checkpoint crosses N positions."""
+    apply: CodeRefText | None = None
+    """Your own projector (``"balances.py:apply"``, marked ``@projector``); ``projection``
+    then names the built-in projection its read model is judged against."""
 
 
 class QuerySpec(Table, frozen=True):
@@ -628,5 +655,11 @@ class Scenario(Table, frozen=True):
     limits: Limits = Limits()
     predict: list[Predict] = []
     """Questions for the class before the run, each checked by the outcome (``[[predict]]``)."""
+    properties: list[str] = []
+    """What user code must hold after the run (``simulator.usercode.properties``): each is
+    checked like an expectation, and each violation is a ``PropertyViolated`` finding."""
+    code_dir: str = ""
+    """The directory code paths (``handler = "x.py:f"``) are relative to: filled with the
+    scenario file's directory when it is loaded and names code; empty: that directory."""
     name: str = ""
     """Filled from the file name when loaded."""

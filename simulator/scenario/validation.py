@@ -128,6 +128,7 @@ def validate(s: Scenario, file: str) -> None:
         validate_cqrs(s, file)
     _validate_predictions(s, file)
     _validate_memory(s, file)
+    _validate_code(s, file)
 
 
 # -- caps ------------------------------------------------------------------------------
@@ -648,3 +649,48 @@ def _validate_processor_groups(s: Scenario, file: str) -> None:
                 f"$.groups[{i}].consumers",
                 "a saga service or manager runs as one consumer here (its database is its own)",
             )
+
+
+# -- user code ---------------------------------------------------------------------------------
+
+
+def _validate_code(s: Scenario, file: str) -> None:
+    """Code a scenario names exists and fits its role; it is used where it can run."""
+    from simulator.usercode.properties import PROPERTIES
+    from simulator.usercode.refs import check_code
+
+    for i, name in enumerate(s.properties):
+        ref(file, f"$.properties[{i}]", name, sorted(PROPERTIES), "property")
+    for i, g in enumerate(s.groups):
+        if g.handler is None:
+            continue
+        for field in ("processor", "output_topic"):
+            if getattr(g, field) is not None:
+                raise InputError(
+                    file,
+                    f"$.groups[{i}].{field}",
+                    "a group with its own handler publishes with ctx.publish (or the outbox),"
+                    f" not through {field}",
+                )
+    rebuilt = {r.projector for r in s.rebuilds}
+    for i, p in enumerate(s.projectors):
+        if p.apply is not None and p.name in rebuilt:
+            raise InputError(
+                file,
+                f"$.projectors[{i}].apply",
+                "a projector with your own apply cannot be rebuilt",
+            )
+    for i, h in enumerate(s.handlers):
+        at = f"$.handlers[{i}]"
+        if h.decider is not None and h.command_handler is not None:
+            raise InputError(
+                file,
+                f"{at}.decider",
+                "name the command_handler only: its @command_handler(decider=...) names the"
+                " decider",
+            )
+        if (h.decider is not None or h.command_handler is not None) and h.snapshot_every:
+            raise InputError(
+                file, f"{at}.snapshot_every", "the state of your own decider is not snapshotted"
+            )
+    check_code(s, file)

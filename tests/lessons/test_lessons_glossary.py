@@ -15,11 +15,16 @@ AVOIDED = [(t["en"], t["ko"], bad) for t in GLOSSARY for bad in t["avoid"]]
 
 
 def _korean_texts() -> list[tuple[str, str]]:
-    """(where, text) for every Korean text evsim shows: words, lesson files, the guide."""
+    """(where, text) for every Korean text evsim shows: words, lesson files and exercise
+    tasks, the guide and the Korean pages of docs/."""
     out = [(f"words.py:{key}", w.ko) for key, w in WORDS.items()]
     for path in sorted((ROOT / "scenarios").rglob("*.toml")):
         out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
+    for path in sorted((ROOT / "scenarios").rglob("*.ko.md")):
+        out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
     for path in sorted((ROOT / "docs" / "guide").rglob("*.md")):
+        out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
+    for path in sorted((ROOT / "docs").glob("*.ko.md")):
         out.append((str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")))
     return out
 

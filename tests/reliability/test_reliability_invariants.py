@@ -12,8 +12,10 @@ chosen semantics promise:
 - on the log, and on SQS FIFO when the delete follows processing: first
   processings of each key follow the key's order.
 
-A failing case is shrunk (``simulator.lessons.shrink``) and written out as a scenario
-file; the assertion message gives the ``evsim play`` command that replays it.
+The cases and the judge live in ``simulator.lessons.explore`` (the exercise
+grader explores with them too). A failing case is shrunk
+(``simulator.lessons.shrink``) and written out as a scenario file; the
+assertion message gives the ``evsim play`` command that replays it.
 The last test runs cases in two processes with different ``PYTHONHASHSEED`` and
 compares trace digests.
 """
@@ -24,135 +26,18 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
-from dataclasses import dataclass
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from reliability_support import ROOT, cases, hypothesis_settings, reproducer
 
+from simulator.lessons.explore import BROKERS, POINTS, Case, semantics_for, violation
 from simulator.lessons.shrink import shrink
-from simulator.lessons.summary import RunSummary, summarize
-from simulator.models.registry import model, names
-from simulator.scenario import Scenario, decode_scenario
-from simulator.simulation import Simulation
-from simulator.trace import Processed
+from simulator.models.registry import model
+from simulator.scenario import Scenario
 
 pytestmark = pytest.mark.slow  # soak, fuzz and kill runs: deselect with -m 'not slow'
-
-BROKERS = tuple(names())
-SEMANTICS = ("at-least-once", "at-most-once", "exactly-once")
-COMMIT = {
-    "at-least-once": "after-process",
-    "at-most-once": "before-process",
-    "exactly-once": "transactional",
-}
-POINTS = ("after_poll", "after_process_before_commit", "after_commit_before_process")
-
-
-@dataclass(frozen=True)
-class Case:
-    broker: str
-    semantics: str
-    seed: int
-    partitions: int
-    consumers: int
-    count: int
-    keys: int
-    crashes: tuple[tuple[int, int | str, int], ...]
-    ack_drop: float
-
-    def toml(self) -> str:
-        text = f"""
-        title = {{ en = "reliability case", ko = "신뢰성 사례" }}
-        summary = {{ en = "{self}", ko = "무작위 사례" }}
-        broker = "{self.broker}"
-        seed = {self.seed}
-        settle_ms = 2000
-        [[topics]]
-        name = "orders"
-        partitions = {self.partitions}
-        [[producers]]
-        name = "shop"
-        topic = "orders"
-        request_timeout_ms = 40
-        retry_backoff_ms = 5
-        [[groups]]
-        name = "g"
-        topic = "orders"
-        consumers = {self.consumers}
-        commit = "{COMMIT[self.semantics]}"
-        auto_offset_reset = "earliest"
-        processing_ms = 3
-        max_poll_records = 4
-        session_timeout_ms = 300
-        heartbeat_interval_ms = 100
-        [groups.rabbitmq]
-        prefetch = 3
-        [groups.sqs]
-        visibility_timeout_ms = 500
-        batch_size = 2
-        [[workload.generators]]
-        producer = "shop"
-        count = {self.count}
-        keys = {self.keys}
-        rate_per_s = 200
-        key_choice = "random"
-        """
-        if self.semantics == "exactly-once":
-            text = text.replace(
-                'commit = "transactional"', 'commit = "transactional"\noutput_topic = "ledger"'
-            )
-            text += """
-            [[topics]]
-            name = "ledger"
-            partitions = 2
-            [[groups]]
-            name = "reader"
-            topic = "ledger"
-            isolation = "read_committed"
-            auto_offset_reset = "earliest"
-            """
-        if self.broker == "sqs":
-            # A standard queue's own rare second copy is documented behaviour, not a
-            # consumer-side duplicate: switch it off so at-most-once can be judged.
-            text += "[sqs]\nduplicate_probability = 0.0\n"
-        if self.ack_drop:
-            text += f"""
-            [[faults]]
-            kind = "network"
-            source = "broker"
-            destination = "shop"
-            drop_probability = {self.ack_drop}
-            """
-        seen: set[tuple[int, str]] = set()
-        for consumer, when, restart in self.crashes:
-            if consumer >= self.consumers:
-                continue
-            if isinstance(when, str):
-                if (consumer, when) in seen:
-                    continue
-                seen.add((consumer, when))
-                moment = f'at = "{when}"'
-            else:
-                moment = f"at_ms = {when}"
-            text += f"""
-            [[faults]]
-            kind = "crash"
-            target = "g-{consumer}"
-            {moment}
-            restart_after_ms = {restart}
-            """
-        return textwrap.dedent(text)
-
-    def scenario(self) -> Scenario:
-        return decode_scenario(self.toml().encode(), "case.toml", "case")
-
-
-def semantics_for(broker: str) -> tuple[str, ...]:
-    """Exactly-once only where the model has transactions."""
-    return SEMANTICS if model(broker).capabilities.transactions else SEMANTICS[:2]
 
 
 @st.composite
@@ -176,37 +61,6 @@ def case_strategy(draw: st.DrawFn) -> Case:
         crashes=tuple(draw(st.lists(crash, max_size=3))),
         ack_drop=draw(st.sampled_from([0.0, 0.0, 0.1, 0.3])) if can.idempotent_producer else 0.0,
     )
-
-
-def first_processings_out_of_key_order(scenario: Scenario) -> str | None:
-    """The first first-processing that comes before an earlier message of its key, if any."""
-    sim = Simulation(scenario)
-    sim.run()
-    latest: dict[tuple[str, str], int] = {}
-    seen: set[tuple[str, int]] = set()
-    for r in sim.trace:
-        if type(r) is Processed and r.key is not None and (r.group, r.msg) not in seen:
-            seen.add((r.group, r.msg))
-            if r.key_seq <= latest.get((r.group, r.key), 0):
-                return f"m{r.msg} ({r.key} #{r.key_seq}) first processed after a later one"
-            latest[(r.group, r.key)] = r.key_seq
-    return None
-
-
-def violation(scenario: Scenario, semantics: str) -> str | None:
-    """What the run breaks of its semantics' promise, or None."""
-    s: RunSummary = summarize(Simulation(scenario))
-    if semantics in ("at-least-once", "exactly-once") and s.lost:
-        return f"{semantics}: lost {s.lost} ({s.groups})"
-    if semantics in ("at-most-once", "exactly-once") and s.duplicates:
-        return f"{semantics}: {s.duplicates} duplicates ({s.groups})"
-    # On SQS FIFO, deleting before processing frees the message group at once, so
-    # another consumer may take the next batch while the first is still processing:
-    # ordering of processing is promised only when the delete comes after it.
-    order = model(scenario.broker).capabilities.key_order
-    if order == "per-partition" or (order == "per-message-group" and semantics != "at-most-once"):
-        return first_processings_out_of_key_order(scenario)
-    return None
 
 
 def check(case: Case) -> None:

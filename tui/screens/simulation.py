@@ -257,6 +257,8 @@ class SimulationScreen(Screen[None]):
         self.run: Run | None = None
         self.loading_run = True
         self.player: Player | None = None
+        self.run_error: str | None = None
+        """Why the run cannot be shown (the scenario's own code stopped it), if it cannot."""
         self.playing = False
         self.speed_index = SPEEDS.index(DEFAULT_SPEED)
         self.speed_mode = "time"
@@ -353,6 +355,7 @@ class SimulationScreen(Screen[None]):
         self, scenario: Scenario | None, records: list[Record] | None, warning: str | None = None
     ) -> None:
         self.loading_run = True
+        self.run_error = None
         lang = self.evsim.lang
         self.query_one("#loading", Label).update(
             word("loading_sim", lang) if records is None else word("loading_trace", lang)
@@ -374,7 +377,12 @@ class SimulationScreen(Screen[None]):
         judged = None
         if records is None:
             assert scenario is not None
-            records, judged = simulate_lesson(scenario, progress, lambda: worker.is_cancelled)
+            try:
+                records, judged = simulate_lesson(scenario, progress, lambda: worker.is_cancelled)
+            except InputError as err:  # the scenario's own code broke determinism, or hangs
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._failed, str(err))
+                return
         elif scenario is None:
             scenario, unknown = lesson_of_trace(records)
             if unknown is not None:
@@ -388,6 +396,14 @@ class SimulationScreen(Screen[None]):
 
     def _progress(self, text: str) -> None:
         self.query_one("#loading", Label).update(text)
+
+    def _failed(self, error: str) -> None:
+        """The run cannot be shown (a student's code stopped it): say why, in one line."""
+        self.run_error = error
+        self.query_one("#loading", Label).update(
+            Text(word("run_failed", self.evsim.lang, error=error))
+        )
+        self.notify(error, severity="error", timeout=12, markup=False)
 
     def _ready(self, run: Run) -> None:
         self.run = run

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from simulator.models.log.group import GroupCoordinator
     from simulator.runtime import Runtime
     from simulator.streams.plugin import Processor
+    from simulator.usercode.consumer import GroupCode
 
 __all__ = ["ClusterConsumer", "Consumer"]
 
@@ -121,6 +122,12 @@ class Consumer:
         self.stopping = False
         """Shutting down cleanly (scaled in): leave the group once the batch in hand is done."""
         self._stop_cause: int | None = None
+        self.code: GroupCode | None = None
+        """The group's own handler (``[[groups]] handler``), run where the built-in one decides."""
+        if spec.handler is not None:
+            from simulator.usercode.consumer import group_code
+
+            self.code = group_code(runtime, spec, name, self._send_code_output)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -166,6 +173,8 @@ class Consumer:
             )
             self._txn = None
             self._txn_outputs = []
+            if self.code is not None:
+                self.code.transaction_ends(False, crashed.seq)
         self.group.member_went_silent(self)
         if self.processor is not None:
             self.processor.on_crash(crashed.seq)
@@ -351,6 +360,8 @@ class Consumer:
             self._txn_count += 1
             self._txn = f"{self.name}:{self.incarnation}:{self._txn_count}"
             self._txn_outputs = []
+            if self.code is not None:
+                self.code.transaction_begins()
         self._start_item(self._token)
 
     def _retry_poll(self, delay_ms: int) -> None:
@@ -493,6 +504,8 @@ class Consumer:
             if self._may_fail
             else None
         )
+        if self.code is not None:
+            error = self.code.run(msg, part.topic, delivered_seq, error)
         if error is not None:
             if not self._failed(part, entry, delivered_seq, error, token):
                 return False
@@ -515,7 +528,9 @@ class Consumer:
                 txn=self._txn,
             )
         )
-        if self.processor is not None:
+        if self.code is not None:
+            self.code.processed(seq)
+        elif self.processor is not None:
             for topic, out in self.processor.process(part, entry, seq):
                 self.write_output(topic, out, seq)
         elif spec.output_topic is not None:
@@ -525,6 +540,12 @@ class Consumer:
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
         out = self.runtime.derived_message(msg_id, self.spec.output_topic or "")
         self.write_output(self.spec.output_topic or "", out, cause_seq)
+
+    def _send_code_output(self, topic: str, out: Message, cause_seq: int | None) -> int:
+        """A message the group's own handler publishes; the seq of its ``Produced``."""
+        produced = self.runtime.next_seq
+        self.write_output(topic, out, cause_seq)
+        return produced
 
     def write_output(self, topic: str, out: Message, cause_seq: int | None) -> None:
         """Append ``out`` to ``topic`` by key, inside the open transaction if there is one.
@@ -650,12 +671,15 @@ class Consumer:
             if self._crash_point("before_commit_transaction"):
                 return
             txn = self._txn
-            if self._commit(self._done, None):
+            committed = self._commit(self._done, None)
+            if committed:
                 self.broker.commit_transaction(txn, self, self._txn_outputs)
             else:
                 self.broker.abort_transaction(txn, spec.name, "fenced: the group rebalanced", None)
             self._txn = None
             self._txn_outputs = []
+            if self.code is not None:
+                self.code.transaction_ends(committed, self.runtime.next_seq - 1)
         self.busy = False
         self._batch = []
         if self.stopping:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from simulator.messages import Message
     from simulator.runtime import Runtime
     from simulator.scenario import Group as GroupSpec
+    from simulator.usercode.consumer import GroupCode
 
 __all__ = ["OutputTarget", "QueueConsumer"]
 
@@ -63,6 +64,12 @@ class QueueConsumer:
         """Processing and retry-backoff timers: a crash calls them off."""
         self._crashes_at = runtime.faults.crashes_at
         self._handler_error = runtime.faults.handler_error
+        self.code: GroupCode | None = None
+        """The group's own handler (``[[groups]] handler``), run where the built-in one decides."""
+        if spec.handler is not None:
+            from simulator.usercode.consumer import group_code
+
+            self.code = group_code(runtime, spec, name, self._send_output)
 
     # -- what a model's consumer fills in --------------------------------------------------------
 
@@ -103,17 +110,31 @@ class QueueConsumer:
 
     # -- the handler's outcome -------------------------------------------------------------------
 
+    def _outcome(self, msg: Message, delivered_seq: int) -> str | None:
+        """Run the handler on ``msg``: None when it succeeded, else the error (a fault's word)."""
+        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
+        if self.code is not None:
+            error = self.code.run(msg, self.spec.topic, delivered_seq, error)
+        return error
+
     def _processed(self, msg: Message, delivered_seq: int) -> int:
         """The handler finished ``msg``: record it, and send its output; the ``Processed`` seq."""
         runtime = self.runtime
         spec = self.spec
         processed_seq, out = record_processed(runtime, spec, self.name, msg, delivered_seq)
-        if out is not None and spec.output_topic is not None:
-            topic = spec.output_topic
-            produced = record_output_produced(runtime, self.name, out, topic, processed_seq)
-            self._output.publish_internal(topic, out, produced)
-            record_output_sent(runtime, self.name, out, topic, produced)
+        if self.code is not None:
+            self.code.processed(processed_seq)
+        elif out is not None and spec.output_topic is not None:
+            self._send_output(spec.output_topic, out, processed_seq)
         return processed_seq
+
+    def _send_output(self, topic: str, out: Message, cause_seq: int | None) -> int:
+        """Publish a handler's output to ``topic`` at once; the seq of its ``Produced``."""
+        runtime = self.runtime
+        produced = record_output_produced(runtime, self.name, out, topic, cause_seq)
+        self._output.publish_internal(topic, out, produced)
+        record_output_sent(runtime, self.name, out, topic, produced)
+        return produced
 
     def _failure(
         self,

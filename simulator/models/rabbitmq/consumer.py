@@ -222,7 +222,7 @@ class RabbitConsumer(QueueConsumer):
         channel, tag, qm, delivered_seq = self._buffer[0]
         msg = qm.msg
         qm.tries += 1
-        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
+        error = self._outcome(msg, delivered_seq)
         if error is not None:
             self._failed(channel, tag, qm, delivered_seq, error, token)
             return

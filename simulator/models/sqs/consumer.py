@@ -306,7 +306,7 @@ class SqsConsumer(QueueConsumer):
         entry, _, delivered_seq = item
         msg = entry.msg
         entry.tries += 1
-        error = self._handler_error(self.spec.name, self.name, msg.id, msg.key, msg.value)
+        error = self._outcome(msg, delivered_seq)
         if error is not None:
             self._failed(w, item, error, token)
             return
