@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from simulator.retries import RetryBooks
 from simulator.trace import (
     Acked,
     AggregateLoaded,
@@ -396,6 +397,8 @@ class ViewState:
     """Running timers by ``kind:owner:label``, oldest first."""
     fired: Timer | None = None
     """The timer the last record fired (it ended at or past its deadline), or None."""
+    retry_books: RetryBooks = field(default_factory=RetryBooks)
+    """Retries scheduled and performed: the checker's own books, so the counts agree."""
 
     @property
     def lost(self) -> int:
@@ -411,8 +414,8 @@ class ViewState:
 
     @property
     def retries(self) -> int:
-        c = self.counts
-        return c.get("RetryScheduled", 0) + c.get("ProduceRetried", 0)
+        """Retries performed by now (as ``evsim play --json`` counts them at the end)."""
+        return self.retry_books.performed(self.at_ms)
 
     def count(self, kind: str) -> int:
         return self.counts.get(kind, 0)
@@ -459,6 +462,7 @@ class ViewState:
             flags={k: v.copy() for k, v in self.flags.items()},
             timers=dict(self.timers),
             fired=self.fired,
+            retry_books=self.retry_books.copy(),
         )
 
 
@@ -1092,6 +1096,33 @@ def _mark_saga_end(s: ViewState, r: SagaTimedOut | SagaCompleted | SagaStepFaile
     _stop(s, f"saga:{r.saga}:step", r.at)
 
 
+# -- retries performed (the checker's books) ------------------------------------------------
+
+
+def _retry_scheduled(s: ViewState, r: RetryScheduled) -> None:
+    s.retry_books.scheduled(r.group, r.msg)
+
+
+def _retry_tried(s: ViewState, r: Processed | ProcessingFailed) -> None:
+    s.retry_books.tried(r.group, r.msg)
+
+
+def _retry_called_off(s: ViewState, r: DeadLettered | Skipped) -> None:
+    s.retry_books.called_off(r.group, r.msg)
+
+
+def _resend_scheduled(s: ViewState, r: ProduceRetried) -> None:
+    s.retry_books.resend_scheduled(r.producer, r.msg, r.at, r.backoff_ms)
+
+
+def _resend_answered(s: ViewState, r: Acked | ProduceFailed) -> None:
+    s.retry_books.answered(r.producer, r.msg, r.at)
+
+
+def _retry_crashed(s: ViewState, r: Crashed) -> None:
+    s.retry_books.producer_crashed(r.component, r.at)
+
+
 _Handler = Callable[[ViewState, Any], None]
 R = TypeVar("R", bound=Record)
 
@@ -1240,6 +1271,21 @@ _MARKS: dict[type[Record], _Handler] = dict(
 )
 """Record class → how it changes the marks on messages and the running timers."""
 
+_RETRIES: dict[type[Record], _Handler] = dict(
+    [
+        _on(RetryScheduled, _retry_scheduled),
+        _on(Processed, _retry_tried),
+        _on(ProcessingFailed, _retry_tried),
+        _on(DeadLettered, _retry_called_off),
+        _on(Skipped, _retry_called_off),
+        _on(ProduceRetried, _resend_scheduled),
+        _on(Acked, _resend_answered),
+        _on(ProduceFailed, _resend_answered),
+        _on(Crashed, _retry_crashed),
+    ]
+)
+"""Record class → how it changes the retry books (``simulator.retries``)."""
+
 
 def _apply_in_place(s: ViewState, r: Record) -> None:
     cls = type(r)
@@ -1257,6 +1303,9 @@ def _apply_in_place(s: ViewState, r: Record) -> None:
     marks = _MARKS.get(cls)
     if marks is not None:
         marks(s, r)
+    books = _RETRIES.get(cls)
+    if books is not None:
+        books(s, r)
 
 
 def apply(state: ViewState, record: Record) -> ViewState:
