@@ -79,7 +79,10 @@ async def test_space_plays_and_pauses(make_app: Make, lesson: Scenario, wait_rea
         assert SPEEDS[screen.speed_index] == 100
         await pilot.press("space")
         assert screen.playing
-        await pilot.pause(0.3)
+        for _ in range(200):  # until the player has moved (no fixed wait: a busy machine is slow)
+            await pilot.pause(0.02)
+            if screen.player.position > 1:
+                break
         await pilot.press("space")
         assert not screen.playing
         moved = screen.player.position
