@@ -17,50 +17,11 @@ from textual.widget import Widget
 
 from simulator.lessons.words import word
 from tui.fold import ProjectorView, StoreView, ViewState
+from tui.views.store import progress_bar
 
-__all__ = ["StorePanel", "progress_bar", "store_flow"]
+__all__ = ["StorePanel"]
 
 STREAMS_SHOWN = 8
-
-
-def progress_bar(done: int, total: int, width: int) -> str:
-    """``████░░░░`` with ``width`` cells, ``done`` of ``total`` filled."""
-    width = max(1, width)
-    filled = width if total <= 0 else min(width, done * width // total)
-    return "█" * filled + "░" * (width - filled)
-
-
-def store_flow(store: StoreView, crashed: list[str], width: int, lang: str) -> Text:
-    """The flow view's picture of the store: each stream as a lane of its versions,
-    then each projector with how far its checkpoint has got through the global log."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(word("store", lang), style="bold underline")
-    out.append(f"  {word('head', lang)} @{store.head}\n", style="dim")
-    names = [*store.streams, *store.projectors]
-    name_w = min(20, max((len(n) for n in names), default=8))
-    room = max(6, width - name_w - 10)
-    for name, version in list(store.streams.items())[:24]:
-        out.append(" ▤ ", style="cyan")
-        out.append(f"{name[:name_w]:<{name_w}} ", style="cyan")
-        out.append("▕", style="dim")
-        first = max(1, version - room // 3 + 1)
-        chips = " ".join(str(v) for v in range(first, version + 1))
-        out.append(("… " if first > 1 else "") + chips, style="blue")
-        out.append("▏", style="dim")
-        out.append(f" v{version}\n", style="bold")
-    for p in store.projectors.values():
-        out.append(" ▦ ", style="magenta")
-        out.append(f"{p.name[:name_w]:<{name_w}}", style="bold magenta")
-        done = max(0, p.checkpoint - 1)
-        bar = max(4, min(30, width - name_w - 30))
-        out.append(" " + progress_bar(done, store.head, bar) + " ", style="green")
-        out.append(f"@{p.checkpoint} · {word('reads_version', lang)} v{p.reading}")
-        if p.rebuild_version is not None:
-            out.append(f" · {word('rebuild', lang)} v{p.rebuild_version}", style="yellow")
-        if p.name in crashed:
-            out.append(f" ✖ {word('crashed', lang)}", style="bold red")
-        out.append("\n")
-    return out
 
 
 class StorePanel(Widget):
