@@ -45,7 +45,6 @@ WORDS: dict[str, Word] = {
     "crashes": Word("crashes", "크래시"),
     "lag": Word("lag", "지연"),
     "throughput": Word("rate", "처리량"),
-    "in_flight": Word("in flight", "처리 중"),
     "committed": Word("committed", "커밋 위치"),
     "finished": Word("run finished", "실행 종료"),
     # -- the lesson around the run --------------------------------------------------------------
@@ -98,12 +97,7 @@ WORDS: dict[str, Word] = {
     # stream processors and sagas
     "windows": Word("Stream processors", "스트림 처리기"),
     "watermark": Word("watermark", "워터마크"),
-    "open": Word("open windows", "열린 윈도"),
-    "emitted": Word("emitted", "방출"),
-    "late": Word("late dropped", "늦은 레코드 버림"),
-    "restored": Word("restored", "복원"),
     "sagas": Word("Sagas", "사가"),
-    "steps": Word("steps", "단계"),
     # -- each model drawn as itself (tui/views) -------------------------------------------------
     # producers and the Kafka-style log
     "try": Word("try", "시도"),
@@ -162,6 +156,15 @@ WORDS: dict[str, Word] = {
     "sqs_stale": Word("delete refused: stale receipt handle", "삭제 거부: 낡은 수신 핸들"),
     "sqs_extended": Word("visibility extended", "가시성 연장"),
     "sqs_refused": Word("visibility change refused", "가시성 변경 거부"),
+    "sqs_legend": Word(
+        "⏳ visibility left before the message shows again · rc its receive count"
+        " (ApproximateReceiveCount)",
+        "⏳ 메시지가 다시 보이기까지 남은 가시성 시간 · rc 수신 횟수 (ApproximateReceiveCount)",
+    ),
+    "fifo_legend": Word(
+        "🔒 a group's head is in flight: the rest of that group waits",
+        "🔒 그룹의 맨 앞 메시지가 처리 중: 그 그룹의 나머지는 대기",
+    ),
     # the event store and read models
     "event_store": Word("Event store", "이벤트 저장소"),
     "global_log": Word("global log", "전역 로그"),
@@ -208,6 +211,12 @@ WORDS: dict[str, Word] = {
     "state_restored": Word(
         "restored {windows} windows from {entries} changelog records",
         "체인지로그 레코드 {entries}개로 윈도 {windows}개 복원",
+    ),
+    "stream_legend": Word(
+        "[──) a window · • a record at its event time, ◆ the newest · ┊▲ the watermark"
+        " · ⇠ arrived after a later one · ✗ late, dropped · ↘ late, to the side output",
+        "[──) 윈도 · • 이벤트 시간 위의 레코드, ◆ 가장 최근 · ┊▲ 워터마크"
+        " · ⇠ 더 늦은 이벤트보다 뒤에 도착 · ✗ 늦음, 버려짐 · ↘ 늦음, 사이드 출력으로",
     ),
     # sagas
     "saga_running": Word("running", "진행 중"),

@@ -33,6 +33,7 @@ __all__ = [
     "chip_marks",
     "compose",
     "heading",
+    "legend_lines",
     "names_of",
     "producer_lines",
     "secs",
@@ -147,6 +148,22 @@ def producer_lines(state: ViewState, width: int, lang: str) -> list[Text]:
                 if fits(sends, why, width):
                     sends.append(why, style="dim")
             rows.append(sends)
+    return rows
+
+
+def legend_lines(text: str, width: int) -> list[Text]:
+    """A legend (``a · b · c``) on as many dim rows as it needs: never cut off mid-way."""
+    rows: list[Text] = []
+    current = ""
+    for piece in text.split(" · "):
+        candidate = f"{current} · {piece}" if current else f" {piece}"
+        if current and cell_len(candidate) > width:
+            rows.append(Text(current, style="dim", no_wrap=True, overflow="ellipsis"))
+            current = f" {piece}"
+        else:
+            current = candidate
+    if current:
+        rows.append(Text(current, style="dim", no_wrap=True, overflow="ellipsis"))
     return rows
 
 

@@ -34,6 +34,7 @@ from tui.views.parts import (
     compose,
     fits,
     heading,
+    legend_lines,
     line,
     setting,
     setting_int,
@@ -285,9 +286,7 @@ def queue_lines(state: ViewState, width: int, lang: str) -> list[Text]:
             rows += _drops_row(state, q, lane, lang)
         rows += _consumer_rows(state, q, lane, width, lang)
         rows += member_rows(state, q, width, lang)
-    legend = line()
-    legend.append(f" [t3 m5] {word('slot_legend', lang)}", style="dim")
-    rows.append(legend)
+    rows += legend_lines(f"[t3 m5] {word('slot_legend', lang)}", width)
     return rows
 
 

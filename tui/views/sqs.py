@@ -26,7 +26,17 @@ from rich.text import Text
 from simulator.lessons.words import word
 from tui.fold import Lane, Timer, ViewState
 from tui.i18n import column, fit
-from tui.views.parts import STATE_MARK, compose, fits, heading, line, secs, setting, setting_int
+from tui.views.parts import (
+    STATE_MARK,
+    compose,
+    fits,
+    heading,
+    legend_lines,
+    line,
+    secs,
+    setting,
+    setting_int,
+)
 from tui.views.picture import Picture
 from tui.widgets.palette import key_style
 
@@ -316,6 +326,9 @@ def queue_lines(state: ViewState, width: int, lang: str) -> list[Text]:
             drop.append(word("dedup_repeat", lang, first=first), style="magenta")
             rows.append(drop)
         rows += _consumer_rows(state, q, width, lang)
+    rows += legend_lines(word("sqs_legend", lang), width)
+    if fifo:
+        rows += legend_lines(word("fifo_legend", lang), width)
     return rows
 
 

@@ -23,7 +23,7 @@ from rich.text import Text
 from simulator.lessons.words import word
 from tui.fold import ViewState, WindowBox, WindowsView
 from tui.i18n import column
-from tui.views.parts import heading, line, secs, setting
+from tui.views.parts import heading, legend_lines, line, secs, setting
 from tui.widgets.palette import key_style
 
 __all__ = ["stream_lines"]
@@ -254,4 +254,5 @@ def stream_lines(state: ViewState, width: int, lang: str) -> list[Text]:
         rows += _results_row(w, width, lang)
         rows += _late_rows(w, width, lang)
         rows += _arrivals_row(w, width, lang)
+    rows += legend_lines(word("stream_legend", lang), width)
     return rows

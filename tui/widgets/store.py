@@ -2,8 +2,8 @@
 
 The store's head is the highest global position written; each stream shows its
 version (how many events it holds). Each projector shows its checkpoint — the
-next position it will read, as ``CheckpointSaved`` records it — and its lag,
-the events written that its checkpoint has not passed. A blue/green rebuild
+last position it saved, ``✓@n`` as the flow draws it (``CheckpointSaved`` holds
+the next one to read, n + 1) — and its lag, the events written after it. A blue/green rebuild
 draws a bar from ``RebuildStarted`` to ``RebuildFinished`` while reads stay on
 the old version, and ``ReadModelSwitched`` moves the reads. Everything comes
 from ``ViewState.store``, the fold of the trace; the panel is hidden in lessons
@@ -78,7 +78,9 @@ class StorePanel(Widget):
         out.append(f"  {word('reads_version', lang)} v{p.reading}", style="bold")
         lag = store.lag(p)
         out.append(f"\n  {word('checkpoint', lang)} ", style="dim")
-        out.append(f"@{p.checkpoint}", style="bold")
+        # The last position saved, as the flow's ✓ mark shows it (the checkpoint record
+        # holds the next position to read: one more).
+        out.append(f"✓@{p.checkpoint - 1}", style="bold")
         out.append(f"  {word('lag', lang)} ", style="dim")
         out.append(str(lag), style="bold red" if lag else "bold green")
         if p.rebuild_version is not None:
