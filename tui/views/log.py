@@ -32,7 +32,15 @@ from rich.text import Text
 from simulator.lessons.words import word
 from tui.fold import Lane, LogChip, ViewState
 from tui.i18n import column, fit
-from tui.views.parts import STATE_MARK, chip_marks, compose, heading, line, setting
+from tui.views.parts import (
+    STATE_MARK,
+    chip_marks,
+    compose,
+    heading,
+    line,
+    piece_lines,
+    setting,
+)
 from tui.views.picture import Picture
 from tui.widgets.palette import group_style, key_style
 
@@ -214,7 +222,7 @@ def log_lines(state: ViewState, width: int, lang: str) -> list[Text]:
         more = line()
         more.append(f" … {len(lanes) - MAX_LANES} more lanes", style="dim")
         rows.append(more)
-    rows += _legend(state, lanes, groups, lang)
+    rows += _legend(state, lanes, groups, width, lang)
     return rows
 
 
@@ -224,30 +232,29 @@ def _groups(state: ViewState) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
-def _legend(state: ViewState, lanes: list[Lane], groups: list[str], lang: str) -> list[Text]:
+def _legend(
+    state: ViewState, lanes: list[Lane], groups: list[str], width: int, lang: str
+) -> list[Text]:
     rows: list[Text] = []
     committing = [g for g in groups if any(g in lane.committed for lane in lanes)]
     if committing:
-        legend = line()
-        legend.append(" ")
-        for g in committing:
-            legend.append("┃", style=group_style(g, groups))
-            legend.append(f" {g} {word('committed', lang)}  ")
-        rows.append(legend)
+        rows += piece_lines(
+            [
+                [("┃", group_style(g, groups)), (f" {g} {word('committed', lang)}", "")]
+                for g in committing
+            ],
+            width,
+        )
     if any(c.txn is not None for lane in lanes for c in lane.recent):
-        legend = line()
-        legend.append(" ⟦ ⟧ ", style="yellow")
-        legend.append(word("txn_bracket", lang), style="dim")
+        pieces = [[("⟦ ⟧ ", "yellow"), (word("txn_bracket", lang), "dim")]]
         readers = [
             g for g in groups if setting(state, f"group.{g}.isolation.level") == "read_committed"
         ]
         if "aborted" in state.txns.values():
-            legend.append("  ")
-            legend.append("0 1", style="strike dim")
-            legend.append(" " + word("txn_aborted", lang), style="dim")
+            pieces.append([("0 1", "strike dim"), (" " + word("txn_aborted", lang), "dim")])
             if readers:
-                legend.append(f" ({', '.join(readers)}: read_committed)", style="dim")
-        rows.append(legend)
+                pieces.append([(f"({', '.join(readers)}: read_committed)", "dim")])
+        rows += piece_lines(pieces, width)
     return rows
 
 

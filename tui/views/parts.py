@@ -35,6 +35,7 @@ __all__ = [
     "heading",
     "legend_lines",
     "names_of",
+    "piece_lines",
     "producer_lines",
     "secs",
     "setting",
@@ -167,14 +168,46 @@ def legend_lines(text: str, width: int) -> list[Text]:
     return rows
 
 
-def ghost_line(state: ViewState, lang: str) -> list[Text]:
-    """Lost messages stay on the picture as ghost chips where they were last seen."""
+Piece = list[tuple[str, str]]
+"""Styled text that stays on one row: ``[("┃", "red"), (" billing committed", "")]``."""
+
+
+def piece_lines(pieces: list[Piece], width: int, indent: str = " ") -> list[Text]:
+    """Pieces side by side, two spaces apart, on as many rows as they need."""
+    rows: list[Text] = []
+    row = line()
+    for piece in pieces:
+        size = sum(cell_len(text) for text, _ in piece)
+        if row.cell_len and row.cell_len + 2 + size > width:
+            rows.append(row)
+            row = line()
+        row.append(indent if not row.cell_len else "  ")
+        for text, style in piece:
+            row.append(text, style=style or None)
+    if row.cell_len:
+        rows.append(row)
+    return rows
+
+
+def ghost_line(state: ViewState, width: int, lang: str) -> list[Text]:
+    """Lost messages stay on the picture as ghost chips where they were last seen
+    (the newest that fit; ``+n`` says how many more)."""
     ghosts = [(msg, f.lost_at) for msg, f in state.flags.items() if f.lost_at is not None]
     if not ghosts:
         return []
     out = line()
     out.append(f" {word('lost', lang)} ", style="bold red")
-    for msg, where in ghosts[-6:]:
+    shown: list[tuple[int, str | None]] = []
+    used = out.cell_len
+    for msg, where in reversed(ghosts[-6:]):
+        size = cell_len(f"░m{msg}@{where} ")
+        if used + size + 4 > width:
+            break
+        shown.insert(0, (msg, where))
+        used += size
+    if len(shown) < len(ghosts):
+        out.append(f"+{len(ghosts) - len(shown)} ", style="dim")
+    for msg, where in shown:
         out.append(f"░m{msg}", style="dim strike")
         out.append(f"@{where} ", style="dim")
     return [out]
@@ -227,7 +260,7 @@ def compose(state: ViewState, width: int, lang: str, broker: BrokerPart) -> Pict
     lanes, members = broker(state, width, lang)
     lines += producer_lines(state, width, lang)
     lines += lanes
-    lines += ghost_line(state, lang)
+    lines += ghost_line(state, width, lang)
     lines += stream_lines(state, width, lang)
     lines += saga_lines(state, width, lang)
     lines += members

@@ -24,7 +24,7 @@ from rich.text import Text
 from simulator.lessons.words import word
 from tui.fold import ProjectorView, StoreView, ViewState
 from tui.i18n import column
-from tui.views.parts import fits, heading, line
+from tui.views.parts import fits, heading, line, piece_lines
 
 __all__ = ["progress_bar", "store_lines"]
 
@@ -340,14 +340,13 @@ def store_lines(state: ViewState, width: int, lang: str) -> list[Text]:
     for projection, members in by_projection.items():
         rows += _table_rows(store, projection, members, state.crashed, width, lang)
     if store.projectors:
-        legend = line()
-        legend.append(" █", style="green")
-        legend.append(f" {word('saved', lang)} ", style="dim")
-        legend.append("▓", style="bold yellow")
-        legend.append(f" {word('crash_window', lang)} ", style="dim")
-        legend.append("▒", style="cyan")
-        legend.append(f" {word('open_txn', lang)} ", style="dim")
-        legend.append("░", style="dim")
-        legend.append(f" {word('not_yet', lang)}", style="dim")
-        rows.append(legend)
+        rows += piece_lines(
+            [
+                [("█", "green"), (f" {word('saved', lang)}", "dim")],
+                [("▓", "bold yellow"), (f" {word('crash_window', lang)}", "dim")],
+                [("▒", "cyan"), (f" {word('open_txn', lang)}", "dim")],
+                [("░", "dim"), (f" {word('not_yet', lang)}", "dim")],
+            ],
+            width,
+        )
     return rows

@@ -233,7 +233,7 @@ def stream_lines(state: ViewState, width: int, lang: str) -> list[Text]:
         wm = "—" if w.watermark_ms is None else f"{w.watermark_ms / 1000:.3f}s"
         row.append(f" · {word('watermark', lang)} {wm}", style="bold dark_orange")
         bound = get("max_out_of_orderness_ms")
-        if bound:
+        if bound and get("time") != "processing":
             row.append(f" (max − {secs(int(bound))})", style="dim")
         if get("time") == "processing":
             row.append(f" · {word('processing_time', lang)}", style="yellow")
