@@ -591,9 +591,14 @@ def _queue(s: ViewState, name: str) -> Lane:
     return lane
 
 
-def _enqueue(lane: Lane, msg: int, key: str | None, position: int | None = None) -> None:
+def _enqueue(
+    lane: Lane, msg: int, key: str | None, position: int | None = None, copy: bool = False
+) -> None:
+    """Put ``msg`` in the queue (once: a requeue of a message already back is no second
+    copy) — unless it is another ``copy``: a message dead-lettered from two queues
+    reaches the DLX's queue twice, as two messages."""
     lane.unacked.pop(msg, None)
-    if any(m == msg for m, _ in lane.ready):
+    if not copy and any(m == msg for m, _ in lane.ready):
         return
     if position is None:
         lane.ready.append((msg, key))
@@ -944,7 +949,7 @@ def _routed(s: ViewState, r: Routed) -> None:
         del s.deaths[r.msg]
     for name in r.queues:
         lane = _queue(s, name)
-        _enqueue(lane, r.msg, r.key)
+        _enqueue(lane, r.msg, r.key, copy=dead is not None)
         lane.log_end += 1
         if dead is not None or r.msg in lane.notes:
             # A copy routed here anew starts a new life in this queue (its death comes with it).

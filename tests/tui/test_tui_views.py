@@ -95,6 +95,15 @@ def test_a_requeued_delivery_is_marked_redelivered_on_its_chip() -> None:
     assert "shipping-0 crashed" in after
 
 
+def test_a_message_dead_lettered_from_two_queues_reaches_the_dlx_queue_twice() -> None:
+    name = "rabbitmq-ttl-and-length-limits"
+    records = _records(name)
+    dead = sum(1 for r in records if type(r).__name__ == "DeadLettered")
+    state = _state(name, len(records))
+    assert len(state.lanes["parking-lot"].ready) == dead
+    assert any(f"ready {dead:>3} " in line for line in _picture(state, 116))
+
+
 # -- SQS ------------------------------------------------------------------------------------
 
 
