@@ -182,6 +182,9 @@ class ProjectorView:
     skipped: int = 0
     gap: str = ""
     """The last gap it waited at or skipped (``@12 waiting`` / ``@12 skipped``)."""
+    source: str = "store"
+    """Where it reads: ``store`` (the global log, its own checkpoint) or a consumer group
+    whose committed offset is its checkpoint (no ``CheckpointSaved``)."""
 
     def copy(self) -> ProjectorView:
         return ProjectorView(
@@ -192,7 +195,7 @@ class ProjectorView:
             self.last_row, self.snapshot,
             dict(self.building) if self.building is not None else None, self.retired,
             self.replayed, self.rebuild_from, self.rebuild_mode, self.rebuild_projection,
-            self.skipped, self.gap,
+            self.skipped, self.gap, self.source,
         )  # fmt: skip
 
     def working(self, row: str) -> str | None:
@@ -303,6 +306,7 @@ def projector_of(s: ViewState, name: str) -> ProjectorView:
         p = store.projectors[name] = ProjectorView(name)
         p.projection = s.settings.get(f"projector.{name}.projection", "")
         p.kind = s.settings.get(f"projector.{name}.kind", "")
+        p.source = s.settings.get(f"projector.{name}.source", "store")
     return p
 
 

@@ -197,6 +197,9 @@ WORDS: dict[str, Word] = {
     "saved": Word("saved (checkpoint)", "저장됨 (체크포인트)"),
     "crash_window": Word("applied, not saved: the crash window", "적용됨, 저장 안 됨: 크래시 구간"),
     "not_yet": Word("not read yet", "아직 안 읽음"),
+    "checkpoint_in_group": Word(
+        "checkpoint: ◉ {group}'s committed offset", "체크포인트: ◉ {group}의 커밋된 오프셋"
+    ),
     # stream processors
     "event_time": Word("event time", "이벤트 시간"),
     "results": Word("results", "결과"),

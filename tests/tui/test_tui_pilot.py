@@ -79,7 +79,7 @@ async def test_space_plays_and_pauses(make_app: Make, lesson: Scenario, wait_rea
         assert SPEEDS[screen.speed_index] == 100
         await pilot.press("space")
         assert screen.playing
-        for _ in range(200):  # until the player has moved (no fixed wait: a busy machine is slow)
+        for _ in range(1000):  # until the player has moved (no fixed wait: a busy machine is slow)
             await pilot.pause(0.02)
             if screen.player.position > 1:
                 break

@@ -184,6 +184,14 @@ def test_a_crash_between_applying_and_saving_leaves_the_crash_window_drawn() -> 
     assert "▓" in naive  # applied, not saved
 
 
+def test_a_projector_fed_by_a_consumer_group_has_its_checkpoint_in_that_group() -> None:
+    name = "cqrs-dual-write-vs-outbox"
+    lines = _picture(_state(name, len(_records(name)) * 3 // 5), 116)
+    naive = _read_model(lines, "naive-view")
+    assert "▓" not in naive and "✓@" not in naive  # no checkpoint of its own to lag behind
+    assert "checkpoint: ◉ view-naive's committed offset" in _under(lines, "naive-view")
+
+
 def test_a_rebuilds_table_holds_exactly_the_rows_replayed_so_far() -> None:
     name = "es-replay-rebuild"
     records = _records(name)
@@ -340,7 +348,10 @@ async def test_the_flow_panel_shows_the_double_applied_value_at_the_end(
 ) -> None:
     from tui.widgets.flow import FlowView
 
-    app = make_app(scenario=load_scenario(builtin_path("cqrs-projector-crash")))
+    lesson = msgspec.structs.replace(
+        load_scenario(builtin_path("cqrs-projector-crash")), predict=()
+    )
+    app = make_app(scenario=lesson)
     async with app.run_test(size=size) as pilot:
         screen = await wait_ready(pilot)
         await pilot.press("end")

@@ -58,8 +58,10 @@ def _positions_bar(store: StoreView, p: ProjectorView, width: int) -> Text:
                 out.append("░", style="dim")
         out.append("▏", style="dim")
         return out
-    saved = p.checkpoint - 1
     applied = p.applied
+    # A projector fed by a consumer group saves no checkpoint of its own: the group's
+    # committed offset is its checkpoint, drawn on the partition (not a crash window here).
+    saved = p.checkpoint - 1 if p.source == "store" else applied
     pending = max((pos for pos, _ in p.pending_positions), default=0)
     out.append("▕", style="dim")
     for i in range(cells):
@@ -239,7 +241,7 @@ def _projector_rows(
     if p.rebuild_version is not None:
         marks = f" ⟲@{p.rebuild_position}/{store.head}"
     else:
-        marks = f" ✓@{p.checkpoint - 1} ▲@{p.applied}"
+        marks = f" ✓@{p.checkpoint - 1} ▲@{p.applied}" if p.source == "store" else f" ▲@{p.applied}"
     row.append(column(marks, 12), style="dim")
     for name in shown:
         value = p.rows.get(name)
@@ -259,6 +261,8 @@ def _projector_rows(
     if p.kind:
         bits.append((p.kind, "dim"))
     bits.append((f"{word('reads_version', lang)} v{p.reading}", "dim"))
+    if p.source != "store":
+        bits.append((word("checkpoint_in_group", lang, group=p.source), "dim"))
     if p.pending:
         txn = " ".join(f"{k}→{v}" for k, v in list(p.pending.items())[:3])
         bits.append((f"{word('open_txn', lang)} {txn}", "cyan"))
