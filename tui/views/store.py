@@ -207,7 +207,7 @@ def _table_rows(
         title.append(column(name, cw), style="bold")
     rows.append(title)
     for p in members:
-        rows += _projector_rows(store, p, shown, crashed, pw, bar_w, cw, lang)
+        rows += _projector_rows(store, p, shown, crashed, pw, bar_w, cw, width, lang)
     log = store.log_rows.get(projection)
     if log is not None or any((p.name, n) in store.expected for p in members for n in shown):
         row = line()
@@ -228,6 +228,7 @@ def _projector_rows(
     pw: int,
     bar_w: int,
     cw: int,
+    width: int,
     lang: str,
 ) -> list[Text]:
     rows: list[Text] = []
@@ -286,13 +287,15 @@ def _projector_rows(
         bits.append(
             (f"{word('query', lang)} {p.last_query}", "bold red" if "stale" in p.last_query else "")
         )
+    # The details go on as many rows as the panel needs, under the bar.
     for text, style in bits:
-        if not fits(detail, text, 200):
-            break
+        if detail.cell_len > pw + 1 and not fits(detail, f" · {text}", width):
+            rows.append(detail)
+            detail = line()
+            detail.append(" " * (pw + 1))
+        elif detail.cell_len > pw + 1:
+            detail.append(" · ", style="dim")
         detail.append(text, style=style)
-        detail.append(" · ", style="dim")
-    if detail.plain.endswith(" · "):
-        detail.right_crop(3)
     rows.append(detail)
     if p.building is not None:
         rows.append(_other_version(p, p.building, p.rebuild_version, shown, pw, bar_w, cw, lang))

@@ -85,9 +85,11 @@ class StorePanel(Widget):
         out.append(str(lag), style="bold red" if lag else "bold green")
         if p.rebuild_version is not None:
             out.append(f"\n  {word('rebuild', lang)} v{p.rebuild_version} ", style="yellow")
-            label = f" {p.rebuild_position}/{p.rebuild_head}"
+            # Out of the head now, as the flow draws it (the replay chases a moving head).
+            head = max(p.rebuild_head, store.head)
+            label = f" {p.rebuild_position}/{head}"
             bar = max(4, width - len(label) - 14)
-            out.append(progress_bar(p.rebuild_position, p.rebuild_head, bar), style="yellow")
+            out.append(progress_bar(p.rebuild_position, head, bar), style="yellow")
             out.append(label, style="bold yellow")
         elif p.rebuilt:
             out.append(f"\n  {word('rebuilt', lang)}: {p.rebuilt}", style="dim")
