@@ -705,34 +705,35 @@ def bench(
     ] = False,
     json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """Run the benchmarks and print our figures beside their anchors."""
-    import msgspec
-    from rich.table import Table
+    """Run the benchmarks and print our figures beside their anchors, targets and verdicts.
 
-    from bench.run import BenchRow, run_all
+    Exit 1 when an anchor did not do the same work as ours (no row is made of it).
+    """
+    import msgspec
+
+    from bench.render import notes, progress_line, rows_table
+    from bench.run import BenchRow, SameWorkError, run_all
     from bench.views import w6_views, w8_startup
 
     def views(messages: int) -> list[BenchRow]:
         return w6_views(messages) + w8_startup()
 
     rows: list[BenchRow] = []
-    for row in run_all(quick=quick, views=views):
-        rows.append(row)
-        if not json:  # as each workload finishes: a long run shows progress, a failure keeps them
-            typer.echo(f"  {row.workload}: {row.ours:,.2f} {row.unit}", err=True)
+    try:
+        for row in run_all(quick=quick, views=views):
+            rows.append(row)
+            if not json:  # as each row is measured: a long run shows progress, a failure keeps it
+                typer.echo(f"  {progress_line(row)}", err=True)
+    except SameWorkError as err:
+        typer.echo(f"evsim: bench: {err}", err=True)
+        raise typer.Exit(1) from None
     if json:
         sys.stdout.write(msgspec.json.encode(rows).decode() + "\n")
         return
-    table = Table(show_edge=False)
-    numeric = ("ours", "anchor", "ratio")
-    for column in ("workload", "ours", "anchor", "ratio", "target", "ok"):
-        table.add_column(column, justify="right" if column in numeric else "left")
-    for r in rows:
-        anchor = f"{r.anchor:,.0f} ({r.anchor_name})" if r.anchor is not None else r.anchor_name
-        ok = "" if r.ok is None else ("pass" if r.ok else "MISS")
-        ours = f"{r.ours:,.0f} {r.unit}" if not r.note or r.ours else r.note
-        table.add_row(r.workload, ours, anchor, f"{r.ratio:.2f}x" if r.ratio else "", r.target, ok)
-    _console().print(table)
+    console = _console()
+    console.print(rows_table(rows))
+    for line in notes(rows):
+        console.print(line, style="dim", markup=False)
 
 
 @app.command()

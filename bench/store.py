@@ -8,6 +8,9 @@ per account) by reading the whole SQLite log with ``read_all`` in pages. The
 anchor is the Python ``eventsourcing`` library doing the same work through its
 own ``Application``, repository and notification log; it is imported lazily, and
 when it is absent its figures read ``"anchor not installed"`` — never a guess.
+Each benchmark also says how many events the work involves (``expected_events``)
+and each append result how many it left stored, counted after the run, so a
+caller can check that both sides did the same work.
 
 SQLite settings differ by default: evsim commits with ``synchronous=NORMAL`` (no
 fsync per commit in WAL mode) and checkpoints less often; the library runs with
@@ -296,6 +299,10 @@ class _Anchor:
             start = page[-1].id + 1
         return time.perf_counter() - started, seen, sum(balances.values())
 
+    def stored_events(self) -> int:
+        """Events in the library's notification log, counted after the run."""
+        return int(self.app.recorder.max_notification_id() or 0)
+
     def close(self) -> None:
         self.app.close()
 
@@ -382,12 +389,12 @@ def bench_append(
             memory = InMemoryEventStore()
             results["evsim-memory"] = _rate(
                 events, _evsim_append(memory, commands, streams, events_per_command)
-            )
+            ) | {"stored": memory.head_position() - streams}
             del memory
         with _collected(), SqliteEventStore(_fresh(workdir / "evsim-append.sqlite3")) as store:
             results["evsim-sqlite"] = _rate(
                 events, _evsim_append(store, commands, streams, events_per_command)
-            )
+            ) | {"stored": store.head_position() - streams}
         with _collected():
             results["sqlite-floor"] = _rate(
                 events,
@@ -401,7 +408,9 @@ def bench_append(
                 continue
             with _collected(), _anchor(backend, workdir / "append") as anchor:
                 seconds = anchor.append(commands, streams, events_per_command)
-                results[f"eventsourcing-{backend}"] = _rate(events, seconds)
+                results[f"eventsourcing-{backend}"] = _rate(events, seconds) | {
+                    "stored": anchor.stored_events() - streams
+                }
     return {
         "benchmark": "append",
         "workload": (
@@ -409,6 +418,7 @@ def bench_append(
             f"round-robin over {streams} accounts, one append per command"
         ),
         "anchor": _anchor_version(),
+        "expected_events": events,
         "results": results,
         "ratios": {
             "memory": _ratio(results["evsim-memory"], results["eventsourcing-popo"]),
@@ -458,6 +468,7 @@ def bench_rehydrate(
             "stored events, no snapshots"
         ),
         "anchor": _anchor_version(),
+        "expected_events": commands * events_per_command + streams,
         "results": results,
         "ratios": {
             "memory": _ratio(results["evsim-memory"], results["eventsourcing-popo"]),
@@ -516,6 +527,7 @@ def bench_projection(
             f"read from SQLite in pages of {page_size}"
         ),
         "anchor": _anchor_version(),
+        "expected_events": commands * events_per_command + streams,
         "results": results,
         "ratios": {
             "sqlite": _ratio(results["evsim-sqlite"], results["eventsourcing-sqlite"]),
