@@ -197,7 +197,7 @@ def ghost_line(state: ViewState, width: int, lang: str) -> list[Text]:
         return []
     out = line()
     out.append(f" {word('lost', lang)} ", style="bold red")
-    shown: list[tuple[int, str | None]] = []
+    shown: list[tuple[int, str]] = []
     used = out.cell_len
     for msg, where in reversed(ghosts[-6:]):
         size = cell_len(f"░m{msg}@{where} ")
