@@ -10,15 +10,15 @@ not). When a lesson has only a few partitions each gets a second row under its
 chips: the key order of each record (``#3``: the third message of its key —
 a retry that landed late shows as a number out of order) or, for an idempotent
 producer, its sequence number; a repeat the broker recognised by that number
-and dropped is shown at the end of the row (``⊘m11 #2 = @2``).
+and dropped is shown under the row (``⊘ m11 #2 a repeat of @2: not appended``).
 
 The groups follow: generation, state, assignor and, after a rebalance, which
 partitions changed hands (``orders/1 billing-0 → billing-2``), then each
 member's assignment, state and the messages it holds.
 
-Replication is not modelled yet: the high watermark follows the log end (one
-replica is every in-sync replica). ``replica_rows`` is where a partition's
-replicas and ISR will be drawn, one row each, under its partition's row.
+Replication is not modelled: the high watermark follows the log end (one
+replica is every in-sync replica), and is drawn apart (``end/HW``) only when
+a trace says they differ.
 """
 
 from __future__ import annotations
@@ -47,16 +47,11 @@ from tui.widgets.palette import group_style, key_style
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
 
-__all__ = ["log_lines", "member_lines", "picture", "replica_rows", "topology"]
+__all__ = ["log_lines", "member_lines", "picture", "topology"]
 
 MAX_LANES = 48
 ANNOTATED_LANES = 4
 """With this many partitions or fewer, each gets a row of key order / sequence numbers."""
-
-
-def replica_rows(state: ViewState, lane: Lane, width: int, lang: str) -> list[Text]:
-    """A partition's replicas (leader, followers, ISR): none in a one-broker model."""
-    return []
 
 
 def _txn_style(state: ViewState, chip: LogChip) -> str:
@@ -217,7 +212,6 @@ def log_lines(state: ViewState, width: int, lang: str) -> list[Text]:
             drop.append(f"⊘ m{msg}{seq} ", style="bold magenta")
             drop.append(word("repeat_dropped", lang, offset=offset), style="magenta")
             rows.append(drop)
-        rows += replica_rows(state, lane, width, lang)
     if len(lanes) > MAX_LANES:
         more = line()
         more.append(f" … {len(lanes) - MAX_LANES} more lanes", style="dim")

@@ -16,8 +16,8 @@ itself threw away — TTL expired, over ``x-max-length`` — are listed at the
 queue. Everything comes from the trace: the records and the settings in its
 header.
 
-Clustering is not modelled yet; ``member_rows`` is where a quorum queue's
-members (leader, followers) will be drawn, one row each, under its queue.
+Clustering is not modelled: a quorum queue is drawn as one queue, without
+its Raft members.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from tui.widgets.palette import key_style
 if TYPE_CHECKING:
     from simulator.scenario import Scenario
 
-__all__ = ["exchanges_of", "member_rows", "picture", "queues_of", "topology"]
+__all__ = ["exchanges_of", "picture", "queues_of", "topology"]
 
 SLOTS_DRAWN = 10
 """Prefetch windows wider than this draw their empty slots as a count (``□×40``)."""
@@ -70,11 +70,6 @@ def queues_of(state: ViewState) -> list[str]:
             out.append(key[len("queue.") : -len(".bound_to")])
     out += [name for name, lane in state.lanes.items() if lane.queue and name not in out]
     return out
-
-
-def member_rows(state: ViewState, queue: str, width: int, lang: str) -> list[Text]:
-    """A quorum queue's Raft members (leader, followers): none on a one-node broker."""
-    return []
 
 
 def _chip(lane: Lane | None, msg: int, redelivered: bool = False) -> str:
@@ -285,7 +280,6 @@ def queue_lines(state: ViewState, width: int, lang: str) -> list[Text]:
             rows.append(_ready_row(state, lane, width, lang))
             rows += _drops_row(state, q, lane, lang)
         rows += _consumer_rows(state, q, lane, width, lang)
-        rows += member_rows(state, q, width, lang)
     rows += legend_lines(f"[t3 m5] {word('slot_legend', lang)}", width)
     return rows
 

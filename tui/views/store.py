@@ -235,8 +235,7 @@ def _projector_rows(
     row = line()
     down = p.name in crashed
     row.append(" ✖ " if down else " ▦ ", style="bold red" if down else "magenta")
-    label = p.name if p.kind == "" else f"{p.name}"
-    row.append(column(label, pw - 3), style="bold magenta")
+    row.append(column(p.name, pw - 3), style="bold magenta")
     row.append(" ")
     row.append_text(_positions_bar(store, p, bar_w))
     if p.rebuild_version is not None:
