@@ -216,7 +216,10 @@ class TestModels:
     changes its trace changes its snapshot; update them together)."""
 
     @pytest.mark.parametrize("name", MODEL_LESSONS)
-    @pytest.mark.parametrize(("size", "lang"), [((120, 40), "en"), ((80, 24), "ko")])
+    @pytest.mark.parametrize(
+        ("size", "lang"),
+        [((120, 40), "en"), ((80, 24), "ko"), ((120, 40), "ko"), ((80, 24), "en")],
+    )
     def test_model_mid_lesson(
         self,
         snap_compare: Any,
