@@ -142,7 +142,7 @@ WORDS: dict[str, Word] = {
     "extends_visibility": Word("extends visibility", "가시성 연장"),
     "visible": Word("visible", "보임"),
     "delayed": Word("delayed", "지연"),
-    "in_flight_sqs": Word("in flight", "처리 중(숨김)"),
+    "in_flight_sqs": Word("in flight", "처리 중"),
     "msg_group": Word("group", "그룹"),
     "msg_groups": Word("message groups", "메시지 그룹"),
     "dedup_by_content": Word("dedup by content (SHA-256)", "내용 기반 중복 제거(SHA-256)"),

@@ -208,7 +208,7 @@ def _in_flight_rows(state: ViewState, q: str, lane: Lane, width: int, lang: str)
     items = list(lane.unacked.items())
     for i, (msg, u) in enumerate(items[:6]):
         row = line()
-        row.append(f"   {fit(word('in_flight_sqs', lang) if i == 0 else '', 13)}", style="dim")
+        row.append(f"   {fit(word('in_flight_sqs', lang) if i == 0 else '', 12)} ", style="dim")
         row.append(_chip(state, lane, msg).split(" ")[0], style=key_style(u.key))
         row.append(f" → {u.consumer}", style="dim")
         t = visibility_left(state, q, msg)
