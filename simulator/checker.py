@@ -49,6 +49,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from simulator.retries import RetryBooks
 from simulator.trace import (
     Acked,
     Committed,
@@ -173,7 +174,10 @@ class Checker:
         self.at_most_once = frozenset(at_most_once)
         self.produced = 0
         self.acked = 0
+        self.retry_books = RetryBooks()
+        """Retries scheduled and performed (the same books the TUI's metrics keep)."""
         self.retries = 0
+        """Retries performed, settled by ``finish``."""
         self.rebalances = 0
         self._acked: dict[int, int] = {}
         """Message id → seq of its first Acked record."""
@@ -193,10 +197,6 @@ class Checker:
         """(queue, message) → the message it was dropped as a repeat of."""
         self._refused: dict[tuple[str, int], int] = {}
         """(queue, message) → the QueueOverflowed record of a refused publish."""
-        self._retries_due: dict[tuple[str, int], int] = {}
-        """(group, message) → retries scheduled and not yet performed."""
-        self._produce_retries: dict[tuple[str, int], int] = {}
-        """(producer, message) → when its scheduled resend is due (virtual ms)."""
 
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
@@ -250,9 +250,7 @@ class Checker:
 
     def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
         """An answer arrived: a resend still waiting out its backoff will not happen."""
-        due = self._produce_retries.get((rec.producer, rec.msg))
-        if due is not None and rec.at < due:
-            del self._produce_retries[(rec.producer, rec.msg)]
+        self.retry_books.answered(rec.producer, rec.msg, rec.at)
 
     def _delivered(self, rec: Delivered) -> None:
         books = self.groups.get(rec.group)
@@ -262,18 +260,10 @@ class Checker:
 
     def _tried(self, rec: Processed | ProcessingFailed) -> None:
         """The handler ran on the message again: a scheduled retry was performed."""
-        key = (rec.group, rec.msg)
-        due = self._retries_due.get(key)
-        if due:
-            self.retries += 1
-            if due == 1:
-                del self._retries_due[key]
-            else:
-                self._retries_due[key] = due - 1
+        self.retry_books.tried(rec.group, rec.msg)
 
     def _processed(self, rec: Processed) -> None:
-        if self._retries_due:
-            self._tried(rec)
+        self.retry_books.tried(rec.group, rec.msg)
         if rec.txn is not None:
             self._pending.setdefault(rec.txn, []).append(rec)
             return
@@ -329,25 +319,20 @@ class Checker:
         self._pending.pop(rec.txn, None)
 
     def _retry_scheduled(self, rec: RetryScheduled) -> None:
-        key = (rec.group, rec.msg)
-        self._retries_due[key] = self._retries_due.get(key, 0) + 1
+        self.retry_books.scheduled(rec.group, rec.msg)
 
     def _produce_retried(self, rec: ProduceRetried) -> None:
-        key = (rec.producer, rec.msg)
-        due = self._produce_retries.get(key)
-        if due is not None and due <= rec.at:
-            self.retries += 1  # the previous resend went out, and timed out in its turn
-        self._produce_retries[key] = rec.at + rec.backoff_ms
+        self.retry_books.resend_scheduled(rec.producer, rec.msg, rec.at, rec.backoff_ms)
 
     def _dead_lettered(self, rec: DeadLettered) -> None:
-        self._retries_due.pop((rec.group, rec.msg), None)  # the retry it was due never runs
+        self.retry_books.called_off(rec.group, rec.msg)
         books = self.groups.get(rec.group)
         if books is not None and rec.msg not in books.dead:
             books.dead.add(rec.msg)
             books.dead_lettered += 1
 
     def _skipped(self, rec: Skipped) -> None:
-        self._retries_due.pop((rec.group, rec.msg), None)
+        self.retry_books.called_off(rec.group, rec.msg)
         books = self.groups.get(rec.group)
         if books is not None:
             books.skipped[rec.msg] = rec.seq
@@ -394,11 +379,7 @@ class Checker:
 
     def _crashed(self, rec: Crashed) -> None:
         self._crashes.setdefault(rec.component, []).append(rec.seq)
-        if self._produce_retries:
-            # A resend still waiting out its backoff dies with its producer.
-            for key, due in list(self._produce_retries.items()):
-                if key[0] == rec.component and rec.at < due:
-                    del self._produce_retries[key]
+        self.retry_books.producer_crashed(rec.component, rec.at)
 
     def _network_dropped(self, rec: NetworkDropped) -> None:
         for msg in rec.msgs:
@@ -449,7 +430,7 @@ class Checker:
         """
         cut = reason != "quiescent"
         now = self.runtime.kernel.now_ms
-        self.retries += sum(1 for due in self._produce_retries.values() if due <= now)
+        self.retries = self.retry_books.performed(now)
         records = self.runtime.records
         for books in self.groups.values():
             for msg, acked_seq in self._acked.items():

@@ -922,6 +922,21 @@ class LambdaThrottled(Record, frozen=True, kw_only=True):
 # -- stream processing (simulator/streams) ----------------------------------------------
 
 
+class RecordTimestamped(Record, frozen=True, kw_only=True):
+    """A stream processor took in a record: when its event happened, read now (on arrival).
+
+    ``event_time_ms`` is the time the processor places it by — the event's own
+    time, or the moment it arrived for a processor on processing time — so a view
+    can draw each record on an event-time axis in the order it arrived.
+    """
+
+    group: str
+    consumer: str
+    msg: int
+    key: str
+    event_time_ms: int
+
+
 class WatermarkAdvanced(Record, frozen=True, kw_only=True):
     """A processor's event-time clock moved: no record older than ``watermark_ms`` is expected."""
 
@@ -1266,6 +1281,17 @@ class RebuildProgressed(Record, frozen=True, kw_only=True):
     head: int
 
 
+class EventReplayed(Record, frozen=True, kw_only=True):
+    """A rebuild folded the event at ``position`` into version ``version``: ``row`` is ``value``."""
+
+    projector: str
+    version: int
+    position: int
+    stream: str
+    row: str | None
+    value: str | None
+
+
 class RebuildFinished(Record, frozen=True, kw_only=True):
     projector: str
     version: int
@@ -1431,6 +1457,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     PublisherUnblocked,
     LambdaScaled,
     LambdaThrottled,
+    RecordTimestamped,
     WatermarkAdvanced,
     WindowOpened,
     WindowEmitted,
@@ -1464,6 +1491,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     ReadModelQueried,
     RebuildStarted,
     RebuildProgressed,
+    EventReplayed,
     RebuildFinished,
     ReadModelSwitched,
     ReadModelMismatched,

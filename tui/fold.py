@@ -38,17 +38,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from simulator.retries import RetryBooks
 from simulator.trace import (
     USER_CODE_TYPES,
     Acked,
-    AggregateLoaded,
     Appended,
     BatchItemFailed,
-    CheckpointSaved,
     ClientReconnected,
-    CommandRejected,
     CommitFailed,
     Committed,
     Crashed,
@@ -59,11 +57,6 @@ from simulator.trace import (
     DeliveryAcked,
     DuplicateDetected,
     Enqueued,
-    EventPublished,
-    EventStored,
-    EventUnpublished,
-    GapSkipped,
-    GapWaited,
     HighWatermarkAdvanced,
     IsrExpanded,
     IsrShrunk,
@@ -101,8 +94,6 @@ from simulator.trace import (
     ProduceFailed,
     ProduceRefused,
     ProduceRetried,
-    Projected,
-    ProjectionSkipped,
     PublishDropped,
     PublisherBlocked,
     PublisherUnblocked,
@@ -111,15 +102,9 @@ from simulator.trace import (
     QueueUnavailable,
     QuorumLeaderElected,
     QuorumWriteCommitted,
-    ReadModelMismatched,
-    ReadModelQueried,
-    ReadModelSnapshotted,
-    ReadModelSwitched,
     Rebalanced,
-    RebuildFinished,
-    RebuildProgressed,
-    RebuildStarted,
     Record,
+    RecordTimestamped,
     Redriven,
     ReplicaFetched,
     Requeued,
@@ -139,14 +124,9 @@ from simulator.trace import (
     ScenarioStarted,
     SentUnacknowledged,
     Skipped,
-    SnapshotDiscarded,
-    SnapshotTaken,
     StateRestored,
     TransactionAborted,
     TransactionCommitted,
-    UpcastApplied,
-    UpdateLost,
-    VersionConflicted,
     VisibilityChanged,
     VisibilityChangeFailed,
     VisibilityExpired,
@@ -156,15 +136,23 @@ from simulator.trace import (
     WindowOpened,
     WindowUpdated,
 )
+from tui.fold_store import HANDLERS as STORE_HANDLERS
+from tui.fold_store import HandlerView, ProjectorView, StoreView, crashed_projector
 
 __all__ = [
     "CHIPS",
+    "Arrival",
     "Flags",
+    "HandlerView",
+    "InFlight",
+    "LogChip",
     "ProjectorView",
     "SagaView",
     "StoreView",
     "Timer",
+    "Unacked",
     "ViewState",
+    "WindowBox",
     "WindowsView",
     "apply",
     "fold",
@@ -181,6 +169,51 @@ def lane_name(topic: object, partition: object) -> str:
     return f"{topic}/{partition}" if partition is not None else str(topic)
 
 
+class LogChip(NamedTuple):
+    """One record of a partition, as its chip draws it."""
+
+    offset: int
+    msg: int
+    key: str | None
+    key_seq: int | None = None
+    """The message's place in its key's order (from its ``Produced``): a reorder shows."""
+    producer_seq: int | None = None
+    """An idempotent producer's sequence number for the partition."""
+    txn: str | None = None
+    attempt: int = 1
+    """Which send of the message wrote this record (2: a retry appended it)."""
+    tombstone: bool = False
+    producer: str = ""
+
+
+class Unacked(NamedTuple):
+    """A queue's delivery that is not settled yet: who holds it, under which tag."""
+
+    key: str | None
+    consumer: str
+    tag: int = 0
+    """RabbitMQ: the delivery tag on the consumer's channel (1, 2, 3 … per channel)."""
+    redelivered: bool = False
+    delivery_count: int | None = None
+    """A quorum queue's ``x-delivery-count``, when the broker sent one."""
+
+
+class CopyNote(NamedTuple):
+    """What happened to one queue's copy of a message (a fanout's copies differ)."""
+
+    returned: int = 0
+    """How often it came back to this queue unacked (nack requeue, a closed channel)."""
+    delivery_count: int | None = None
+    """The ``x-delivery-count`` its last delivery from this queue carried (quorum queues)."""
+    dead: str | None = None
+    """Why it died before it came here (``x-death`` reason): a dead letter's chip says so."""
+    dup: bool = False
+    """This queue's consumers processed it twice (the checker's finding for this group)."""
+
+
+NOTES_KEPT = 128
+
+
 @dataclass(slots=True)
 class Lane:
     """One partition of a topic (or one queue): the log and where readers are in it."""
@@ -189,23 +222,40 @@ class Lane:
     log_start: int = 0
     log_end: int = 0
     """The next offset to be written (Kafka's log end offset)."""
-    recent: list[tuple[int, int, str | None]] = field(default_factory=list)
-    """The newest records as ``(offset, msg, key)``, oldest first."""
+    recent: list[LogChip] = field(default_factory=list)
+    """The newest records, oldest first."""
     committed: dict[str, int] = field(default_factory=dict)
     """Group → committed offset: the next offset that group will read."""
     queue: bool = False
     """A queue (RabbitMQ, SQS) rather than a log partition: messages leave when acked."""
     ready: list[tuple[int, str | None]] = field(default_factory=list)
     """Queue only: messages waiting to be delivered, head first, as ``(msg, key)``."""
-    unacked: dict[int, tuple[str | None, str]] = field(default_factory=dict)
-    """Queue only: delivered, not yet acked or deleted: msg → (key, consumer)."""
+    unacked: dict[int, Unacked] = field(default_factory=dict)
+    """Queue only: delivered, not yet acked or deleted."""
     compacted: int = 0
     """Records compaction has removed so far (superseded values and tombstones)."""
+    high_watermark: int = 0
+    """The offset below which readers may read. With one replica (this model) every
+    record is on every in-sync replica once appended, so it follows the log end;
+    replication records would move it on their own."""
+    dedup_drops: list[tuple[int, int, int | None]] = field(default_factory=list)
+    """Repeats the partition (or FIFO queue) dropped: (msg, the original's offset or msg,
+    its producer sequence number)."""
+    drops: list[tuple[int, str]] = field(default_factory=list)
+    """Queue only: messages the queue itself threw away lately (TTL, length limit)."""
+    hidden_until: dict[int, int] = field(default_factory=dict)
+    """SQS: a delayed message → when it becomes visible (``DelaySeconds``)."""
+    receives: dict[int, int] = field(default_factory=dict)
+    """SQS: message → how often it has been received (its ``ApproximateReceiveCount``)."""
+    notes: dict[int, CopyNote] = field(default_factory=dict)
+    """Queue only: what happened to this queue's copy of a message (newest few dozen)."""
 
     def copy(self) -> Lane:
         return Lane(
             self.name, self.log_start, self.log_end, list(self.recent), dict(self.committed),
             self.queue, list(self.ready), dict(self.unacked), self.compacted,
+            self.high_watermark, list(self.dedup_drops), list(self.drops),
+            dict(self.hidden_until), dict(self.receives), dict(self.notes),
         )  # fmt: skip
 
 
@@ -238,11 +288,18 @@ class Consumer:
     """Delivered, not yet processed: message id → lane."""
     processed: int = 0
     last: str = ""
+    tags: int = 0
+    """RabbitMQ: delivery tags issued on its channel so far (a new channel starts at 1)."""
+    note: tuple[str, int] | None = None
+    """Its last settling call and message: ``deleted``, ``stale`` (a refused delete),
+    ``extended`` / ``refused`` (ChangeMessageVisibility), ``acked``, ``nacked``."""
+    batch: list[tuple[int, str]] = field(default_factory=list)
+    """A Lambda trigger's current batch: (msg, ``…`` running, ``ok``, ``failed``)."""
 
     def copy(self) -> Consumer:
         return Consumer(
             self.name, self.group, self.state, list(self.owned), dict(self.in_flight),
-            self.processed, self.last,
+            self.processed, self.last, self.tags, self.note, list(self.batch),
         )  # fmt: skip
 
 
@@ -254,9 +311,28 @@ class Group:
     """``joining``, ``rebalancing`` or ``stable``."""
     assignor: str = ""
     members: list[str] = field(default_factory=list)
+    moves: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    """The last rebalance: each partition that changed hands, (partition, from, to)."""
+    revoked: list[str] = field(default_factory=list)
+    """Partitions without an owner while the group rebalances (left with a member)."""
 
     def copy(self) -> Group:
-        return Group(self.name, self.generation, self.state, self.assignor, list(self.members))
+        return Group(
+            self.name, self.generation, self.state, self.assignor, list(self.members),
+            list(self.moves), list(self.revoked),
+        )  # fmt: skip
+
+
+class InFlight(NamedTuple):
+    """A produced message not acknowledged yet, and how many sends it took so far."""
+
+    seq: int
+    """Seq of its ``Produced`` record."""
+    key: str | None
+    key_seq: int
+    attempt: int = 1
+    reason: str = ""
+    """Why the last send was retried (``request timed out``, ``out of order sequence``)."""
 
 
 @dataclass(slots=True)
@@ -265,75 +341,53 @@ class Producer:
     produced: int = 0
     acked: int = 0
     retries: int = 0
+    """Sends retried so far (each ``ProduceRetried``)."""
     failed: int = 0
     state: str = "running"
     """``running``, ``crashed``, or ``blocked`` (its connection, by a memory alarm)."""
-    in_flight: dict[int, int] = field(default_factory=dict)
-    """Produced, not yet acknowledged: message id → seq of its ``Produced`` record."""
+    in_flight: dict[int, InFlight] = field(default_factory=dict)
+    """Produced, not yet acknowledged."""
+    deduplicated: int = 0
+    """Repeats the broker recognised by their sequence number and dropped."""
 
     def copy(self) -> Producer:
         return Producer(
             self.name, self.produced, self.acked, self.retries, self.failed, self.state,
-            dict(self.in_flight),
+            dict(self.in_flight), self.deduplicated,
         )  # fmt: skip
 
 
-@dataclass(slots=True)
-class ProjectorView:
-    """One projector (a read model's writer) as the trace shows it."""
+class Arrival(NamedTuple):
+    """A record a stream processor took in: where it sits on the event-time axis."""
 
-    name: str
-    checkpoint: int = 1
-    """The next global position it will read (``CheckpointSaved.position``)."""
-    applied: int = 0
-    """Global position of the last event it projected."""
-    reading: int = 1
-    """Version of the read model that queries go to (blue/green switches change it)."""
-    rebuild_version: int | None = None
-    """The version being rebuilt, between ``RebuildStarted`` and ``RebuildFinished``."""
-    rebuild_position: int = 0
-    rebuild_head: int = 0
-    rebuilt: int = 0
-    """Events the last finished rebuild replayed."""
-    last_query: str = ""
-    stale_reads: int = 0
-
-    def copy(self) -> ProjectorView:
-        return ProjectorView(
-            self.name, self.checkpoint, self.applied, self.reading, self.rebuild_version,
-            self.rebuild_position, self.rebuild_head, self.rebuilt, self.last_query,
-            self.stale_reads,
-        )  # fmt: skip
+    msg: int
+    key: str
+    event_ms: int
+    order: int
+    """Its place in arrival order (1, 2, 3 … per processor)."""
+    fate: str = ""
+    """``late`` (dropped), ``side`` (to the side output) or ``updated`` (a late update)."""
 
 
-@dataclass(slots=True)
-class StoreView:
-    """The event store and its read side: what the CQRS panel draws."""
+class WindowBox(NamedTuple):
+    """One window of one key: ``[start, end)`` of event time and what it holds."""
 
-    head: int = 0
-    """The highest global position written so far."""
-    streams: dict[str, int] = field(default_factory=dict)
-    """Stream → its version (the number of events in it)."""
-    snapshots: dict[str, int] = field(default_factory=dict)
-    """Stream → version of its newest snapshot."""
-    projectors: dict[str, ProjectorView] = field(default_factory=dict)
-    conflicts: int = 0
-    rejected: int = 0
+    key: str
+    start_ms: int
+    end_ms: int | None
+    state: str = "open"
+    """``open``, ``emitted``, ``updated`` (late record within allowed lateness), ``closed``."""
+    value: int | None = None
+    records: int = 0
 
-    def lag(self, projector: ProjectorView) -> int:
-        """Events written that the projector's checkpoint has not passed yet."""
-        return max(0, self.head - projector.checkpoint + 1)
 
-    def copy(self) -> StoreView:
-        return StoreView(
-            self.head, dict(self.streams), dict(self.snapshots),
-            {k: v.copy() for k, v in self.projectors.items()}, self.conflicts, self.rejected,
-        )  # fmt: skip
+ARRIVALS_KEPT = 40
+BOXES_KEPT = 24
 
 
 @dataclass(slots=True)
 class WindowsView:
-    """A stream processor (one consumer group): its watermark and its windows."""
+    """A stream processor (one consumer group): its watermark, windows and records."""
 
     group: str
     watermark_ms: int | None = None
@@ -342,11 +396,25 @@ class WindowsView:
     emitted: int = 0
     late: int = 0
     restored: int = 0
+    max_event_ms: int | None = None
+    arrivals: list[Arrival] = field(default_factory=list)
+    """The newest records taken in, in arrival order."""
+    arrived: int = 0
+    boxes: dict[str, WindowBox] = field(default_factory=dict)
+    """``key@start`` → its window (the newest few dozen)."""
+    side: list[tuple[int, str, int, str | None]] = field(default_factory=list)
+    """Late records: (msg, key, event time, the side-output topic or None if dropped)."""
+    lost_state: bool = False
+    """Its consumer crashed: the windows' state is gone until the changelog restores it."""
+    restored_from: tuple[int, int] | None = None
+    """The last restore: (changelog records read, windows rebuilt)."""
 
     def copy(self) -> WindowsView:
         return WindowsView(
-            self.group, self.watermark_ms, list(self.open), self.emitted, self.late, self.restored
-        )
+            self.group, self.watermark_ms, list(self.open), self.emitted, self.late,
+            self.restored, self.max_event_ms, list(self.arrivals), self.arrived,
+            dict(self.boxes), list(self.side), self.lost_state, self.restored_from,
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -359,9 +427,28 @@ class SagaView:
     """``running``, ``failed``, ``compensating``, ``timed out`` or its final outcome."""
     step: str = ""
     steps: int = 0
+    done: list[str] = field(default_factory=list)
+    """Steps completed, in order."""
+    compensated: list[str] = field(default_factory=list)
+    """Steps undone, in the order they were undone."""
+    failed: str = ""
+    """The step that failed or timed out."""
+    repeats: list[str] = field(default_factory=list)
+    """Steps a service did twice (not idempotent: a double charge)."""
+    ignored: int = 0
+    """Duplicates an idempotent handler recognised and ignored."""
 
     def copy(self) -> SagaView:
-        return SagaView(self.saga, self.mode, self.status, self.step, self.steps)
+        return SagaView(
+            self.saga, self.mode, self.status, self.step, self.steps, list(self.done),
+            list(self.compensated), self.failed, list(self.repeats), self.ignored,
+        )  # fmt: skip
+
+
+SAGAS_KEPT = 24
+"""Saga instances the state keeps (the oldest finished ones go first); the tally counts all."""
+TXNS_KEPT = 64
+DEATHS_KEPT = 64
 
 
 FLAGS_KEPT = 64
@@ -383,9 +470,14 @@ class Flags:
     """The message it overtook: an order violation's earlier message."""
     lost_at: str | None = None
     """Lost: the lane or group where it was last seen (a ghost chip is drawn there)."""
+    delivery_count: int | None = None
+    """RabbitMQ quorum queues: the ``x-delivery-count`` header of its last delivery."""
 
     def copy(self) -> Flags:
-        return Flags(self.deliveries, self.processed, self.dup, self.overtook, self.lost_at)
+        return Flags(
+            self.deliveries, self.processed, self.dup, self.overtook, self.lost_at,
+            self.delivery_count,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,6 +588,16 @@ class ViewState:
     """A RabbitMQ cluster's nodes and queues; None on one node (or another model)."""
     replication: dict[str, Replication] = field(default_factory=dict)
     """A cluster's partitions, by lane: leader, epoch, replicas, ISR, high watermark."""
+    retry_books: RetryBooks = field(default_factory=RetryBooks)
+    """Retries scheduled and performed: the checker's own books, so the counts agree."""
+    txns: dict[str, str] = field(default_factory=dict)
+    """Transaction → ``open``, ``committed`` or ``aborted`` (the newest few dozen)."""
+    deaths: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """Message → (where it was dead-lettered to, why): until that exchange routes it on."""
+    routed: dict[str, tuple[int, str | None, tuple[str, ...]]] = field(default_factory=dict)
+    """Exchange → the last message it routed: (msg, routing key, the queues it reached)."""
+    saga_tally: dict[str, int] = field(default_factory=dict)
+    """Saga instances by status, every one of them (``sagas`` keeps only the newest)."""
 
     @property
     def lost(self) -> int:
@@ -511,8 +613,8 @@ class ViewState:
 
     @property
     def retries(self) -> int:
-        c = self.counts
-        return c.get("RetryScheduled", 0) + c.get("ProduceRetried", 0)
+        """Retries performed by now (as ``evsim play --json`` counts them at the end)."""
+        return self.retry_books.performed(self.at_ms)
 
     def count(self, kind: str) -> int:
         return self.counts.get(kind, 0)
@@ -561,6 +663,11 @@ class ViewState:
             fired=self.fired,
             cluster=self.cluster.copy() if self.cluster is not None else None,
             replication={k: v.copy() for k, v in self.replication.items()},
+            retry_books=self.retry_books.copy(),
+            txns=dict(self.txns),
+            deaths=dict(self.deaths),
+            routed=dict(self.routed),
+            saga_tally=dict(self.saga_tally),
         )
 
 
@@ -586,9 +693,14 @@ def _queue(s: ViewState, name: str) -> Lane:
     return lane
 
 
-def _enqueue(lane: Lane, msg: int, key: str | None, position: int | None = None) -> None:
+def _enqueue(
+    lane: Lane, msg: int, key: str | None, position: int | None = None, copy: bool = False
+) -> None:
+    """Put ``msg`` in the queue (once: a requeue of a message already back is no second
+    copy) — unless it is another ``copy``: a message dead-lettered from two queues
+    reaches the DLX's queue twice, as two messages."""
     lane.unacked.pop(msg, None)
-    if any(m == msg for m, _ in lane.ready):
+    if not copy and any(m == msg for m, _ in lane.ready):
         return
     if position is None:
         lane.ready.append((msg, key))
@@ -601,9 +713,25 @@ def _dequeue(lane: Lane, msg: int) -> str | None:
     for i, (m, key) in enumerate(lane.ready):
         if m == msg:
             del lane.ready[i]
+            lane.hidden_until.pop(msg, None)
             return key
     gone = lane.unacked.pop(msg, None)
-    return gone[0] if gone else None
+    return gone.key if gone else None
+
+
+def _bounded(items: list[Any], kept: int) -> None:
+    if len(items) > kept:
+        del items[0 : len(items) - kept]
+
+
+def _keep(table: dict[Any, Any], kept: int) -> None:
+    while len(table) > kept:
+        del table[next(iter(table))]
+
+
+def _note(lane: Lane, msg: int, **change: Any) -> None:
+    lane.notes[msg] = lane.notes.get(msg, CopyNote())._replace(**change)
+    _keep(lane.notes, NOTES_KEPT)
 
 
 def _consumer(s: ViewState, name: str, group: str) -> Consumer:
@@ -720,19 +848,47 @@ def _finished(s: ViewState, r: RunFinished) -> None:
     s.finished = r.reason
 
 
+# -- producing and the log ---------------------------------------------------------------------
+
+
 def _produced(s: ViewState, r: Produced) -> None:
     p = _producer(s, r.producer)
     p.produced += 1
-    p.in_flight[r.msg] = r.seq
+    p.in_flight[r.msg] = InFlight(r.seq, r.key, r.key_seq)
 
 
 def _appended(s: ViewState, r: Appended) -> None:
     lane = _lane(s, r.topic, r.partition)
-    lane.log_end = max(lane.log_end, r.offset + 1)
+    end = r.offset + 1
+    if end > lane.log_end:
+        lane.log_end = end
+    if end > lane.high_watermark:
+        lane.high_watermark = end
+    p = s.producers.get(r.producer)
+    sending = p.in_flight.get(r.msg) if p is not None else None
+    if sending is None:
+        chip = LogChip(
+            r.offset, r.msg, r.key, None, r.producer_seq, r.txn, 1, r.tombstone, r.producer
+        )  # fmt: skip
+    else:
+        chip = LogChip(
+            r.offset, r.msg, r.key, sending.key_seq, r.producer_seq, r.txn, sending.attempt,
+            r.tombstone, r.producer,
+        )  # fmt: skip
     recent = lane.recent
-    recent.append((r.offset, r.msg, r.key))
+    recent.append(chip)
     if len(recent) > CHIPS:
         del recent[0]
+    if r.txn is not None and r.txn not in s.txns:
+        s.txns[r.txn] = "open"
+        _keep(s.txns, TXNS_KEPT)
+
+
+def _deduplicated(s: ViewState, r: ProduceDeduplicated) -> None:
+    lane = _lane(s, r.topic, r.partition)
+    lane.dedup_drops.append((r.msg, r.offset, r.producer_seq))
+    _bounded(lane.dedup_drops, 4)
+    _producer(s, r.producer).deduplicated += 1
 
 
 def _acked(s: ViewState, r: Acked) -> None:
@@ -747,7 +903,11 @@ def _sent_unacknowledged(s: ViewState, r: SentUnacknowledged) -> None:
 
 
 def _produce_retried(s: ViewState, r: ProduceRetried) -> None:
-    _producer(s, r.producer).retries += 1
+    p = _producer(s, r.producer)
+    p.retries += 1
+    sending = p.in_flight.get(r.msg)
+    if sending is not None:
+        p.in_flight[r.msg] = sending._replace(attempt=r.attempt, reason=r.reason)
 
 
 def _produce_failed(s: ViewState, r: ProduceFailed) -> None:
@@ -756,84 +916,52 @@ def _produce_failed(s: ViewState, r: ProduceFailed) -> None:
     p.in_flight.pop(r.msg, None)
 
 
+def _txn_ended(s: ViewState, r: TransactionCommitted | TransactionAborted) -> None:
+    s.txns[r.txn] = "committed" if isinstance(r, TransactionCommitted) else "aborted"
+    _keep(s.txns, TXNS_KEPT)
+
+
+def _truncated(s: ViewState, r: LogTruncated) -> None:
+    lane = _lane(s, r.topic, r.partition)
+    lane.log_start = max(lane.log_start, r.log_start_offset)
+    lane.recent = [c for c in lane.recent if c.offset >= lane.log_start]
+
+
+def _compacted(s: ViewState, r: LogCompacted) -> None:
+    lane = _lane(s, r.topic, r.partition)
+    lane.compacted += r.removed  # tombstones included
+    if r.msgs:
+        gone = set(r.msgs)
+        lane.recent = [c for c in lane.recent if c.msg not in gone]
+
+
+# -- consuming and groups ------------------------------------------------------------------------
+
+
 def _delivered(s: ViewState, r: Delivered) -> None:
     c = _consumer(s, r.consumer, r.group)
     if r.partition is None:
         # A queue broker: the group is the queue; the message moves from ready to unacked.
         lane = _queue(s, r.group)
         key = _dequeue(lane, r.msg)
-        lane.unacked[r.msg] = (key if key is not None else r.key, r.consumer)
+        c.tags += 1
+        lane.unacked[r.msg] = Unacked(
+            key if key is not None else r.key, r.consumer, c.tags, r.redelivered, r.delivery_count
+        )
+        if r.delivery_count is not None:
+            _note(lane, r.msg, delivery_count=r.delivery_count)
+        if s.broker.startswith("sqs"):
+            lane.receives[r.msg] = lane.receives.get(r.msg, 0) + 1
+            _keep(lane.receives, RECEIVES_KEPT)
         c.in_flight[r.msg] = lane.name
+        if c.batch and all(status != "…" for _, status in c.batch):
+            c.batch = []
     else:
         c.in_flight[r.msg] = lane_name(r.topic, r.partition)
     c.last = f"m{r.msg}"
 
 
-def _enqueued(s: ViewState, r: Enqueued) -> None:
-    lane = _queue(s, r.group)
-    _enqueue(lane, r.msg, r.key)
-    lane.log_end += 1
-
-
-def _redriven(s: ViewState, r: Redriven) -> None:
-    """Back from the dead-letter queue into ``r.group``, its source queue."""
-    lane = _queue(s, r.group)
-    _enqueue(lane, r.msg, _key_of(s, r.msg))
-    lane.log_end += 1
-
-
-def _key_of(s: ViewState, msg: int) -> str | None:
-    """The message's key, from any queue that holds it (``Redriven`` does not carry it)."""
-    for lane in s.lanes.values():
-        for m, key in lane.ready:
-            if m == msg:
-                return key
-        held = lane.unacked.get(msg)
-        if held is not None:
-            return held[0]
-    return None
-
-
-def _routed(s: ViewState, r: Routed) -> None:
-    for name in r.queues:
-        lane = _queue(s, name)
-        _enqueue(lane, r.msg, r.key)
-        lane.log_end += 1
-
-
-def _requeued(s: ViewState, r: Requeued) -> None:
-    lane = _queue(s, r.group)
-    _enqueue(lane, r.msg, _dequeue(lane, r.msg), r.position)
-
-
-def _visible_again(s: ViewState, r: VisibilityExpired) -> None:
-    lane = _queue(s, r.group)
-    _enqueue(lane, r.msg, _dequeue(lane, r.msg))
-
-
-def _left_queue(
-    s: ViewState,
-    r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed | MessageLostOnRestart,
-) -> None:
-    """Acked, deleted, expired, overflowed or dead-lettered: gone from this queue."""
-    lane = s.lanes.get(r.group)
-    if lane is not None and lane.queue:
-        _dequeue(lane, r.msg)
-    # A deletion names the consumer that held it; the others come from the queue itself.
-    consumer = r.consumer if isinstance(r, MessageDeleted) else None
-    for c in s.consumers.values():
-        if c.name == consumer or (consumer is None and c.group == r.group):
-            c.in_flight.pop(r.msg, None)
-
-
-def _delivery_acked(s: ViewState, r: DeliveryAcked) -> None:
-    lane = _queue(s, r.group)
-    _dequeue(lane, r.msg)
-    if r.multiple and r.count > 1:
-        # ack multiple=true settles every earlier delivery to this consumer too.
-        earlier = [m for m, (_, c) in lane.unacked.items() if c == r.consumer and m != r.msg]
-        for m in earlier[: r.count - 1]:
-            lane.unacked.pop(m, None)
+RECEIVES_KEPT = 256
 
 
 def _processed(s: ViewState, r: Processed) -> None:
@@ -841,12 +969,31 @@ def _processed(s: ViewState, r: Processed) -> None:
     c.in_flight.pop(r.msg, None)
     c.processed += 1
     c.last = f"m{r.msg}"
+    _batch_item(c, r.msg, "ok")
+
+
+def _batch_item(c: Consumer, msg: int, status: str) -> None:
+    for i, (m, _) in enumerate(c.batch):
+        if m == msg:
+            c.batch[i] = (m, status)
+            return
 
 
 def _consumer_done_with(s: ViewState, r: Skipped) -> None:
     consumer = s.consumers.get(r.consumer)
     if consumer is not None:
         consumer.in_flight.pop(r.msg, None)
+
+
+def _processing_failed(s: ViewState, r: ProcessingFailed) -> None:
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        _batch_item(c, r.msg, "failed")
+        held = c.in_flight.get(r.msg)
+        lane = s.lanes.get(held) if held is not None else None
+        if lane is not None and lane.queue and s.broker.startswith("sqs"):
+            # The handler gave up on it; the message stays hidden until its timeout.
+            del c.in_flight[r.msg]
 
 
 def _committed(s: ViewState, r: Committed) -> None:
@@ -869,6 +1016,9 @@ def _left(s: ViewState, r: MemberLeft) -> None:
         g.members.remove(r.consumer)
     g.state = "rebalancing"
     c = _consumer(s, r.consumer, r.group)
+    for tp in c.owned:
+        if tp not in g.revoked:
+            g.revoked.append(tp)
     c.owned = []
     c.in_flight.clear()
     if c.state != "crashed":
@@ -877,6 +1027,18 @@ def _left(s: ViewState, r: MemberLeft) -> None:
 
 def _rebalanced(s: ViewState, r: Rebalanced) -> None:
     g = _group(s, r.group)
+    before: dict[str, str] = {}
+    for name, c in s.consumers.items():
+        if c.group == r.group:
+            for tp in c.owned:
+                before[tp] = name
+    after = {tp: name for name, owned in r.assignment.items() for tp in owned}
+    moves: list[tuple[str, str | None, str | None]] = []
+    for tp in sorted(set(before) | set(after) | set(g.revoked)):
+        if before.get(tp) != after.get(tp):
+            moves.append((tp, before.get(tp), after.get(tp)))
+    g.moves = moves if g.generation else []
+    g.revoked = []
     g.generation, g.assignor, g.state = r.generation, r.assignor, "stable"
     for name, c in s.consumers.items():
         if c.group == r.group:
@@ -894,26 +1056,29 @@ def _position_reset(s: ViewState, r: PositionReset) -> None:
     _lane(s, r.topic, r.partition)
 
 
-def _truncated(s: ViewState, r: LogTruncated) -> None:
-    lane = _lane(s, r.topic, r.partition)
-    lane.log_start = max(lane.log_start, r.log_start_offset)
-    lane.recent = [c for c in lane.recent if c[0] >= lane.log_start]
-
-
-def _compacted(s: ViewState, r: LogCompacted) -> None:
-    _lane(s, r.topic, r.partition).compacted += r.removed  # tombstones included
+# -- faults ---------------------------------------------------------------------------------------
 
 
 def _crashed(s: ViewState, r: Crashed) -> None:
     name = r.component
     if name in s.consumers:
         c = s.consumers[name]
+        g = s.groups.get(c.group)
+        if g is not None:
+            for tp in c.owned:
+                if tp not in g.revoked:
+                    g.revoked.append(tp)
         c.state, c.owned = "crashed", []
         c.in_flight.clear()
+        c.tags = 0  # its channel is gone; a new one numbers its deliveries from 1 again
+        for w in s.windows.values():
+            if w.group == c.group:
+                w.lost_state = True
     elif name in s.producers:
         s.producers[name].state = "crashed"
     elif name not in s.crashed:
         s.crashed.append(name)
+    crashed_projector(s, r)
 
 
 def _restarted(s: ViewState, r: Restarted) -> None:
@@ -944,7 +1109,7 @@ def _leader_elected(s: ViewState, r: LeaderElected) -> None:
     lane = _lane(s, r.topic, r.partition)
     # The partition is the new leader's log now: records only the old one had are gone.
     lane.log_end = r.log_end_offset
-    lane.recent = [chip for chip in lane.recent if chip[0] < r.log_end_offset]
+    lane.recent = [chip for chip in lane.recent if chip.offset < r.log_end_offset]
 
 
 def _partition_offline(s: ViewState, r: PartitionOffline) -> None:
@@ -960,91 +1125,164 @@ def _high_watermark(s: ViewState, r: HighWatermarkAdvanced) -> None:
     _replication(s, r.topic, r.partition).high_watermark = r.high_watermark
 
 
-# -- event store and CQRS ----------------------------------------------------------------
+# -- queue brokers -----------------------------------------------------------------------------
 
 
-def _store(s: ViewState) -> StoreView:
-    if s.store is None:
-        s.store = StoreView()
-    return s.store
+def _enqueued(s: ViewState, r: Enqueued) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, r.key)
+    lane.log_end += 1
+    if r.visible_in_ms > 0:
+        lane.hidden_until[r.msg] = r.at + r.visible_in_ms
+        _keep(lane.hidden_until, RECEIVES_KEPT)
 
 
-def _projector(s: ViewState, name: str) -> ProjectorView:
-    store = _store(s)
-    p = store.projectors.get(name)
-    if p is None:
-        p = store.projectors[name] = ProjectorView(name)
-    return p
+def _redriven(s: ViewState, r: Redriven) -> None:
+    """Back from the dead-letter queue into ``r.group``, its source queue."""
+    key = _key_of(s, r.msg)
+    dlq = s.lanes.get(r.source)
+    if dlq is not None and dlq.queue:
+        _dequeue(dlq, r.msg)
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, key)
+    lane.receives.pop(r.msg, None)  # the receive count starts over
+    lane.log_end += 1
+    lane.notes.pop(r.msg, None)
 
 
-def _event_stored(s: ViewState, r: EventStored) -> None:
-    store = _store(s)
-    store.head = max(store.head, r.position)
-    store.streams[r.stream] = max(store.streams.get(r.stream, 0), r.version)
+def _key_of(s: ViewState, msg: int) -> str | None:
+    """The message's key, from any queue that holds it (``Redriven`` does not carry it)."""
+    for lane in s.lanes.values():
+        for m, key in lane.ready:
+            if m == msg:
+                return key
+        held = lane.unacked.get(msg)
+        if held is not None:
+            return held.key
+    return None
 
 
-def _aggregate_loaded(s: ViewState, r: AggregateLoaded) -> None:
-    streams = _store(s).streams
-    streams[r.stream] = max(streams.get(r.stream, 0), r.version)
+def _routed(s: ViewState, r: Routed) -> None:
+    death = s.deaths.get(r.msg)
+    dead = death[1] if death is not None and death[0] == r.exchange else None
+    if dead is not None:
+        del s.deaths[r.msg]
+    for name in r.queues:
+        lane = _queue(s, name)
+        _enqueue(lane, r.msg, r.key, copy=dead is not None)
+        lane.log_end += 1
+        if dead is not None or r.msg in lane.notes:
+            # A copy routed here anew starts a new life in this queue (its death comes with it).
+            lane.notes[r.msg] = CopyNote(dead=dead)
+            _keep(lane.notes, NOTES_KEPT)
+    s.routed[r.exchange] = (r.msg, r.key, tuple(r.queues))
 
 
-def _snapshot_taken(s: ViewState, r: SnapshotTaken) -> None:
-    _store(s).snapshots[r.stream] = r.version
+def _requeued(s: ViewState, r: Requeued) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, _dequeue(lane, r.msg), r.position)
+    _note(lane, r.msg, returned=lane.notes.get(r.msg, CopyNote()).returned + 1)
 
 
-def _version_conflicted(s: ViewState, r: VersionConflicted) -> None:
-    _store(s).conflicts += 1
+def _visible_again(s: ViewState, r: VisibilityExpired) -> None:
+    lane = _queue(s, r.group)
+    _enqueue(lane, r.msg, _dequeue(lane, r.msg))
 
 
-def _command_rejected(s: ViewState, r: CommandRejected) -> None:
-    _store(s).rejected += 1
-
-
-def _projected(s: ViewState, r: Projected) -> None:
-    p = _projector(s, r.projector)
-    if p.rebuild_version is None:
-        p.applied = max(p.applied, r.position)
-
-
-def _checkpoint_saved(s: ViewState, r: CheckpointSaved) -> None:
-    _projector(s, r.projector).checkpoint = r.position
-
-
-def _projector_touched(
-    s: ViewState, r: ProjectionSkipped | GapWaited | GapSkipped | ReadModelSnapshotted
+def _left_queue(
+    s: ViewState,
+    r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed | MessageLostOnRestart,
 ) -> None:
-    """Skips and gap waits: the projector exists, its numbers do not change."""
-    _projector(s, r.projector)
+    """Acked, deleted, expired, overflowed, dead-lettered or lost in a restart: gone from
+    this queue."""
+    lane = s.lanes.get(r.group)
+    if lane is not None and lane.queue:
+        _dequeue(lane, r.msg)
+        if not isinstance(r, DeadLettered):
+            lane.receives.pop(r.msg, None)
+        if isinstance(r, MessageExpired | QueueOverflowed):
+            what = "expired" if isinstance(r, MessageExpired) else r.overflow
+            lane.drops.append((r.msg, what))
+            _bounded(lane.drops, 6)
+    # A deletion names the consumer that held it; the others come from the queue itself.
+    consumer = r.consumer if isinstance(r, MessageDeleted) else None
+    for c in s.consumers.values():
+        if c.name == consumer or (consumer is None and c.group == r.group):
+            c.in_flight.pop(r.msg, None)
+    if isinstance(r, MessageDeleted):
+        deleter = s.consumers.get(r.consumer)
+        if deleter is not None:
+            deleter.note = ("deleted", r.msg)
 
 
-def _queried(s: ViewState, r: ReadModelQueried) -> None:
-    # A query answered from the event log (not a read model) names no projector.
-    if r.source != "event-log":
-        p = _projector(s, r.source)
-        value = "∅" if r.value is None else r.value
-        p.last_query = f"{r.key}={value}" + (" stale" if r.stale else "")
-        p.stale_reads += 1 if r.stale else 0
+def _dead_lettered(s: ViewState, r: DeadLettered) -> None:
+    _left_queue(s, r)
+    reason = r.reason
+    if r.headers is not None and r.headers.x_death:
+        reason = r.headers.x_death[0].reason
+    if s.broker.startswith("sqs"):
+        # An SQS redrive moves the message into the dead-letter queue itself.
+        dlq = _queue(s, r.destination)
+        _enqueue(dlq, r.msg, r.key)
+        dlq.log_end += 1
+        _note(dlq, r.msg, dead=reason)
+        source = s.lanes.get(r.group)
+        if source is not None:
+            count = source.receives.pop(r.msg, None)
+            if count is not None:
+                dlq.receives[r.msg] = count  # the receives that sent it there
+    else:
+        # RabbitMQ: to an exchange, which routes it on (``_routed`` hands the reason over).
+        s.deaths[r.msg] = (r.destination, reason)
+        _keep(s.deaths, DEATHS_KEPT)
 
 
-def _rebuild_started(s: ViewState, r: RebuildStarted) -> None:
-    p = _projector(s, r.projector)
-    p.rebuild_version, p.rebuild_position, p.rebuild_head = r.version, 0, r.head
+def _delivery_acked(s: ViewState, r: DeliveryAcked) -> None:
+    lane = _queue(s, r.group)
+    _dequeue(lane, r.msg)
+    if r.multiple and r.count > 1:
+        # ack multiple=true settles every earlier delivery to this consumer too.
+        earlier = [m for m, u in lane.unacked.items() if u.consumer == r.consumer and m != r.msg]
+        for m in earlier[: r.count - 1]:
+            lane.unacked.pop(m, None)
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        c.note = ("acked", r.msg)
 
 
-def _rebuild_progressed(s: ViewState, r: RebuildProgressed) -> None:
-    p = _projector(s, r.projector)
-    p.rebuild_version = r.version
-    p.rebuild_position, p.rebuild_head = r.position, r.head
+def _nacked(s: ViewState, r: Nacked) -> None:
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        c.note = ("requeued" if r.requeue else "rejected", r.msg)
+        c.in_flight.pop(r.msg, None)
 
 
-def _rebuild_finished(s: ViewState, r: RebuildFinished) -> None:
-    p = _projector(s, r.projector)
-    p.rebuild_version = None
-    p.rebuilt = r.events
+def _delete_failed(s: ViewState, r: DeleteFailed) -> None:
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        c.note = ("stale", r.msg)
 
 
-def _read_model_switched(s: ViewState, r: ReadModelSwitched) -> None:
-    _projector(s, r.projector).reading = r.to_version
+def _visibility_changed(s: ViewState, r: VisibilityChanged | VisibilityChangeFailed) -> None:
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        c.note = ("extended" if isinstance(r, VisibilityChanged) else "refused", r.msg)
+
+
+def _dedup_dropped(s: ViewState, r: DedupDropped) -> None:
+    lane = _queue(s, r.group)
+    lane.dedup_drops.append((r.msg, r.first_msg, None))
+    _bounded(lane.dedup_drops, 4)
+
+
+def _lambda_invoked(s: ViewState, r: LambdaInvoked) -> None:
+    _consumer(s, r.consumer, r.group).batch = [(m, "…") for m in r.msgs[:10]]
+
+
+def _batch_item_failed(s: ViewState, r: BatchItemFailed) -> None:
+    c = s.consumers.get(r.consumer)
+    if c is not None:
+        _batch_item(c, r.msg, "failed")
 
 
 # -- stream processors and sagas ---------------------------------------------------------
@@ -1057,8 +1295,28 @@ def _windows(s: ViewState, group: str) -> WindowsView:
     return w
 
 
+def _timestamped(s: ViewState, r: RecordTimestamped) -> None:
+    w = _windows(s, r.group)
+    w.arrived += 1
+    w.arrivals.append(Arrival(r.msg, r.key, r.event_time_ms, w.arrived))
+    _bounded(w.arrivals, ARRIVALS_KEPT)
+    if w.max_event_ms is None or r.event_time_ms > w.max_event_ms:
+        w.max_event_ms = r.event_time_ms
+
+
 def _watermark(s: ViewState, r: WatermarkAdvanced) -> None:
-    _windows(s, r.group).watermark_ms = r.watermark_ms
+    w = _windows(s, r.group)
+    w.watermark_ms = r.watermark_ms
+    w.max_event_ms = r.max_event_ms
+
+
+def _box(w: WindowsView, key: str, start_ms: int, end_ms: int | None) -> WindowBox:
+    name = f"{key}@{start_ms}"
+    box = w.boxes.get(name)
+    if box is None:
+        box = w.boxes[name] = WindowBox(key, start_ms, end_ms)
+        _keep(w.boxes, BOXES_KEPT)
+    return box
 
 
 def _window_opened(s: ViewState, r: WindowOpened) -> None:
@@ -1066,10 +1324,20 @@ def _window_opened(s: ViewState, r: WindowOpened) -> None:
     name = f"{r.key}@{r.start_ms}"
     if name not in w.open:
         w.open.append(name)
+    _box(w, r.key, r.start_ms, r.end_ms)
 
 
-def _window_emitted(s: ViewState, r: WindowEmitted) -> None:
-    _windows(s, r.group).emitted += 1
+def _window_emitted(s: ViewState, r: WindowEmitted | WindowUpdated) -> None:
+    w = _windows(s, r.group)
+    if isinstance(r, WindowEmitted):
+        w.emitted += 1
+    box = _box(w, r.key, r.start_ms, r.end_ms)
+    state = "emitted" if isinstance(r, WindowEmitted) else "updated"
+    w.boxes[f"{r.key}@{r.start_ms}"] = box._replace(
+        end_ms=r.end_ms, state=state, value=r.value, records=r.records
+    )
+    if isinstance(r, WindowUpdated):
+        _fate(w, r.msg, "updated")
 
 
 def _window_closed(s: ViewState, r: WindowClosed) -> None:
@@ -1077,21 +1345,58 @@ def _window_closed(s: ViewState, r: WindowClosed) -> None:
     name = f"{r.key}@{r.start_ms}"
     if name in w.open:
         w.open.remove(name)
+    box = w.boxes.get(name)
+    if box is not None:
+        w.boxes[name] = box._replace(state="closed", value=r.value)
+
+
+def _fate(w: WindowsView, msg: int, fate: str) -> None:
+    for i in range(len(w.arrivals) - 1, -1, -1):
+        if w.arrivals[i].msg == msg:
+            w.arrivals[i] = w.arrivals[i]._replace(fate=fate)
+            return
 
 
 def _late_dropped(s: ViewState, r: LateRecordDropped) -> None:
-    _windows(s, r.group).late += 1
+    w = _windows(s, r.group)
+    w.late += 1
+    w.side.append((r.msg, r.key, r.event_time_ms, r.side_output))
+    _bounded(w.side, 8)
+    _fate(w, r.msg, "side" if r.side_output else "late")
 
 
 def _state_restored(s: ViewState, r: StateRestored) -> None:
-    _windows(s, r.group).restored += 1
+    w = _windows(s, r.group)
+    w.restored += 1
+    w.lost_state = False
+    w.restored_from = (r.entries, r.windows)
+    if r.watermark_ms is not None:
+        w.watermark_ms = r.watermark_ms
 
 
 def _saga(s: ViewState, saga: str) -> SagaView:
     v = s.sagas.get(saga)
     if v is None:
         v = s.sagas[saga] = SagaView(saga)
+        s.saga_tally["running"] = s.saga_tally.get("running", 0) + 1
+        if len(s.sagas) > SAGAS_KEPT:
+            finished = [k for k, x in s.sagas.items() if x.status not in _SAGA_BUSY]
+            del s.sagas[finished[0] if finished else next(iter(s.sagas))]
     return v
+
+
+_SAGA_BUSY = frozenset({"running", "failed", "compensating", "timed out"})
+
+
+def _status(s: ViewState, v: SagaView, status: str) -> None:
+    """Move ``v`` to ``status``, keeping the tally of every instance right."""
+    tally = s.saga_tally
+    if tally.get(v.status, 0) > 0:
+        tally[v.status] -= 1
+        if not tally[v.status]:
+            del tally[v.status]
+    tally[status] = tally.get(status, 0) + 1
+    v.status = status
 
 
 def _saga_started(s: ViewState, r: SagaStarted) -> None:
@@ -1102,25 +1407,39 @@ def _saga_step(s: ViewState, r: SagaStepCompleted) -> None:
     v = _saga(s, r.saga)
     v.step = r.step
     v.steps += 1
+    if r.repeat:
+        v.repeats.append(r.step)
+    elif r.step not in v.done:
+        v.done.append(r.step)
 
 
 def _saga_failed(s: ViewState, r: SagaStepFailed) -> None:
     v = _saga(s, r.saga)
-    v.step, v.status = r.step, "failed"
+    v.step, v.failed = r.step, r.step
+    _status(s, v, "failed")
 
 
 def _saga_compensated(s: ViewState, r: SagaCompensated) -> None:
     v = _saga(s, r.saga)
-    v.step, v.status = r.step, "compensating"
+    v.step = r.step
+    if r.step not in v.compensated:
+        v.compensated.append(r.step)
+    if v.status not in ("compensated", "timed-out", "completed"):
+        _status(s, v, "compensating")
 
 
 def _saga_timed_out(s: ViewState, r: SagaTimedOut) -> None:
     v = _saga(s, r.saga)
-    v.step, v.status = r.step, "timed out"
+    v.step, v.failed = r.step, r.step
+    _status(s, v, "timed out")
 
 
 def _saga_completed(s: ViewState, r: SagaCompleted) -> None:
-    _saga(s, r.saga).status = r.outcome
+    _status(s, _saga(s, r.saga), r.outcome)
+
+
+def _saga_ignored(s: ViewState, r: SagaDuplicateIgnored) -> None:
+    _saga(s, r.saga).ignored += 1
 
 
 # -- marks on messages and running timers -------------------------------------------------
@@ -1161,12 +1480,24 @@ def _stop(s: ViewState, key: str, at_ms: int, fired: bool = False) -> None:
 
 
 def _stop_msg(
-    s: ViewState, kinds: tuple[str, ...], msg: int, at_ms: int, fired: bool = False
+    s: ViewState,
+    kinds: tuple[str, ...],
+    msg: int,
+    at_ms: int,
+    fired: bool = False,
+    owners: tuple[str, ...] | None = None,
 ) -> None:
+    """Stop ``msg``'s timers of ``kinds`` — only those running on ``owners``, if given
+    (a fanout's copies share a message id: deleting one copy stops no other's clock)."""
     label = f"m{msg}"
     for key in [k for k, t in s.timers.items() if t.kind in kinds and t.label.startswith(label)]:
-        if s.timers[key].label.split(" ", 1)[0] == label:
+        t = s.timers[key]
+        if t.label.split(" ", 1)[0] == label and (owners is None or t.owner in owners):
             _stop(s, key, at_ms, fired)
+
+
+def _members(s: ViewState, group: str) -> tuple[str, ...]:
+    return (group, *(c.name for c in s.consumers.values() if c.group == group))
 
 
 def _mark_delivered(s: ViewState, r: Delivered) -> None:
@@ -1174,7 +1505,7 @@ def _mark_delivered(s: ViewState, r: Delivered) -> None:
         _flags(s, r.msg).deliveries += 1
     elif r.msg in s.flags:
         s.flags[r.msg].deliveries += 1
-    _stop_msg(s, ("retry", "ttl"), r.msg, r.at)
+    _stop_msg(s, ("retry", "ttl"), r.msg, r.at, owners=(r.group, r.consumer))
     if r.partition is None:
         vis = _setting_ms(s, f"queue.{r.group}.VisibilityTimeout_ms")
         if vis is not None:
@@ -1210,12 +1541,13 @@ def _mark_visibility(s: ViewState, r: VisibilityChanged) -> None:
 
 
 def _mark_settled(s: ViewState, r: MessageDeleted | DeadLettered | DeliveryAcked) -> None:
-    _stop_msg(s, ("visibility", "retry", "ttl"), r.msg, r.at)
+    _stop_msg(s, ("visibility", "retry", "ttl"), r.msg, r.at, owners=_members(s, r.group))
 
 
 def _mark_expired(s: ViewState, r: VisibilityExpired | MessageExpired) -> None:
     kinds = ("visibility",) if isinstance(r, VisibilityExpired) else ("ttl",)
-    _stop_msg(s, kinds, r.msg, r.at, fired=True)  # the expiry is what the timer caused
+    # The expiry is what the timer caused.
+    _stop_msg(s, kinds, r.msg, r.at, fired=True, owners=(r.group,))
     if isinstance(r, VisibilityExpired):
         _flags(s, r.msg)
 
@@ -1246,17 +1578,17 @@ def _mark_retry(s: ViewState, r: RetryScheduled) -> None:
 
 
 def _mark_failed(s: ViewState, r: ProcessingFailed) -> None:
-    _stop_msg(s, ("retry",), r.msg, r.at)
+    _stop_msg(s, ("retry",), r.msg, r.at, owners=(r.consumer,))
 
 
 def _mark_backoff(s: ViewState, r: ProduceRetried) -> None:
-    _stop_msg(s, ("backoff",), r.msg, r.at)
+    _stop_msg(s, ("backoff",), r.msg, r.at, owners=(r.producer,))
     label = f"m{r.msg} #{r.attempt}"
     _start(s, Timer("backoff", r.producer, label, r.at, r.at + r.backoff_ms, r.seq))
 
 
 def _mark_produce_done(s: ViewState, r: Appended | Acked | ProduceFailed) -> None:
-    _stop_msg(s, ("backoff",), r.msg, r.at)
+    _stop_msg(s, ("backoff",), r.msg, r.at, owners=(r.producer,))
 
 
 def _mark_committed(s: ViewState, r: Committed) -> None:
@@ -1287,6 +1619,9 @@ def _mark_left(s: ViewState, r: MemberLeft) -> None:
 
 def _mark_duplicate(s: ViewState, r: DuplicateDetected) -> None:
     _flags(s, r.msg).dup = True
+    lane = s.lanes.get(r.group)
+    if lane is not None and lane.queue:
+        _note(lane, r.msg, dup=True)
 
 
 def _mark_order(s: ViewState, r: OrderViolated) -> None:
@@ -1296,7 +1631,7 @@ def _mark_order(s: ViewState, r: OrderViolated) -> None:
 def _mark_lost(s: ViewState, r: MessageLost) -> None:
     where = r.group
     for lane in s.lanes.values():
-        if any(m == r.msg for _, m, _ in lane.recent) or r.msg in lane.unacked:
+        if any(c.msg == r.msg for c in lane.recent) or r.msg in lane.unacked:
             where = lane.name
             break
     _flags(s, r.msg).lost_at = where
@@ -1311,6 +1646,33 @@ def _mark_saga_step(s: ViewState, r: SagaStarted | SagaStepCompleted) -> None:
 
 def _mark_saga_end(s: ViewState, r: SagaTimedOut | SagaCompleted | SagaStepFailed) -> None:
     _stop(s, f"saga:{r.saga}:step", r.at)
+
+
+# -- retries performed (the checker's books) ------------------------------------------------
+
+
+def _retry_scheduled(s: ViewState, r: RetryScheduled) -> None:
+    s.retry_books.scheduled(r.group, r.msg)
+
+
+def _retry_tried(s: ViewState, r: Processed | ProcessingFailed) -> None:
+    s.retry_books.tried(r.group, r.msg)
+
+
+def _retry_called_off(s: ViewState, r: DeadLettered | Skipped) -> None:
+    s.retry_books.called_off(r.group, r.msg)
+
+
+def _resend_scheduled(s: ViewState, r: ProduceRetried) -> None:
+    s.retry_books.resend_scheduled(r.producer, r.msg, r.at, r.backoff_ms)
+
+
+def _resend_answered(s: ViewState, r: Acked | ProduceFailed) -> None:
+    s.retry_books.answered(r.producer, r.msg, r.at)
+
+
+def _retry_crashed(s: ViewState, r: Crashed) -> None:
+    s.retry_books.producer_crashed(r.component, r.at)
 
 
 _Handler = Callable[[ViewState, Any], None]
@@ -1338,15 +1700,19 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         # producing and the log
         _on(Produced, _produced),
         _on(Appended, _appended),
+        _on(ProduceDeduplicated, _deduplicated),
         _on(Acked, _acked),
         _on(SentUnacknowledged, _sent_unacknowledged),
         _on(ProduceRetried, _produce_retried),
         _on(ProduceFailed, _produce_failed),
         _on(LogTruncated, _truncated),
         _on(LogCompacted, _compacted),
+        _on(TransactionCommitted, _txn_ended),
+        _on(TransactionAborted, _txn_ended),
         # consuming and groups
         _on(Delivered, _delivered),
         _on(Processed, _processed),
+        _on(ProcessingFailed, _processing_failed),
         _on(Skipped, _consumer_done_with),
         _on(Committed, _committed),
         _on(MemberJoined, _joined),
@@ -1369,32 +1735,24 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(VisibilityExpired, _visible_again),
         _on(Redriven, _redriven),
         _on(DeliveryAcked, _delivery_acked),
-        _on(DeadLettered, _left_queue),
+        _on(Nacked, _nacked),
+        _on(DeadLettered, _dead_lettered),
         _on(MessageDeleted, _left_queue),
         _on(MessageExpired, _left_queue),
         _on(QueueOverflowed, _left_queue),
         _on(MessageLostOnRestart, _left_queue),
-        # event store and CQRS
-        _on(EventStored, _event_stored),
-        _on(AggregateLoaded, _aggregate_loaded),
-        _on(SnapshotTaken, _snapshot_taken),
-        _on(VersionConflicted, _version_conflicted),
-        _on(CommandRejected, _command_rejected),
-        _on(Projected, _projected),
-        _on(ProjectionSkipped, _projector_touched),
-        _on(ReadModelSnapshotted, _projector_touched),
-        _on(CheckpointSaved, _checkpoint_saved),
-        _on(GapWaited, _projector_touched),
-        _on(GapSkipped, _projector_touched),
-        _on(ReadModelQueried, _queried),
-        _on(RebuildStarted, _rebuild_started),
-        _on(RebuildProgressed, _rebuild_progressed),
-        _on(RebuildFinished, _rebuild_finished),
-        _on(ReadModelSwitched, _read_model_switched),
+        _on(DeleteFailed, _delete_failed),
+        _on(VisibilityChanged, _visibility_changed),
+        _on(VisibilityChangeFailed, _visibility_changed),
+        _on(DedupDropped, _dedup_dropped),
+        _on(LambdaInvoked, _lambda_invoked),
+        _on(BatchItemFailed, _batch_item_failed),
         # stream processors
+        _on(RecordTimestamped, _timestamped),
         _on(WatermarkAdvanced, _watermark),
         _on(WindowOpened, _window_opened),
         _on(WindowEmitted, _window_emitted),
+        _on(WindowUpdated, _window_emitted),
         _on(WindowClosed, _window_closed),
         _on(LateRecordDropped, _late_dropped),
         _on(StateRestored, _state_restored),
@@ -1405,39 +1763,23 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(SagaCompensated, _saga_compensated),
         _on(SagaTimedOut, _saga_timed_out),
         _on(SagaCompleted, _saga_completed),
+        _on(SagaDuplicateIgnored, _saga_ignored),
+        # event store and CQRS (tui.fold_store)
+        *STORE_HANDLERS,
     ]
 )
 """Record class → how it changes the view."""
 
 _QUIET: frozenset[type[Record]] = frozenset(
     {
-        ProduceDeduplicated,
-        ProcessingFailed,
         RetryScheduled,
         CommitFailed,
-        TransactionCommitted,
-        TransactionAborted,
         NetworkDropped,
         NetworkDuplicated,
         DuplicateDetected,
         OrderViolated,
         MessageLost,
         MessageDropped,
-        Nacked,
-        VisibilityChanged,
-        VisibilityChangeFailed,
-        DeleteFailed,
-        DedupDropped,
-        LambdaInvoked,
-        BatchItemFailed,
-        WindowUpdated,
-        SagaDuplicateIgnored,
-        UpcastApplied,
-        SnapshotDiscarded,
-        UpdateLost,
-        EventPublished,
-        EventUnpublished,
-        ReadModelMismatched,
         # a dropped publish and Lambda scaling (a cluster's and a blocked publisher's have handlers)
         PublishDropped,
         LambdaScaled,
@@ -1489,6 +1831,21 @@ _MARKS: dict[type[Record], _Handler] = dict(
 )
 """Record class → how it changes the marks on messages and the running timers."""
 
+_RETRIES: dict[type[Record], _Handler] = dict(
+    [
+        _on(RetryScheduled, _retry_scheduled),
+        _on(Processed, _retry_tried),
+        _on(ProcessingFailed, _retry_tried),
+        _on(DeadLettered, _retry_called_off),
+        _on(Skipped, _retry_called_off),
+        _on(ProduceRetried, _resend_scheduled),
+        _on(Acked, _resend_answered),
+        _on(ProduceFailed, _resend_answered),
+        _on(Crashed, _retry_crashed),
+    ]
+)
+"""Record class → how it changes the retry books (``simulator.retries``)."""
+
 
 def _apply_in_place(s: ViewState, r: Record) -> None:
     cls = type(r)
@@ -1506,6 +1863,9 @@ def _apply_in_place(s: ViewState, r: Record) -> None:
     marks = _MARKS.get(cls)
     if marks is not None:
         marks(s, r)
+    books = _RETRIES.get(cls)
+    if books is not None:
+        books(s, r)
 
 
 def apply(state: ViewState, record: Record) -> ViewState:

@@ -77,6 +77,7 @@ KIND_STYLES: dict[str, str] = {
     "LambdaInvoked": "cyan",
     "BatchItemFailed": "red",
     # stream processing and sagas
+    "RecordTimestamped": "dim",
     "WatermarkAdvanced": "dim yellow",
     "WindowOpened": "cyan",
     "WindowEmitted": "bold green",
@@ -111,6 +112,7 @@ KIND_STYLES: dict[str, str] = {
     "ReadModelQueried": "bold cyan",
     "RebuildStarted": "bold magenta",
     "RebuildProgressed": "dim magenta",
+    "EventReplayed": "green",
     "RebuildFinished": "bold magenta",
     "ReadModelSwitched": "bold yellow",
     "ReadModelMismatched": "bold white on red",

@@ -17,8 +17,9 @@ Everything here is a pure function of records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from simulator.trace import (
     Acked,
@@ -115,103 +116,233 @@ def _m(msg: int) -> str:
     return f"m{msg}"
 
 
+# -- one small function per record class: where it happens (``hop`` looks it up by class) ---
+
+_Cause = Record | None
+
+
+def _produced(r: Produced, _c: _Cause) -> Hop:
+    return Hop(r.seq, "Produced", r.producer, r.producer, _m(r.msg), msg=r.msg)
+
+
+def _appended(r: Appended, _c: _Cause) -> Hop:
+    lane = lane_name(r.topic, r.partition)
+    return Hop(r.seq, "Appended", r.producer, lane, _m(r.msg), msg=r.msg)
+
+
+def _deduplicated(r: ProduceDeduplicated, _c: _Cause) -> Hop:
+    lane = lane_name(r.topic, r.partition)
+    return Hop(r.seq, "ProduceDeduplicated", r.producer, lane, _m(r.msg), "drop", r.msg)
+
+
+def _acked(r: Acked, _c: _Cause) -> Hop:
+    lane = lane_name(r.topic, r.partition)
+    return Hop(r.seq, "Acked", lane, r.producer, "ack", msg=r.msg)
+
+
+def _producer_alone(r: ProduceRetried | ProduceFailed, _c: _Cause) -> Hop:
+    mark: Mark = "timer" if isinstance(r, ProduceRetried) else "fail"
+    return Hop(r.seq, type(r).__name__, r.producer, r.producer, _m(r.msg), mark, r.msg)
+
+
+def _routed(r: Routed, _c: _Cause) -> Hop:
+    dst = r.queues[0] if r.queues else r.component
+    return Hop(r.seq, "Routed", r.exchange, dst, _m(r.msg), msg=r.msg)
+
+
+def _enqueued(r: Enqueued, cause: _Cause) -> Hop:
+    src = r.group
+    if isinstance(cause, Produced):
+        src = cause.producer
+    elif isinstance(cause, Routed):
+        src = cause.exchange
+    return Hop(r.seq, "Enqueued", src, r.group, _m(r.msg), msg=r.msg, group=r.group)
+
+
+def _delivered(r: Delivered, _c: _Cause) -> Hop:
+    src = r.group if r.partition is None else lane_name(r.topic, r.partition)
+    mark: Mark = "redelivered" if r.redelivered else ""
+    return Hop(r.seq, "Delivered", src, r.consumer, _m(r.msg), mark, r.msg, r.group)
+
+
+def _processed(r: Processed, _c: _Cause) -> Hop:
+    return Hop(r.seq, "Processed", r.consumer, r.consumer, _m(r.msg), msg=r.msg, group=r.group)
+
+
+def _consumer_alone(r: ProcessingFailed | RetryScheduled | Skipped, _c: _Cause) -> Hop:
+    mark: Mark = "timer" if isinstance(r, RetryScheduled) else "fail"
+    return Hop(r.seq, type(r).__name__, r.consumer, r.consumer, _m(r.msg), mark, r.msg, r.group)
+
+
+def _committed(r: Committed, _c: _Cause) -> Hop:
+    lane = lane_name(r.topic, r.partition)
+    return Hop(r.seq, "Committed", r.consumer, lane, f"@{r.offset}", group=r.group)
+
+
+def _commit_failed(r: CommitFailed, _c: _Cause) -> Hop:
+    return Hop(r.seq, "CommitFailed", r.consumer, r.consumer, "commit", "fail", group=r.group)
+
+
+def _settled(r: DeliveryAcked | MessageDeleted | Nacked, _c: _Cause) -> Hop:
+    chip = "nack" if isinstance(r, Nacked) else "ack" if isinstance(r, DeliveryAcked) else "del"
+    return Hop(r.seq, type(r).__name__, r.consumer, r.group, chip, msg=r.msg, group=r.group)
+
+
+def _visibility(r: VisibilityChanged, _c: _Cause) -> Hop:
+    return Hop(r.seq, "VisibilityChanged", r.consumer, r.group, "vis", "timer", r.msg, r.group)
+
+
+def _back_in_queue(r: Requeued | VisibilityExpired, _c: _Cause) -> Hop:
+    mark: Mark = "timer" if isinstance(r, VisibilityExpired) else "redelivered"
+    return Hop(r.seq, type(r).__name__, r.group, r.group, _m(r.msg), mark, r.msg, r.group)
+
+
+def _dropped(r: MessageExpired | QueueOverflowed | DedupDropped, _c: _Cause) -> Hop:
+    return Hop(r.seq, type(r).__name__, r.group, r.group, _m(r.msg), "drop", r.msg, r.group)
+
+
+def _dead_lettered(r: DeadLettered, _c: _Cause) -> Hop:
+    return Hop(r.seq, "DeadLettered", r.group, r.destination, _m(r.msg), "fail", r.msg, r.group)
+
+
+def _redriven(r: Redriven, _c: _Cause) -> Hop:
+    return Hop(r.seq, "Redriven", r.source, r.group, _m(r.msg), msg=r.msg, group=r.group)
+
+
+def _lambda(r: LambdaInvoked, _c: _Cause) -> Hop:
+    return Hop(r.seq, "LambdaInvoked", r.group, r.consumer, f"×{len(r.msgs)}", group=r.group)
+
+
+def _item_failed(r: BatchItemFailed, _c: _Cause) -> Hop:
+    return Hop(r.seq, "BatchItemFailed", r.consumer, r.consumer, _m(r.msg), "fail", r.msg, r.group)
+
+
+def _member(r: MemberJoined | MemberLeft | PositionReset, _c: _Cause) -> Hop:
+    return Hop(r.seq, type(r).__name__, r.consumer, r.consumer, "", group=r.group)
+
+
+def _rebalanced(r: Rebalanced, _c: _Cause) -> Hop:
+    return Hop(r.seq, "Rebalanced", r.group, r.group, f"gen {r.generation}", group=r.group)
+
+
+_FINDING_MARK: dict[type[Record], Mark] = {
+    DuplicateDetected: "dup",
+    OrderViolated: "order",
+    MessageLost: "lost",
+}
+
+
+def _finding(r: DuplicateDetected | OrderViolated | MessageLost, _c: _Cause) -> Hop:
+    mark = _FINDING_MARK[type(r)]
+    return Hop(r.seq, type(r).__name__, r.group, r.group, _m(r.msg), mark, r.msg, r.group)
+
+
+def _crash_or_restart(r: Crashed | Restarted, _c: _Cause) -> Hop:
+    crash = isinstance(r, Crashed)
+    comp = r.component
+    return Hop(
+        r.seq, type(r).__name__, comp, comp, "✖" if crash else "↺", "crash" if crash else "restart"
+    )
+
+
+def _event_stored(r: EventStored, _c: _Cause) -> Hop:
+    return Hop(r.seq, "EventStored", r.handler, STORE, f"@{r.position}")
+
+
+def _aggregate_loaded(r: AggregateLoaded, _c: _Cause) -> Hop:
+    return Hop(r.seq, "AggregateLoaded", STORE, r.handler, f"v{r.version}")
+
+
+def _projected(r: Projected | ProjectionSkipped, _c: _Cause) -> Hop:
+    mark: Mark = "drop" if isinstance(r, ProjectionSkipped) else ""
+    return Hop(r.seq, type(r).__name__, STORE, r.projector, f"@{r.position}", mark)
+
+
+def _checkpoint(r: CheckpointSaved, _c: _Cause) -> Hop:
+    return Hop(r.seq, "CheckpointSaved", r.projector, r.projector, f"✓{r.position}")
+
+
+def _queried(r: ReadModelQueried, _c: _Cause) -> Hop:
+    src = STORE if r.source == "event-log" else r.source
+    return Hop(r.seq, "ReadModelQueried", src, r.component, r.key)
+
+
+def _mismatched(r: ReadModelMismatched, _c: _Cause) -> Hop:
+    return Hop(r.seq, "ReadModelMismatched", r.projector, r.projector, r.row, "dup")
+
+
+def _published(r: EventPublished, _c: _Cause) -> Hop:
+    return Hop(r.seq, "EventPublished", STORE, r.via, _m(r.msg), msg=r.msg)
+
+
+def _anywhere(r: Record, _c: _Cause) -> Hop:
+    """A record with no hop of its own: where it happened (a group's, for the checker's)."""
+    comp = r.component
+    group = getattr(r, "group", None)
+    msg = getattr(r, "msg", None)
+    chip = _m(msg) if isinstance(msg, int) else ""
+    where = comp if comp not in ("checker", "sim") or group is None else str(group)
+    kind = type(r).__name__
+    return Hop(r.seq, kind, where, where, chip, msg=msg if isinstance(msg, int) else None)
+
+
+_HOPS: dict[type[Record], Callable[[Any, _Cause], Hop]] = {
+    Produced: _produced,
+    Appended: _appended,
+    ProduceDeduplicated: _deduplicated,
+    Acked: _acked,
+    ProduceRetried: _producer_alone,
+    ProduceFailed: _producer_alone,
+    Routed: _routed,
+    Enqueued: _enqueued,
+    Delivered: _delivered,
+    Processed: _processed,
+    ProcessingFailed: _consumer_alone,
+    RetryScheduled: _consumer_alone,
+    Skipped: _consumer_alone,
+    Committed: _committed,
+    CommitFailed: _commit_failed,
+    DeliveryAcked: _settled,
+    MessageDeleted: _settled,
+    Nacked: _settled,
+    VisibilityChanged: _visibility,
+    Requeued: _back_in_queue,
+    VisibilityExpired: _back_in_queue,
+    MessageExpired: _dropped,
+    QueueOverflowed: _dropped,
+    DedupDropped: _dropped,
+    DeadLettered: _dead_lettered,
+    Redriven: _redriven,
+    LambdaInvoked: _lambda,
+    BatchItemFailed: _item_failed,
+    MemberJoined: _member,
+    MemberLeft: _member,
+    PositionReset: _member,
+    Rebalanced: _rebalanced,
+    DuplicateDetected: _finding,
+    OrderViolated: _finding,
+    MessageLost: _finding,
+    Crashed: _crash_or_restart,
+    Restarted: _crash_or_restart,
+    EventStored: _event_stored,
+    AggregateLoaded: _aggregate_loaded,
+    Projected: _projected,
+    ProjectionSkipped: _projected,
+    CheckpointSaved: _checkpoint,
+    ReadModelQueried: _queried,
+    ReadModelMismatched: _mismatched,
+    EventPublished: _published,
+}
+"""Record class → where it happens; a class not listed happens where its record says."""
+
+
 def hop(r: Record, cause: Record | None = None) -> Hop:
     """Where ``r`` happens: the component it leaves and the one it reaches.
 
     ``cause`` is the record ``r.cause_seq`` names, if the caller has it: a queue's
     ``Enqueued`` does not say who sent the message, its cause does.
     """
-    kind = type(r).__name__
-    seq, comp = r.seq, r.component
-    if isinstance(r, Produced):
-        return Hop(seq, kind, r.producer, r.producer, _m(r.msg), msg=r.msg)
-    if isinstance(r, Appended):
-        return Hop(seq, kind, r.producer, lane_name(r.topic, r.partition), _m(r.msg), msg=r.msg)
-    if isinstance(r, ProduceDeduplicated):
-        lane = lane_name(r.topic, r.partition)
-        return Hop(seq, kind, r.producer, lane, _m(r.msg), "drop", r.msg)
-    if isinstance(r, Acked):
-        return Hop(seq, kind, lane_name(r.topic, r.partition), r.producer, "ack", msg=r.msg)
-    if isinstance(r, ProduceRetried | ProduceFailed):
-        mark: Mark = "timer" if isinstance(r, ProduceRetried) else "fail"
-        return Hop(seq, kind, r.producer, r.producer, _m(r.msg), mark, r.msg)
-    if isinstance(r, Routed):
-        dst = r.queues[0] if r.queues else comp
-        return Hop(seq, kind, r.exchange, dst, _m(r.msg), msg=r.msg)
-    if isinstance(r, Enqueued):
-        src = r.group
-        if isinstance(cause, Produced):
-            src = cause.producer
-        elif isinstance(cause, Routed):
-            src = cause.exchange
-        return Hop(seq, kind, src, r.group, _m(r.msg), msg=r.msg, group=r.group)
-    if isinstance(r, Delivered):
-        src = r.group if r.partition is None else lane_name(r.topic, r.partition)
-        mark = "redelivered" if r.redelivered else ""
-        return Hop(seq, kind, src, r.consumer, _m(r.msg), mark, r.msg, r.group)
-    if isinstance(r, Processed):
-        return Hop(seq, kind, r.consumer, r.consumer, _m(r.msg), msg=r.msg, group=r.group)
-    if isinstance(r, ProcessingFailed | RetryScheduled | Skipped):
-        mark = "timer" if isinstance(r, RetryScheduled) else "fail"
-        return Hop(seq, kind, r.consumer, r.consumer, _m(r.msg), mark, r.msg, r.group)
-    if isinstance(r, Committed):
-        lane = lane_name(r.topic, r.partition)
-        return Hop(seq, kind, r.consumer, lane, f"@{r.offset}", group=r.group)
-    if isinstance(r, CommitFailed):
-        return Hop(seq, kind, r.consumer, r.consumer, "commit", "fail", group=r.group)
-    if isinstance(r, DeliveryAcked | MessageDeleted | Nacked):
-        chip = "nack" if isinstance(r, Nacked) else "ack" if isinstance(r, DeliveryAcked) else "del"
-        return Hop(seq, kind, r.consumer, r.group, chip, msg=r.msg, group=r.group)
-    if isinstance(r, VisibilityChanged):
-        return Hop(seq, kind, r.consumer, r.group, "vis", "timer", r.msg, r.group)
-    if isinstance(r, Requeued | VisibilityExpired):
-        mark = "timer" if isinstance(r, VisibilityExpired) else "redelivered"
-        return Hop(seq, kind, r.group, r.group, _m(r.msg), mark, r.msg, r.group)
-    if isinstance(r, MessageExpired | QueueOverflowed | DedupDropped):
-        return Hop(seq, kind, r.group, r.group, _m(r.msg), "drop", r.msg, r.group)
-    if isinstance(r, DeadLettered):
-        return Hop(seq, kind, r.group, r.destination, _m(r.msg), "fail", r.msg, r.group)
-    if isinstance(r, Redriven):
-        return Hop(seq, kind, r.source, r.group, _m(r.msg), msg=r.msg, group=r.group)
-    if isinstance(r, LambdaInvoked):
-        return Hop(seq, kind, r.group, r.consumer, f"×{len(r.msgs)}", group=r.group)
-    if isinstance(r, BatchItemFailed):
-        return Hop(seq, kind, r.consumer, r.consumer, _m(r.msg), "fail", r.msg, r.group)
-    if isinstance(r, MemberJoined | MemberLeft | PositionReset):
-        return Hop(seq, kind, r.consumer, r.consumer, "", group=r.group)
-    if isinstance(r, Rebalanced):
-        return Hop(seq, kind, r.group, r.group, f"gen {r.generation}", group=r.group)
-    if isinstance(r, DuplicateDetected):
-        return Hop(seq, kind, r.group, r.group, _m(r.msg), "dup", r.msg, r.group)
-    if isinstance(r, OrderViolated):
-        return Hop(seq, kind, r.group, r.group, _m(r.msg), "order", r.msg, r.group)
-    if isinstance(r, MessageLost):
-        return Hop(seq, kind, r.group, r.group, _m(r.msg), "lost", r.msg, r.group)
-    if isinstance(r, Crashed | Restarted):
-        mark = "crash" if isinstance(r, Crashed) else "restart"
-        return Hop(seq, kind, comp, comp, "✖" if mark == "crash" else "↺", mark)
-    # -- the event store and its read side
-    if isinstance(r, EventStored):
-        return Hop(seq, kind, r.handler, STORE, f"@{r.position}")
-    if isinstance(r, AggregateLoaded):
-        return Hop(seq, kind, STORE, r.handler, f"v{r.version}")
-    if isinstance(r, Projected | ProjectionSkipped):
-        mark = "drop" if isinstance(r, ProjectionSkipped) else ""
-        return Hop(seq, kind, STORE, r.projector, f"@{r.position}", mark)
-    if isinstance(r, CheckpointSaved):
-        return Hop(seq, kind, r.projector, r.projector, f"✓{r.position}")
-    if isinstance(r, ReadModelQueried):
-        src = STORE if r.source == "event-log" else r.source
-        return Hop(seq, kind, src, comp, r.key)
-    if isinstance(r, ReadModelMismatched):
-        return Hop(seq, kind, r.projector, r.projector, r.row, "dup")
-    if isinstance(r, EventPublished):
-        return Hop(seq, kind, STORE, r.via, _m(r.msg), msg=r.msg)
-    group = getattr(r, "group", None)
-    msg = getattr(r, "msg", None)
-    chip = _m(msg) if isinstance(msg, int) else ""
-    where = comp if comp not in ("checker", "sim") or group is None else str(group)
-    return Hop(seq, kind, where, where, chip, msg=msg if isinstance(msg, int) else None)
+    return _HOPS.get(type(r), _anywhere)(r, cause)
 
 
 def role_of(r: Record) -> list[tuple[str, Role]]:

@@ -15,7 +15,13 @@ from __future__ import annotations
 from simulator.cqrs.projections import PROJECTIONS
 from simulator.cqrs.projector import Projector, ReadModel
 from simulator.scenario import RebuildSpec
-from simulator.trace import ReadModelSwitched, RebuildFinished, RebuildProgressed, RebuildStarted
+from simulator.trace import (
+    EventReplayed,
+    ReadModelSwitched,
+    RebuildFinished,
+    RebuildProgressed,
+    RebuildStarted,
+)
 
 __all__ = ["Rebuild", "start_rebuild"]
 
@@ -137,14 +143,32 @@ class Rebuild:
         projector.next_poll(busy=False)
 
     def _apply_quietly(self, position: int) -> None:
-        """A rebuild applies the log in bulk: progress records, not one record per event."""
+        """Fold one event into the table being built: an ``EventReplayed`` with the row it wrote.
+
+        Quietly: none of a live projection's checks (skips, gaps, the crash window)
+        apply to a replay, so the record says only what the table now holds — which
+        is what lets a view refill the table one event at a time.
+        """
         rm = self.read_model
         stored = self.log.event_at(position)
         event = self.log.decode(rm.projection, stored)
+        row = None
         if event is not None:
             projector = self.projector
             if projector.kind != "naive":
                 stream = stored.stream_id
                 key = f"{stream}/{rm.projection.row_of(event)}" if projector.per_row else stream
                 rm.applied[key] = stored.version
-            rm.projection.apply(rm.table, event)
+            row = rm.projection.apply(rm.table, event)
+        value = rm.table.get(row) if row is not None else None
+        self.projector.runtime.emit(
+            EventReplayed,
+            self.projector.name,
+            self.cause,
+            projector=self.projector.name,
+            version=rm.version,
+            position=position,
+            stream=stored.stream_id,
+            row=row,
+            value=None if value is None else str(value),
+        )

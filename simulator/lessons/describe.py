@@ -286,6 +286,8 @@ def _window(f: dict[str, object]) -> str:
 
 def _describe_flow_record(kind: str, f: dict[str, object], msg: str) -> str | None:
     """Descriptions of the stream-processing and saga records."""
+    if kind == "RecordTimestamped":
+        return f"{msg} key={f['key']} event time {f['event_time_ms']} ms in {f['group']}"
     if kind == "WatermarkAdvanced":
         return f"watermark {f['watermark_ms']} ms (max event {f['max_event_ms']}) in {f['group']}"
     if kind == "WindowOpened":
@@ -386,6 +388,8 @@ def _describe_store_record(kind: str, f: dict[str, object], at: int) -> str | No
         return f"{f['projector']} table ({f['rows']} rows) saved at checkpoint @{f['position']}"
     if kind == "RebuildProgressed":
         return f"{f['projector']} v{f['version']} at @{f['position']} of {f['head']}"
+    if kind == "EventReplayed":
+        return f"{f['projector']} v{f['version']} @{f['position']}: [{f['row']}] = {f['value']}"
     if kind == "RebuildFinished":
         return f"{f['projector']} v{f['version']}: {f['events']} events in {f['took_ms']} ms"
     if kind == "ReadModelSwitched":

@@ -44,6 +44,7 @@ from simulator.streams.operator import Change, WindowOperator, WindowState
 from simulator.streams.plugin import Output, new_message
 from simulator.trace import (
     LateRecordDropped,
+    RecordTimestamped,
     StateRestored,
     WatermarkAdvanced,
     WindowClosed,
@@ -115,6 +116,16 @@ class StreamProcessor:
         amount = 1 if spec.aggregate == "count" else amount_of(msg.value)
         now = self.runtime.kernel.now_ms
         t_ms = msg.event_time_ms if spec.time == "event" else now
+        self.runtime.emit(
+            RecordTimestamped,
+            self.consumer.name,
+            processed_seq,
+            group=self.group,
+            consumer=self.consumer.name,
+            msg=msg.id,
+            key=key,
+            event_time_ms=t_ms,
+        )
         task = self._task(part.index)
         changes = task.process(key, t_ms, amount, msg.id)
         outputs: list[Output] = []

@@ -24,8 +24,9 @@ METRICS += ("dlq", "rebalances", "crashes")
 """The metrics panel's labels, looked up in a loop."""
 HANDOUT_COLUMNS = ("delivered", "processed", "lost", "duplicates", "out_of_order")
 HANDOUT_COLUMNS += ("dead_lettered", "produced")
-FAMILIES = ("key_", "tip_", "timer_")
-"""Keys built from a name: a binding's action (``key_step``, ``tip_step``), a timer's kind."""
+FAMILIES = ("key_", "tip_", "timer_", "note_", "saga_", "sqs_")
+"""Keys built from a name: a binding's action (``key_step``, ``tip_step``), a timer's kind,
+what a consumer did last (``note_acked``, ``sqs_deleted``), a saga's status."""
 CHANGES = {"adopted_branch", "changed_settings", "idempotent", "not_idempotent", "on", "off"}
 DYNAMIC = {
     *CONSUMER_STATES,
@@ -54,9 +55,14 @@ def _literal_keys() -> dict[str, list[str]]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             first = node.args[0]
-            if name == "word" and isinstance(first, ast.Constant) and isinstance(first.value, str):
-                where = f"{path.relative_to(ROOT)}:{node.lineno}"
-                found.setdefault(first.value, []).append(where)
+            # ``word("a" if x else "b", …)`` names both keys.
+            choices = [first.body, first.orelse] if isinstance(first, ast.IfExp) else [first]
+            for choice in choices:
+                if isinstance(choice, ast.Constant) and isinstance(choice.value, str):
+                    if name != "word":
+                        continue
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    found.setdefault(choice.value, []).append(where)
     return found
 
 

@@ -73,6 +73,24 @@ def test_final_counts_match_the_core(lesson: Scenario, records: list[Record]) ->
     assert final.count("Processed") == summary.processed
 
 
+@pytest.mark.parametrize(
+    "name", ["rabbitmq-requeue-loop", "producer-idempotence", "sqs-redrive-dlq", "three-brokers"]
+)
+def test_the_metrics_count_retries_performed_as_the_json_does(name: str) -> None:
+    from simulator.lessons.summary import summarize
+
+    scenario = load_scenario(builtin_path(name))
+    sim = Simulation(scenario)
+    summary = summarize(sim)
+    index = build_index(sim.trace.records)
+    assert summary.retries > 0
+    assert index.final.retries == summary.retries
+    scheduled = index.final.count("RetryScheduled") + index.final.count("ProduceRetried")
+    # Mid-run the count never runs ahead of what was scheduled, and it only grows.
+    counts = [c.retries for c in index.checkpoints]
+    assert counts == sorted(counts) and max(counts) <= scheduled
+
+
 def test_unknown_record_kinds_are_shown_generically() -> None:
     class EventStored(Record, frozen=True, kw_only=True, tag_field="kind", tag=True):
         stream: str

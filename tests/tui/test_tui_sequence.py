@@ -93,3 +93,23 @@ async def test_a_million_record_trace_draws_only_the_rows_on_screen(lesson: Scen
     layout = layout_columns(columns_of(index.first_kind), {}, 120)
     rows, at = rows_around(long, len(long) // 2, 20, 15, layout)
     assert len(rows) == 36 and rows[at].first == len(long) // 2
+
+
+async def test_the_cursor_row_is_tinted_so_its_arrow_keeps_its_colours(
+    make_app: Make, lesson: Scenario, wait_ready: Any
+) -> None:
+    from tui.widgets.sequence import CURSOR
+
+    app = make_app(scenario=lesson)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_ready(pilot)
+        screen.seek(30)
+        await pilot.press("v")
+        view = screen.query_one(SequenceView)
+        _rows, at = view.visible_rows()
+        strip = view.render_line(at + 1)
+        styles = [seg.style for seg in strip if seg.text.strip()]
+        assert styles and all(s is not None and not s.reverse for s in styles)
+        assert all(s is not None and s.bgcolor == CURSOR.bgcolor for s in styles)
+        # The arrow's own colour survives under the tint (it is not one flat colour).
+        assert len({s.color for s in styles if s is not None}) > 1

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, builtin_path, load_scenario
 from tui.app import EvsimApp
 from tui.screens.fork import ForkMenu
 
@@ -206,3 +208,66 @@ class TestCluster:
             await pilot.pause()
 
         assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)
+
+
+def _mid_lesson_of(name: str) -> int:
+    """Where a model's lesson shows what it teaches: a requeue, a countdown, a double
+    apply, a late record, a compensation."""
+    from simulator.trace import (
+        LateRecordDropped,
+        Requeued,
+        SagaCompensated,
+        VisibilityChanged,
+    )
+    from tui.runs import simulate
+
+    records = simulate(load_scenario(builtin_path(name)))
+    wanted: dict[str, Callable[[Any], bool]] = {
+        "rabbitmq-consumer-crash": lambda r: isinstance(r, Requeued),
+        "sqs-visibility-timeout": lambda r: isinstance(r, VisibilityChanged),
+        "stream-uber-rides-per-zone": lambda r: isinstance(r, LateRecordDropped),
+        "saga-payment-fails": lambda r: isinstance(r, SagaCompensated),
+    }
+    if name not in wanted:
+        return len(records)
+    return next(i for i, r in enumerate(records) if wanted[name](r)) + 3
+
+
+MODEL_LESSONS = [
+    "rabbitmq-consumer-crash",
+    "sqs-visibility-timeout",
+    "cqrs-projector-crash",
+    "stream-uber-rides-per-zone",
+    "saga-payment-fails",
+]
+
+
+class TestModels:
+    """Each model drawn as itself, mid-lesson: built-in lessons (a lesson's edit that
+    changes its trace changes its snapshot; update them together)."""
+
+    @pytest.mark.parametrize("name", MODEL_LESSONS)
+    @pytest.mark.parametrize(
+        ("size", "lang"),
+        [((120, 40), "en"), ((80, 24), "ko"), ((120, 40), "ko"), ((80, 24), "en")],
+    )
+    def test_model_mid_lesson(
+        self,
+        snap_compare: Any,
+        make_app: Callable[..., EvsimApp],
+        wait_ready: Any,
+        name: str,
+        size: tuple[int, int],
+        lang: str,
+    ) -> None:
+        at = _mid_lesson_of(name)
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            screen = await wait_ready(pilot)
+            screen.seek(at)
+            await pilot.pause()
+
+        # Without its predictions: the picture is asked about, not the dialog before it.
+        lesson = msgspec.structs.replace(load_scenario(builtin_path(name)), predict=())
+        app = make_app(scenario=lesson, lang=lang)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)

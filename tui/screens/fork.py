@@ -29,7 +29,7 @@ from simulator.scenario import Crash, Fault, NetworkFault, PartitionFault, Poiso
 from simulator.trace import Record
 from tui.fold import ViewState
 from tui.runs import Run, prepare, simulate_lesson
-from tui.views.default import render_flow
+from tui.views import view_for
 from tui.widgets.timeline import fmt_ms
 
 __all__ = ["ForkMenu", "ForkScreen", "divergence", "fork_choices", "outcome"]
@@ -186,7 +186,8 @@ def _side(run: Run, start: int, split: int, title: str, width: int, lang: str) -
         out.append(f"{type(r).__name__[:16]:<16} ", style="bold" if new else "dim")
         out.append(f"{describe(r)}\n", style="" if new else "dim")
     out.append("\nat the end of the run\n", style="bold underline")
-    out.append_text(render_flow(run.index.final, width, lang))
+    final = run.index.final
+    out.append_text(view_for(final.broker)(final, width, lang).text())
     return out
 
 

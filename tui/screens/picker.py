@@ -32,6 +32,7 @@ from simulator.lessons.course import Course
 from simulator.lessons.words import word
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
 from tui.i18n import relabel
+from tui.views.preview import topology_lines
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
@@ -81,21 +82,9 @@ def preview(s: Scenario, lang: str) -> Text:
     out.append(f"{s.broker}", style="bold")
     out.append(f" — {follows(s.broker)}\n\n", style="dim")
     out.append(f"{word('topology', lang)}\n", style="bold underline")
-    for p in s.producers:
-        idem = word("idempotent" if p.idempotent else "not_idempotent", lang)
-        out.append(f" ▸ {p.name}", style="cyan")
-        out.append(f" → {p.topic}  (acks={p.acks}, {idem})\n")
-    for tp in s.topics:
-        out.append(f" ▤ {tp.name}", style="bold")
-        out.append(f"  {word('n_partitions', lang, n=tp.partitions)}  ")
-        out.append("▕" + "▮" * min(tp.partitions, 24) + "▏\n", style="blue")
-    for g in s.groups:
-        names = g.consumer_names()
-        out.append(f" ◉ {g.name}", style="magenta")
-        out.append(
-            f" ← {g.topic}  {word('n_consumers', lang, n=len(names))}, "
-            f"{word('commit', lang)} {g.commit}\n"
-        )
+    for row in topology_lines(s, lang):
+        out.append_text(row)
+        out.append("\n")
     if s.faults:
         out.append(f"\n{word('faults', lang)}\n", style="bold underline")
         for f in s.faults:

@@ -365,7 +365,9 @@ class SimulationScreen(Screen[None]):
         # long trace, and the screen should say what is happening before it starts.
         self.call_after_refresh(self._prepare, scenario, records, warning)
 
-    @work(thread=True, exclusive=True, group="run")
+    # A description of its own: Textual would otherwise repr() the arguments for one,
+    # a whole trace among them (most of a second on a million records, before the first frame).
+    @work(thread=True, exclusive=True, group="run", description="run the lesson and fold it")
     def _prepare(
         self, scenario: Scenario | None, records: list[Record] | None, warning: str | None
     ) -> None:
@@ -474,7 +476,9 @@ class SimulationScreen(Screen[None]):
             and self.app.animation_level != "none"
             and abs(position - moved_from) <= 8
         )
-        if animate and moved_from is not None:
+        if not self._flow_shown():
+            flow.stale = True  # drawn when its tab comes back (``action_toggle_view``)
+        elif animate and moved_from is not None:
             lo, hi = sorted((moved_from, position))
             records = run.records
             hops = []
@@ -667,11 +671,22 @@ class SimulationScreen(Screen[None]):
         self.speed_mode = "records" if self.speed_mode == "time" else "time"
         self._set_playing(self.playing)
 
+    def _flow_shown(self) -> bool:
+        return self.query_one(TabbedContent).active != "tab-sequence"
+
     def action_toggle_view(self) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = "tab-sequence" if tabs.active == "tab-flow" else "tab-flow"
         if tabs.active == "tab-sequence":
             self.query_one(SequenceView).focus()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self) -> None:
+        """Back on the flow (by key or by a click on its tab): draw where the player is."""
+        flow = self.query_one(FlowView)
+        player = self._ready_player()
+        if self._flow_shown() and flow.stale and isinstance(player, Player):
+            flow.show(player.state, self.evsim.lang)
 
     @on(SequenceView.Selected)
     def _sequence_selected(self, event: SequenceView.Selected) -> None:
@@ -775,7 +790,7 @@ class SimulationScreen(Screen[None]):
             self.notify(f"filtering {len(self.run.records):,} records…", timeout=2)
             self._filter_in_background(self.run.records, text)
 
-    @work(thread=True, exclusive=True, group="filter")
+    @work(thread=True, exclusive=True, group="filter", description="filter the trace log")
     def _filter_in_background(self, records: Sequence[Record], text: str) -> None:
         seqs = filter_seqs(records, text)
         if not get_current_worker().is_cancelled:

@@ -113,6 +113,8 @@ class FlowView(Widget):
         self._view: PictureFn = view_for("")
         self._picture: tuple[int, Picture] | None = None
         self._strips: dict[int, Strip] = {}
+        self.stale = False
+        """The player moved while another tab was shown: ``show`` the state before drawing."""
 
     # -- what to draw ------------------------------------------------------------------
 
@@ -127,6 +129,7 @@ class FlowView(Widget):
         if state.broker != self.broker:
             self.broker = state.broker
             self._view = view_for(state.broker)
+        self.stale = False
         before = self._lines()
         self.state, self.lang = state, lang
         self._picture = None

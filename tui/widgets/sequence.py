@@ -51,10 +51,12 @@ MAX_RUN = 64
 the walk stays a few hundred records long whatever the trace."""
 KNOWN_KEPT = 50_000
 """Hops remembered between frames before the memory starts again."""
+DRAWN_KEPT = 1024
+"""Rows drawn remembered between frames (a screen is a few dozen)."""
 CURSOR_AT = 0.6
 """Where the cursor row sits, as a share of the rows shown (history above, a little future)."""
 
-_MARK = {
+_MARK_STYLE = {
     "dup": ("×2", "bold white on red"),
     "order": ("⇅", "bold black on yellow"),
     "lost": ("░", "bold white on grey37"),
@@ -65,6 +67,27 @@ _MARK = {
     "drop": ("⊘", "bold yellow"),
     "fail": ("✗", "bold red"),
 }
+CURSOR = Style(bgcolor="#2d3f5c", bold=True)
+"""The cursor row: a tint behind it, so the arrow and its marks keep their own colours."""
+_FUTURE = Style(dim=True)
+_BASE_STYLES = [
+    Style(),
+    Style(color="grey42"),
+    Style(dim=True),
+    Style(bold=True),
+    Style(bold=True, color="red"),
+    Style(bold=True, color="cyan"),
+    Style(color="cyan"),
+    Style(bold=True, color="dark_orange"),
+    Style(dim=True, italic=True),
+]
+_PLAIN, _LIFELINE, _TIME, _ARROW, _ARROW_BAD, _LABEL, _FLASH, _BRACKET, _KIND = range(9)
+_STYLES: list[Style] = [*_BASE_STYLES, *(Style.parse(s) for _, s in _MARK_STYLE.values())]
+"""Every style a row uses, by number (each cell of a row carries its style's number)."""
+_MARK = {
+    mark: (glyph, len(_BASE_STYLES) + i) for i, (mark, (glyph, _)) in enumerate(_MARK_STYLE.items())
+}
+
 _ROLE_STYLE: dict[Role, str] = {
     "producer": "cyan",
     "exchange": "blue",
@@ -203,7 +226,7 @@ def rows_around(
     n = len(records)
     if n == 0:
         return [], -1
-    _row_of = _Rows(records, layout)
+    _row_of = _Rows(records, layout, known)
     cursor = max(0, min(cursor, n - 1))
     h, s, d = _row_of(records, cursor, layout)
     here = Row(cursor, cursor, 1, h, s, d, records[cursor].at)
@@ -272,6 +295,9 @@ class SequenceView(Widget, can_focus=True):
         self._marks: tuple[object, dict[int, list[tuple[int, str]]]] | None = None
         self._known: dict[int, tuple[Hop, int, int]] = {}
         """Hops already worked out for the current layout (cleared when it changes)."""
+        self._drawn: dict[tuple[object, ...], Strip] = {}
+        self._rich_style: tuple[tuple[bool, str], Style] | None = None
+        """Rows already drawn for the current layout: playing redraws mostly the same rows."""
 
     def set_run(
         self, records: Sequence[Record], columns: list[tuple[str, Role]], group_of: dict[str, str]
@@ -279,6 +305,7 @@ class SequenceView(Widget, can_focus=True):
         self.records, self.columns, self.group_of = records, columns, group_of
         self._layout = None
         self._known = {}
+        self._drawn = {}
         self._rows = None
         self.refresh()
 
@@ -296,6 +323,7 @@ class SequenceView(Widget, can_focus=True):
             self._layout = (width, layout_columns(self.columns, self.group_of, width))
             self._rows = None
             self._known = {}
+            self._drawn = {}
         return self._layout[1]
 
     def visible_rows(self) -> tuple[list[Row], int]:
@@ -360,89 +388,108 @@ class SequenceView(Widget, can_focus=True):
     def _row_strip(
         self, row: Row, layout: Layout, cursor: bool, future: bool, extra: list[tuple[int, str]]
     ) -> Strip:
+        """One row, as cells: the lifelines, the arrow or mark, its label, the record kind.
+
+        Cells are written into two lists (characters and a small style number each)
+        and joined into segments once, so a row costs a few hundred list writes.
+        """
         width = self.size.width
         chars = [" "] * width
-        styles: list[Style] = [Style()] * width
-        lifeline = Style(color="grey42")
+        paint = [_PLAIN] * width
         for x in layout.centre:
             if x < width:
-                chars[x], styles[x] = "│", lifeline
-        stamp = fmt_ms(row.at)
-        for i, ch in enumerate(stamp[: TIME_W - 1].rjust(TIME_W - 1)):
-            chars[i], styles[i] = ch, Style(dim=True)
+                chars[x], paint[x] = "│", _LIFELINE
+        stamp = fmt_ms(row.at)[: TIME_W - 1].rjust(TIME_W - 1)
+        chars[: len(stamp)] = stamp
+        paint[: len(stamp)] = [_TIME] * len(stamp)
         h = row.hop
         label = h.chip or ""
         if row.count > 1:
             label += f" ×{row.count}{'+' if row.count >= MAX_RUN else ''}"
-        mark, mark_style = _MARK.get(h.mark, ("", ""))
-        arrow = Style.parse("bold red" if h.mark in ("dup", "lost", "fail") else "bold")
+        mark, mark_style = _MARK.get(h.mark, ("", _PLAIN))
         if row.src >= 0 and row.dst >= 0 and row.src != row.dst:
+            arrow = _ARROW_BAD if h.mark in ("dup", "lost", "fail") else _ARROW
             a, b = layout.centre[row.src], layout.centre[row.dst]
             lo, hi = min(a, b), max(a, b)
-            for x in range(lo + 1, min(hi, width)):
-                chars[x], styles[x] = "─", arrow
+            end = min(hi, width)
+            if end > lo + 1:
+                chars[lo + 1 : end] = "─" * (end - lo - 1)
+                paint[lo + 1 : end] = [arrow] * (end - lo - 1)
             if b < width:
-                chars[b], styles[b] = ("▶" if b > a else "◀"), arrow
+                chars[b], paint[b] = ("▶" if b > a else "◀"), arrow
             if a < width:
-                chars[a], styles[a] = "●", arrow
+                chars[a], paint[a] = "●", arrow
             text = f"{label}{mark}"
             start = lo + 1 + max(0, (hi - lo - 1 - len(text)) // 2)
             for i, ch in enumerate(text):
                 x = start + i
                 if lo < x < hi and x < width:
-                    chars[x], styles[x] = (
-                        ch,
-                        Style.parse(mark_style)
-                        if mark and i >= len(label)
-                        else Style.parse("bold cyan"),
-                    )
+                    chars[x] = ch
+                    paint[x] = mark_style if mark and i >= len(label) else _LABEL
         else:
             col = row.dst if row.dst >= 0 else row.src
-            x = layout.centre[col] if col >= 0 else TIME_W
+            x0 = layout.centre[col] if col >= 0 else TIME_W
             glyph = mark or "•"
             text = f"{glyph} {label}".rstrip()
             for i, ch in enumerate(text):
-                if x + i < width:
-                    chars[x + i] = ch
-                    styles[x + i] = (
-                        Style.parse(mark_style) if mark and i < len(glyph) else Style(color="cyan")
-                    )
+                x = x0 + i
+                if x < width:
+                    chars[x] = ch
+                    paint[x] = mark_style if mark and i < len(glyph) else _FLASH
         for x, glyph in extra:
             if 0 <= x < width:
-                chars[x], styles[x] = glyph, Style.parse("bold dark_orange")
-        kind = h.kind
+                chars[x], paint[x] = glyph, _BRACKET
         tail = layout.width + 1
         if tail + 4 < width:
-            for i, ch in enumerate(kind[: width - tail]):
-                chars[tail + i], styles[tail + i] = ch, Style(dim=True, italic=True)
+            kind = h.kind[: width - tail]
+            chars[tail : tail + len(kind)] = kind
+            paint[tail : tail + len(kind)] = [_KIND] * len(kind)
         segments: list[Segment] = []
         start = 0
         for x in range(1, width + 1):
-            if x == width or styles[x] != styles[start]:
-                segments.append(Segment("".join(chars[start:x]), styles[start]))
+            if x == width or paint[x] != paint[start]:
+                segments.append(Segment("".join(chars[start:x]), _STYLES[paint[start]]))
                 start = x
         strip = Strip(segments)
+        if strip.cell_length != width:  # a wide glyph (⏰) took two cells
+            strip = strip.crop_extend(0, width, None)
         if cursor:
-            strip = strip.apply_style(Style(reverse=True, bold=True))
+            strip = strip.apply_style(CURSOR)
         elif future:
-            strip = strip.apply_style(Style(dim=True))
+            strip = strip.apply_style(_FUTURE)
         return strip
+
+    def _base_style(self) -> Style:
+        """The widget's own style (its background), worked out once per focus and theme."""
+        key = (self.has_focus, self.app.theme)
+        if self._rich_style is None or self._rich_style[0] != key:
+            self._rich_style = (key, self.rich_style)
+        return self._rich_style[1]
 
     def render_line(self, y: int) -> Strip:
         layout = self.columns_layout()
+        base = self._base_style()
         if y == 0:
-            return self._header(layout).apply_style(self.rich_style)
+            return self._header(layout).apply_style(base)
         if not self.records:
-            return Strip.blank(self.size.width, self.rich_style)
+            return Strip.blank(self.size.width, base)
         rows, at = self.visible_rows()
         i = y - 1
         if i >= len(rows):
-            return Strip.blank(self.size.width, self.rich_style)
+            return Strip.blank(self.size.width, base)
         key = (self._rows[0] if self._rows else None, id(self.timers), id(self.fired))
         if self._marks is None or self._marks[0] != key:
             self._marks = (key, self._brackets(rows, at, layout))
         extra = self._marks[1].get(i, [])
-        return self._row_strip(rows[i], layout, i == at, i > at, extra).apply_style(self.rich_style)
+        row = rows[i]
+        drawn = (row.first, row.last, i == at, i > at, tuple(extra), base)
+        strip = self._drawn.get(drawn)
+        if strip is None:
+            if len(self._drawn) > DRAWN_KEPT:
+                self._drawn.clear()
+            strip = self._row_strip(row, layout, i == at, i > at, extra)
+            strip = self._drawn[drawn] = strip.apply_style(base)
+        return strip
 
     # -- picking a row ----------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 The store's head is the highest global position written; each stream shows its
 version (how many events it holds). Each projector shows its checkpoint — the
-next position it will read, as ``CheckpointSaved`` records it — and its lag,
-the events written that its checkpoint has not passed. A blue/green rebuild
+last position it saved, ``✓@n`` as the flow draws it (``CheckpointSaved`` holds
+the next one to read, n + 1) — and its lag, the events written after it. A blue/green rebuild
 draws a bar from ``RebuildStarted`` to ``RebuildFinished`` while reads stay on
 the old version, and ``ReadModelSwitched`` moves the reads. Everything comes
 from ``ViewState.store``, the fold of the trace; the panel is hidden in lessons
@@ -17,50 +17,11 @@ from textual.widget import Widget
 
 from simulator.lessons.words import word
 from tui.fold import ProjectorView, StoreView, ViewState
+from tui.views.store import progress_bar
 
-__all__ = ["StorePanel", "progress_bar", "store_flow"]
+__all__ = ["StorePanel"]
 
 STREAMS_SHOWN = 8
-
-
-def progress_bar(done: int, total: int, width: int) -> str:
-    """``████░░░░`` with ``width`` cells, ``done`` of ``total`` filled."""
-    width = max(1, width)
-    filled = width if total <= 0 else min(width, done * width // total)
-    return "█" * filled + "░" * (width - filled)
-
-
-def store_flow(store: StoreView, crashed: list[str], width: int, lang: str) -> Text:
-    """The flow view's picture of the store: each stream as a lane of its versions,
-    then each projector with how far its checkpoint has got through the global log."""
-    out = Text(no_wrap=True, overflow="ellipsis")
-    out.append(word("store", lang), style="bold underline")
-    out.append(f"  {word('head', lang)} @{store.head}\n", style="dim")
-    names = [*store.streams, *store.projectors]
-    name_w = min(20, max((len(n) for n in names), default=8))
-    room = max(6, width - name_w - 10)
-    for name, version in list(store.streams.items())[:24]:
-        out.append(" ▤ ", style="cyan")
-        out.append(f"{name[:name_w]:<{name_w}} ", style="cyan")
-        out.append("▕", style="dim")
-        first = max(1, version - room // 3 + 1)
-        chips = " ".join(str(v) for v in range(first, version + 1))
-        out.append(("… " if first > 1 else "") + chips, style="blue")
-        out.append("▏", style="dim")
-        out.append(f" v{version}\n", style="bold")
-    for p in store.projectors.values():
-        out.append(" ▦ ", style="magenta")
-        out.append(f"{p.name[:name_w]:<{name_w}}", style="bold magenta")
-        done = max(0, p.checkpoint - 1)
-        bar = max(4, min(30, width - name_w - 30))
-        out.append(" " + progress_bar(done, store.head, bar) + " ", style="green")
-        out.append(f"@{p.checkpoint} · {word('reads_version', lang)} v{p.reading}")
-        if p.rebuild_version is not None:
-            out.append(f" · {word('rebuild', lang)} v{p.rebuild_version}", style="yellow")
-        if p.name in crashed:
-            out.append(f" ✖ {word('crashed', lang)}", style="bold red")
-        out.append("\n")
-    return out
 
 
 class StorePanel(Widget):
@@ -117,14 +78,18 @@ class StorePanel(Widget):
         out.append(f"  {word('reads_version', lang)} v{p.reading}", style="bold")
         lag = store.lag(p)
         out.append(f"\n  {word('checkpoint', lang)} ", style="dim")
-        out.append(f"@{p.checkpoint}", style="bold")
+        # The last position saved, as the flow's ✓ mark shows it (the checkpoint record
+        # holds the next position to read: one more).
+        out.append(f"✓@{p.checkpoint - 1}", style="bold")
         out.append(f"  {word('lag', lang)} ", style="dim")
         out.append(str(lag), style="bold red" if lag else "bold green")
         if p.rebuild_version is not None:
             out.append(f"\n  {word('rebuild', lang)} v{p.rebuild_version} ", style="yellow")
-            label = f" {p.rebuild_position}/{p.rebuild_head}"
+            # Out of the head now, as the flow draws it (the replay chases a moving head).
+            head = max(p.rebuild_head, store.head)
+            label = f" {p.rebuild_position}/{head}"
             bar = max(4, width - len(label) - 14)
-            out.append(progress_bar(p.rebuild_position, p.rebuild_head, bar), style="yellow")
+            out.append(progress_bar(p.rebuild_position, head, bar), style="yellow")
             out.append(label, style="bold yellow")
         elif p.rebuilt:
             out.append(f"\n  {word('rebuilt', lang)}: {p.rebuilt}", style="dim")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.message import Message
+from textual.strip import Strip
 from textual.widget import Widget
 
 from simulator.lessons.describe import describe
@@ -23,6 +25,9 @@ from simulator.trace import Record
 from tui.headless import KIND_STYLES
 
 __all__ = ["Scrubber", "TraceLog", "fmt_ms", "matches"]
+
+ROWS_KEPT = 2048
+"""Trace-log rows remembered between frames (stepping redraws nearly the same rows)."""
 
 
 def fmt_ms(ms: int) -> str:
@@ -121,8 +126,11 @@ class Scrubber(Widget):
                 cells[x], styles[x] = "━", "bold cyan"
         cells[cur], styles[cur] = "◆", "bold white"
         bar = Text("▕", no_wrap=True)
-        for ch, style in zip(cells, styles, strict=True):
-            bar.append(ch, style=style)
+        start = 0
+        for x in range(1, width + 1):  # one span per run of cells in one style
+            if x == width or styles[x] != styles[start]:
+                bar.append("".join(cells[start:x]), style=styles[start])
+                start = x
         bar.append("▏")
         info = Text(no_wrap=True, overflow="ellipsis")
         info.append(
@@ -139,11 +147,15 @@ class Scrubber(Widget):
 
 
 class TraceLog(Widget):
-    """The rows around the cursor; the cursor row is the record applied last."""
+    """The rows around the cursor; the cursor row is the record applied last.
+
+    Drawn line by line (``render_line``), each row's strip kept once drawn: a seek
+    costs the rows it brings on screen, never a layout of the whole panel.
+    """
 
     can_focus = True
     DEFAULT_CSS = """
-    TraceLog { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
+    TraceLog { height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -152,10 +164,14 @@ class TraceLog(Widget):
         self.matching: Sequence[int] | None = None
         """Matching seqs when a filter is on; None shows every record."""
         self.position = 0
+        self._drawn: dict[tuple[int, bool, int, Style], Strip] = {}
 
     def show(self, records: Sequence[Record], position: int) -> None:
-        self.records, self.position = records, position
-        self.refresh()
+        if records is not self.records:
+            self._drawn = {}
+        if (records, position) != (self.records, self.position):
+            self.records, self.position = records, position
+            self.refresh()
 
     def set_filter(self, visible: Sequence[int] | None) -> None:
         self.matching = visible
@@ -163,7 +179,7 @@ class TraceLog(Widget):
 
     def _row(self, r: Record, here: bool) -> Text:
         kind = type(r).__name__
-        row = Text(no_wrap=True, overflow="ellipsis", style="reverse" if here else "")
+        row = Text(no_wrap=True, overflow="ellipsis", style="bold on #2d3f5c" if here else "")
         row.append(f"{r.seq:>7} {fmt_ms(r.at):>10} {r.component[:14]:<14} ")
         row.append(f"{kind[:18]:<18}", style=KIND_STYLES.get(kind, "italic"))
         try:
@@ -173,7 +189,8 @@ class TraceLog(Widget):
         row.append(f" {what}")
         return row
 
-    def render(self) -> Text:
+    def visible_seqs(self) -> tuple[list[int], int] | str:
+        """The seqs on screen and the cursor's seq, or the text to show when there are none."""
         height = max(1, self.size.height)
         cursor = self.position - 1
         if self.matching is None:
@@ -185,10 +202,42 @@ class TraceLog(Widget):
             n = len(seqs)
             at = bisect_left(seqs, cursor + 1) - 1
         if n == 0:
-            return Text("(no records match)" if self.matching is not None else "", style="dim")
+            return "(no records match)" if self.matching is not None else ""
         top = max(0, min(at - height // 2, n - height))
-        rows = []
-        for i in range(top, min(n, top + height)):
-            seq = seqs[i]
-            rows.append(self._row(self.records[seq], seq == cursor))
+        return [seqs[i] for i in range(top, min(n, top + height))], cursor
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        shown = self.visible_seqs()
+        if isinstance(shown, str):
+            if y == 0 and shown:
+                return (
+                    Strip(list(Text(shown, style="dim").render(self.app.console)))
+                    .crop(0, width)
+                    .apply_style(base)
+                )
+            return Strip.blank(width, base)
+        seqs, cursor = shown
+        if y >= len(seqs):
+            return Strip.blank(width, base)
+        seq = seqs[y]
+        key = (seq, seq == cursor, width, base)
+        strip = self._drawn.get(key)
+        if strip is None:
+            if len(self._drawn) > ROWS_KEPT:
+                self._drawn.clear()
+            text = self._row(self.records[seq], seq == cursor)
+            text.truncate(width, overflow="ellipsis")
+            strip = Strip(list(text.render(self.app.console))).extend_cell_length(width)
+            strip = self._drawn[key] = strip.crop(0, width).apply_style(base)
+        return strip
+
+    def render(self) -> Text:
+        """The rows as one text (what an export or a test reads; drawing is line by line)."""
+        shown = self.visible_seqs()
+        if isinstance(shown, str):
+            return Text(shown, style="dim")
+        seqs, cursor = shown
+        rows = [self._row(self.records[seq], seq == cursor) for seq in seqs]
         return Text("\n", no_wrap=True, overflow="ellipsis").join(rows)
