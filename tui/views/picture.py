@@ -19,8 +19,9 @@ from rich.text import Text
 
 __all__ = ["Anchor", "Picture"]
 
-_LEADING = re.compile(r"^[\s▸✖●○◐◉⧉▤▦◇■▶↺⌛✔?]*([\w][\w/.:@-]*)")
-"""A line's first word, after the marks that open a row (``▸ checkout``, ``● billing-0``)."""
+_LEADING = re.compile(r"^[\s▸✖●○◐◉⧉▤▦▣◇■▶↺⌛✔?]*([\w][\w/.:@-]*)")
+"""A line's first word, after the marks that open a row (``▸ checkout``, ``● billing-0``,
+``▣ orders``: a queue's own row, not a cluster panel's ``⎔`` row about it)."""
 
 
 @lru_cache(maxsize=4096)

@@ -8,7 +8,8 @@ from simulator.scenario import builtin_path, load_scenario
 from simulator.simulation import Simulation
 from simulator.trace import Crashed, PublisherBlocked, Record
 from tui.fold import ViewState, fold, initial_state
-from tui.views import default, rabbitmq, view_for
+from tui.views import rabbitmq, view_for
+from tui.views.parts import compose
 
 
 def _records(name: str) -> list[Record]:
@@ -27,11 +28,14 @@ def test_the_rabbitmq_model_is_drawn_by_its_own_view() -> None:
     assert view_for("rabbitmq") is rabbitmq.picture
 
 
-def test_one_node_is_drawn_exactly_as_the_default_picture() -> None:
+def test_one_node_has_no_cluster_panel() -> None:
     state = _at(_records("rabbitmq-transient-vs-persistent"), 1500)
-    ours, theirs = rabbitmq.picture(state, 120, "en"), default.picture(state, 120, "en")
-    assert [line.plain for line in ours.lines] == [line.plain for line in theirs.lines]
-    assert ours.anchors == theirs.anchors
+    assert rabbitmq.cluster_lines(state, 120, "en") == []
+    ours = rabbitmq.picture(state, 120, "en")
+    alone = compose(state, 120, "en", rabbitmq._broker)  # the picture without a panel
+    assert [line.plain for line in ours.lines] == [line.plain for line in alone.lines]
+    assert ours.anchors == alone.anchors
+    assert ours.lines[0].plain == "Producers"
 
 
 def test_each_node_has_its_own_row_with_its_part_in_each_queue() -> None:
@@ -53,7 +57,7 @@ def test_the_queues_keep_their_own_rows_under_the_panel() -> None:
     lines = _plain(state)
     for queue in ("orders-classic", "orders-quorum"):
         row = lines[pic.anchors[queue].y]
-        assert row.startswith(queue)  # its lane, not the panel's row about it
+        assert row.lstrip(" ▣").startswith(queue)  # its lane, not the panel's row about it
 
 
 def test_a_dead_node_shows_crashed_the_new_leader_and_the_unavailable_classic_queue() -> None:
