@@ -13,6 +13,8 @@ flight, not lost — and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
+import heapq
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -130,6 +132,29 @@ class Simulation:
         if observe is not None:
             observe(rec)
         return rec
+
+    def record_all(self, recs: list[R]) -> None:
+        """Append records of one type built by the caller, seqs ``next_seq`` onwards, in order.
+
+        A batch (the acks of one produce request, the records of one fetch) is
+        booked in one call instead of one per record. The observers of these
+        records must write no records of their own: the seqs were given out in
+        advance, so one written in between would break them (checked).
+        """
+        if not recs:
+            return
+        records = self._records
+        expected = len(records) + len(recs)
+        observe = self._observers.get(type(recs[0]))
+        if observe is None:
+            records.extend(recs)
+        else:
+            append = records.append
+            for rec in recs:
+                append(rec)
+                observe(rec)
+        if len(records) != expected or records[-1].seq != expected - 1:
+            raise RuntimeError("record_all: the seqs of a batch must follow the trace")
 
     @property
     def records(self) -> list[Record]:
@@ -255,10 +280,35 @@ class Simulation:
         return records[start:]
 
     def run(self) -> Trace:
-        """Play to the end and return the trace."""
+        """Play to the end and return the trace.
+
+        The loop is ``_advance`` with the common case inlined: while work is
+        pending, nothing is near a limit and the next action is due, pop it and
+        run it. Anything else (quiescence, ``until_ms``, ``max_records``) goes
+        through ``_advance``, which decides exactly as ``step()`` does.
+        """
+        kernel = self.kernel
+        agenda = kernel._agenda
+        records = self._records
+        pop = heapq.heappop
+        until = self.until_ms if self.until_ms is not None else sys.maxsize
+        max_records = self.scenario.max_records
         advance = self._advance
         while not self.finished:
-            advance()
+            if (
+                agenda
+                and agenda[0][0] <= until
+                and len(records) < max_records
+                and kernel._work_pending != kernel._cancelled_work
+            ):
+                self._settle_deadline = None
+                at_ms, _, background, action, arg = pop(agenda)
+                if not background:
+                    kernel._work_pending -= 1
+                kernel.now_ms = at_ms
+                action(arg)
+            else:
+                advance()
         return self.trace
 
     def __iter__(self) -> Iterator[Record]:

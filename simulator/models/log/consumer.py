@@ -109,6 +109,12 @@ class Consumer:
             self.processor = build_processor(self)
         self._may_fail = runtime.faults.handlers_may_fail(spec.name)
         self._may_slow = runtime.faults.may_slow(name)
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._group_name = spec.name
+        self._has_output = spec.output_topic is not None
+        self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -320,7 +326,7 @@ class Consumer:
         upto = self.group_delivered_upto
         positions = self.positions
         runtime = self.runtime
-        record = runtime.record
+        record_all = runtime.record_all
         records = self._records
         group_name = self.spec.name
         name = self.name
@@ -339,12 +345,13 @@ class Consumer:
                 continue
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
+            seq = len(records)
+            delivered: list[Delivered] = []
             for e in entries:
                 offset = e.offset
                 redelivered = offset < high
                 msg = e.msg
-                seq = len(records)
-                record(
+                delivered.append(
                     Delivered(
                         seq=seq,
                         at=now,
@@ -361,6 +368,8 @@ class Consumer:
                     )
                 )
                 out.append((part, e, seq))
+                seq += 1
+            record_all(delivered)
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -415,7 +424,7 @@ class Consumer:
             if self._i >= len(self._batch):
                 self._end_batch()
                 return
-            duration = self._duration()
+            duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
                 self._timers.at(kernel.now_ms + duration, self._run_items, token)
                 return
@@ -424,27 +433,25 @@ class Consumer:
         """Run the handler on the current record; True when the next record may start."""
         if self.crashed or token != self._token:
             return False
-        runtime = self.runtime
-        spec = self.spec
         part, entry, delivered_seq = self._batch[self._i]
         msg = entry.msg
-        error = (
-            runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
-            if self._may_fail
-            else None
-        )
-        if error is not None:
-            if not self._failed(part, entry, delivered_seq, error, token):
-                return False
-            return self._item_done(part, entry)
+        if self._may_fail:
+            spec = self.spec
+            error = self.runtime.faults.handler_error(
+                spec.name, self.name, msg.id, msg.key, msg.value
+            )
+            if error is not None:
+                if not self._failed(part, entry, delivered_seq, error, token):
+                    return False
+                return self._item_done(part, entry)
         seq = len(self._records)
-        runtime.record(
+        self._record(
             Processed(
                 seq=seq,
-                at=runtime.kernel.now_ms,
+                at=self._kernel.now_ms,
                 component=self.name,
                 cause_seq=delivered_seq,
-                group=spec.name,
+                group=self._group_name,
                 consumer=self.name,
                 msg=msg.id,
                 key=msg.key,
@@ -458,7 +465,7 @@ class Consumer:
         if self.processor is not None:
             for topic, out in self.processor.process(part, entry, seq):
                 self.write_output(topic, out, seq)
-        elif spec.output_topic is not None:
+        elif self._has_output:
             self._write_output(msg.id, seq)
         return self._item_done(part, entry)
 
@@ -565,11 +572,10 @@ class Consumer:
 
     def _item_done(self, part: Partition, entry: Entry) -> bool:
         """Book the record as handled (and commit it, per message); False if we crashed."""
-        spec = self.spec
-        tp = (part.topic, part.index)
+        tp = part.tp
         self._done[tp] = entry.offset + 1
         self._attempt = 1
-        if spec.commit == "after-process" and spec.commit_every == "message":
+        if self._commit_each:
             if self._crash_point("after_process_before_commit"):
                 return False
             self._commit({tp: entry.offset + 1}, None)

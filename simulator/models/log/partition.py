@@ -63,6 +63,7 @@ class Partition:
         "next_offset",
         "producer_state",
         "topic",
+        "tp",
         "waiters",
     )
 
@@ -70,6 +71,8 @@ class Partition:
         self.topic = topic
         self.index = index
         self.name = f"{topic}/{index}"
+        self.tp = (topic, index)
+        """The ``(topic, partition)`` pair that names it in assignments and offsets."""
         self.entries: list[Entry] = []
         self.log_start_offset = 0
         self.next_offset = 0

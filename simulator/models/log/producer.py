@@ -69,9 +69,10 @@ class ProduceRequest:
         self.answered = False
 
 
-BatchResult = tuple[Batch, str, list[tuple[int, int]]]
-"""(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
-``duplicate`` or ``out_of_order`` (then the list is empty)."""
+BatchResult = tuple[Batch, str, tuple[int, int]]
+"""(batch, outcome, (offset, record seq) of its first record); outcome is ``appended``,
+``duplicate`` or ``out_of_order`` (then ``(-1, -1)``). The records of a batch are
+placed together: record ``i`` is at ``offset + i``, answered by the record ``seq + i``."""
 
 
 class Producer:
@@ -97,6 +98,13 @@ class Producer:
         self._in_flight_count = 0
         self._timer: Timer | None = None
         """The request-timeout timer, armed while a request awaits its answer."""
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._records = runtime.records
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._choose = self.partitioner.choose
+        self._use_key = spec.use_key
+        self._max_in_flight = spec.max_in_flight
 
     # -- the application's side ------------------------------------------------------------
 
@@ -104,20 +112,22 @@ class Producer:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
-        runtime = self.runtime
-        produced = runtime.record(
+        records = self._records
+        seq = len(records)
+        name = self.name
+        self._record(
             Produced(
-                seq=runtime.next_seq,
-                at=runtime.kernel.now_ms,
-                component=self.name,
-                producer=self.name,
+                seq=seq,
+                at=self._kernel.now_ms,
+                component=name,
+                producer=name,
                 msg=msg.id,
                 key=msg.key,
                 key_seq=msg.key_seq,
                 topic=self.topic,
             )
         )
-        partition = self.partitioner.choose(msg.key if self.spec.use_key else None)
+        partition = self._choose(msg.key if self._use_key else None)
         queue = self._accumulator.get(partition)
         if queue is None:
             queue = self._accumulator[partition] = deque()
@@ -126,8 +136,8 @@ class Producer:
             self._ready += 1
         batch = queue[-1]
         batch.msgs.append(msg)
-        batch.causes.append(produced.seq)
-        if self._in_flight_count < self.spec.max_in_flight:
+        batch.causes.append(seq)
+        if self._in_flight_count < self._max_in_flight:
             self._drain()
 
     def _drain(self) -> None:
@@ -152,12 +162,12 @@ class Producer:
     def _transmit(self, request: ProduceRequest) -> None:
         runtime = self.runtime
         batches = request.batches
-        ids = [m.id for b in batches for m in b.msgs]
-        runtime.network.send(
+        network = runtime.network
+        network.send(
             self.name,
             "broker",
             "produce",
-            ids,
+            [m.id for b in batches for m in b.msgs] if network.faulty else None,
             self.broker.on_produce,
             request,
             cause_seq=batches[0].causes[0],
@@ -195,18 +205,19 @@ class Producer:
                 self._acknowledge(batch, placed)
         self._drain()
 
-    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
+    def _acknowledge(self, batch: Batch, placed: tuple[int, int]) -> None:
         runtime = self.runtime
-        record = runtime.record
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         partition = batch.partition
-        for i, msg in enumerate(batch.msgs):
-            offset, cause = placed[i]
-            record(
+        offset, cause = placed
+        seq = runtime.next_seq
+        acked: list[Acked] = []
+        for msg in batch.msgs:
+            acked.append(
                 Acked(
-                    seq=runtime.next_seq,
+                    seq=seq,
                     at=now,
                     component=name,
                     cause_seq=cause,
@@ -217,6 +228,10 @@ class Producer:
                     offset=offset,
                 )
             )
+            seq += 1
+            offset += 1
+            cause += 1
+        runtime.record_all(acked)
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
         """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
