@@ -210,7 +210,8 @@ class Checker:
         if rec.msg not in self._acked:
             self.acked += 1
             self._acked[rec.msg] = rec.seq
-        self._produce_settled(rec)
+        if self._produce_retries:
+            self._produce_settled(rec)
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
         self._unacknowledged.setdefault(rec.msg, rec.seq)
@@ -251,10 +252,12 @@ class Checker:
         if books is None:
             return
         books.processed += 1
-        first = books.first_processed.get(rec.msg)
+        first_processed = books.first_processed
+        msg = rec.msg
+        first = first_processed.get(msg)
         emit = self.runtime.emit
         if first is None:
-            books.first_processed[rec.msg] = rec.seq
+            first_processed[msg] = rec.seq
         else:
             books.duplicates += 1
             emit(
@@ -268,11 +271,12 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            producer = self._producers.get(rec.msg, "")
+            producer = self._producers.get(msg, "")
             order = (producer, key)
-            latest = books.latest_per_key.get(order)
+            latest_per_key = books.latest_per_key
+            latest = latest_per_key.get(order)
             if latest is None or rec.key_seq >= latest[0]:
-                books.latest_per_key[order] = (rec.key_seq, rec.seq)
+                latest_per_key[order] = (rec.key_seq, rec.seq)
             else:
                 books.out_of_order += 1
                 emit(
@@ -385,7 +389,10 @@ class Checker:
         self.retries += sum(1 for due in self._produce_retries.values() if due <= now)
         records = self.runtime.records
         for books in self.groups.values():
+            processed = books.first_processed
             for msg, acked_seq in self._acked.items():
+                if msg in processed:
+                    continue  # the common case, decided before the record is looked up
                 acked = records[acked_seq]
                 assert isinstance(acked, Acked)
                 if not self._meant_for(books, msg, acked.topic):

@@ -13,6 +13,7 @@ flight, not lost — and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import sys
 from collections.abc import Callable, Iterator
@@ -77,7 +78,8 @@ class Simulation:
         self.finish_reason = ""
         self._settle_deadline: int | None = None
         self._derived: dict[tuple[int, str], Message] = {}
-        self._messages: dict[int, Message] = {}
+        self._messages: list[Message] = []
+        """Every message of the run, ``m{id}`` at index ``id - 1`` (ids count up from 1)."""
         self.checker = Checker(
             self,
             {g.name: g.topic for g in scenario.groups},
@@ -112,8 +114,7 @@ class Simulation:
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
         self._workload = expand_workload(scenario, self.rng)
-        for m in self._workload:
-            self._messages[m.id] = m
+        self._messages.extend(self._workload)
         self._next_message = 0
         self._feed()
         for crash in self.faults.timed_crashes():
@@ -222,7 +223,7 @@ class Simulation:
     def new_message(self, producer: str, key: str | None, key_seq: int, value: str) -> Message:
         """A message that starts inside the system (a published event), with the next id."""
         msg = Message(len(self._messages) + 1, producer, key, key_seq, value, self.kernel.now_ms)
-        self._messages[msg.id] = msg
+        self._messages.append(msg)
         return msg
 
     def derived_message(self, source_id: int, topic: str) -> Message:
@@ -230,10 +231,10 @@ class Simulation:
         key = (source_id, topic)
         out = self._derived.get(key)
         if out is None:
-            src = self._messages[source_id]
+            src = self._messages[source_id - 1]
             new_id = len(self._messages) + 1
             out = Message(new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms)
-            self._messages[new_id] = out
+            self._messages.append(out)
             self._derived[key] = out
         return out
 
@@ -286,7 +287,24 @@ class Simulation:
         pending, nothing is near a limit and the next action is due, pop it and
         run it. Anything else (quiescence, ``until_ms``, ``max_records``) goes
         through ``_advance``, which decides exactly as ``step()`` does.
+
+        For the length of the run the objects built so far are *frozen*
+        (``gc.freeze``): the scenario, the components, the workload and the
+        lists that grow for the whole run (the trace, the partitions' logs)
+        live until the end anyway, so the cyclic collector would only rescan
+        them, more often and for longer the larger they grow. Unfrozen at the
+        end, they are ordinary garbage again once the simulation is dropped.
+        The collector plays no part in what the run does, so the trace is the
+        same either way.
         """
+        gc.freeze()
+        try:
+            self._run()
+        finally:
+            gc.unfreeze()
+        return self.trace
+
+    def _run(self) -> None:
         kernel = self.kernel
         agenda = kernel._agenda
         records = self._records
@@ -309,7 +327,6 @@ class Simulation:
                 action(arg)
             else:
                 advance()
-        return self.trace
 
     def __iter__(self) -> Iterator[Record]:
         """Every record, the ones already written first, running the simulation as needed."""
