@@ -102,6 +102,7 @@ class Consumer:
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
         self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
         """Processing and retry-backoff timers: a crash calls them off."""
+        self._schedule_item = self._timers.schedule
         self.processor: Processor | None = None
         if spec.processor is not None:
             from simulator.streams.plugin import build_processor
@@ -426,7 +427,7 @@ class Consumer:
                 return
             duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
-                self._timers.at(kernel.now_ms + duration, self._run_items, token)
+                self._schedule_item(kernel.now_ms + duration, self._run_items, token)
                 return
 
     def _finish_item(self, token: int) -> bool:
