@@ -30,12 +30,19 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bench.rows import ANCHOR_NOT_INSTALLED, BenchRow, at_least, bench_row, same_work
+from bench.rows import ANCHOR_NOT_INSTALLED, BenchRow, at_least, at_most, bench_row, same_work
 from simulator.models.log.partitioner import partition_for_key
 from simulator.scenario import decode_scenario
 from simulator.simulation import Simulation
 
-__all__ = ["FlowRun", "simpy_flow", "w1_broker_flow", "w1_evsim", "w1_simulation"]
+__all__ = [
+    "FlowRun",
+    "simpy_flow",
+    "w1_broker_flow",
+    "w1_evsim",
+    "w1_scaling",
+    "w1_simulation",
+]
 
 PARTITIONS = 8
 CONSUMERS = 4
@@ -202,5 +209,36 @@ def w1_broker_flow(
             ),
             work=work,
             note=note,
+        )
+    ]
+
+
+def w1_scaling(small: int = 50_000, large: int = 1_000_000) -> list[BenchRow]:
+    """W1 at 0 ms: the cost per message of a large run over that of a small one.
+
+    A flat cost (the ratio near 1) means a long run takes proportionally
+    longer and no more: nothing per message grows with what the run has
+    already done (the collector rescanning a growing heap, a list searched
+    from the front). Each size is the median of three runs, the small one
+    being over in a fraction of a second; the same span is timed as in W1.
+    """
+
+    def per_message(messages: int, runs: int) -> float:
+        times = sorted(w1_evsim(messages, 0).seconds for _ in range(runs))
+        return times[len(times) // 2] / messages
+
+    small_cost = per_message(small, 3)
+    large_cost = per_message(large, 3 if large <= 200_000 else 1)
+    return [
+        bench_row(
+            key="w1.scaling",
+            workload=f"W1 cost per message, {large:,} msgs over {small:,} (processing 0 ms)",
+            unit="x",
+            ours=large_cost / small_cost,
+            targets=(at_least(0.9, source="issue 19"), at_most(1.1, source="issue 19")),
+            note=(
+                f"{small_cost * 1e6:.2f} us/msg at {small:,}, {large_cost * 1e6:.2f} us/msg "
+                f"at {large:,}; setup included"
+            ),
         )
     ]

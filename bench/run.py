@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bench.broker_flow import w1_broker_flow, w1_simulation
+from bench.broker_flow import w1_broker_flow, w1_scaling, w1_simulation
 from bench.memory import w7_memory
 from bench.rows import (
     ANCHOR_NOT_INSTALLED,
@@ -35,6 +35,7 @@ __all__ = [
     "run_all",
     "streaming",
     "w1_broker_flow",
+    "w1_scaling",
     "w1_simulation",
     "w7_memory",
 ]
@@ -227,6 +228,7 @@ def run_all(
     steps: list[Callable[[], list[BenchRow]]] = [
         lambda: w1_broker_flow(200_000 // scale, 1),
         lambda: w1_broker_flow(200_000 // scale, 0),
+        lambda: w1_scaling(50_000 // scale, 1_000_000 // scale),
         lambda: w7_memory(200_000 // scale),
         lambda: queue_models(200_000 // scale),
         lambda: streaming(20_000 // scale),

@@ -151,10 +151,10 @@ class LogBroker:
             if batch.base_seq in state:
                 results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))
             elif batch.base_seq != expected:
-                results.append((batch, "out_of_order", (-1, -1)))
+                results.append((batch, "out_of_order", []))
             else:
                 placed = self._append_batch(part, batch, producer.name)
-                state[batch.base_seq] = placed[0]
+                state[batch.base_seq] = placed[0].offset
                 state[-1] = batch.base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
         if runtime.faults.crashes_at("broker", "after_append_before_ack"):
@@ -172,12 +172,12 @@ class LogBroker:
 
     def _deduplicate(
         self, part: Partition, batch: Batch, request: ProduceRequest, state: dict[int, int]
-    ) -> tuple[int, int]:
+    ) -> list[ProduceDeduplicated]:
         """An idempotent repeat: append nothing, answer with the original offsets."""
         base_offset = state[batch.base_seq or 0]
-        first_seq = self.runtime.next_seq
+        placed: list[ProduceDeduplicated] = []
         for i, msg in enumerate(batch.msgs):
-            self.runtime.emit(
+            rec = self.runtime.emit(
                 ProduceDeduplicated,
                 part.name,
                 batch.causes[i],
@@ -188,19 +188,20 @@ class LogBroker:
                 producer_seq=(batch.base_seq or 0) + i,
                 offset=base_offset + i,
             )
-        return base_offset, first_seq
+            placed.append(rec)
+        return placed
 
-    def _append_batch(self, part: Partition, batch: Batch, producer: str) -> tuple[int, int]:
-        """Append a producer's batch in one go: (offset, seq) of its first record.
+    def _append_batch(self, part: Partition, batch: Batch, producer: str) -> list[Appended]:
+        """Append a producer's batch in one go; returns its ``Appended`` records.
 
         The records of a batch take consecutive offsets and, written together,
-        consecutive seqs: record ``i`` is at ``offset + i`` with seq ``seq + i``.
-        Each record is an ``Appended`` in the trace and an ``Entry`` in the log.
+        consecutive seqs. Each record is an ``Appended`` in the trace and an
+        ``Entry`` in the log; the two share their numbers.
         """
         runtime = self.runtime
         now = runtime.kernel.now_ms
         first_offset = offset = part.next_offset
-        first_seq = seq = runtime.next_seq
+        seq = runtime.next_seq
         topic, index, name = part.topic, part.index, part.name
         base_seq = batch.base_seq
         appended: list[Appended] = []
@@ -230,7 +231,7 @@ class LogBroker:
         part.next_offset = offset
         if part.waiters:
             self._wake_waiters(part)
-        return first_offset, first_seq
+        return appended
 
     def _append(
         self,

@@ -23,13 +23,22 @@ duplicates, no reordering.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from simulator.kernel import Timer
 from simulator.messages import Message
 from simulator.models.log.partitioner import Partitioner
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried, SentUnacknowledged
+from simulator.trace import (
+    Acked,
+    Appended,
+    Produced,
+    ProduceDeduplicated,
+    ProduceFailed,
+    ProduceRetried,
+    SentUnacknowledged,
+)
 
 if TYPE_CHECKING:
     from simulator.models.log.broker import LogBroker
@@ -69,10 +78,10 @@ class ProduceRequest:
         self.answered = False
 
 
-BatchResult = tuple[Batch, str, tuple[int, int]]
-"""(batch, outcome, (offset, record seq) of its first record); outcome is ``appended``,
-``duplicate`` or ``out_of_order`` (then ``(-1, -1)``). The records of a batch are
-placed together: record ``i`` is at ``offset + i``, answered by the record ``seq + i``."""
+BatchResult = tuple[Batch, str, Sequence[Appended | ProduceDeduplicated]]
+"""(batch, outcome, per record the trace record that placed it); outcome is ``appended``
+(its ``Appended`` records), ``duplicate`` (``ProduceDeduplicated``: the original offsets)
+or ``out_of_order`` (then the list is empty). The ack cites each record and its offset."""
 
 
 class Producer:
@@ -205,32 +214,29 @@ class Producer:
                 self._acknowledge(batch, placed)
         self._drain()
 
-    def _acknowledge(self, batch: Batch, placed: tuple[int, int]) -> None:
+    def _acknowledge(self, batch: Batch, placed: Sequence[Appended | ProduceDeduplicated]) -> None:
         runtime = self.runtime
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         partition = batch.partition
-        offset, cause = placed
         seq = runtime.next_seq
         acked: list[Acked] = []
-        for msg in batch.msgs:
+        for msg, place in zip(batch.msgs, placed, strict=True):
             acked.append(
                 Acked(
                     seq=seq,
                     at=now,
                     component=name,
-                    cause_seq=cause,
+                    cause_seq=place.seq,
                     producer=name,
                     msg=msg.id,
                     topic=topic,
                     partition=partition,
-                    offset=offset,
+                    offset=place.offset,
                 )
             )
             seq += 1
-            offset += 1
-            cause += 1
         runtime.record_all(acked)
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
