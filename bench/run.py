@@ -103,6 +103,13 @@ _STORE_ROWS = (
     ("w2.append.memory", "append", "evsim-memory", "popo", "W2 append, in memory"),
     ("w2.append.sqlite_defaults", "append", "evsim-sqlite", "sqlite", "W2 append, SQLite"),
     ("w2.append.sqlite", "append", "evsim-sqlite", "sqlite-tuned", "W2 append, SQLite"),
+    (
+        "w2.append.sqlite_group",
+        "append",
+        "evsim-sqlite-group",
+        "sqlite-tuned",
+        "W2 append, SQLite, group commit",
+    ),
     ("w3.rehydrate.memory", "rehydrate", "evsim-memory", "popo", "W3 rehydrate, in memory"),
     ("w3.rehydrate.sqlite_defaults", "rehydrate", "evsim-sqlite", "sqlite", "W3 rehydrate, SQLite"),
     ("w3.rehydrate.sqlite", "rehydrate", "evsim-sqlite", "sqlite-tuned", "W3 rehydrate, SQLite"),
@@ -174,6 +181,11 @@ def _store_row(
     note = f"{bench['workload']}; {ours['seconds']:.2f} s; {bench['anchor']}"
     if not like_for_like:
         note += "; the anchor on its own SQLite defaults (synchronous=FULL), not ours"
+    if ours_name == "evsim-sqlite-group":
+        note += (
+            "; ours commits 100 appends per transaction, each answered after its commit; "
+            "the anchor one per save"
+        )
     floor = bench["results"].get("sqlite-floor")
     if key == "w2.append.sqlite" and isinstance(floor, dict):
         note += (
