@@ -297,14 +297,23 @@ class Simulation:
         The collector plays no part in what the run does, so the trace is the
         same either way.
         """
-        gc.freeze()
-        try:
-            self._run()
-        finally:
-            gc.unfreeze()
+        self.run_for(None)
         return self.trace
 
-    def _run(self) -> None:
+    def run_for(self, records: int | None) -> None:
+        """Play until ``records`` more records are written (or to the end, for None).
+
+        The same actions in the same order as ``step()`` takes them, in the
+        fast loop of ``run()``: a view that shows progress while a long run
+        is computed plays it in slices of this.
+        """
+        gc.freeze()
+        try:
+            self._run(sys.maxsize if records is None else len(self._records) + records)
+        finally:
+            gc.unfreeze()
+
+    def _run(self, stop_at: int) -> None:
         kernel = self.kernel
         agenda = kernel._agenda
         records = self._records
@@ -312,7 +321,7 @@ class Simulation:
         until = self.until_ms if self.until_ms is not None else sys.maxsize
         max_records = self.scenario.max_records
         advance = self._advance
-        while not self.finished:
+        while not self.finished and len(records) < stop_at:
             if (
                 agenda
                 and agenda[0][0] <= until

@@ -48,8 +48,11 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
         round_robin = gen.key_choice == "round-robin"
         producer, start_ms, rate = gen.producer, gen.start_ms, gen.rate_per_s
         prefix = gen.value_prefix
+        at_ms = -1
         for i in range(gen.count):
-            at_ms = start_ms + (i * 1000) // rate
+            due = start_ms + (i * 1000) // rate
+            if due != at_ms:
+                at_ms = due  # one int object per millisecond, shared by its messages
             key: str | None = None
             if names:
                 key = names[i % len(names) if round_robin else stream.randrange(len(names))]
