@@ -154,9 +154,9 @@ class Checker:
         """Message id → seq of its first Acked record."""
         self._unacknowledged: dict[int, int] = {}
         """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
-        self._keys: dict[int, str | None] = {}
-        self._producers: dict[int, str] = {}
-        """Message id → the producer that first handed it over (its order is that producer's)."""
+        self._first_produced: dict[int, Produced] = {}
+        """Message id → the record of its first hand-over: its producer (whose order it is
+        in) and its key. One dict holding the record, not one per field."""
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
@@ -203,8 +203,7 @@ class Checker:
 
     def _produced(self, rec: Produced) -> None:
         self.produced += 1
-        self._keys[rec.msg] = rec.key
-        self._producers.setdefault(rec.msg, rec.producer)
+        self._first_produced.setdefault(rec.msg, rec)
 
     def _acked_(self, rec: Acked) -> None:
         if rec.msg not in self._acked:
@@ -271,7 +270,8 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            producer = self._producers.get(msg, "")
+            handed = self._first_produced.get(msg)
+            producer = "" if handed is None else handed.producer
             order = (producer, key)
             latest_per_key = books.latest_per_key
             latest = latest_per_key.get(order)
@@ -410,7 +410,7 @@ class Checker:
                     cause,
                     group=books.name,
                     msg=msg,
-                    key=self._keys.get(msg),
+                    key=self._key_of(msg),
                     acked_seq=acked_seq,
                     reason=why,
                 )
@@ -432,10 +432,14 @@ class Checker:
                     cause,
                     group=books.name,
                     msg=msg,
-                    key=self._keys.get(msg),
+                    key=self._key_of(msg),
                     sent_seq=sent_seq,
                     reason=why,
                 )
+
+    def _key_of(self, msg: int) -> str | None:
+        first = self._first_produced.get(msg)
+        return None if first is None else first.key
 
     def _meant_for(self, books: GroupBooks, msg: int, topic: str) -> bool:
         """Whether ``books``' group should have processed ``msg`` and has not accounted for it."""

@@ -468,7 +468,12 @@ class Consumer:
                 self.write_output(topic, out, seq)
         elif self._has_output:
             self._write_output(msg.id, seq)
-        return self._item_done(part, entry)
+        if self._commit_each:
+            return self._item_done(part, entry)
+        self._done[part.tp] = entry.offset + 1  # _item_done without a commit, inlined
+        self._attempt = 1
+        self._i += 1
+        return True
 
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
         out = self.runtime.derived_message(msg_id, self.spec.output_topic or "")
