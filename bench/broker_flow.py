@@ -86,6 +86,9 @@ class FlowRun(NamedTuple):
     """Virtual time at which the run ended."""
     records: int
     """Trace records (SimPy's: its own produced/delivered/processed tuples)."""
+    cpu_seconds: float = 0.0
+    """Processor time of the same span (``time.process_time``): on a machine shared with
+    other work, less swayed by it than the wall clock; reported beside the verdict."""
 
 
 def w1_simulation(messages: int, processing_ms: int) -> Simulation:
@@ -98,9 +101,11 @@ def w1_evsim(messages: int, processing_ms: int) -> FlowRun:
     """evsim's side: decode, build and run, timed together; then count."""
     gc.collect()
     start = time.perf_counter()
+    cpu = time.process_time()
     sim = w1_simulation(messages, processing_ms)
     sim.run()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     books = list(sim.checker.groups.values())
     return FlowRun(
         seconds=seconds,
@@ -108,6 +113,7 @@ def w1_evsim(messages: int, processing_ms: int) -> FlowRun:
         processed=sum(len(b.first_processed) for b in books),
         end_ms=sim.kernel.now_ms,
         records=len(sim.trace),
+        cpu_seconds=cpu,
     )
 
 
@@ -119,6 +125,7 @@ def simpy_flow(messages: int, processing_ms: int) -> FlowRun | None:
         return None
     gc.collect()
     start = time.perf_counter()
+    cpu = time.process_time()
     env = simpy.Environment()
     # range assignment, as the evsim group does: consumer c owns partitions 2c and 2c+1
     owner = [p * CONSUMERS // PARTITIONS for p in range(PARTITIONS)]
@@ -154,12 +161,14 @@ def simpy_flow(messages: int, processing_ms: int) -> FlowRun | None:
         env.process(consumer(env, fetch_buffer))
     env.run()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     return FlowRun(
         seconds=seconds,
         delivered=sum(1 for t in trace if t[1] == "delivered"),
         processed=len({t[2] for t in trace if t[1] == "processed"}),
         end_ms=int(env.now),
         records=len(trace),
+        cpu_seconds=cpu,
     )
 
 
@@ -194,6 +203,11 @@ def w1_broker_flow(
     note = f"{ours.records:,} trace records, {ours.seconds:.2f} s, ends at {ours.end_ms:,} ms"
     if theirs is not None:
         note += f"; SimPy {theirs.seconds:.2f} s, ends at {theirs.end_ms:,} ms"
+        if ours.cpu_seconds > 0:
+            note += (
+                f"; CPU time {ours.cpu_seconds:.2f} s vs SimPy {theirs.cpu_seconds:.2f} s "
+                f"({theirs.cpu_seconds / ours.cpu_seconds:.2f}x)"
+            )
     note += "; setup included on both sides"
     return [
         bench_row(
