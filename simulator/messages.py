@@ -33,14 +33,19 @@ class Message(msgspec.Struct, gc=False, eq=False):
     value: str
     at_ms: int
     tombstone: bool = False
-    event_time_ms: int = -1
-    """When the event happened; left out, the send time (Kafka's CreateTime)."""
+    event_time: int | None = None
+    """When the event happened, if the sender said; None: when it was sent (``event_time_ms``)."""
     dedup_id: str | None = None
     """A deduplication id the sender chose (an SQS FIFO ``MessageDeduplicationId``)."""
 
-    def __post_init__(self) -> None:
-        if self.event_time_ms < 0:
-            self.event_time_ms = self.at_ms
+    @property
+    def event_time_ms(self) -> int:
+        """When the event happened (defaults to the send time, like Kafka's CreateTime)."""
+        return self.at_ms if self.event_time is None else self.event_time
+
+    @event_time_ms.setter
+    def event_time_ms(self, value: int) -> None:
+        self.event_time = value
 
     def __repr__(self) -> str:
         return f"Message(m{self.id}, key={self.key!r}, key_seq={self.key_seq})"

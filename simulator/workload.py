@@ -88,7 +88,7 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
                 value,
                 at_ms,
                 tombstone,
-                at_ms if event_time is None else event_time,
+                event_time,
                 dedup_id,
             )
         )

@@ -103,6 +103,8 @@ class Consumer:
         self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
         """Processing and retry-backoff timers: a crash calls them off."""
         self._schedule_item = self._timers.schedule
+        self._run_next = self._run_items
+        """Bound once: scheduled once per message with processing time."""
         self.processor: Processor | None = None
         if spec.processor is not None:
             from simulator.streams.plugin import build_processor
@@ -427,7 +429,7 @@ class Consumer:
                 return
             duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
-                self._schedule_item(kernel.now_ms + duration, self._run_items, token)
+                self._schedule_item(kernel.now_ms + duration, self._run_next, token)
                 return
 
     def _finish_item(self, token: int) -> bool:
