@@ -117,7 +117,9 @@ class GroupBooks:
         self.first_processed: dict[int, int] = {}
         self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
         """(producer, key) → (highest key sequence processed, seq of that Processed)."""
-        self.last_delivered: dict[int, int] = {}
+        self.last_delivered: dict[int, int] | None = None
+        """Message → seq of its latest Delivered to this group; built from the trace at the
+        end, and only if a message needs explaining (a dict per delivery would cost every run)."""
         self.dead: set[int] = set()
         self.skipped: dict[int, int] = {}
         self.expired: dict[int, int] = {}
@@ -225,7 +227,6 @@ class Checker:
         books = self.groups.get(rec.group)
         if books is not None:
             books.delivered += 1
-            books.last_delivered[rec.msg] = rec.seq
 
     def _tried(self, rec: Processed | ProcessingFailed) -> None:
         """The handler ran on the message again: a scheduled retry was performed."""
@@ -475,6 +476,12 @@ class Checker:
         refused = self._refused.get((books.name, msg))
         if refused is not None:
             return refused, "refused by a full queue (reject-publish) and nobody was told", True
+        if books.last_delivered is None:
+            books.last_delivered = {
+                rec.msg: rec.seq
+                for rec in records
+                if isinstance(rec, Delivered) and rec.group == books.name
+            }
         delivered = books.last_delivered.get(msg)
         if delivered is not None:
             rec = records[delivered]
