@@ -239,15 +239,17 @@ class Checker:
             else:
                 self._retries_due[key] = due - 1
 
-    def _processed(self, rec: Processed) -> None:
-        if self._retries_due:
-            self._tried(rec)
-        if rec.txn is not None:
-            self._pending.setdefault(rec.txn, []).append(rec)
-            return
-        self._count(rec)
+    def _processed(self, rec: Processed, committed: bool = False) -> None:
+        """Book a processing: at once, or (inside a transaction) when it commits.
 
-    def _count(self, rec: Processed) -> None:
+        ``committed``: the call from the transaction's commit, which only books.
+        """
+        if not committed:
+            if self._retries_due:
+                self._tried(rec)
+            if rec.txn is not None:
+                self._pending.setdefault(rec.txn, []).append(rec)
+                return
         books = self.groups.get(rec.group)
         if books is None:
             return
@@ -295,7 +297,7 @@ class Checker:
 
     def _txn_committed(self, rec: TransactionCommitted) -> None:
         for processed in self._pending.pop(rec.txn, []):
-            self._count(processed)
+            self._processed(processed, committed=True)
 
     def _txn_aborted(self, rec: TransactionAborted) -> None:
         self._pending.pop(rec.txn, None)

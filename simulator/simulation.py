@@ -188,14 +188,18 @@ class Simulation:
     def _feed(self, _: object = None) -> None:
         """Hand due messages to their producers, keeping one pending feed action."""
         workload = self._workload
+        n = len(workload)
         i = self._next_message
         now = self.kernel.now_ms
         send = self.broker.send
-        while i < len(workload) and workload[i].at_ms <= now:
-            send(workload[i])
+        while i < n:
+            msg = workload[i]
+            if msg.at_ms > now:
+                break
+            send(msg)
             i += 1
         self._next_message = i
-        if i < len(workload):
+        if i < n:
             self.kernel.schedule(workload[i].at_ms, self._feed)
 
     def _timed_crash(self, crash: Any) -> None:
@@ -321,11 +325,14 @@ class Simulation:
         until = self.until_ms if self.until_ms is not None else sys.maxsize
         max_records = self.scenario.max_records
         advance = self._advance
-        while not self.finished and len(records) < stop_at:
+        while not self.finished:
+            written = len(records)
+            if written >= stop_at:
+                return
             if (
                 agenda
                 and agenda[0][0] <= until
-                and len(records) < max_records
+                and written < max_records
                 and kernel._work_pending != kernel._cancelled_work
             ):
                 self._settle_deadline = None
