@@ -36,6 +36,12 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
         )
         order += 1
     sources = 1 if planned else 0
+    messages: list[Message] = []
+    key_seqs: dict[str, dict[str, int]] = {}
+    """Producer → key → the key sequence its last message of that key got."""
+    # One generator alone is already in send order: its messages are built as they are
+    # drawn, without a plan to sort (the common shape of a large workload).
+    direct = sources == 0 and len(scenario.workload.generators) == 1
     for gi, gen in enumerate(scenario.workload.generators):
         sources += 1
         stream = rng.stream(f"workload:{gi}")
@@ -62,13 +68,22 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
                 if gen.late_probability and lateness.random() < gen.late_probability:
                     lag += gen.late_by_ms
                 event_time = max(0, at_ms - lag)
-            planned.append((at_ms, order, producer, key, f"{prefix}{i}", False, event_time, None))
             order += 1
+            if direct:
+                key_seq = 0
+                if key is not None:
+                    counted = key_seqs.setdefault(producer, {})
+                    key_seq = counted[key] = counted.get(key, 0) + 1
+                messages.append(
+                    Message(order, producer, key, key_seq, f"{prefix}{i}", at_ms, False, event_time)
+                )
+            else:
+                value = f"{prefix}{i}"
+                planned.append((at_ms, order - 1, producer, key, value, False, event_time, None))
+    if direct:
+        return messages
     if sources > 1:
         planned.sort()  # by send time, ties in file order (``order`` is unique, so it decides)
-    key_seqs: dict[str, dict[str, int]] = {}
-    """Producer → key → the key sequence its last message of that key got."""
-    messages: list[Message] = []
     for i, (at_ms, _, producer, key, value, tombstone, event_time, dedup_id) in enumerate(
         planned, start=1
     ):
