@@ -155,6 +155,40 @@ def _load(name_or_path: str) -> Scenario:
         _fail(str(err))
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_seed(seed: int | None) -> None:
+    """``--seed`` is held to the scenario field's rule: a 64-bit integer."""
+    if seed is not None and not _INT64[0] <= seed <= _INT64[1]:
+        _fail("--seed: must be a 64-bit integer (from -2**63 to 2**63-1), like a scenario's seed")
+
+
+def _check_until(until: int | None, spec: Scenario) -> None:
+    """``--until`` is held to the scenario's virtual-time cap, as ``until_ms`` is."""
+    from simulator.scenario.validation import cap
+
+    if until is None:
+        return
+    if until < 0:
+        _fail("--until: must not be negative")
+    limit = cap(spec, "virtual_ms")
+    if until > limit:
+        _fail(
+            f"--until: {until} ms is past the virtual-time cap of {limit} ms ([limits] virtual_ms)"
+        )
+
+
+def _scenario_file(name_or_path: str, spec: Scenario) -> Path | None:
+    """The file a scenario was read from (what an export must never overwrite)."""
+    from simulator.scenario import builtin_names, builtin_path
+
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    return builtin_path(name_or_path) if name_or_path in builtin_names() else None
+
+
 NoAnimationOption = Annotated[
     bool,
     typer.Option(
@@ -176,7 +210,16 @@ def main_callback(
     if ctx.invoked_subcommand is None:
         from tui.app import run_app
 
-        run_app(presenter=presenter, motion=not no_animation)
+        _tui_exit(run_app(presenter=presenter, motion=not no_animation))
+
+
+def _tui_exit(app: Any) -> None:
+    """After the TUI: a crash is one line on stderr (naming its log) and exit status 1."""
+    code = getattr(app, "return_code", None)
+    if code:
+        line = getattr(app, "crash_line", None) or "evsim: the TUI stopped with an error"
+        typer.echo(line, err=True)
+        raise typer.Exit(code)
 
 
 @app.command("list")
@@ -274,13 +317,41 @@ def play(
             "--predict", help="Your answer to the lesson's prediction question: N (or N,M,…)."
         ),
     ] = None,
+    reuse_store: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-store",
+            help="Empty and reuse the SQLite store an earlier run of this same lesson left"
+            " (without it, a file already at [store] path is refused).",
+        ),
+    ] = False,
 ) -> None:
     """Play a scenario headless: predictions, timeline, outcome, expectations, answers."""
     if until is not None and until < 0:
         _fail("--until: must not be negative")
+    _check_seed(seed)
     spec = _load(scenario)
+    _check_until(until, spec)
+    from simulator.errors import InputError
     from simulator.lessons.summary import summarize
     from simulator.simulation import Simulation
+
+    source = _scenario_file(scenario, spec)
+    protected = [p for p in (source,) if p is not None]
+    if export_trace is not None:
+        _refuse_target(export_trace, protected, "a trace export")
+    if svg_at_beats is not None:
+        from tui.export import check_svg_folder
+
+        try:
+            check_svg_folder(svg_at_beats)
+        except InputError as err:
+            _fail(str(err))
+    store_file = _store_file(spec, reuse_store)
+    if store_file is not None:
+        protected.append(store_file.path)
+        if export_trace is not None:
+            _refuse_target(export_trace, protected, "a trace export")
 
     answers: list[int] = []
     if predict is not None:
@@ -294,18 +365,23 @@ def play(
         from tui.headless import print_predictions
 
         print_predictions(_console(), spec, lang, answers)
-    sim = Simulation(spec, seed, until_ms=until)
-    if json or quiet:
-        sim.run()
-    else:
-        from tui.headless import print_timeline
+    try:
+        sim = Simulation(spec, seed, until_ms=until, store_file=store_file)
+        if store_file is not None:
+            typer.echo(f"event store: {store_file.path}", err=True)
+        if json or quiet:
+            sim.run()
+        else:
+            from tui.headless import print_timeline
 
-        print_timeline(_console(), spec, sim, lang)
+            print_timeline(_console(), spec, sim, lang)
+    except InputError as err:  # the store: refused, or failing while the run writes it
+        _fail(str(err))
     summary = summarize(sim)
     if export_trace is not None:
-        _export(sim, export_trace)
+        _export(sim, export_trace, protected)
     if svg_at_beats is not None:
-        _svg_at_beats(spec, svg_at_beats, lang)
+        _svg_at_beats(spec, svg_at_beats, lang, protected)
     if json:
         import msgspec
 
@@ -324,6 +400,27 @@ def play(
     raise typer.Exit(0 if summary.ok else 1)
 
 
+def _store_file(spec: Scenario, reuse: bool) -> Any:
+    """Where this ``play`` writes a ``backend = "sqlite"`` store (None: it has none)."""
+    from simulator.cqrs.event_log import StoreFile, store_path
+
+    if spec.store is None or spec.store.backend != "sqlite":
+        return None
+    # Relative to the working folder, as the user will type it back: evsim-runs/<lesson>/…
+    return StoreFile(path=store_path(spec.store, spec.name, Path()), reuse=reuse)
+
+
+def _refuse_target(target: Path, protected: list[Path], what: str) -> None:
+    """One line, exit 2, for an output path that must not be written (checked up front)."""
+    from simulator.errors import InputError
+    from simulator.files import refuse_overwriting
+
+    try:
+        refuse_overwriting(target, protected, what)
+    except InputError as err:
+        _fail(str(err))
+
+
 def _cut_short(finished: str, spec: Scenario) -> str | None:
     """The one line that says a run stopped at its record cap (which fails it), or None."""
     if finished != "max_records":
@@ -340,14 +437,17 @@ def _say_if_cut(finished: str, spec: Scenario) -> None:
         typer.echo(f"evsim: {line}", err=True)
 
 
-def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str) -> None:
+def _svg_at_beats(spec: Scenario, out_dir: Path, lang: str, protected: list[Path]) -> None:
+    from simulator.errors import InputError, visible
     from tui.export import svg_at_beats
 
     try:
-        written = svg_at_beats(spec, out_dir, lang)
+        written = svg_at_beats(spec, out_dir, lang, protected=protected)
+    except InputError as err:
+        _fail(str(err))
     except OSError as err:
-        _fail(f"{out_dir}: cannot write screenshots: {err.strerror or err}")
-    typer.echo(f"wrote {len(written)} SVG screenshot(s) to {out_dir}", err=True)
+        _fail(f"{visible(str(out_dir))}: cannot write screenshots: {err.strerror or err}")
+    typer.echo(f"wrote {len(written)} SVG screenshot(s) to {visible(str(out_dir))}", err=True)
 
 
 @app.command()
@@ -370,15 +470,19 @@ def view(
     except UnicodeDecodeError:  # a string holding an encoded surrogate (b"\xed\xa0\x80")
         _fail(f"{trace}: a line holds text that is not valid UTF-8")
     if warning:
-        typer.echo(f"evsim: warning: {warning}", err=True)
+        from simulator.errors import visible
+
+        typer.echo(f"evsim: warning: {visible(warning)}", err=True)
     from tui.app import EvsimApp
 
-    EvsimApp(
+    app = EvsimApp(
         trace=(records, trace.name, warning),
         presenter=presenter,
         lang=lang,
         motion=not no_animation,
-    ).run()
+    )
+    app.run()
+    _tui_exit(app)
 
 
 @app.command()
@@ -394,20 +498,56 @@ def serve(
         _fail("serve needs textual-serve: pip install 'evsim[serve]'")
     import shlex
 
+    _check_listen(host, port)
     command = f"{shlex.quote(sys.executable)} -m cli" + (" --presenter" if presenter else "")
-    Server(command, host=host, port=port, title="evsim").serve()
+    try:
+        Server(command, host=host, port=port, title="evsim").serve()
+    except OSError as err:  # lost the port between the check and the bind
+        _fail(f"--port: cannot listen on {host}:{port}: {err.strerror or err}")
 
 
-def _export(sim: object, path: Path) -> None:
+def _check_listen(host: str, port: int) -> None:
+    """The port is a TCP port, the host resolves, and nothing else listens there."""
+    import socket
+
+    from simulator.errors import visible
+
+    if not 1 <= port <= 65535:
+        _fail(f"--port: {port} is not a TCP port (use 1 to 65535)")
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as err:
+        reason = err.strerror if isinstance(err, socket.gaierror) else str(err)
+        _fail(f"--host: cannot resolve {visible(host)!r}: {reason}")
+    family, kind, proto, _, address = addresses[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            _fail(f"--port: cannot listen on {visible(host)}:{port}: {err.strerror or err}")
+
+
+def _export(sim: object, path: Path, protected: list[Path]) -> None:
     from simulator.simulation import Simulation
 
     assert isinstance(sim, Simulation)
+    _write_trace(sim.trace, path, protected)
+
+
+def _write_trace(trace: object, path: Path, protected: list[Path]) -> None:
+    """Write a trace whole or not at all, never over a file in ``protected``."""
+    from simulator.errors import InputError, visible
+    from simulator.files import write_atomically
+    from simulator.trace import Trace
+
+    assert isinstance(trace, Trace)
     try:
-        with path.open("wb") as out:
-            for chunk in sim.trace.jsonl_chunks():
-                out.write(chunk)
+        write_atomically(path, trace.jsonl_chunks(), protected=protected, what="a trace export")
+    except InputError as err:
+        _fail(str(err))
     except OSError as err:
-        _fail(f"{path}: cannot write trace: {err.strerror or err}")
+        _fail(f"{visible(str(path))}: cannot write trace: {err.strerror or err}")
 
 
 @app.command()
@@ -420,6 +560,7 @@ def check(
     ] = None,
 ) -> None:
     """Run scenarios and check their expectations; exit 1 if any fails."""
+    _check_seed(seed)
     from simulator.lessons.summary import summarize
     from simulator.scenario import builtin_names
     from simulator.simulation import Simulation
@@ -497,6 +638,7 @@ def compare(
     from simulator.lessons.compare import compare as run_compare
     from simulator.lessons.compare import variant_dicts
 
+    _check_seed(seed)
     spec = _load(scenario)
     try:
         variants = run_compare(spec, vary, seed)
@@ -575,7 +717,12 @@ def live(
     lang: LangOption = Lang.en,
 ) -> None:
     """Run a lesson on a real RabbitMQ: real processes, real SIGKILLs, a judged live trace."""
+    _check_seed(seed)
     spec = _load(scenario)
+    source = _scenario_file(scenario, spec)
+    protected = [p for p in (source,) if p is not None]
+    if export_trace is not None:  # refused before the broker is touched
+        _refuse_target(export_trace, protected, "a trace export")
     try:
         import pika  # noqa: F401
     except ImportError:
@@ -592,7 +739,7 @@ def live(
         _fail(str(err))
     summary = result.assembled.summary
     if export_trace is not None:
-        _export_records(result.records, export_trace)
+        _export_records(result.records, export_trace, protected)
     rows = None
     model_summary = None
     if compare_model:
@@ -643,16 +790,11 @@ def live(
     raise typer.Exit(0 if summary.ok else 1)
 
 
-def _export_records(records: object, path: Path) -> None:
+def _export_records(records: object, path: Path, protected: list[Path]) -> None:
     from simulator.trace import Trace
 
     assert isinstance(records, list)
-    try:
-        with path.open("wb") as out:
-            for chunk in Trace(records).jsonl_chunks():
-                out.write(chunk)
-    except OSError as err:
-        _fail(f"{path}: cannot write trace: {err.strerror or err}")
+    _write_trace(Trace(records), path, protected)
 
 
 @app.command()
@@ -771,7 +913,7 @@ def report(
     """Write a handout: narration, setup, outcome, findings with their causes, answers."""
     if svg and out is None:
         _fail("--svg: needs --out (the SVG files are saved next to the handout)")
-    from simulator.errors import InputError
+    from simulator.errors import InputError, visible
     from simulator.lessons.compare import compare as run_compare
     from simulator.lessons.course import load_course
     from simulator.lessons.predict import check_predictions
@@ -780,7 +922,20 @@ def report(
     from simulator.models.registry import model
     from simulator.simulation import Simulation
 
+    _check_seed(seed)
     spec = _load(scenario)
+    source = _scenario_file(scenario, spec)
+    protected = [p for p in (source,) if p is not None]
+    folder = out.with_name(f"{out.stem}-svg") if svg and out is not None else None
+    if out is not None:
+        _refuse_target(out, protected, "a handout")
+    if folder is not None:
+        from tui.export import check_svg_folder
+
+        try:
+            check_svg_folder(folder)
+        except InputError as err:
+            _fail(str(err))
     vary: str | None = compare_vary
     if vary is None and "compare" in spec.tags:
         vary = Vary.broker
@@ -800,14 +955,16 @@ def report(
             _fail(str(err))
     snapshots: list[str | None] | None = None
     svgs: list[str | None] | None = None
-    if svg and out is not None:
+    made_folder = folder is not None and not folder.exists()
+    if folder is not None:
         from tui.export import svg_at_beats
 
-        folder = out.with_name(f"{out.stem}-svg")
         try:
-            written = svg_at_beats(spec, folder, lang)
+            written = svg_at_beats(spec, folder, lang, protected=protected)
+        except InputError as err:
+            _fail(str(err))
         except OSError as err:
-            _fail(f"{folder}: cannot write screenshots: {err.strerror or err}")
+            _fail(f"{visible(str(folder))}: cannot write screenshots: {err.strerror or err}")
         by_name = {p.name: p for p in written}
         snapshots, svgs = [], []
         for i in range(len(spec.narration)):
@@ -819,7 +976,7 @@ def report(
         summary,
         sim.trace,
         lang=lang,
-        follows=model(spec.broker).follows,
+        follows=model(spec.broker).follows_in(spec),
         course=course,
         predictions=check_predictions(spec, summary, sim=sim),
         compare=comparison,
@@ -830,12 +987,44 @@ def report(
     if out is None:
         sys.stdout.write(text)
     else:
+        from simulator.files import write_atomically
+
         try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as err:
-            _fail(f"{out}: cannot write handout: {err.strerror or err}")
-        typer.echo(f"wrote {out}", err=True)
+            write_atomically(out, [text.encode("utf-8")], protected=protected, what="a handout")
+        except (InputError, OSError) as err:
+            if made_folder and folder is not None:  # the handout failed: no pictures without it
+                import shutil
+
+                shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(err, InputError):
+                _fail(str(err))
+            _fail(f"{visible(str(out))}: cannot write handout: {err.strerror or err}")
+        typer.echo(f"wrote {visible(str(out))}", err=True)
     raise typer.Exit(0 if summary.ok else 1)
+
+
+MAX_LESSON_NAME = 64
+"""A lesson name is a file stem and a label: short, and in the characters below."""
+
+
+def _lesson_name_problem(stem: str) -> str | None:
+    """Why ``stem`` cannot be a new lesson's name, or None.
+
+    The name becomes a file name and is written into the template's TOML, so it
+    is letters and digits (any script), ``-`` and ``_``, not starting with ``-``
+    or ``.``: nothing a shell, a terminal or TOML would read as something else.
+    """
+    if not stem:
+        return "a lesson name must not be empty"
+    if len(stem) > MAX_LESSON_NAME:
+        return f"a lesson name is at most {MAX_LESSON_NAME} characters (this one has {len(stem)})"
+    bad = [ch for ch in stem if not (ch.isalnum() or ch in "-_")]
+    if bad:
+        shown = ascii(bad[0])
+        return f"a lesson name is letters, digits, '-' and '_' (not {shown}), such as my-lesson"
+    if stem[0] == "-":
+        return "a lesson name must not start with '-'"
+    return None
 
 
 @app.command()
@@ -844,23 +1033,37 @@ def new(
     template: Annotated[
         str, typer.Option("--template", help="A broker model's name: its template lesson.")
     ] = "log",
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Start a new lesson from a template, in the current directory."""
+    """Start a new lesson from a template, in the current directory (never over a file)."""
+    import os
+
+    from simulator.errors import visible
     from simulator.lessons.templates import render_template, template_kinds
 
     kinds = template_kinds()
     if template not in kinds:
         _fail(f"--template: unknown template {template!r} (use {', '.join(kinds)})")
     stem = name[: -len(".toml")] if name.endswith(".toml") else name
-    if not stem or "/" in stem or stem.startswith("."):
-        _fail(f"{name}: a lesson name is a file stem such as my-lesson (no '/')")
+    problem = _lesson_name_problem(stem)
+    if problem is not None:
+        _fail(f"{visible(name)}: {problem}")
     target = Path(f"{stem}.toml")
-    if target.exists() and not force:
-        _fail(f"{target}: already exists (use --force to overwrite)")
+    if os.path.lexists(target):  # a file, or a symlink (even one pointing nowhere)
+        _fail(f"{target}: already exists (new never overwrites; choose another name)")
+    text = render_template(template, stem).encode("utf-8")
     try:
-        target.write_text(render_template(template, stem), encoding="utf-8")
+        # O_EXCL: created here and now, or refused — never through a symlink, never over
+        # a file that appeared since the check.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        _fail(f"{target}: already exists (new never overwrites; choose another name)")
     except OSError as err:
+        _fail(f"{target}: cannot write: {err.strerror or err}")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(text)
+    except OSError as err:
+        target.unlink(missing_ok=True)
         _fail(f"{target}: cannot write: {err.strerror or err}")
     typer.echo(f"wrote {target} (template {template})")
     typer.echo(f"next: evsim validate {target} && evsim play {target}")

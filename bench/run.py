@@ -76,6 +76,27 @@ def queue_models(messages: int = 200_000) -> list[BenchRow]:
     return rows
 
 
+def store_lesson(commands: int = 100_000) -> list[BenchRow]:
+    """A lesson-sized command side (``bench.store.bench_lesson_commands``), one row a backend."""
+    from bench.store import bench_lesson_commands
+
+    figures = bench_lesson_commands(commands)
+    rows = []
+    for backend, value in figures["results"].items():
+        if not isinstance(value, dict):
+            continue
+        rows.append(
+            bench_row(
+                key=f"store.lesson_commands.{backend}",
+                workload=f"store: {commands:,} lesson commands, {backend}",
+                unit="commands/s",
+                ours=float(value["events_per_s"] or 0),
+                note=f"{value['seconds']:.1f} s; cost per command should stay flat as it grows",
+            )
+        )
+    return rows
+
+
 def streaming(records: int = 20_000) -> list[BenchRow]:
     """A windowed aggregation: the operator alone, and inside a whole simulation."""
     from bench.streams import bench_streams
@@ -250,6 +271,7 @@ def run_all(
         lambda: queue_models(200_000 // scale),
         lambda: streaming(20_000 // scale),
         lambda: event_store(1_000_000 // scale),
+        lambda: store_lesson(100_000 // scale),
     ]
     if views is not None:
         steps.append(lambda: views(200_000 // scale))

@@ -53,6 +53,7 @@ from simulator.store.sqlite import CONNECTION_PRAGMAS
 __all__ = [
     "ANCHOR_NOT_INSTALLED",
     "bench_append",
+    "bench_lesson_commands",
     "bench_projection",
     "bench_rehydrate",
     "run_benchmarks",
@@ -604,6 +605,54 @@ def bench_projection(
         },
         "target_events_per_s": 500_000,
         "totals_agree": len(set(totals.values())) == 1,
+    }
+
+
+def _lesson_commands(store: EventStore, commands: int, streams: int) -> float:
+    """Seconds for ``commands`` deposits through ``handle_command``, round-robin over streams."""
+    from simulator.domain.bank import DepositMoney, OpenAccount
+    from simulator.store import handle_command
+
+    account_ids = _account_ids(streams)
+    for account_id in account_ids:
+        handle_command(
+            store, BANK, OpenAccount(account_id=account_id, owner="bench"), recorded_at_ms=0
+        )
+    started = time.perf_counter()
+    for n in range(commands):
+        command = DepositMoney(account_id=account_ids[n % streams], amount_cents=1 + n % 97)
+        result = handle_command(store, BANK, command, recorded_at_ms=n + 1)
+        if not isinstance(result.outcome, Appended):
+            raise RuntimeError(f"benchmark command was not appended: {result.outcome}")
+    return time.perf_counter() - started
+
+
+def bench_lesson_commands(
+    commands: int = 100_000, *, streams: int = 3, directory: str | Path | None = None
+) -> Figures:
+    """A lesson's command side at scale: load, decide, append, ``commands`` times.
+
+    Each command loads its aggregate (``EventStore.load``), decides and appends
+    expecting the loaded version, as a scenario's ``[[handlers]]`` do, over a
+    few long streams (three accounts) — the shape where a load that replays the
+    whole stream each time turns quadratic. No snapshots; no anchor (the library
+    has no equivalent loop to time), so the figures stand alone.
+    """
+    results: dict[str, Figures | str] = {}
+    with _workdir(directory) as workdir:
+        with _collected():
+            results["evsim-memory"] = _rate(
+                commands, _lesson_commands(InMemoryEventStore(), commands, streams)
+            )
+        path = _fresh(workdir / "evsim-lesson.sqlite3")
+        with _collected(), SqliteEventStore(path) as store:
+            results["evsim-sqlite"] = _rate(commands, _lesson_commands(store, commands, streams))
+    return {
+        "benchmark": "lesson-commands",
+        "workload": (
+            f"{commands:,} commands (load, decide, append) over {streams} accounts, no snapshots"
+        ),
+        "results": results,
     }
 
 

@@ -19,6 +19,16 @@ every lesson is judged by (the definitions are the JSON contract's):
 - **deduplicated**: a send the queue dropped as a repeat of an earlier one
   (an SQS FIFO deduplication id seen within 5 minutes) is the same logical
   message as that one, not a loss;
+- **lost on restart**: a message its node kept in memory only (transient,
+  or in a non-durable queue) and did not have after a restart is lost with
+  that reason, pointing at the crash; a message left in a queue that is
+  still unavailable at the end (its node never came back) says so; a
+  publish routed to a classic queue whose node was down was dropped there,
+  though confirmed, and is lost with that reason;
+- **truncated**: a message whose record a replica removed (truncated to a new
+  leader's epoch, or lost with the page cache in a power loss) and that no
+  group processed is lost *because of that*: its cause chain runs through the
+  truncation and the election back to the crash;
 - **in flight**: when the run is cut short (``until_ms``, ``max_records``), a
   message still on its way — in a queue, a partition not read yet, a
   consumer's hands — is in flight, not lost. Only what can never be processed
@@ -48,18 +58,24 @@ from simulator.trace import (
     Delivered,
     DuplicateDetected,
     LogCompacted,
+    LogTruncatedToEpoch,
     MessageDropped,
     MessageExpired,
     MessageLost,
+    MessageLostOnRestart,
     NetworkDropped,
     OrderViolated,
+    PageCacheLost,
     PositionReset,
     Processed,
     ProcessingFailed,
     Produced,
     ProduceFailed,
     ProduceRetried,
+    PublishDropped,
+    QueueAvailable,
     QueueOverflowed,
+    QueueUnavailable,
     Rebalanced,
     Record,
     RetryScheduled,
@@ -85,6 +101,7 @@ class GroupBooks:
         "dead_lettered",
         "deduplicated",
         "delivered",
+        "dropped_by_queue",
         "dropped_unacknowledged",
         "duplicates",
         "expired",
@@ -93,6 +110,7 @@ class GroupBooks:
         "last_delivered",
         "latest_per_key",
         "lost",
+        "lost_on_restart",
         "name",
         "out_of_order",
         "out_of_range",
@@ -100,6 +118,7 @@ class GroupBooks:
         "processed",
         "skipped",
         "topic",
+        "unavailable",
     )
 
     def __init__(self, name: str, topic: str) -> None:
@@ -125,6 +144,12 @@ class GroupBooks:
         self.expired: dict[int, int] = {}
         self.overflowed: dict[int, int] = {}
         """Dropped from the head of a full queue (``drop-head`` with no DLX)."""
+        self.lost_on_restart: dict[int, int] = {}
+        """Gone when its node restarted (kept in memory only): message → that record."""
+        self.dropped_by_queue: dict[int, int] = {}
+        """Routed to the queue while its node was down, dropped there (``PublishDropped``)."""
+        self.unavailable: tuple[int, str] | None = None
+        """The queue cannot serve right now: (seq of ``QueueUnavailable``, its reason)."""
         self.out_of_range: dict[tuple[str, int], int] = {}
         self.committed: dict[tuple[str, int], int] = {}
         """(topic, partition) → the group's committed offset (the next one to read)."""
@@ -164,6 +189,8 @@ class Checker:
         self._dropped: dict[int, int] = {}
         self._routed: dict[int, list[str]] = {}
         self._compacted: dict[int, int] = {}
+        self._truncated: dict[int, tuple[int, str]] = {}
+        """Message → (the record that removed it from a replica's log, why)."""
         self._deduplicated: dict[tuple[str, int], int] = {}
         """(queue, message) → the message it was dropped as a repeat of."""
         self._refused: dict[tuple[str, int], int] = {}
@@ -191,6 +218,10 @@ class Checker:
             Skipped: self._skipped,
             MessageExpired: self._expired,
             QueueOverflowed: self._overflowed,
+            MessageLostOnRestart: self._lost_on_restart,
+            PublishDropped: self._publish_dropped,
+            QueueUnavailable: self._unavailable,
+            QueueAvailable: self._available,
             DedupDropped: self._dedup_dropped,
             Rebalanced: self._rebalanced,
             Crashed: self._crashed,
@@ -199,6 +230,8 @@ class Checker:
             Committed: self._committed,
             Routed: self._routed_to,
             LogCompacted: self._log_compacted,
+            LogTruncatedToEpoch: self._replica_truncated,
+            PageCacheLost: self._replica_truncated,
         }
 
     # -- observers -------------------------------------------------------------------
@@ -339,6 +372,26 @@ class Checker:
         else:
             self._refused.setdefault((rec.group, rec.msg), rec.seq)
 
+    def _lost_on_restart(self, rec: MessageLostOnRestart) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.lost_on_restart.setdefault(rec.msg, rec.seq)
+
+    def _publish_dropped(self, rec: PublishDropped) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.dropped_by_queue.setdefault(rec.msg, rec.seq)
+
+    def _unavailable(self, rec: QueueUnavailable) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.unavailable = (rec.seq, rec.reason)
+
+    def _available(self, rec: QueueAvailable) -> None:
+        books = self.groups.get(rec.group)
+        if books is not None:
+            books.unavailable = None
+
     def _dedup_dropped(self, rec: DedupDropped) -> None:
         if rec.msg != rec.first_msg:
             self._deduplicated.setdefault((rec.group, rec.msg), rec.first_msg)
@@ -361,6 +414,20 @@ class Checker:
     def _log_compacted(self, rec: LogCompacted) -> None:
         for msg in rec.msgs:
             self._compacted[msg] = rec.seq
+
+    def _replica_truncated(self, rec: LogTruncatedToEpoch | PageCacheLost) -> None:
+        if isinstance(rec, LogTruncatedToEpoch):
+            why = (
+                f"acknowledged, then truncated from {rec.broker}'s log to leader epoch"
+                f" {rec.leader_epoch}: the replica that became leader never had it"
+            )
+        else:
+            why = (
+                f"acknowledged from {rec.broker}'s page cache; the power went before it"
+                " reached the disk"
+            )
+        for msg in rec.msgs:
+            self._truncated[msg] = (rec.seq, why)
 
     def _routed_to(self, rec: Routed) -> None:
         self._routed.setdefault(rec.msg, []).extend(rec.queues)
@@ -478,6 +545,19 @@ class Checker:
         refused = self._refused.get((books.name, msg))
         if refused is not None:
             return refused, "refused by a full queue (reject-publish) and nobody was told", True
+        gone = books.lost_on_restart.get(msg)
+        if gone is not None:
+            rec = records[gone]
+            why = getattr(rec, "reason", "")
+            return gone, f"gone when its node restarted: {why}", True
+        dropped = books.dropped_by_queue.get(msg)
+        if dropped is not None:
+            rec = records[dropped]
+            why = getattr(rec, "reason", "")
+            return dropped, f"routed to its queue while {why}", True
+        if books.unavailable is not None:
+            seq, why = books.unavailable
+            return seq, f"left in a queue that is still unavailable ({why})", False
         if books.last_delivered is None:
             books.last_delivered = {
                 rec.msg: rec.seq
@@ -495,6 +575,9 @@ class Checker:
                 gone = books.name in self.at_most_once or self._committed_past(books, rec)
                 return crashes[i], "delivered, but its consumer crashed before processing it", gone
             return delivered, "delivered but never processed", False
+        truncated = self._truncated.get(msg)
+        if truncated is not None:
+            return truncated[0], truncated[1], True
         if msg in self._dropped and msg not in self._acked:
             return self._dropped[msg], "never reached the broker, and nobody noticed", True
         if msg in self._compacted:

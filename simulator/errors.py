@@ -8,7 +8,40 @@ Internal bugs still raise ordinary exceptions.
 
 from __future__ import annotations
 
-__all__ = ["InputError"]
+import unicodedata
+
+__all__ = ["InputError", "control_character", "visible"]
+
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+"""Unicode categories that show nothing, or move the cursor: controls (an escape
+sequence starts with one), format characters (zero-width spaces, bidi overrides),
+lone surrogates (a file name that is not UTF-8), line and paragraph separators."""
+
+
+def visible(text: str) -> str:
+    """``text`` with every invisible character written as an escape (``\\x1b``, ``\\u202e``).
+
+    For one line on a terminal: a user's string can neither move the cursor,
+    colour the screen, reorder the line nor hide a character in a name.
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch == " " or unicodedata.category(ch) not in _INVISIBLE:
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def control_character(text: str, allowed: str = "\t\n") -> str | None:
+    """The first control character in ``text`` that is not in ``allowed``, as ``U+001B``."""
+    for ch in text:
+        if ch not in allowed and unicodedata.category(ch) == "Cc":
+            return f"U+{ord(ch):04X}"
+    return None
 
 
 class InputError(Exception):
@@ -21,5 +54,7 @@ class InputError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        parts = [p for p in (self.file, self.where, self.message) if p]
+        # One line, whatever the file name or the message quotes: nothing in it can
+        # reach the terminal as a control character.
+        parts = [visible(p) for p in (self.file, self.where, self.message) if p]
         return ": ".join(parts)

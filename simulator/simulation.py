@@ -32,6 +32,7 @@ from simulator.trace import Record, RunFinished, ScenarioStarted, Trace
 from simulator.workload import expand_workload
 
 if TYPE_CHECKING:
+    from simulator.cqrs.event_log import StoreFile
     from simulator.cqrs.model import CqrsModel
     from simulator.runtime import Runtime
 
@@ -65,8 +66,15 @@ class Simulation:
     """
 
     def __init__(
-        self, scenario: Scenario, seed: int | None = None, *, until_ms: int | None = None
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        *,
+        until_ms: int | None = None,
+        store_file: StoreFile | None = None,
     ) -> None:
+        """``store_file``: where a ``backend = "sqlite"`` store is written (``evsim play``
+        passes one); without it the run keeps its log in memory and writes no file."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.until_ms = until_ms if until_ms is not None else scenario.until_ms
@@ -102,7 +110,7 @@ class Simulation:
             title=scenario.title.en,
             seed=self.seed,
             broker=scenario.broker,
-            follows=spec.follows,
+            follows=spec.follows_in(scenario),
             settings=settings,
         )
         self.broker: BrokerModel = spec.build(self)
@@ -110,7 +118,7 @@ class Simulation:
         if scenario.store is not None:
             from simulator.cqrs.model import CqrsModel
 
-            self.cqrs = CqrsModel(self)
+            self.cqrs = CqrsModel(self, store_file)
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
         self._workload = expand_workload(scenario, self.rng)

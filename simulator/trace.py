@@ -319,7 +319,8 @@ class PositionReset(Record, frozen=True, kw_only=True):
     partition: int
     offset: int
     reason: str
-    """``committed``, ``earliest``, ``latest`` or ``out_of_range`` (fell off the log start)."""
+    """``committed``, ``earliest``, ``latest``, ``out_of_range`` (fell off the log start) or
+    ``truncated`` (past the end of a log a new leader cut short: back to its end)."""
 
 
 # -- the log itself ---------------------------------------------------------------
@@ -359,6 +360,179 @@ class TransactionAborted(Record, frozen=True, kw_only=True):
     txn: str
     group: str
     reason: str
+
+
+# -- the log in a cluster: replicas, leaders, durability, scaling out -------------
+#
+# Written only when a scenario asks for a cluster (``[log] brokers``), adds
+# partitions or autoscales a group: a one-broker lesson's trace never holds them.
+
+
+class LeaderElected(Record, frozen=True, kw_only=True):
+    """The controller made ``leader`` the leader of a partition, in a new leader epoch.
+
+    ``unclean``: the new leader was not in the ISR (``unclean.leader.election.enable``),
+    so records the old leader had committed may be missing from its log.
+    """
+
+    topic: str
+    partition: int
+    leader: str
+    leader_epoch: int
+    replicas: list[str]
+    """Every broker that holds a replica, in assignment order (the first is preferred)."""
+    isr: list[str]
+    unclean: bool
+    log_end_offset: int
+    """The new leader's log end offset: what clients see of the partition now."""
+    high_watermark: int
+    reason: str
+
+
+class PartitionOffline(Record, frozen=True, kw_only=True):
+    """No replica may lead: every ISR member is down (and unclean election is off)."""
+
+    topic: str
+    partition: int
+    isr: list[str]
+    reason: str
+
+
+class ReplicaFetched(Record, frozen=True, kw_only=True):
+    """A follower copied records from its leader (a fetch across the network)."""
+
+    broker: str
+    leader: str
+    topic: str
+    partition: int
+    from_offset: int
+    records: int
+    log_end_offset: int
+    """The follower's log end offset after the copy."""
+
+
+class IsrShrunk(Record, frozen=True, kw_only=True):
+    """Replicas left the in-sync set: too far behind for too long, or their broker is gone."""
+
+    topic: str
+    partition: int
+    removed: list[str]
+    isr: list[str]
+    reason: str
+
+
+class IsrExpanded(Record, frozen=True, kw_only=True):
+    """A follower caught up with the high watermark and is in sync again."""
+
+    topic: str
+    partition: int
+    added: list[str]
+    isr: list[str]
+
+
+class HighWatermarkAdvanced(Record, frozen=True, kw_only=True):
+    """Every ISR member now has the records below ``high_watermark``: consumers may read them."""
+
+    topic: str
+    partition: int
+    leader: str
+    high_watermark: int
+
+
+class ProduceRefused(Record, frozen=True, kw_only=True):
+    """A broker refused a producer's batch with a retriable error the producer will retry.
+
+    ``NOT_LEADER_OR_FOLLOWER``: that broker does not lead the partition (stale metadata);
+    ``NOT_ENOUGH_REPLICAS``: fewer ISR members than ``min.insync.replicas``, nothing
+    written; ``NOT_ENOUGH_REPLICAS_AFTER_APPEND``: written, but the ISR shrank below the
+    minimum before the record was replicated enough.
+    """
+
+    producer: str
+    broker: str
+    topic: str
+    partition: int
+    msgs: list[int]
+    error: str
+
+
+class MetadataRefreshed(Record, frozen=True, kw_only=True):
+    """A client learned where a partition's leader is now, or how many partitions a topic has."""
+
+    client: str
+    topic: str
+    partition: int | None
+    leader: str | None
+    """None: the partition has no leader right now (offline)."""
+    leader_epoch: int | None
+    partitions: int
+    reason: str
+
+
+class LogTruncatedToEpoch(Record, frozen=True, kw_only=True):
+    """A replica cut its log back to where it agrees with the leader's epochs.
+
+    A returning leader may hold records no other replica copied: the new leader's
+    log diverges there (a later leader epoch), and they are removed for good.
+    """
+
+    broker: str
+    topic: str
+    partition: int
+    leader_epoch: int
+    """The leader's epoch the replica now agrees with."""
+    offset: int
+    """The replica's log end offset after truncation."""
+    removed: int
+    msgs: list[int]
+
+
+class PowerLost(Record, frozen=True, kw_only=True):
+    """Several machines lost power at once: their processes and page caches are gone."""
+
+    targets: list[str]
+
+
+class PageCacheLost(Record, frozen=True, kw_only=True):
+    """A replica's records that were still in the page cache, never written to disk, are gone.
+
+    Kafka acknowledges once a record is in the page cache (``flush.messages`` is
+    unlimited by default); a crash keeps them, a power loss does not.
+    """
+
+    broker: str
+    topic: str
+    partition: int
+    offset: int
+    """The log end offset that survived (what reached the disk)."""
+    removed: int
+    msgs: list[int]
+
+
+class PartitionsAdded(Record, frozen=True, kw_only=True):
+    """A topic got more partitions: keyed records now hash to different ones."""
+
+    topic: str
+    partitions: int
+    added: int
+
+
+class ScaledOut(Record, frozen=True, kw_only=True):
+    """The autoscaler started more consumers for a group, because its lag was high."""
+
+    group: str
+    consumers: int
+    lag: int
+    added: list[str]
+
+
+class ScaledIn(Record, frozen=True, kw_only=True):
+    """The autoscaler stopped consumers of a group, because its lag stayed low."""
+
+    group: str
+    consumers: int
+    lag: int
+    removed: list[str]
 
 
 # -- faults -------------------------------------------------------------------------
@@ -605,6 +779,143 @@ class BatchItemFailed(Record, frozen=True, kw_only=True):
     group: str
     consumer: str
     msg: int
+
+
+# -- durability, clusters and back-pressure (RabbitMQ-style; Lambda scaling) ------------
+
+
+class MessageLostOnRestart(Record, frozen=True, kw_only=True):
+    """A node came back without a message it held: it was only ever in memory.
+
+    A transient message (``delivery_mode`` 1), every message of a non-durable
+    queue, and a persistent one whose disk write had not finished when the
+    node died. ``cause_seq`` is the node's ``Crashed`` record.
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
+class PublishDropped(Record, frozen=True, kw_only=True):
+    """A publish routed to a classic queue whose node is down: nothing received it.
+
+    RabbitMQ treats the down queue as no destination at all: the message is
+    unroutable there, so with ``mandatory`` it would come back (``basic.return``)
+    and without it it is dropped — and the publisher's confirm is still a
+    ``basic.ack`` (observed on a three-node RabbitMQ 3.10.8 cluster). A confirm
+    here means "the broker took responsibility", not "a queue has it".
+    """
+
+    group: str
+    msg: int
+    key: str | None
+    reason: str
+
+
+class QueueUnavailable(Record, frozen=True, kw_only=True):
+    """A queue can serve nobody for now: its node is down, or it has no leader.
+
+    A classic queue lives on one node and waits for it to return; a quorum
+    queue waits for an election, which needs a majority of its members.
+    """
+
+    group: str
+    reason: str
+
+
+class QueueAvailable(Record, frozen=True, kw_only=True):
+    """A queue serves again: its node came back, or its members elected a leader."""
+
+    group: str
+    node: str
+    """The node that serves it now (a quorum queue's leader)."""
+
+
+class QuorumLeaderElected(Record, frozen=True, kw_only=True):
+    """A quorum queue's members elected ``leader`` for ``term`` with a majority of ``votes``.
+
+    Raft: a member whose leader is gone asks the others for their votes; each
+    votes for at most one candidate per term and only for one whose log is at
+    least as complete as its own, so the winner holds every confirmed message.
+    """
+
+    group: str
+    leader: str
+    term: int
+    votes: list[str]
+    """The members that voted for it (itself included): more than half of them."""
+    members: list[str]
+
+
+class QuorumWriteCommitted(Record, frozen=True, kw_only=True):
+    """A majority of a quorum queue's members have written a message to disk: it is safe.
+
+    Only now does the queue hand it to consumers, and only now may the
+    publisher's confirm go out.
+    """
+
+    group: str
+    msg: int
+    index: int
+    """Its place in the queue's Raft log."""
+    replicas: list[str]
+    """The members that had written it when it committed (the leader first)."""
+
+
+class ClientReconnected(Record, frozen=True, kw_only=True):
+    """A client whose node went down connected to another node and carries on there."""
+
+    client: str
+    node: str
+
+
+class PublisherBlocked(Record, frozen=True, kw_only=True):
+    """The broker sent ``connection.blocked``: this publisher holds its sends from now on.
+
+    RabbitMQ stops reading from publishing connections while a resource alarm
+    (memory or disk) is on; a client that knows holds its publishes instead of
+    piling them into the socket. Nothing is refused, nothing is lost: it waits.
+    """
+
+    producer: str
+    reason: str
+
+
+class PublisherUnblocked(Record, frozen=True, kw_only=True):
+    """``connection.unblocked``: the alarm cleared, the held sends go out."""
+
+    producer: str
+    held: int
+    """Publishes it had been holding, sent now."""
+    blocked_ms: int
+    """How long it was blocked."""
+
+
+class LambdaScaled(Record, frozen=True, kw_only=True):
+    """A Lambda event source mapping changed how many batches it processes at once."""
+
+    group: str
+    consumer: str
+    concurrency: int
+    reason: str
+
+
+class LambdaThrottled(Record, frozen=True, kw_only=True):
+    """An invocation was refused (``TooManyRequestsException``): the function is at its limit.
+
+    The batch is not processed and not deleted: its messages come back when
+    their visibility timeout runs out, with one more receive counted.
+    """
+
+    group: str
+    consumer: str
+    msgs: list[int]
+    running: int
+    """Invocations of the function running at that moment."""
+    reserved: int
+    """Its reserved concurrency: no more may run at once."""
 
 
 # -- stream processing (simulator/streams) ----------------------------------------------
@@ -1006,6 +1317,20 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     LogCompacted,
     TransactionCommitted,
     TransactionAborted,
+    LeaderElected,
+    PartitionOffline,
+    ReplicaFetched,
+    IsrShrunk,
+    IsrExpanded,
+    HighWatermarkAdvanced,
+    ProduceRefused,
+    MetadataRefreshed,
+    LogTruncatedToEpoch,
+    PowerLost,
+    PageCacheLost,
+    PartitionsAdded,
+    ScaledOut,
+    ScaledIn,
     Crashed,
     Restarted,
     NetworkDropped,
@@ -1032,6 +1357,17 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Redriven,
     LambdaInvoked,
     BatchItemFailed,
+    MessageLostOnRestart,
+    PublishDropped,
+    QueueUnavailable,
+    QueueAvailable,
+    QuorumLeaderElected,
+    QuorumWriteCommitted,
+    ClientReconnected,
+    PublisherBlocked,
+    PublisherUnblocked,
+    LambdaScaled,
+    LambdaThrottled,
     WatermarkAdvanced,
     WindowOpened,
     WindowEmitted,
@@ -1083,6 +1419,8 @@ FINDING_TYPES: tuple[type[Record], ...] = (
 )
 FAULT_TYPES: tuple[type[Record], ...] = (
     Crashed,
+    PowerLost,
+    PartitionOffline,
     NetworkDropped,
     NetworkDuplicated,
     NetworkPartitioned,
@@ -1149,10 +1487,26 @@ class Trace:
 
     def causes(self, seq: int) -> list[Record]:
         """The chain of records that led to ``seq``, nearest first (the "why?" walk)."""
+        return self.cause_walk(seq)[0]
+
+    def cause_walk(self, seq: int) -> tuple[list[Record], int | None]:
+        """The "why?" walk, and the seq it stopped at because it had been there before.
+
+        ``cause_seq`` points back to the record that led to this one, so the walk
+        ends at a record with no cause. A trace written by evsim always points back
+        (``cause_seq < seq``); a file edited by hand may point to itself, forward, or
+        round in a circle. The walk visits each record once and stops where it would
+        come round again, returning that record's seq (None when the chain ended).
+        """
+        records = self.records
         chain: list[Record] = []
-        cause = self.records[seq].cause_seq
-        while cause is not None and 0 <= cause < len(self.records) and len(chain) < 10_000:
-            record = self.records[cause]
+        seen = {seq}
+        cause = records[seq].cause_seq
+        while cause is not None and 0 <= cause < len(records):
+            if cause in seen:
+                return chain, cause
+            seen.add(cause)
+            record = records[cause]
             chain.append(record)
             cause = record.cause_seq
-        return chain
+        return chain, None

@@ -4,10 +4,19 @@
 deterministic core in a worker and plays its trace on the simulation screen.
 ``evsim view TRACE.jsonl`` opens the same screen on an exported trace. The
 language (en/ko) and presenter mode are app-wide: every screen follows them.
+
+An exception nothing handled is a bug, not a mood: the app stops with return
+code 1, writes the traceback to a log file and keeps one line for the terminal
+(``crash_line``) that names it — instead of a screenful of traceback, and
+instead of exiting 0 as if nothing had happened.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -16,7 +25,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
-from simulator.errors import InputError
+from simulator.errors import InputError, visible
 from simulator.lessons.course import Chapter, Course, load_course
 from simulator.lessons.words import word
 from simulator.scenario import Scenario, load_scenario
@@ -25,7 +34,13 @@ from tui.i18n import localized, relabel
 from tui.screens.picker import Lesson, PickerScreen, builtin_lessons
 from tui.theme import PRESENTER_THEME
 
-__all__ = ["EvsimApp", "run_app"]
+__all__ = ["EvsimApp", "crash_log_path", "run_app"]
+
+
+def crash_log_path() -> Path:
+    """Where a crash's traceback goes: ``<temp>/evsim/tui-crash-<time>-<pid>.log``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / "evsim" / f"tui-crash-{stamp}-{os.getpid()}.log"
 
 
 class EvsimApp(App[None]):
@@ -74,6 +89,27 @@ class EvsimApp(App[None]):
         self._normal_theme = "textual-dark"
         self.register_theme(PRESENTER_THEME)
         self.set_reactive(EvsimApp.lang, lang)
+        self.crash_line: str | None = None
+        """After an unhandled exception: the one line to print (it names the log file)."""
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An unhandled exception: log its traceback, keep one line, exit with code 1."""
+        log = crash_log_path()
+        where = f"the traceback is in {log}"
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        except OSError as err:
+            where = f"and its traceback could not be written to {log} ({err.strerror or err})"
+        message = visible(" ".join(str(error).split()))[:200]
+        self.crash_line = (
+            f"evsim: internal error: {type(error).__name__}: {message} (a bug; {where})"
+        )
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it, so a test sees the crash
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         relabel(self, self.lang)
@@ -85,7 +121,7 @@ class EvsimApp(App[None]):
                 try:
                     self.course = load_course()
                 except InputError as err:  # the lessons still open, in file order
-                    self.notify(f"course path: {err}", severity="warning", timeout=8)
+                    self.notify(f"course path: {err}", severity="warning", timeout=8, markup=False)
         else:
             lessons = list(self._lessons)
         self.push_screen(PickerScreen(lessons, self.course))
@@ -118,7 +154,7 @@ class EvsimApp(App[None]):
             else:
                 self.open_scenario(load_scenario(path))
         except InputError as err:
-            self.notify(str(err), severity="error", timeout=8)
+            self.notify(str(err), severity="error", timeout=8, markup=False)
 
     def chapter_of(self, lesson: str) -> Chapter | None:
         return self.course.chapter_of(lesson) if self.course is not None else None
@@ -196,10 +232,27 @@ class EvsimApp(App[None]):
 
         return pin_leading_spaces(super().export_screenshot(title=title, simplify=simplify))
 
-    def export_svg(self, filename: str) -> str:
-        """Save the current screen as SVG in ``export_dir``; returns the path."""
-        return self.save_screenshot(filename=filename, path=str(self.export_dir))
+    def export_svg(self, filename: str) -> str | None:
+        """Save the current screen as SVG in ``export_dir``; the path, or None (and a
+        notification) if it could not be written. The file appears whole or not at all."""
+        from simulator.files import write_atomically
+
+        target = self.export_dir / filename
+        svg = self.export_screenshot()
+        try:
+            write_atomically(target, [svg.encode("utf-8")], what="an SVG screenshot")
+        except InputError as err:
+            self.notify(str(err), severity="error", timeout=8, markup=False)
+            return None
+        except OSError as err:
+            problem = f"{visible(str(target))}: cannot write: {err.strerror or err}"
+            self.notify(problem, severity="error", timeout=8, markup=False)
+            return None
+        return str(target)
 
 
-def run_app(*, presenter: bool = False, lang: str = "en", motion: bool = True) -> None:
-    EvsimApp(presenter=presenter, lang=lang, motion=motion).run()
+def run_app(*, presenter: bool = False, lang: str = "en", motion: bool = True) -> EvsimApp:
+    """Run the app on the lesson picker; returns it (``return_code``, ``crash_line``)."""
+    app = EvsimApp(presenter=presenter, lang=lang, motion=motion)
+    app.run()
+    return app

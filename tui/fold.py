@@ -13,7 +13,10 @@ The event store and CQRS records (``EventStored``, ``Projected``,
 ``StoreView``: the store's head, each stream's version, and per projector its
 checkpoint, lag and any rebuild in progress. Stream processors fold into a
 ``WindowsView`` per group (watermark, open windows) and sagas into a
-``SagaView`` each.
+``SagaView`` each. A RabbitMQ cluster folds into a ``ClusterView``: its nodes and
+where each client is connected (from the trace header), each quorum queue's
+members, leader, term and newest commit, the queues that serve nobody now, and
+the links a partition cuts.
 
 Two small, bounded tables serve the motion marks and the timers: ``flags``
 (per message: how often it was delivered, whether it was processed twice,
@@ -43,6 +46,7 @@ from simulator.trace import (
     Appended,
     BatchItemFailed,
     CheckpointSaved,
+    ClientReconnected,
     CommandRejected,
     CommitFailed,
     Committed,
@@ -59,32 +63,53 @@ from simulator.trace import (
     EventUnpublished,
     GapSkipped,
     GapWaited,
+    HighWatermarkAdvanced,
+    IsrExpanded,
+    IsrShrunk,
     LambdaInvoked,
+    LambdaScaled,
+    LambdaThrottled,
     LateRecordDropped,
+    LeaderElected,
     LogCompacted,
     LogTruncated,
+    LogTruncatedToEpoch,
     MemberJoined,
     MemberLeft,
     MessageDeleted,
     MessageDropped,
     MessageExpired,
     MessageLost,
+    MessageLostOnRestart,
+    MetadataRefreshed,
     Nacked,
     NetworkDropped,
     NetworkDuplicated,
     NetworkHealed,
     NetworkPartitioned,
     OrderViolated,
+    PageCacheLost,
+    PartitionOffline,
+    PartitionsAdded,
     PositionReset,
+    PowerLost,
     Processed,
     ProcessingFailed,
     Produced,
     ProduceDeduplicated,
     ProduceFailed,
+    ProduceRefused,
     ProduceRetried,
     Projected,
     ProjectionSkipped,
+    PublishDropped,
+    PublisherBlocked,
+    PublisherUnblocked,
+    QueueAvailable,
     QueueOverflowed,
+    QueueUnavailable,
+    QuorumLeaderElected,
+    QuorumWriteCommitted,
     ReadModelMismatched,
     ReadModelQueried,
     ReadModelSnapshotted,
@@ -95,6 +120,7 @@ from simulator.trace import (
     RebuildStarted,
     Record,
     Redriven,
+    ReplicaFetched,
     Requeued,
     Restarted,
     RetryScheduled,
@@ -107,6 +133,8 @@ from simulator.trace import (
     SagaStepCompleted,
     SagaStepFailed,
     SagaTimedOut,
+    ScaledIn,
+    ScaledOut,
     ScenarioStarted,
     SentUnacknowledged,
     Skipped,
@@ -181,6 +209,24 @@ class Lane:
 
 
 @dataclass(slots=True)
+class Replication:
+    """A replicated partition as the trace shows it: where its copies are and who leads."""
+
+    leader: str | None = None
+    """None while the partition is offline."""
+    epoch: int = 0
+    replicas: list[str] = field(default_factory=list)
+    isr: list[str] = field(default_factory=list)
+    high_watermark: int = 0
+    """Consumers read below it: the records every ISR member has."""
+
+    def copy(self) -> Replication:
+        return Replication(
+            self.leader, self.epoch, list(self.replicas), list(self.isr), self.high_watermark
+        )
+
+
+@dataclass(slots=True)
 class Consumer:
     name: str
     group: str
@@ -220,6 +266,7 @@ class Producer:
     retries: int = 0
     failed: int = 0
     state: str = "running"
+    """``running``, ``crashed``, or ``blocked`` (its connection, by a memory alarm)."""
     in_flight: dict[int, int] = field(default_factory=dict)
     """Produced, not yet acknowledged: message id → seq of its ``Produced`` record."""
 
@@ -361,6 +408,54 @@ class Timer:
 
 
 @dataclass(slots=True)
+class QuorumView:
+    """One quorum queue's Raft group: its members, its leader and how far it has committed."""
+
+    members: list[str]
+    leader: str | None = None
+    """None while it has no leader (between its leader's loss and the next election)."""
+    term: int = 0
+    committed: int = 0
+    """The Raft log index of the newest committed write."""
+    replicas: list[str] = field(default_factory=list)
+    """The members that had that write when it committed (the leader first)."""
+
+    def copy(self) -> QuorumView:
+        return QuorumView(
+            list(self.members), self.leader, self.term, self.committed, list(self.replicas)
+        )
+
+
+@dataclass(slots=True)
+class ClusterView:
+    """A RabbitMQ cluster: its nodes, where each client is connected, where each queue lives.
+
+    The nodes, the clients' nodes and the classic queues' nodes come from the trace
+    header; quorum queues from their elections. Which nodes are down is
+    ``ViewState.crashed``; ``cut`` holds the node pairs a partition separates now."""
+
+    nodes: list[str]
+    clients: dict[str, str] = field(default_factory=dict)
+    """Client (producer or consumer) → the node it is connected to."""
+    homes: dict[str, str] = field(default_factory=dict)
+    """Classic queue → its node."""
+    quorum: dict[str, QuorumView] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    """Queue → why it serves nobody now (``QueueUnavailable.reason``)."""
+    cut: list[tuple[str, str]] = field(default_factory=list)
+
+    def copy(self) -> ClusterView:
+        return ClusterView(
+            list(self.nodes),
+            dict(self.clients),
+            dict(self.homes),
+            {k: v.copy() for k, v in self.quorum.items()},
+            dict(self.unavailable),
+            list(self.cut),
+        )
+
+
+@dataclass(slots=True)
 class ViewState:
     """Everything a view shows at one point of a trace."""
 
@@ -396,6 +491,10 @@ class ViewState:
     """Running timers by ``kind:owner:label``, oldest first."""
     fired: Timer | None = None
     """The timer the last record fired (it ended at or past its deadline), or None."""
+    cluster: ClusterView | None = None
+    """A RabbitMQ cluster's nodes and queues; None on one node (or another model)."""
+    replication: dict[str, Replication] = field(default_factory=dict)
+    """A cluster's partitions, by lane: leader, epoch, replicas, ISR, high watermark."""
 
     @property
     def lost(self) -> int:
@@ -459,6 +558,8 @@ class ViewState:
             flags={k: v.copy() for k, v in self.flags.items()},
             timers=dict(self.timers),
             fired=self.fired,
+            cluster=self.cluster.copy() if self.cluster is not None else None,
+            replication={k: v.copy() for k, v in self.replication.items()},
         )
 
 
@@ -528,6 +629,90 @@ def _producer(s: ViewState, name: str) -> Producer:
 def _started(s: ViewState, r: ScenarioStarted) -> None:
     s.scenario, s.title, s.broker, s.follows = r.scenario, r.title, r.broker, r.follows
     s.settings = dict(r.settings)
+    # A cluster's header names its nodes and their settings; one node says "broker (one node)".
+    nodes = r.settings.get("cluster.nodes")
+    if nodes and "cluster.election_timeout_ms" in r.settings:
+        s.cluster = _cluster_of(nodes.split(","), r.settings)
+
+
+def _cluster_of(nodes: list[str], settings: dict[str, str]) -> ClusterView:
+    """The cluster as the header states it: ``connection.<client>``, ``queue.<name>.node``."""
+    cluster = ClusterView(nodes)
+    for key, value in settings.items():
+        if key.startswith("connection."):
+            cluster.clients[key.removeprefix("connection.")] = value
+        elif key.startswith("queue.") and key.endswith(".node"):
+            cluster.homes[key.removeprefix("queue.").removesuffix(".node")] = value
+    return cluster
+
+
+# -- a RabbitMQ cluster: elections, commits, availability, reconnections, partitions ------
+
+
+def _quorum_leader_elected(s: ViewState, r: QuorumLeaderElected) -> None:
+    if s.cluster is None:
+        return
+    q = s.cluster.quorum.get(r.group)
+    if q is None:
+        q = s.cluster.quorum[r.group] = QuorumView(list(r.members))
+    q.members, q.leader, q.term = list(r.members), r.leader, r.term
+
+
+def _write_committed(s: ViewState, r: QuorumWriteCommitted) -> None:
+    q = s.cluster.quorum.get(r.group) if s.cluster is not None else None
+    if q is not None:
+        q.committed, q.replicas = r.index, list(r.replicas)
+
+
+def _queue_unavailable(s: ViewState, r: QueueUnavailable) -> None:
+    if s.cluster is None:
+        return
+    s.cluster.unavailable[r.group] = r.reason
+    q = s.cluster.quorum.get(r.group)
+    if q is not None:
+        q.leader = None
+
+
+def _queue_available(s: ViewState, r: QueueAvailable) -> None:
+    if s.cluster is None:
+        return
+    s.cluster.unavailable.pop(r.group, None)
+    q = s.cluster.quorum.get(r.group)
+    if q is not None:
+        q.leader = r.node
+
+
+def _publisher_blocked(s: ViewState, r: PublisherBlocked) -> None:
+    p = _producer(s, r.producer)
+    if p.state != "crashed":
+        p.state = "blocked"
+
+
+def _publisher_unblocked(s: ViewState, r: PublisherUnblocked) -> None:
+    p = _producer(s, r.producer)
+    if p.state == "blocked":
+        p.state = "running"
+
+
+def _client_reconnected(s: ViewState, r: ClientReconnected) -> None:
+    if s.cluster is not None:
+        s.cluster.clients[r.client] = r.node
+
+
+def _partitioned(s: ViewState, r: NetworkPartitioned) -> None:
+    cluster = s.cluster
+    if cluster is not None and all(n in cluster.nodes for n in r.between) and len(r.between) == 2:
+        pair = (r.between[0], r.between[1])
+        if pair not in cluster.cut:
+            cluster.cut.append(pair)
+
+
+def _healed(s: ViewState, r: NetworkHealed) -> None:
+    cluster = s.cluster
+    if cluster is not None and len(r.between) == 2:
+        pair = (r.between[0], r.between[1])
+        if pair in cluster.cut:
+            cluster.cut.remove(pair)
 
 
 def _finished(s: ViewState, r: RunFinished) -> None:
@@ -626,7 +811,8 @@ def _visible_again(s: ViewState, r: VisibilityExpired) -> None:
 
 
 def _left_queue(
-    s: ViewState, r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed
+    s: ViewState,
+    r: DeadLettered | MessageDeleted | MessageExpired | QueueOverflowed | MessageLostOnRestart,
 ) -> None:
     """Acked, deleted, expired, overflowed or dead-lettered: gone from this queue."""
     lane = s.lanes.get(r.group)
@@ -737,6 +923,40 @@ def _restarted(s: ViewState, r: Restarted) -> None:
         s.producers[name].state = "running"
     elif name in s.crashed:
         s.crashed.remove(name)
+
+
+# -- a cluster's replicas ------------------------------------------------------------------
+
+
+def _replication(s: ViewState, topic: str, partition: int) -> Replication:
+    name = lane_name(topic, partition)
+    rep = s.replication.get(name)
+    if rep is None:
+        rep = s.replication[name] = Replication()
+    return rep
+
+
+def _leader_elected(s: ViewState, r: LeaderElected) -> None:
+    rep = _replication(s, r.topic, r.partition)
+    rep.leader, rep.epoch, rep.high_watermark = r.leader, r.leader_epoch, r.high_watermark
+    rep.replicas, rep.isr = list(r.replicas), list(r.isr)
+    lane = _lane(s, r.topic, r.partition)
+    # The partition is the new leader's log now: records only the old one had are gone.
+    lane.log_end = r.log_end_offset
+    lane.recent = [chip for chip in lane.recent if chip[0] < r.log_end_offset]
+
+
+def _partition_offline(s: ViewState, r: PartitionOffline) -> None:
+    rep = _replication(s, r.topic, r.partition)
+    rep.leader, rep.isr = None, list(r.isr)
+
+
+def _isr_changed(s: ViewState, r: IsrShrunk | IsrExpanded) -> None:
+    _replication(s, r.topic, r.partition).isr = list(r.isr)
+
+
+def _high_watermark(s: ViewState, r: HighWatermarkAdvanced) -> None:
+    _replication(s, r.topic, r.partition).high_watermark = r.high_watermark
 
 
 # -- event store and CQRS ----------------------------------------------------------------
@@ -1104,6 +1324,15 @@ def _on(kind: type[R], handler: Callable[[ViewState, R], None]) -> tuple[type[Re
 _HANDLERS: dict[type[Record], _Handler] = dict(
     [
         _on(ScenarioStarted, _started),
+        _on(QuorumLeaderElected, _quorum_leader_elected),
+        _on(QuorumWriteCommitted, _write_committed),
+        _on(QueueUnavailable, _queue_unavailable),
+        _on(QueueAvailable, _queue_available),
+        _on(ClientReconnected, _client_reconnected),
+        _on(PublisherBlocked, _publisher_blocked),
+        _on(PublisherUnblocked, _publisher_unblocked),
+        _on(NetworkPartitioned, _partitioned),
+        _on(NetworkHealed, _healed),
         _on(RunFinished, _finished),
         # producing and the log
         _on(Produced, _produced),
@@ -1126,6 +1355,12 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         # faults
         _on(Crashed, _crashed),
         _on(Restarted, _restarted),
+        # a cluster's replicas
+        _on(LeaderElected, _leader_elected),
+        _on(PartitionOffline, _partition_offline),
+        _on(IsrShrunk, _isr_changed),
+        _on(IsrExpanded, _isr_changed),
+        _on(HighWatermarkAdvanced, _high_watermark),
         # queue brokers
         _on(Enqueued, _enqueued),
         _on(Routed, _routed),
@@ -1137,6 +1372,7 @@ _HANDLERS: dict[type[Record], _Handler] = dict(
         _on(MessageDeleted, _left_queue),
         _on(MessageExpired, _left_queue),
         _on(QueueOverflowed, _left_queue),
+        _on(MessageLostOnRestart, _left_queue),
         # event store and CQRS
         _on(EventStored, _event_stored),
         _on(AggregateLoaded, _aggregate_loaded),
@@ -1182,8 +1418,6 @@ _QUIET: frozenset[type[Record]] = frozenset(
         TransactionAborted,
         NetworkDropped,
         NetworkDuplicated,
-        NetworkPartitioned,
-        NetworkHealed,
         DuplicateDetected,
         OrderViolated,
         MessageLost,
@@ -1203,6 +1437,19 @@ _QUIET: frozenset[type[Record]] = frozenset(
         EventPublished,
         EventUnpublished,
         ReadModelMismatched,
+        # a dropped publish and Lambda scaling (a cluster's and a blocked publisher's have handlers)
+        PublishDropped,
+        LambdaScaled,
+        LambdaThrottled,
+        ReplicaFetched,
+        ProduceRefused,
+        MetadataRefreshed,
+        LogTruncatedToEpoch,
+        PowerLost,
+        PageCacheLost,
+        PartitionsAdded,
+        ScaledOut,
+        ScaledIn,
     }
 )
 """Known classes that change only the counts, not a component's picture."""

@@ -3,7 +3,9 @@
 One row per trace record — sequence number, virtual time, component, kind and
 what happened — in the style of a simulator log: easy to scan, easy to grep,
 identical for the same scenario and seed. Narration beats appear inline where
-they trigger, in the chosen language.
+they trigger, in the chosen language. Every string from the scenario or the
+trace is printed as ``Text`` (never parsed as markup), and a row's invisible
+characters are shown as escapes (``simulator.errors.visible``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from simulator.errors import visible
 from simulator.lessons.describe import describe, kind_of
 from simulator.lessons.predict import PredictionResult
 from simulator.lessons.summary import RunSummary
@@ -133,9 +136,9 @@ def print_timeline(
             if beat.notice is not None:
                 console.print(Text(f"    {beat.notice.get(lang)}", style="italic dim"))
         kind = kind_of(r)
-        row = Text(f"{r.seq:>7} {_fmt_ms(r.at)}  {r.component[:18]:<18} ")
+        row = Text(f"{r.seq:>7} {_fmt_ms(r.at)}  {visible(r.component)[:18]:<18} ")
         row.append(f"{kind:<20}", style=KIND_STYLES.get(kind, ""))
-        row.append(f" {describe(r)}")
+        row.append(f" {visible(describe(r))}")
         console.print(row, overflow="ellipsis", no_wrap=True, crop=True)
 
 

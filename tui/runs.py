@@ -4,21 +4,26 @@ Both end up as a ``Run``: the records, the folded index over them and the
 narration triggers; a run of a lesson that asks predictions also keeps its
 predictions as ``simulator.lessons.predict`` judged them against the run.
 
-A trace file is untrusted input: each line is decoded with the trace's own
-decoder; a bad line stops the load with an error naming the file and the line,
-except a last line cut off mid-record (a run interrupted while exporting),
-which is dropped with a warning.
+A trace file is untrusted input: only a regular file is opened; each line is
+decoded with the trace's own decoder and must continue the trace (its ``seq``
+next, its ``cause_seq`` pointing back to an earlier record, so every "why?"
+chain ends) and hold no control character in its text (it would reach the
+terminal as an escape sequence). A bad line stops the load with an error
+naming the file and the line, except a last line cut off mid-record (a run
+interrupted while exporting), which is dropped with a warning.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
-from simulator.errors import InputError
+from simulator.errors import InputError, control_character
+from simulator.files import open_regular
 from simulator.lessons.predict import PredictionResult, check_predictions
 from simulator.lessons.summary import summarize
 from simulator.scenario import Beat, Scenario
@@ -118,6 +123,29 @@ def prepare(
     return Run(label, records, index, scenario, triggers, warning, judged or [])
 
 
+_MAYBE_CONTROL = re.compile(rb"\\u00[01289][0-9a-fA-F]|\\u007[fF]|\x7f|\xc2[\x80-\x9f]")
+"""A JSON line that may hold a control character other than tab and newline: JSON
+escapes C0 characters (``\\u001b``) and may write DEL and C1 ones as they are.
+A cheap scan of the bytes; a hit is then checked on the decoded strings."""
+
+
+def _control_in(value: object) -> str | None:
+    """The first control character (tab and newline aside) in any string in ``value``."""
+    if isinstance(value, str):
+        return control_character(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            bad = _control_in(key) or _control_in(item)
+            if bad is not None:
+                return bad
+    elif isinstance(value, list):
+        for item in value:
+            bad = _control_in(item)
+            if bad is not None:
+                return bad
+    return None
+
+
 MAX_LINE_BYTES = 1 << 20
 """No record is near this long; a longer line is refused rather than read into memory."""
 
@@ -129,14 +157,8 @@ def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
     line's length, so an endless or newline-free file is refused, not read
     into memory.
     """
-    try:
-        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with-block below
-    except FileNotFoundError:
-        raise InputError(str(path), "", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a directory, not a trace file") from None
-    except OSError as err:
-        raise InputError(str(path), "", err.strerror or "cannot read file") from None
+    # A FIFO, a device or a directory is refused before it is opened (a FIFO would block).
+    stream = open_regular(path, "a trace file")
     records: list[Record] = []
     warning: str | None = None
     with stream:
@@ -175,6 +197,23 @@ def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
                     str(path),
                     f"line {number}",
                     f"seq {record.seq} out of place (expected {len(records)})",
+                )
+            if _MAYBE_CONTROL.search(line) is not None:
+                bad = _control_in(msgspec.to_builtins(record))
+                if bad is not None:
+                    raise InputError(
+                        str(path),
+                        f"line {number}",
+                        f"control character {bad} in a text field (it would reach the"
+                        " terminal; a trace evsim writes holds none)",
+                    )
+            cause = record.cause_seq
+            if cause is not None and not 0 <= cause < record.seq:
+                raise InputError(
+                    str(path),
+                    f"line {number}",
+                    f"cause_seq {cause} does not point back to an earlier record"
+                    f" (seq {record.seq}): a cause comes before what it causes",
                 )
             records.append(record)
     if not records:

@@ -12,39 +12,81 @@ for a command's events and a finding can cite the record that explains it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
+
+import msgspec
 
 from simulator.cqrs.projections import Projection, Table, fold
 from simulator.domain import get_domain
 from simulator.domain.decider import Domain, event_schema_version, event_tag
 from simulator.errors import InputError
 from simulator.scenario import StoreSpec
-from simulator.store import EventStore, InMemoryEventStore, Loaded, SqliteEventStore, StoredEvent
+from simulator.store import EventStore, InMemoryEventStore, Loaded, StoredEvent
+from simulator.store.sqlite import create_run_store, reuse_run_store
 
-__all__ = ["EventLog", "open_store"]
+__all__ = ["RUNS_DIR", "EventLog", "StoreFile", "open_store", "run_directory", "store_path"]
+
+RUNS_DIR = "evsim-runs"
+"""Where a relative ``[store] path`` lands: ``evsim-runs/<lesson>/`` in the working folder."""
 
 
-def open_store(spec: StoreSpec) -> EventStore:
-    """The store a run writes: in memory, or a fresh SQLite file a student can open."""
-    if spec.backend == "memory":
-        return InMemoryEventStore()
+class StoreFile(msgspec.Struct, frozen=True, kw_only=True):
+    """The SQLite file a run writes its log to, and whether it may reuse one already there.
+
+    Only a run that is handed one writes a file (``evsim play``); every other run
+    of a scenario with ``backend = "sqlite"`` keeps the same log in memory — the
+    backends pass one contract test, so the trace is the same.
+    """
+
+    path: Path
+    reuse: bool = False
+    """``--reuse-store``: empty and reuse an evsim store an earlier run of this lesson left."""
+
+
+def run_directory(scenario: str, root: Path) -> Path:
+    """``root/evsim-runs/<scenario>``: a folder the user can see, named after the lesson."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in scenario).lstrip(".")
+    return root / RUNS_DIR / (safe or "lesson")
+
+
+def relative_store_problem(path: str) -> str | None:
+    """Why a relative ``[store] path`` would leave its run directory, or None."""
+    parts = PurePath(path).parts
+    if not parts or ".." in parts:
+        return "a relative path must stay inside the run directory (no '..')"
+    return None
+
+
+def store_path(spec: StoreSpec, scenario: str, root: Path) -> Path:
+    """Where a run of ``scenario`` keeps its SQLite store.
+
+    An absolute ``path`` is used as written; a relative one is inside the lesson's
+    run directory under ``root`` (the working folder), never next to the lesson
+    file (a built-in lesson lives inside the installed package).
+    """
     assert spec.path is not None
     path = Path(spec.path)
-    if path.exists():
-        # Refuses anything that is not an evsim store; an old evsim store is replaced, so
-        # every run of a lesson starts from the same (empty) log.
-        SqliteEventStore(path).close()
-        for suffix in ("", "-wal", "-shm"):
-            extra = Path(f"{path}{suffix}")
-            if extra.exists():
-                os.remove(extra)
+    return path if path.is_absolute() else run_directory(scenario, root) / path
+
+
+def open_store(spec: StoreSpec, scenario: str, file: StoreFile | None) -> EventStore:
+    """The store a run writes: in memory, or the SQLite file it was handed.
+
+    A run never deletes or replaces a file: it creates a new store (refused if
+    anything is at the path), or with ``reuse`` empties in place the store an
+    earlier run of the same scenario left — never one another process has open.
+    """
+    if spec.backend == "memory" or file is None:
+        return InMemoryEventStore()
     try:
-        return SqliteEventStore(path)
+        file.path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(str(path), "", error.strerror or "cannot open the store") from None
+        raise InputError(str(file.path.parent), "", error.strerror or "cannot create") from None
+    if file.reuse:
+        return reuse_run_store(file.path, scenario)
+    return create_run_store(file.path, scenario)
 
 
 class EventLog:
@@ -64,6 +106,8 @@ class EventLog:
         """Command id → the last position it appended (what read-your-writes waits for)."""
         self._cache: dict[int, StoredEvent] = {}
         self._tags: dict[str, frozenset[str]] = {}
+        self._upcast_counts: dict[str, tuple[object, int, int, dict[str, int]]] = {}
+        """Stream → (domain, snapshot version, version counted to, upcasts in that tail)."""
 
     def stored(self, event: StoredEvent, seq: int, visible_at: int, command: str) -> None:
         """Book an appended event: its record, its commit time, its command."""
@@ -116,14 +160,25 @@ class EventLog:
         self, domain: Domain[Any, Any, Any], stream: str, loaded: Loaded[Any]
     ) -> dict[str, int]:
         """Events of the replayed tail stored under an older schema: ``type vN→vM`` → count."""
-        current = {event_tag(t): event_schema_version(t) for t in domain.event_types}
-        out: dict[str, int] = {}
         if not domain.upcasters:
-            return out
-        tail = self.store.read_stream(stream, loaded.snapshot_version + 1, loaded.version)
-        for event in tail:
+            return {}
+        current = {event_tag(t): event_schema_version(t) for t in domain.event_types}
+        start = loaded.snapshot_version
+        counted = self._upcast_counts.get(stream)
+        if (
+            counted is not None
+            and counted[0] is domain
+            and counted[1] == start
+            and counted[2] <= loaded.version
+        ):
+            # Counted up to an earlier load from the same snapshot: count only the new tail.
+            version, out = counted[2], dict(counted[3])
+        else:
+            version, out = start, {}
+        for event in self.store.read_stream(stream, version + 1, loaded.version):
             now = current.get(event.type, event.schema_version)
             if event.schema_version < now:
                 label = f"{event.type} v{event.schema_version}→v{now}"
                 out[label] = out.get(label, 0) + 1
-        return out
+        self._upcast_counts[stream] = (domain, start, loaded.version, out)
+        return dict(out)

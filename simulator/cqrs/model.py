@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulator.cqrs.commands import expand_commands
-from simulator.cqrs.event_log import EventLog, open_store
+from simulator.cqrs.event_log import EventLog, StoreFile, open_store
 from simulator.cqrs.findings import report_findings
 from simulator.cqrs.handler import Handler
 from simulator.cqrs.outbox import RELAY, OutboxRelay, Publishing
@@ -59,12 +59,13 @@ def settings_for(runtime: Runtime) -> dict[str, str]:
 class CqrsModel:
     """The store, handlers, relay, projectors, queries and rebuilds of one scenario."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, store_file: StoreFile | None = None) -> None:
         self.runtime = runtime
         scenario = runtime.scenario
         spec = scenario.store
         assert spec is not None
-        self.store = open_store(spec)
+        self.store = open_store(spec, scenario.name, store_file)
+        self._events_stored: int | None = None
         self.log = EventLog(self.store, single_writer=spec.writers == "single")
         self.publishing = Publishing(runtime, self.log)
         self.handlers = {
@@ -141,5 +142,19 @@ class CqrsModel:
         return table_digest({name: p.serving.table for name, p in self.projectors.items()})
 
     def finish(self) -> None:
-        """Findings: events never published; read-model rows that differ from a fresh fold."""
+        """Findings: events never published; read-model rows that differ from a fresh fold.
+
+        A file store is then closed: the log is complete, and closing releases the
+        run's exclusive lock, so a student's ``sqlite3`` (or the next run) can open it.
+        """
         report_findings(self.runtime, self.log, self.publishing, self.projectors.values())
+        self._events_stored = self.store.head_position()
+        if self.store.file:
+            self.store.close()
+
+    @property
+    def events_stored(self) -> int:
+        """Events in the store (as the run left it, once it has finished)."""
+        if self._events_stored is not None:
+            return self._events_stored
+        return self.store.head_position()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import msgspec
 
 from simulator.cqrs.commands import build_command, fill
+from simulator.cqrs.event_log import relative_store_problem, store_path
 from simulator.cqrs.projections import PROJECTIONS
 from simulator.domain import UnknownDomain
 from simulator.errors import InputError
+from simulator.files import file_kind
 from simulator.scenario import Scenario
-from simulator.store import SqliteEventStore, StoreError
+from simulator.scenario.validation import check_name
+from simulator.store.sqlite import is_sqlite_header
 
 __all__ = ["validate_cqrs"]
 
@@ -33,14 +37,37 @@ def _command(file: str, where: str, domain: str, tag: str, fields: dict[str, obj
         raise InputError(file, f"{where}.fields", f"does not fit {tag}: {error}") from None
 
 
-def _check_store_file(file: str, path: str) -> None:
-    """A file already at ``path`` must be an evsim store: a run replaces it, nothing else."""
-    if not Path(path).exists():
-        return
+def _check_store_file(file: str, s: Scenario) -> None:
+    """What a run would find at the store's path, looked at without writing anything.
+
+    Nothing is created, opened for writing or locked here (``evsim validate``
+    writes nothing): the path must stay in its run directory, and a file already
+    there must be a regular file that could be an SQLite store. Whether a run may
+    use it — a new store, or ``--reuse-store`` of its own — is decided when it runs.
+    """
+    assert s.store is not None and s.store.path
+    if not Path(s.store.path).is_absolute():
+        problem = relative_store_problem(s.store.path)
+        if problem is not None:
+            raise InputError(file, "$.store.path", problem)
+    path = store_path(s.store, s.name, Path.cwd())
     try:
-        SqliteEventStore(path).close()
-    except StoreError as error:
-        raise InputError(file, "$.store.path", f"{path}: {error.message}") from None
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise InputError(file, "$.store.path", f"{path}: {error.strerror or error}") from None
+    kind = file_kind(mode)
+    if kind is not None:
+        raise InputError(file, "$.store.path", f"{path}: is {kind}, not an event store file")
+    try:
+        sqlite = is_sqlite_header(path)
+    except OSError as error:
+        raise InputError(file, "$.store.path", f"{path}: {error.strerror or error}") from None
+    if not sqlite:
+        raise InputError(
+            file, "$.store.path", f"{path}: not an evsim event store (not an SQLite database)"
+        )
 
 
 def validate_cqrs(s: Scenario, file: str) -> None:
@@ -51,7 +78,7 @@ def validate_cqrs(s: Scenario, file: str) -> None:
     if store.backend == "sqlite":
         if not store.path:
             raise err(file, "$.store.path", 'backend = "sqlite" needs a path')
-        _check_store_file(file, store.path)
+        _check_store_file(file, s)
     if store.publish != "none" or any(h.publish not in (None, "none") for h in s.handlers):
         _ref(file, "$.store.producer", store.producer, [p.name for p in s.producers], "producer")
     taken = [p.name for p in s.producers] + [g.name for g in s.groups]
@@ -60,7 +87,8 @@ def validate_cqrs(s: Scenario, file: str) -> None:
     projectors = [p.name for p in s.projectors]
     for kind, names in (("handlers", handlers), ("projectors", projectors)):
         for i, name in enumerate(names):
-            if name in taken or name == "outbox-relay" or not name or "/" in name:
+            check_name(file, f"$.{kind}[{i}].name", name, kind[:-1])
+            if name in taken or name == "outbox-relay":
                 raise err(file, f"$.{kind}[{i}].name", f"name {name!r} is already used or invalid")
             taken.append(name)
     ids: list[str] = []

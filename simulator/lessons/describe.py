@@ -90,6 +90,9 @@ def describe(r: Record) -> str:
     queue_text = _describe_queue_record(kind, f, msg, key)
     if queue_text is not None:
         return queue_text
+    cluster_text = _describe_cluster_record(kind, f)
+    if cluster_text is not None:
+        return cluster_text
     flow_text = _describe_flow_record(kind, f, msg)
     if flow_text is not None:
         return flow_text
@@ -165,6 +168,110 @@ def _describe_queue_record(kind: str, f: dict[str, object], msg: str, key: str) 
         return f"{f['consumer']} with [{batch}]"
     if kind == "BatchItemFailed":
         return f"{msg} reported failed by {f['consumer']}"
+    return _describe_durability_record(kind, f, msg, key)
+
+
+def _describe_durability_record(kind: str, f: dict[str, object], msg: str, key: str) -> str | None:
+    """Descriptions of node failures, quorum queues, back-pressure and Lambda scaling."""
+    if kind == "MessageLostOnRestart":
+        return f"{msg}{key} gone from {f['group']} after the restart: {f['reason']}"
+    if kind == "PublishDropped":
+        return f"{msg}{key} dropped, not stored in {f['group']}: {f['reason']}"
+    if kind == "QueueUnavailable":
+        return f"{f['group']} unavailable: {f['reason']}"
+    if kind == "QueueAvailable":
+        return f"{f['group']} served again, from {f['node']}"
+    if kind == "QuorumLeaderElected":
+        votes = f["votes"]
+        members = f["members"]
+        n_votes = len(votes) if isinstance(votes, list) else 0
+        n_members = len(members) if isinstance(members, list) else 0
+        return (
+            f"{f['group']} leader {f['leader']} (term {f['term']}, {n_votes} of {n_members} votes)"
+        )
+    if kind == "QuorumWriteCommitted":
+        replicas = f["replicas"]
+        shown = ",".join(str(r) for r in replicas) if isinstance(replicas, list) else ""
+        return f"{msg} in {f['group']} #{f['index']} on a majority: {shown}"
+    if kind == "ClientReconnected":
+        return f"{f['client']} connected to {f['node']}"
+    if kind == "PublisherBlocked":
+        return f"{f['producer']} holds its publishes: {f['reason']}"
+    if kind == "PublisherUnblocked":
+        return f"{f['producer']} sends {f['held']} held publishes after {f['blocked_ms']} ms"
+    if kind == "LambdaScaled":
+        return f"{f['consumer']} runs {f['concurrency']} batches at once ({f['reason']})"
+    if kind == "LambdaThrottled":
+        msgs = f["msgs"]
+        batch = ",".join(f"m{m}" for m in msgs) if isinstance(msgs, list) else ""
+        return (
+            f"{f['consumer']} [{batch}] throttled: {f['running']} running,"
+            f" reserved {f['reserved']}: back after the visibility timeout"
+        )
+    return None
+
+
+def _msgs(value: object) -> str:
+    return ",".join(f"m{m}" for m in value) if isinstance(value, list) else ""
+
+
+def _describe_cluster_record(kind: str, f: dict[str, object]) -> str | None:
+    """Descriptions of a Kafka cluster's records: replicas, leaders, durability, scaling."""
+    if kind == "PowerLost":
+        targets = f["targets"]
+        return "power lost: " + (
+            ", ".join(str(t) for t in targets) if isinstance(targets, list) else ""
+        )
+    if kind in ("ScaledOut", "ScaledIn"):
+        names = f["added"] if kind == "ScaledOut" else f["removed"]
+        shown = ",".join(str(n) for n in names) if isinstance(names, list) else ""
+        sign = "+" if kind == "ScaledOut" else "-"
+        return f"{f['group']} → {f['consumers']} consumers ({sign}{shown}) at lag {f['lag']}"
+    if kind == "PartitionsAdded":
+        return f"{f['topic']} now has {f['partitions']} partitions (+{f['added']})"
+    if kind == "MetadataRefreshed":
+        if f["partition"] is None:
+            return f"{f['client']}: {f['topic']} has {f['partitions']} partitions ({f['reason']})"
+        leader = f["leader"] if f["leader"] is not None else "no leader"
+        return (
+            f"{f['client']}: {_tp(f['topic'], f['partition'])} leader {leader}"
+            f" (epoch {f['leader_epoch']}) after {f['reason']}"
+        )
+    if "topic" not in f or "partition" not in f:
+        return None
+    tp = _tp(f["topic"], f["partition"])
+    if kind == "LeaderElected":
+        isr = ",".join(str(b) for b in f["isr"]) if isinstance(f["isr"], list) else ""
+        unclean = " UNCLEAN" if f["unclean"] else ""
+        return (
+            f"{tp} leader {f['leader']} epoch {f['leader_epoch']}{unclean} isr=[{isr}]"
+            f" end={f['log_end_offset']} hw={f['high_watermark']} ({f['reason']})"
+        )
+    if kind == "PartitionOffline":
+        isr = ",".join(str(b) for b in f["isr"]) if isinstance(f["isr"], list) else ""
+        return f"{tp} OFFLINE: no leader (isr=[{isr}] all down; {f['reason']})"
+    if kind == "ReplicaFetched":
+        return (
+            f"{tp} {f['broker']} copied {f['records']} from {f['leader']} @{f['from_offset']}"
+            f" → end {f['log_end_offset']}"
+        )
+    if kind in ("IsrShrunk", "IsrExpanded"):
+        moved = f["removed"] if kind == "IsrShrunk" else f["added"]
+        shown = ",".join(str(b) for b in moved) if isinstance(moved, list) else ""
+        isr = ",".join(str(b) for b in f["isr"]) if isinstance(f["isr"], list) else ""
+        sign = "-" if kind == "IsrShrunk" else "+"
+        why = f" ({f['reason']})" if kind == "IsrShrunk" else ""
+        return f"{tp} isr {sign}{shown} → [{isr}]{why}"
+    if kind == "HighWatermarkAdvanced":
+        return f"{tp} hw={f['high_watermark']} on {f['leader']}: readable below it"
+    if kind == "ProduceRefused":
+        return f"{_msgs(f['msgs'])} {tp} by {f['broker']}: {f['error']}"
+    if kind == "LogTruncatedToEpoch":
+        gone = f" removed {_msgs(f['msgs'])}" if f["msgs"] else ""
+        return f"{tp} on {f['broker']} back to {f['offset']} (epoch {f['leader_epoch']}){gone}"
+    if kind == "PageCacheLost":
+        gone = f" lost {_msgs(f['msgs'])}" if f["msgs"] else ""
+        return f"{tp} on {f['broker']}: disk had up to {f['offset']}{gone}"
     return None
 
 

@@ -108,6 +108,7 @@ def _setup(scenario: Scenario, follows: str, lang: str) -> list[Block]:
             f"{word('group', lang)} `{g.name}`: {word('reads_topic', lang)} `{g.topic}`, "
             f"{word('consumers', lang)} {names}, {word('commit', lang)} `{g.commit}`"
         )
+    items += _model_section(scenario)
     items += _other_sections(scenario)
     blocks: list[Block] = [
         Heading(2, word("setup", lang)),
@@ -137,6 +138,34 @@ _BROKER_SECTIONS = frozenset(
 """The core sections the setup lists itself; every broker model's own sections join them."""
 
 
+def _compact(value: object) -> str:
+    text = msgspec.json.encode(msgspec.to_builtins(value)).decode()
+    return text[:400] + " …" if len(text) > 400 else text
+
+
+def _model_section(scenario: Scenario) -> list[str]:
+    """The broker model's own table (a cluster's ``[log]`` …) where it differs from its defaults."""
+    from simulator.models.registry import model
+
+    owned = model(scenario.broker).sections
+    value = None if owned is None else getattr(scenario, owned.name, None)
+    if owned is None or owned.broker is None or not isinstance(value, owned.broker):
+        return []
+    ours, defaults = msgspec.structs.asdict(value), msgspec.structs.asdict(owned.broker())
+    changed = {k: v for k, v in ours.items() if v != defaults[k]}
+    return [f"`{owned.name}`: `{_compact(_set_only(changed))}`"] if changed else []
+
+
+def _set_only(value: object) -> object:
+    """``value`` as plain data without the fields left unset (None) in nested tables."""
+    plain = msgspec.to_builtins(value)
+    if isinstance(plain, dict):
+        return {k: _set_only(v) for k, v in plain.items() if v is not None}
+    if isinstance(plain, list):
+        return [_set_only(v) for v in plain]
+    return plain
+
+
 def _other_sections(scenario: Scenario) -> list[str]:
     """Sections beyond the brokers' (event store, CQRS, streams, sagas), shown compactly."""
     from simulator.models.registry import sections
@@ -153,10 +182,7 @@ def _other_sections(scenario: Scenario) -> list[str]:
         default = defaults[i - first_default] if i >= first_default else msgspec.NODEFAULT
         if value is None or value == default or value in ([], {}):
             continue
-        text = msgspec.json.encode(msgspec.to_builtins(value)).decode()
-        if len(text) > 400:
-            text = text[:400] + " …"
-        out.append(f"`{field}`: `{text}`")
+        out.append(f"`{field}`: `{_compact(value)}`")
     return out
 
 

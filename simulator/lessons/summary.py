@@ -16,6 +16,9 @@ from simulator.checker import Checker
 from simulator.scenario import (
     CQRS_METRICS,
     HEADER_METRICS,
+    LOG_METRICS,
+    QUEUE_DURABILITY_METRICS,
+    QUEUE_DURABILITY_TOTALS,
     SAGA_METRICS,
     STREAM_METRICS,
     Expectation,
@@ -106,10 +109,19 @@ def header_metrics(trace: Iterable[Record]) -> FlowMetrics:
 
 
 def flow_metrics(scenario: Scenario, trace: Trace) -> FlowMetrics:
-    """Stream, saga, CQRS and header outcomes (``STREAM_METRICS`` …), from the trace."""
+    """Stream, saga, CQRS, header, durability and log outcomes (``STREAM_METRICS`` …)."""
     flow: FlowMetrics = {}
-    if any(_metric_of(text) in HEADER_METRICS for text in _expectations(scenario)):
+    used = {_metric_of(text) for text in _expectations(scenario)}
+    if used & set(HEADER_METRICS):
         flow.update(header_metrics(trace))
+    if used & _DURABILITY:
+        from simulator.models.queues.books import durability_metrics
+
+        _add(flow, durability_metrics(trace))
+    if used & set(LOG_METRICS):
+        from simulator.models.log.books import log_metrics
+
+        _add(flow, log_metrics(trace))
     if scenario.processors:
         from simulator.sagas.books import saga_metrics
         from simulator.streams.books import stream_metrics
@@ -133,7 +145,21 @@ def _metric_of(text: str) -> str | None:
     return None if isinstance(e, str) else e.metric
 
 
-_FLOW = frozenset((*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS))
+_DURABILITY = frozenset((*QUEUE_DURABILITY_METRICS, *QUEUE_DURABILITY_TOTALS))
+_FLOW = frozenset(
+    (*STREAM_METRICS, *SAGA_METRICS, *CQRS_METRICS, *HEADER_METRICS, *_DURABILITY, *LOG_METRICS)
+)
+
+
+def _add(flow: FlowMetrics, more: FlowMetrics) -> None:
+    """Merge ``more`` into ``flow``. For a name both the queue and the log books count
+    the larger value stands: ``leader_elections`` counts a quorum queue's elections on
+    one side and a partition's on the other, and a run has one broker model, so the
+    other side counted 0; ``produce_failed`` counts the same records on both sides."""
+    for metric, values in more.items():
+        per = flow.setdefault(metric, {})
+        for group, value in values.items():
+            per[group] = max(per.get(group, 0), value)
 
 
 def _metric(
@@ -162,7 +188,7 @@ def summarize(sim: Simulation) -> RunSummary:
         sim.trace,
         finished=sim.finish_reason,
         virtual_ms=sim.kernel.now_ms,
-        events_stored=cqrs.store.head_position() if cqrs is not None else 0,
+        events_stored=cqrs.events_stored if cqrs is not None else 0,
         read_model_digest=cqrs.read_model_digest() if cqrs is not None else None,
     )
 

@@ -61,6 +61,14 @@ WORDS: dict[str, Word] = {
     "why_keys": Word(
         "enter: go to the record · escape: close", "enter: 그 레코드로 이동 · escape: 닫기"
     ),
+    "why_cycle": Word(
+        "cycle: the chain comes back to #{seq} here (this trace's causes go round in a circle)",
+        "순환: 여기서 사슬이 #{seq}(으)로 되돌아갑니다 (이 트레이스의 원인이 원을 그리며 돕니다)",
+    ),
+    "why_more": Word(
+        "… {count:,} more causes, not listed (go to #{seq} and ask why? again)",
+        "… 원인 {count:,}개가 더 있습니다 (#{seq}(으)로 가서 다시 '왜?'를 물어보세요)",
+    ),
     # -- the TUI's panels -----------------------------------------------------------------------
     "producers": Word("Producers", "프로듀서"),
     "lanes": Word("Broker", "브로커"),
@@ -84,6 +92,19 @@ WORDS: dict[str, Word] = {
     "stable": Word("stable", "안정"),
     "rebalancing": Word("rebalancing", "리밸런싱"),
     "joining": Word("joining", "참여 중"),
+    # a Kafka cluster's replicas (tui.views.log)
+    "replicas": Word("Replicas", "복제본"),
+    "replica_legend": Word(
+        "★ leader · ● in sync · ○ out of sync · ✖ down",
+        "★ 리더 · ● 동기화된 복제본 · ○ 동기화 안 됨 · ✖ 중단됨",
+    ),
+    "leader_epoch": Word("epoch {n}", "에포크 {n}"),
+    "high_watermark_at": Word("HW {n}", "하이 워터마크 {n}"),
+    "partition_offline": Word("offline: no leader", "오프라인: 리더 없음"),
+    "isr": Word("ISR", "ISR"),
+    "replica_leads": Word("leads", "리더"),
+    "replica_follows": Word("follows", "팔로워"),
+    "broker_down": Word("down", "중단됨"),
     # the event store and read models panel
     "store": Word("Event store & read models", "이벤트 저장소와 읽기 모델"),
     "head": Word("head", "헤드"),
@@ -225,6 +246,24 @@ WORDS: dict[str, Word] = {
     "unacked": Word("unacked", "미확인"),
     "failed": Word("failed", "실패"),
     "head_tail": Word("head → tail", "앞 → 뒤"),
+    # a RabbitMQ cluster (tui.views.rabbitmq)
+    "cluster": Word("Cluster", "클러스터"),
+    "cluster_note": Word(
+        "quorum queues are Raft groups: ★ leader", "쿼럼 큐는 Raft 그룹입니다: ★ 리더"
+    ),
+    "node_up": Word("up", "정상"),
+    "leader": Word("leader", "리더"),
+    "follower": Word("follower", "팔로워"),
+    "term": Word("term", "텀"),
+    "no_leader": Word("no leader", "리더 없음"),
+    "unavailable": Word("unavailable", "사용 불가"),
+    "clients": Word("clients", "클라이언트"),
+    "publisher_blocked": Word("blocked (connection.blocked)", "막힘(connection.blocked)"),
+    "cut_off": Word("cut off", "끊김"),
+    "classic_queue": Word("classic", "클래식"),
+    "quorum_queue": Word("quorum", "쿼럼"),
+    "committed_on": Word("committed #{index} on {members}", "커밋 #{index}: {members}"),
+    "on_node": Word("on {node}", "{node}에 있음"),
     "timers": Word("Timers", "타이머"),
     "time": Word("time", "시간"),
     "flow": Word("Flow", "흐름"),

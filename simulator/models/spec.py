@@ -87,6 +87,9 @@ class Sections:
     broker: type[Table] | None = None
     group: type[Table] | None = None
     validate: Callable[[Scenario, str], None] | None = None
+    machines: Callable[[Scenario], list[str]] | None = None
+    """The machines the section adds to a scenario (``broker-1`` … of a cluster): faults
+    may crash them, cut them off or cut their power, and narration may focus on them."""
 
 
 KnobScope = Literal["scenario", "topic", "producer", "group", "handler", "projector", "store"]
@@ -125,7 +128,10 @@ class ModelSpec:
     name: str
     """The value of ``broker = "…"`` in scenario files."""
     follows: str
-    """The real system and version it follows (shown in every trace header)."""
+    """The real system and version it follows (the lesson picker, the handout)."""
+    follows_for: Callable[[Scenario], str] | None = None
+    """What a given scenario's run follows, when that depends on the scenario (a cluster or
+    one broker); the trace header shows it. None: ``follows``."""
     build: Callable[[Runtime], BrokerModel]
     """The broker model for a run, built on the run's runtime."""
     settings_for: Callable[[Scenario], dict[str, str]]
@@ -143,6 +149,13 @@ class ModelSpec:
     """The dotted name of the view module that draws it (resolved by the TUI, never the core)."""
     knobs: tuple[Knob, ...] = ()
     """The settings a teacher may turn while one of its lessons plays, in the order shown."""
+    components: Callable[[Scenario], list[str]] | None = None
+    """Named parts of the model a fault may crash or cut off and a beat may focus on, beyond
+    ``broker`` (a cluster's nodes); None: just ``broker``."""
+
+    def follows_in(self, scenario: Scenario) -> str:
+        """The ``follows`` text for a run of ``scenario`` (its trace header)."""
+        return self.follows if self.follows_for is None else self.follows_for(scenario)
 
     @property
     def label(self) -> str:

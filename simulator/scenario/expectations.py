@@ -18,6 +18,10 @@ __all__ = [
     "EXPECTATION_METRICS",
     "GROUP_METRICS",
     "HEADER_METRICS",
+    "LOG_GROUP_METRICS",
+    "LOG_METRICS",
+    "QUEUE_DURABILITY_METRICS",
+    "QUEUE_DURABILITY_TOTALS",
     "SAGA_METRICS",
     "STREAM_METRICS",
     "Expectation",
@@ -104,7 +108,47 @@ HEADER_METRICS = (
 """Read off the headers a broker puts on messages (``Delivered.delivery_count``, a quorum
 queue's ``x-delivery-count``; ``DeadLettered.headers``, RabbitMQ's ``x-death``): the highest
 delivery count a group's consumers saw, and the group's dead letters by ``x-death`` reason."""
-EXPECTATION_METRICS = (
+QUEUE_DURABILITY_METRICS = (
+    "lost_on_restart",
+    "leader_elections",
+    "unavailable_ms",
+    "lambda_throttled",
+    "lambda_max_concurrency",
+)
+"""Counted by ``simulator.models.queues.books`` from the trace, per group (queue) or in total:
+messages a restart took, quorum leader elections, time unavailable, Lambda throttles and the
+most batches a scaled Lambda trigger ran at once."""
+QUEUE_DURABILITY_TOTALS = ("publishers_blocked", "blocked_ms", "produce_failed")
+"""The same, counted over the whole run only: publishers blocked by the memory alarm, the time
+they spent blocked, and publishes that failed (refused with a nack, or given up)."""
+LOG_GROUP_METRICS = ("idle_consumers", "generations", "scale_outs", "scale_ins")
+"""Per consumer group: members left without a partition by the group's last assignment,
+the generations it went through (one per rebalance), and the autoscaler's steps out and in."""
+LOG_METRICS = (
+    "leader_elections",
+    "unclean_elections",
+    "isr_shrinks",
+    "isr_expansions",
+    "not_enough_replicas",
+    "not_leader_or_follower",
+    "truncated_records",
+    "produce_failed",
+    "partitions_added",
+    *LOG_GROUP_METRICS,
+)
+"""Counted by ``simulator.models.log.books`` from the trace: what a Kafka cluster did
+(leaders elected, cleanly or not; ISR shrinks and expansions; writes refused with
+``NOT_ENOUGH_REPLICAS`` or ``NOT_LEADER_OR_FOLLOWER``; records a replica lost to a truncation
+or a power loss; sends that failed for good; partitions added) and how groups scaled."""
+
+
+def _unique(*names: str) -> tuple[str, ...]:
+    """The names in order, each once: the queue and the log books share a few
+    (``leader_elections``, ``produce_failed``), each counting its own records."""
+    return tuple(dict.fromkeys(names))
+
+
+EXPECTATION_METRICS = _unique(
     "produced",
     "acked",
     "delivered",
@@ -125,8 +169,11 @@ EXPECTATION_METRICS = (
     *SAGA_METRICS,
     *CQRS_METRICS,
     *HEADER_METRICS,
+    *QUEUE_DURABILITY_METRICS,
+    *QUEUE_DURABILITY_TOTALS,
+    *LOG_METRICS,
 )
-GROUP_METRICS = (
+GROUP_METRICS = _unique(
     "delivered",
     "processed",
     "lost",
@@ -139,6 +186,8 @@ GROUP_METRICS = (
     *STREAM_METRICS,
     *SAGA_METRICS,
     *HEADER_METRICS,
+    *QUEUE_DURABILITY_METRICS,
+    *LOG_GROUP_METRICS,
 )
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import msgspec
 
-from simulator.errors import InputError
+from simulator.errors import InputError, control_character, visible
+from simulator.files import open_regular
 from simulator.scenario.schema import Scenario
 from simulator.scenario.validation import validate
 
@@ -56,19 +57,36 @@ def _validation_error(file: str, err: msgspec.ValidationError) -> InputError:
     return InputError(file, where, message)
 
 
-def _check_integers(file: str, value: object, where: str = "$") -> None:
-    """TOML promises 64-bit integers; Python would accept any size, and choke later."""
+def _check_values(file: str, value: object, where: str = "$") -> None:
+    """Integers TOML can hold, and text without control characters, all through the file.
+
+    TOML promises 64-bit integers; Python would accept any size, and choke later.
+    A control character (an escape sequence, a NUL, a carriage return) in a name or
+    a line of narration would reach the terminal that prints it; only tabs and line
+    breaks are text (``control_character`` says which characters are refused).
+    """
     if isinstance(value, bool):
         return
     if isinstance(value, int):
         if not _INT64[0] <= value <= _INT64[1]:
             raise InputError(file, where, "integer out of range (TOML integers are 64-bit)")
+    elif isinstance(value, str):
+        _check_text(file, where, value)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_integers(file, item, f"{where}.{key}")
+            _check_text(file, f"{where}.{visible(key)}", key)
+            _check_values(file, item, f"{where}.{visible(key)}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_integers(file, item, f"{where}[{i}]")
+            _check_values(file, item, f"{where}[{i}]")
+
+
+def _check_text(file: str, where: str, text: str) -> None:
+    bad = control_character(text)
+    if bad is not None:
+        raise InputError(
+            file, where, f"control character {bad} in text (only tabs and line breaks)"
+        )
 
 
 def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
@@ -93,7 +111,7 @@ def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
         where = f"line {text[: m.start()].count(chr(10)) + 1}" if m else "$"
         raise InputError(file, where, "integer out of range (TOML integers are 64-bit)") from None
     try:
-        _check_integers(file, raw)
+        _check_values(file, raw)
     except RecursionError:
         raise InputError(file, "$", "nesting too deep") from None
     from simulator.models.registry import UnknownModel, model, scenario_type
@@ -119,16 +137,14 @@ def decode_scenario(data: bytes, file: str, name: str = "") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file; raises ``InputError`` for anything wrong with it."""
     p = Path(path)
-    try:
-        with p.open("rb") as f:
-            # Read one byte past the cap: a device such as /dev/zero never ends.
+    # A FIFO, a device or a directory is refused before it is opened: opening a FIFO
+    # waits for a writer that may never come.
+    with open_regular(p, "a scenario file") as f:
+        try:
+            # Read one byte past the cap: no file that size is a scenario.
             data = f.read(MAX_SCENARIO_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError(str(path), "", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "", "is a directory, not a scenario file") from None
-    except OSError as err:
-        raise InputError(str(path), "", err.strerror or "cannot read file") from None
+        except OSError as err:
+            raise InputError(str(path), "", err.strerror or "cannot read file") from None
     return decode_scenario(data, str(path), p.stem)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "PartitionFault",
     "Poison",
     "Positive",
+    "PowerLoss",
     "Predict",
     "Probability",
     "ProcessorSpec",
@@ -208,6 +209,7 @@ CrashPoint = Literal[
     "after_process_before_commit",
     "after_commit_before_process",
     "after_append_before_ack",
+    "after_leader_append_before_replication",
     "before_commit_transaction",
     "after_project_before_checkpoint",
     "after_append_before_publish",
@@ -276,7 +278,22 @@ class Slow(Table, tag="slow", tag_field="kind", frozen=True):
     to_ms: NonNegative | None = None
 
 
-Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow
+class PowerLoss(Table, tag="power-loss", tag_field="kind", frozen=True):
+    """Cut the power of several machines at once (a rack, a zone): more than a crash.
+
+    A crashed process leaves what it wrote in the operating system's page cache,
+    and the OS still writes it to disk; a machine without power loses every page
+    not yet written. Brokers that acknowledge before ``fsync`` (Kafka does) lose
+    acknowledged records this way unless another replica kept them.
+    """
+
+    targets: Annotated[list[str], msgspec.Meta(min_length=1)]
+    at_ms: NonNegative
+    restart_after_ms: NonNegative | None = None
+    """All of them come back together this long after; None: they stay down."""
+
+
+Fault = Crash | NetworkFault | PartitionFault | HandlerError | Poison | Slow | PowerLoss
 
 
 # -- stream processors and sagas (simulator/streams, simulator/sagas) --------------
@@ -370,7 +387,8 @@ class StoreSpec(Table, frozen=True):
 
     backend: Literal["memory", "sqlite"] = "memory"
     path: str | None = None
-    """SQLite file for ``backend = "sqlite"``: an evsim store there is replaced, others refused."""
+    """SQLite file for ``backend = "sqlite"``: created new by ``play`` (relative: in the run
+    directory); an existing file is refused unless ``--reuse-store`` names this lesson's store."""
     writers: Literal["concurrent", "single"] = "concurrent"
     """``single``: one append transaction at a time, so positions commit in order (no gap)."""
     publish: Literal["none", "dual-write", "outbox"] = "none"
@@ -554,6 +572,8 @@ class Limits(Table, frozen=True):
     messages: Positive | None = None
     virtual_ms: Positive | None = None
     """Caps ``until_ms`` and every time the scenario schedules work or a fault at."""
+    memory_mb: Positive | None = None
+    """Caps the memory a run is projected to need (``simulator.scenario.validation``)."""
 
 
 LIMITS: dict[str, int] = {
@@ -564,6 +584,7 @@ LIMITS: dict[str, int] = {
     "producers": 256,
     "messages": 5_000_000,
     "virtual_ms": 30 * 24 * 3_600_000,
+    "memory_mb": 4_096,
 }
 """Hard maxima: caps that refuse a scenario before it runs, rather than after it
 exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise it.

@@ -13,6 +13,7 @@ names its ``$.path``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -26,19 +27,68 @@ from simulator.scenario.schema import (
     NetworkFault,
     PartitionFault,
     Poison,
+    PowerLoss,
     SagaServiceSpec,
     Scenario,
     Slow,
     StreamProcessorSpec,
 )
 
-__all__ = ["cap", "ref", "validate"]
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "cap",
+    "check_name",
+    "name_problem",
+    "projected_memory_bytes",
+    "projected_records",
+    "ref",
+    "validate",
+]
+
+MAX_NAME_LENGTH = 128
+"""Names are labels on a screen and in a trace, not documents."""
 
 
 def cap(s: Scenario, name: str) -> int:
     """The cap in force for ``s``: its ``[limits]`` value if lower, else the hard maximum."""
     lowered: int | None = getattr(s.limits, name)
     return LIMITS[name] if lowered is None else min(lowered, LIMITS[name])
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a component, or None.
+
+    A name is shown in tables, on the TUI and in every trace record, and other
+    parts of the file refer to it by its exact text, so it must be text a reader
+    can see and copy: at least one character and at most ``MAX_NAME_LENGTH``, no
+    ``/``, no space at either end, and no invisible character — no control
+    character, no zero-width or bidi-control character, no space other than
+    U+0020. Two names that would look the same on a screen (``billing`` and
+    ``bil\u200bling``) therefore cannot both exist.
+    """
+    if not name:
+        return "a name must not be empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"a name is at most {MAX_NAME_LENGTH} characters (this one has {len(name):,})"
+    if "/" in name:
+        return "a name must not contain '/'"
+    if name != name.strip():
+        return "a name must not start or end with a space"
+    for ch in name:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs", "Zl", "Zp") or (category == "Zs" and ch != " "):
+            return (
+                f"a name must not contain U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}):"
+                " an invisible or control character"
+            )
+    return None
+
+
+def check_name(file: str, where: str, name: str, what: str) -> None:
+    """Refuse a ``what`` name (topic, group …) at ``where`` that ``name_problem`` refuses."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise InputError(file, where, f"bad {what} name {name!r}: {problem}")
 
 
 def _unique(file: str, items: list[str], path: str, what: str) -> None:
@@ -77,6 +127,7 @@ def validate(s: Scenario, file: str) -> None:
 
         validate_cqrs(s, file)
     _validate_predictions(s, file)
+    _validate_memory(s, file)
 
 
 # -- caps ------------------------------------------------------------------------------
@@ -91,6 +142,52 @@ def _validate_limits(s: Scenario, file: str) -> None:
                 f"$.limits.{name}",
                 f"{lowered} is above the hard maximum of {hard} ([limits] can only lower a cap)",
             )
+
+
+BYTES_PER_MESSAGE = 600
+"""The workload is expanded before the run: a message, its key and value, the
+checker's books about it (measured: about 540 bytes on CPython 3.11)."""
+BYTES_PER_RECORD = 350
+"""A trace record with the broker and checker state that goes with it (measured:
+210–330 bytes)."""
+
+
+def projected_records(s: Scenario) -> int:
+    """About how many records a run writes: each message is produced, appended and
+    acknowledged (3), then delivered and processed by each group on its topic (2 each);
+    a command is loaded, stored, projected and published (4). At most ``max_records``."""
+    topic_of = {p.name: p.topic for p in s.producers}
+    readers: dict[str, int] = {}
+    for g in s.groups:
+        readers[g.topic] = readers.get(g.topic, 0) + 1
+    records = 0
+    sends = [(m.producer, 1) for m in s.workload.messages]
+    sends += [(gen.producer, gen.count) for gen in s.workload.generators]
+    for producer, count in sends:
+        records += count * (3 + 2 * readers.get(topic_of.get(producer, ""), 0))
+    records += 4 * (len(s.commands) + sum(gen.count for gen in s.command_generators))
+    return min(records, s.max_records)
+
+
+def projected_memory_bytes(s: Scenario) -> int:
+    """What a run of ``s`` is projected to hold in memory at its peak (a rough, high guess)."""
+    messages = len(s.workload.messages) + sum(gen.count for gen in s.workload.generators)
+    commands = len(s.commands) + sum(gen.count for gen in s.command_generators)
+    return (messages + commands) * BYTES_PER_MESSAGE + projected_records(s) * BYTES_PER_RECORD
+
+
+def _validate_memory(s: Scenario, file: str) -> None:
+    """A run that would exhaust memory is refused before it starts, not when the machine swaps."""
+    budget_mb = cap(s, "memory_mb")
+    need_mb = -(-projected_memory_bytes(s) // 2**20)
+    if need_mb > budget_mb:
+        raise InputError(
+            file,
+            "$.workload",
+            f"a run would need about {need_mb:,} MB of memory (about "
+            f"{projected_records(s):,} trace records), over the budget of {budget_mb:,} MB"
+            " ([limits] memory_mb): send fewer messages or lower max_records",
+        )
 
 
 def _validate_times(s: Scenario, file: str) -> None:
@@ -123,12 +220,10 @@ def _validate_times(s: Scenario, file: str) -> None:
 def _validate_topics(s: Scenario, file: str) -> None:
     if len(s.topics) > cap(s, "topics"):
         raise InputError(file, "$.topics", f"more than {cap(s, 'topics')} topics")
+    for i, t in enumerate(s.topics):
+        check_name(file, f"$.topics[{i}].name", t.name, "topic")
     _unique(file, [t.name for t in s.topics], "$.topics", "topic")
     for i, t in enumerate(s.topics):
-        if not t.name or "/" in t.name:
-            raise InputError(
-                file, f"$.topics[{i}].name", "a topic name must be non-empty, without '/'"
-            )
         if t.partitions > cap(s, "partitions_per_topic"):
             raise InputError(
                 file,
@@ -141,6 +236,8 @@ def _validate_producers(s: Scenario, file: str) -> None:
     if len(s.producers) > cap(s, "producers"):
         raise InputError(file, "$.producers", f"more than {cap(s, 'producers')} producers")
     topics = [t.name for t in s.topics]
+    for i, p in enumerate(s.producers):
+        check_name(file, f"$.producers[{i}].name", p.name, "producer")
     _unique(file, [p.name for p in s.producers], "$.producers", "producer")
     for i, p in enumerate(s.producers):
         ref(file, f"$.producers[{i}].topic", p.topic, topics, "topic")
@@ -163,6 +260,8 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
     topics = [t.name for t in s.topics]
     producers = [p.name for p in s.producers]
     groups = [g.name for g in s.groups]
+    for i, g in enumerate(s.groups):
+        check_name(file, f"$.groups[{i}].name", g.name, "group")
     _unique(file, groups, "$.groups", "group")
     consumers: list[str] = []
     for i, g in enumerate(s.groups):
@@ -176,6 +275,7 @@ def _validate_groups(s: Scenario, file: str) -> list[str]:
                 f"{count} consumers is over the cap of {cap(s, 'consumers_per_group')}",
             )
         for j, c in enumerate(g.consumer_names()):
+            check_name(file, f"{at}.consumers[{j}]", c, "consumer")
             if c in consumers or c in producers or (c in groups and c != g.name):
                 raise InputError(file, f"{at}.consumers[{j}]", f"name {c!r} is already used")
             consumers.append(c)
@@ -230,21 +330,42 @@ def _cqrs_components(s: Scenario) -> list[str]:
     return names
 
 
+def _machines(s: Scenario) -> list[str]:
+    """Machines that broker models' sections add (the brokers of a cluster), in order."""
+    from simulator.models.registry import sections
+
+    names: list[str] = []
+    for owned in sections():
+        if owned.machines is not None:
+            names += [m for m in owned.machines(s) if m not in names]
+    return names
+
+
 class _Known(NamedTuple):
     """The names a fault may refer to."""
 
     components: list[str]
     groups: list[str]
     consumers: list[str]
+    machines: list[str]
 
 
 def _validate_faults(s: Scenario, file: str, consumers: list[str]) -> None:
     """Every fault names components, groups and consumers that exist."""
     producers = [p.name for p in s.producers]
+    machines = _machines(s) if s.faults else []
     known = _Known(
-        components=["broker", *producers, *consumers, *_cqrs_components(s)],
+        components=[
+            "broker",
+            *machines,
+            *producers,
+            *consumers,
+            *_cqrs_components(s),
+            *_model_parts(s),
+        ],
         groups=[g.name for g in s.groups],
         consumers=consumers,
+        machines=machines,
     )
     for i, f in enumerate(s.faults):
         at = f"$.faults[{i}]"
@@ -292,6 +413,19 @@ def _check_slow(file: str, at: str, f: Slow, known: _Known) -> None:
     ref(file, f"{at}.target", f.target, known.consumers, "consumer")
 
 
+def _check_power_loss(file: str, at: str, f: PowerLoss, known: _Known) -> None:
+    for j, target in enumerate(f.targets):
+        if not known.machines:
+            raise InputError(
+                file,
+                f"{at}.targets[{j}]",
+                "a power loss needs machines to cut: a cluster of brokers ([log] brokers)",
+            )
+        ref(file, f"{at}.targets[{j}]", target, known.machines, "broker")
+        if target in f.targets[:j]:
+            raise InputError(file, f"{at}.targets[{j}]", f"{target!r} is named twice")
+
+
 _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
     Crash: _check_crash,
     NetworkFault: _check_network,
@@ -299,6 +433,7 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
     HandlerError: _check_handler_error,
     Poison: _check_poison,
     Slow: _check_slow,
+    PowerLoss: _check_power_loss,
 }
 """One check per kind of fault (the ``kind`` of a ``[[faults]]`` entry)."""
 
@@ -308,7 +443,7 @@ _FAULT_CHECKS: dict[type[Fault], Callable[[str, str, Any, _Known], None]] = {
 
 def focus_names(s: Scenario) -> list[str]:
     """The components a narration beat may focus on: what the player draws, by name."""
-    names = ["broker", "event store"]
+    names = ["broker", "event store", *_machines(s)]
     names += [p.name for p in s.producers]
     for t in s.topics:
         names.append(t.name)
@@ -319,7 +454,16 @@ def focus_names(s: Scenario) -> list[str]:
         if g.dead_letter_topic:
             names.append(g.dead_letter_topic)
     names += _cqrs_components(s)
+    names += _model_parts(s)
     return list(dict.fromkeys(names))
+
+
+def _model_parts(s: Scenario) -> list[str]:
+    """The parts of the scenario's broker model that have names of their own (nodes)."""
+    from simulator.models.registry import model
+
+    parts = model(s.broker).components
+    return parts(s) if parts is not None else []
 
 
 def _validate_narration(s: Scenario, file: str) -> None:
@@ -428,6 +572,8 @@ def _validate_model_sections(s: Scenario, file: str) -> None:
 
 def _validate_processors(s: Scenario, file: str) -> None:
     """``[[processors]]``: names unique, topics known, windows sane, saga roles with a saga."""
+    for i, p in enumerate(s.processors):
+        check_name(file, f"$.processors[{i}].name", p.name, "processor")
     _unique(file, [p.name for p in s.processors], "$.processors", "processor")
     steps = s.saga.steps if s.saga is not None else []
     for i, p in enumerate(s.processors):

@@ -10,6 +10,14 @@ it had to discard a snapshot. Temporal queries are the same fold stopped early:
 the state of a stream as of a global position, or as of a recorded (virtual)
 time — EventStoreDB answers the same question by reading a stream up to a
 position.
+
+A store also keeps, for each stream, the state it last folded and the version
+it reached (``_Folded``): the next ``load`` folds only the events appended
+since, so a run's thousandth command on a stream costs what its first did,
+instead of replaying the whole stream each time. It is a cache of this store
+object and changes no answer: ``Loaded`` reports the same state, version and
+``replayed`` count (what loading from the log replays, the lesson's number) as
+a fold from the snapshot, because ``evolve`` is a pure function.
 """
 
 from __future__ import annotations
@@ -55,7 +63,9 @@ class Loaded(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
     version: int
     """The stream version the state reflects: the expected version for the next append."""
     replayed: int
-    """Events folded through ``evolve`` on top of the snapshot (or from the start)."""
+    """Events a load from the log folds through ``evolve`` on top of the snapshot (or from
+    the start): the cost a lesson shows. The store's own cache of folded states may have
+    saved it the work (see the module docstring); the count is the log's."""
     snapshot_version: int = 0
     """Version of the snapshot the fold started from; 0 when it started from nothing."""
     discarded_snapshot: SnapshotDiscarded | None = None
@@ -78,6 +88,18 @@ def check_append(
         raise ValueError(f"append to {stream_id}: recorded_at_ms must be >= 0")
 
 
+class _Folded(msgspec.Struct, gc=False):
+    """A stream's fold as of ``version``: where it started, and with which domain."""
+
+    domain: Domain[Any, Any, Any]
+    consulted: Snapshot | None
+    """The snapshot the load found (used or discarded); None: there was none."""
+    start: int
+    discarded: SnapshotDiscarded | None
+    version: int
+    state: Any
+
+
 class EventStore(ABC):
     """Streams of events with optimistic concurrency, one global order, snapshots."""
 
@@ -86,6 +108,12 @@ class EventStore(ABC):
 
     def __init__(self) -> None:
         self._codecs: dict[str, EventCodec[Any, Any, Any]] = {}
+        self._folds: dict[str, _Folded] = {}
+        """Stream id → the state its last current-version load folded to."""
+
+    def _forget_folds(self) -> None:
+        """The log changed under the cache (a store emptied for reuse): fold afresh."""
+        self._folds.clear()
 
     # -- writing ----------------------------------------------------------------
 
@@ -220,41 +248,61 @@ class EventStore(ABC):
 
     def _fold(self, domain: Domain[C, E, S], stream_id: str, to_version: int | None) -> Loaded[S]:
         codec = self.codec(domain)
-        state = domain.decider.initial_state
-        start = 0
-        discarded: SnapshotDiscarded | None = None
         snapshot = self.load_snapshot(stream_id)
         # A snapshot newer than the moment asked for is simply of no use here.
-        if snapshot is not None and (to_version is None or snapshot.version <= to_version):
-            if snapshot.schema_version != domain.state_schema_version:
-                discarded = SnapshotDiscarded(
-                    version=snapshot.version,
-                    schema_version=snapshot.schema_version,
-                    reason=(
-                        f"taken under state schema {snapshot.schema_version}, "
-                        f"domain {domain.name!r} is at schema {domain.state_schema_version}"
-                    ),
-                )
-            else:
-                try:
-                    state = codec.decode_state(snapshot.state)
-                    start = snapshot.version
-                except msgspec.MsgspecError as error:
-                    discarded = SnapshotDiscarded(
-                        version=snapshot.version,
-                        schema_version=snapshot.schema_version,
-                        reason=f"state does not decode: {error}",
-                    )
-        tail = self.read_stream(stream_id, start + 1, to_version)
+        if snapshot is not None and to_version is not None and snapshot.version > to_version:
+            snapshot = None
+        folded = self._folds.get(stream_id) if to_version is None else None
+        if folded is not None and folded.domain is domain and folded.consulted == snapshot:
+            # The last load found the same snapshot: carry on from where it folded to.
+            state, start, discarded = folded.state, folded.start, folded.discarded
+            version = folded.version
+        else:
+            state, start, discarded = self._from_snapshot(domain, codec, snapshot)
+            version = start
+        tail = self.read_stream(stream_id, version + 1, to_version)
         decode = codec.decode
         evolve = domain.decider.evolve
         for stored in tail:
             state = evolve(state, decode(stored))
+        if tail:
+            version = tail[-1].version
+        if to_version is None:
+            self._folds[stream_id] = _Folded(
+                domain=domain,
+                consulted=snapshot,
+                start=start,
+                discarded=discarded,
+                version=version,
+                state=state,
+            )
         return Loaded(
             stream_id=stream_id,
             state=state,
-            version=tail[-1].version if tail else start,
-            replayed=len(tail),
+            version=version,
+            replayed=version - start,  # versions are contiguous: the length of the tail
             snapshot_version=start,
             discarded_snapshot=discarded,
         )
+
+    @staticmethod
+    def _from_snapshot(
+        domain: Domain[C, E, S], codec: EventCodec[C, E, S], snapshot: Snapshot | None
+    ) -> tuple[S, int, SnapshotDiscarded | None]:
+        """Where a fold starts: the snapshot's state and version, or nothing, and why."""
+        if snapshot is None:
+            return domain.decider.initial_state, 0, None
+        if snapshot.schema_version != domain.state_schema_version:
+            reason = (
+                f"taken under state schema {snapshot.schema_version}, "
+                f"domain {domain.name!r} is at schema {domain.state_schema_version}"
+            )
+        else:
+            try:
+                return codec.decode_state(snapshot.state), snapshot.version, None
+            except msgspec.MsgspecError as error:
+                reason = f"state does not decode: {error}"
+        discarded = SnapshotDiscarded(
+            version=snapshot.version, schema_version=snapshot.schema_version, reason=reason
+        )
+        return domain.decider.initial_state, 0, discarded

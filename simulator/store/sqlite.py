@@ -11,6 +11,14 @@ WAL mode with ``synchronous=NORMAL``: a committed append survives the process
 being killed, though not necessarily an operating-system crash or power cut
 (see ``docs/event-store.md``). A file that is not an evsim store is never
 written to; opening one is a ``StoreError`` that names the file.
+
+A simulation run opens its store *exclusively* (``create_run_store``,
+``reuse_run_store``): SQLite's own ``locking_mode = EXCLUSIVE`` holds the file's
+lock from the first write until the run closes it, so a store another process
+has open is refused (SQLite reports it locked) rather than shared, and no other
+process can write into a run's log while it runs. A run's store records the
+scenario that made it (``evsim_meta.scenario``), so a later run can tell its own
+store from another lesson's.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Concatenate, Final, ParamSpec, TypeVar
@@ -43,6 +52,9 @@ __all__ = [
     "SCHEMA",
     "GroupCommit",
     "SqliteEventStore",
+    "create_run_store",
+    "is_sqlite_header",
+    "reuse_run_store",
 ]
 
 FORMAT: Final = "evsim-event-store"
@@ -146,56 +158,106 @@ def _rows_to_events(rows: list[tuple[int, str, int, str, int, bytes, int]]) -> l
     ]
 
 
-class SqliteEventStore(EventStore):
-    """An event store in one SQLite file (WAL mode, one transaction per append)."""
+def is_sqlite_header(path: str | os.PathLike[str]) -> bool:
+    """Whether the regular file at ``path`` is empty or starts like an SQLite database."""
+    with open(path, "rb") as file:
+        header = file.read(len(_SQLITE_HEADER))
+    return header in (b"", _SQLITE_HEADER)
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_ms: int = 5000) -> None:
+
+_IN_USE: Final = "in use by another process (SQLite reports the file locked): not opened"
+
+
+class SqliteEventStore(EventStore):
+    """An event store in one SQLite file (WAL mode, one transaction per append).
+
+    ``exclusive``: hold SQLite's lock on the file until ``close`` (a run's store);
+    a file another connection has open is refused at once instead of waited for.
+    ``scenario``: the scenario the store belongs to — recorded in a new store,
+    and required of an existing one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_ms: int = 5000,
+        exclusive: bool = False,
+        scenario: str | None = None,
+    ) -> None:
         super().__init__()
         self.path = Path(path)
         self.file = str(path)
+        self.exclusive = exclusive
+        self.scenario = scenario
         self._insert_sql: dict[int, str] = {}
         self._group_versions: dict[str, int] = {}
         """Stream versions as the last group commit left them (``append_group``)."""
         self._group_head = -1
         """The head position the last group commit left, or -1."""
-        self._con = self._open(busy_timeout_ms)
+        self._con = self._open(0 if exclusive else busy_timeout_ms)
 
     # -- opening ----------------------------------------------------------------
 
     def _open(self, busy_timeout_ms: int) -> sqlite3.Connection:
         path = self.path
-        if path.is_dir():
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            mode = None
+        except OSError as error:
+            raise StoreError(self.file, f"cannot open ({error.strerror or error})") from None
+        if mode is not None and stat.S_ISDIR(mode):
             raise StoreError(self.file, "is a directory, not an event store file")
-        if path.exists() and path.stat().st_size > 0:
-            with path.open("rb") as file:
-                header = file.read(len(_SQLITE_HEADER))
-            if header != _SQLITE_HEADER:
-                raise StoreError(self.file, "not an evsim event store (not an SQLite database)")
+        if mode is not None and not stat.S_ISREG(mode):
+            # SQLite would block on a FIFO and write a -journal beside a device.
+            raise StoreError(self.file, "is not a regular file (a FIFO or a device?): not a store")
+        if mode is not None and not is_sqlite_header(path):
+            raise StoreError(self.file, "not an evsim event store (not an SQLite database)")
         try:
             con = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as error:
             raise StoreError(self.file, f"cannot open ({error})") from error
         try:
+            if self.exclusive:
+                # Before the first read: SQLite then never shares the file (no -shm) and
+                # keeps its lock until the connection closes.
+                con.execute("PRAGMA locking_mode = EXCLUSIVE")
             # Only read until the file has proved to be ours (or empty): never touch anyone
             # else's database, not even to switch its journal mode.
-            tables = {
-                name
-                for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            names = {
+                (kind, name) for (kind, name) in con.execute("SELECT type, name FROM sqlite_master")
             }
+            tables = {name for kind, name in names if kind == "table"}
             if tables:
                 self._check_is_evsim_store(con, tables)
+            elif names:
+                raise StoreError(self.file, "not an evsim event store (it holds views or indexes)")
             else:
                 # One transaction: a process killed halfway leaves an empty file, not half a store.
                 con.execute("BEGIN IMMEDIATE")
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         con.execute(statement)
+                if self.scenario is not None:
+                    con.execute(
+                        "INSERT INTO evsim_meta (key, value) VALUES ('scenario', ?)",
+                        (self.scenario,),
+                    )
                 con.execute("COMMIT")
             for pragma in CONNECTION_PRAGMAS:
                 con.execute(f"PRAGMA {pragma}")
+            if self.exclusive:
+                con.execute("BEGIN EXCLUSIVE")  # take the write lock now, and keep it
+                con.execute("COMMIT")
         except StoreError:
             con.close()
             raise
+        except sqlite3.OperationalError as error:
+            con.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise StoreError(self.file, _IN_USE) from error
+            raise StoreError(self.file, f"corrupt or unreadable SQLite file ({error})") from error
         except sqlite3.DatabaseError as error:
             con.close()
             raise StoreError(self.file, f"corrupt or unreadable SQLite file ({error})") from error
@@ -222,6 +284,27 @@ class SqliteEventStore(EventStore):
         for column in _EVENT_COLUMNS:
             if column not in columns:
                 raise StoreError(self.file, f"events table has no column {column}")
+        recorded = meta.get("scenario")
+        if self.scenario is not None and recorded != self.scenario:
+            whose = "no scenario recorded" if recorded is None else f"scenario {recorded!r}"
+            raise StoreError(
+                self.file, f"an evsim store of {whose}, not of {self.scenario!r}: not reused"
+            )
+
+    @_translating_errors
+    def clear(self) -> None:
+        """Empty the log and the snapshots in place (a run reusing its own store)."""
+        con = self._con
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute("DELETE FROM events")
+            con.execute("DELETE FROM snapshots")
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        self._forget_folds()
 
     def close(self) -> None:
         self._con.close()
@@ -531,3 +614,48 @@ class GroupCommit:
             self.flush()
         else:
             self._pending, self._callbacks = [], []
+
+
+def create_run_store(path: str | os.PathLike[str], scenario: str) -> SqliteEventStore:
+    """A new store at ``path`` for a run of ``scenario``; refused if anything is there.
+
+    The file is created with ``O_EXCL``, so of two runs racing for one path only
+    one gets it, and a dangling symlink is not followed.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise StoreError(
+            str(path),
+            "already exists: a run writes a new store (--reuse-store empties and reuses a"
+            " store of this same lesson)",
+        ) from None
+    except OSError as error:
+        raise StoreError(str(path), f"cannot create ({error.strerror or error})") from None
+    os.close(fd)
+    try:
+        return SqliteEventStore(path, exclusive=True, scenario=scenario)
+    except StoreError:
+        # Ours, created a moment ago and still empty: take it away again.
+        if os.path.getsize(path) == 0:
+            os.unlink(path)
+        raise
+
+
+def reuse_run_store(path: str | os.PathLike[str], scenario: str) -> SqliteEventStore:
+    """The store an earlier run of ``scenario`` left at ``path``, emptied; or a new one.
+
+    Anything else at ``path`` — another lesson's store, someone's database, a store
+    another process has open — is refused and left exactly as it was.
+    """
+    if not os.path.lexists(path):
+        return create_run_store(path, scenario)
+    if os.path.exists(path) and os.path.getsize(path) == 0:
+        raise StoreError(str(path), "an empty file, not an evsim store: not reused")
+    store = SqliteEventStore(path, exclusive=True, scenario=scenario)
+    try:
+        store.clear()
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -124,6 +124,22 @@ def test_report_on_a_comparison_lesson_has_the_compare_table() -> None:
     assert "| sqs-fifo |" in result.output
 
 
+def test_a_cluster_lessons_handout_says_what_its_run_follows_and_its_cluster_settings() -> None:
+    result = runner.invoke(app, ["report", "kafka-unclean-leader-election"])
+    assert result.exit_code == 0, result.output
+    assert "follows Apache Kafka 3.x (KRaft cluster of 3 brokers" in result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("- `log`: "))
+    assert '"brokers":3' in line and '"default_replication_factor":3' in line
+    assert '"ledger-unclean":{"unclean_leader_election":true}' in line  # unset fields left out
+
+
+def test_a_one_broker_lessons_handout_shows_no_cluster() -> None:
+    result = runner.invoke(app, ["report", "partitions-and-offsets"])
+    assert result.exit_code == 0, result.output
+    assert "follows Apache Kafka 3.x (one broker; replication not modelled)" in result.output
+    assert "- `log`: " not in result.output
+
+
 def test_report_bad_format_is_a_usage_error() -> None:
     result = runner.invoke(app, ["report", "keyed-ordering", "--format", "pdf"])
     assert result.exit_code == 2

@@ -11,8 +11,11 @@ into the assertion message, so ``evsim play FILE`` replays what a test found.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -77,18 +80,23 @@ class Hang(Exception):
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Turn a hang into a ``Hang`` exception (main thread only; SIGALRM)."""
+    """Turn a hang into a ``Hang`` exception (main thread only; SIGPROF).
+
+    The budget is this process's CPU time, not the wall clock: a runaway loop
+    burns CPU and is caught, while a machine busy with other work only makes
+    the case take longer, never fail.
+    """
 
     def _raise(signum: int, frame: object) -> None:
-        raise Hang(f"still running after {seconds} s")
+        raise Hang(f"still running after {seconds} s of CPU time")
 
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    old = signal.signal(signal.SIGPROF, _raise)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
 
 
 # -- the shipped lessons, as text and as plain data ------------------------------------
@@ -171,3 +179,86 @@ HOSTILE_SCALARS: list[Any] = [
     {"nested": {"deeper": [1, 2, {"x": 1}]}},
 ]
 """Values that break assumptions: wrong types, edges of 64-bit, huge, negative, odd text."""
+
+
+# -- the command line in a subprocess ----------------------------------------------------
+
+HANG_GUARD_S = 300
+"""A subprocess still running after this long is a hang: the test fails instead of
+waiting forever. Generous on purpose: it is a guard, never a measure of speed."""
+
+
+def evsim(
+    *args: str,
+    cwd: Path = ROOT,
+    bootstrap: str = "",
+    stdin: str | None = None,
+    timeout: float = HANG_GUARD_S,
+) -> subprocess.CompletedProcess[str]:
+    """``evsim ARGS`` in a fresh interpreter; ``bootstrap`` runs first (a test's patches).
+
+    A hang surfaces as ``subprocess.TimeoutExpired``, which fails the test.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code = f"{bootstrap}\nimport sys, cli\nsys.argv = ['evsim', *sys.argv[1:]]\ncli.main()\n"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=timeout,
+        input=stdin,
+    )
+
+
+def assert_one_line_refusal(
+    result: subprocess.CompletedProcess[str], *words: str, code: int = 2
+) -> str:
+    """Exit ``code`` with exactly one ``evsim: error:`` line on stderr holding ``words``."""
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, (result.returncode, result.stderr[-3000:])
+    assert len(lines) == 1 and lines[0].startswith("evsim: error: "), result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def listing(folder: Path) -> dict[str, bytes | None]:
+    """Every entry under ``folder`` with its bytes (None for anything but a regular file)."""
+    out: dict[str, bytes | None] = {}
+    for entry in sorted(folder.rglob("*")):
+        regular = entry.is_file() and not entry.is_symlink()
+        out[str(entry.relative_to(folder))] = entry.read_bytes() if regular else None
+    return out
+
+
+def bank_lesson(path: str, commands: int = 3, name_line: str = "") -> str:
+    """A small event-sourcing lesson whose SQLite store is at ``path``."""
+    return f"""title = {{ en = "bank", ko = "bank" }}
+summary = {{ en = "s", ko = "s" }}
+{name_line}
+[store]
+backend = "sqlite"
+path = {json.dumps(path)}
+[[handlers]]
+name = "bank"
+[[projectors]]
+name = "balances"
+projection = "balances"
+[[commands]]
+at_ms = 0
+handler = "bank"
+domain = "bank"
+type = "account.open"
+fields = {{ account_id = "A1", owner = "ana" }}
+[[command_generators]]
+handler = "bank"
+domain = "bank"
+type = "account.deposit"
+count = {commands}
+start_ms = 10
+fields = {{ account_id = "A1", amount_cents = 5 }}
+"""

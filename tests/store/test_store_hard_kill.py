@@ -1,9 +1,10 @@
 """SIGKILL a writer mid-append, again and again; the SQLite store must keep its promises.
 
 Every append the writer acknowledged (printed after ``append`` returned) must be
-in the store, whole, after the process is killed at a random moment: WAL mode
-with ``synchronous=NORMAL`` survives a process kill (not an OS crash). The log
-must also stay well formed: positions 1..N, each stream's versions 1..n.
+in the store, whole, after the process is killed once it has acknowledged a
+random number of appends: WAL mode with ``synchronous=NORMAL`` survives a
+process kill (not an OS crash). The log must also stay well formed: positions
+1..N, each stream's versions 1..n.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import msgspec
@@ -57,20 +57,27 @@ def test_killed_writer_loses_no_acknowledged_append_and_leaves_a_well_formed_log
     acked: list[tuple[str, int, int, int, int]] = []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     for cycle in range(CYCLES):
-        out_path = tmp_path / f"acks-{cycle}.txt"
-        with out_path.open("w") as out:
-            writer = subprocess.Popen(
-                [sys.executable, str(WRITER), str(store_path), str(cycle)],
-                stdout=out,
-                stderr=subprocess.PIPE,
-                env=env,
-            )
-            # Most kills land while appending; the early ones land during start-up.
-            time.sleep(rng.uniform(0.05, 0.6))
-            writer.send_signal(signal.SIGKILL)
-            _, stderr = writer.communicate(timeout=10)
+        writer = subprocess.Popen(
+            [sys.executable, str(WRITER), str(store_path), str(cycle)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert writer.stdout is not None
+        # Kill once the writer has acknowledged a chosen number of appends (counted, not
+        # timed, so a busy machine cannot move the kill out of the appends): it is then
+        # already in its next append. The first cycle is killed during start-up.
+        wanted = 0 if cycle == 0 else 5 + rng.randrange(20)
+        lines = b""
+        while lines.count(b"\n") < wanted:
+            line = writer.stdout.readline()
+            if not line:  # the writer stopped by itself: its stderr says why
+                break
+            lines += line
+        writer.send_signal(signal.SIGKILL)
+        rest, stderr = writer.communicate(timeout=60)
         assert writer.returncode == -signal.SIGKILL, stderr.decode()
-        acked += _acknowledged(out_path.read_text())
+        acked += _acknowledged((lines + rest).decode())
     assert len(acked) > 50, "the writer hardly ever got to append; the test proves little"
 
     db = sqlite3.connect(store_path)  # the file itself, page by page

@@ -17,11 +17,15 @@ from simulator.scenario import (
 from simulator.simulation import Simulation
 from simulator.trace import (
     RECORD_TYPES,
+    Crashed,
     DeadLettered,
     Delivered,
     Enqueued,
+    PublisherBlocked,
+    PublisherUnblocked,
     Record,
     Redriven,
+    Restarted,
 )
 from tui import fold as fold_module
 from tui.fold import ViewState, apply, fold, initial_state
@@ -200,3 +204,72 @@ def test_queue_brokers_fold_and_seek_like_the_log(broker: str) -> None:
     assert final.lanes["shipping"].queue
     assert final.consumers["shipping-0"].state == "crashed"
     assert final.count("Processed") > 0
+
+
+# -- a RabbitMQ cluster: nodes, quorum leaders, unavailable queues, partitions --------------
+
+
+def _lesson_records(name: str) -> list[Record]:
+    return Simulation(load_scenario(builtin_path(name))).run().records
+
+
+def _at(records: list[Record], at_ms: int) -> ViewState:
+    return fold(initial_state(), [r for r in records if r.at <= at_ms])
+
+
+def test_a_cluster_folds_from_its_header_and_its_first_election() -> None:
+    state = _at(_lesson_records("rabbitmq-quorum-node-crash"), 0)
+    cluster = state.cluster
+    assert cluster is not None
+    assert cluster.nodes == ["rabbit-1", "rabbit-2", "rabbit-3"]
+    assert cluster.homes == {"orders-classic": "rabbit-2"}
+    assert cluster.clients["shop-quorum"] == "rabbit-1"
+    quorum = cluster.quorum["orders-quorum"]
+    assert (quorum.leader, quorum.term) == ("rabbit-2", 1)
+    assert quorum.members == ["rabbit-2", "rabbit-3", "rabbit-1"]
+
+
+def test_a_leaders_crash_folds_into_an_election_and_an_unavailable_classic_queue() -> None:
+    records = _lesson_records("rabbitmq-quorum-node-crash")
+    crash = next(r for r in records if isinstance(r, Crashed) and r.component == "rabbit-2")
+    back = next(r for r in records if isinstance(r, Restarted) and r.component == "rabbit-2")
+    during = _at(records, crash.at + 3000)
+    assert during.cluster is not None and "rabbit-2" in during.crashed
+    quorum = during.cluster.quorum["orders-quorum"]
+    assert quorum.leader in {"rabbit-1", "rabbit-3"} and quorum.term == 2
+    assert "rabbit-2" not in quorum.replicas  # commits went on without the dead member
+    assert "is down" in during.cluster.unavailable["orders-classic"]
+    after = _at(records, back.at + 100)
+    assert after.cluster is not None and after.cluster.unavailable == {}
+    assert after.cluster.quorum["orders-quorum"].leader == quorum.leader  # no second election
+
+
+def test_a_partition_between_nodes_folds_into_cut_links_until_it_heals() -> None:
+    records = _lesson_records("rabbitmq-quorum-minority-partition")
+    during = _at(records, 3000)
+    assert during.cluster is not None
+    assert during.cluster.cut == [("rabbit-1", "rabbit-2"), ("rabbit-1", "rabbit-3")]
+    healed = _at(records, 10_500)
+    assert healed.cluster is not None and healed.cluster.cut == []
+    assert healed.cluster.quorum["orders"].leader in {"rabbit-2", "rabbit-3"}
+
+
+def test_a_cluster_fold_never_mutates_its_input() -> None:
+    records = _lesson_records("rabbitmq-quorum-node-crash")
+    start = fold(initial_state(), records[:5])
+    snapshot = start.copy()
+    assert reduce(apply, records[5:], start) == fold(start, records[5:])
+    assert start == snapshot
+
+
+def test_one_node_has_no_cluster() -> None:
+    assert _at(_lesson_records("rabbitmq-transient-vs-persistent"), 10**9).cluster is None
+
+
+def test_a_blocked_publisher_folds_as_blocked_until_it_is_unblocked() -> None:
+    records = _lesson_records("rabbitmq-publisher-blocked")
+    blocked = next(r for r in records if isinstance(r, PublisherBlocked))
+    unblocked = next(r for r in records if isinstance(r, PublisherUnblocked))
+    assert _at(records, blocked.at - 1).producers["tracker"].state == "running"
+    assert _at(records, blocked.at).producers["tracker"].state == "blocked"
+    assert _at(records, unblocked.at).producers["tracker"].state == "running"

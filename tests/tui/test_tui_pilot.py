@@ -77,9 +77,17 @@ async def test_space_plays_and_pauses(make_app: Make, lesson: Scenario, wait_rea
         assert SPEEDS[screen.speed_index] == 1000
         await pilot.press(*["left_square_bracket"] * 3)
         assert SPEEDS[screen.speed_index] == 100
+        # Play at 1x: a tick covers at most 0.5 s of the wall clock, so however late a
+        # busy machine ticks, the player cannot reach the lesson's end (55 s) before
+        # the second space; wait until it has moved, not for a time.
+        await pilot.press(*["left_square_bracket"] * (SPEEDS.index(100) - SPEEDS.index(1)))
+        assert SPEEDS[screen.speed_index] == 1
         await pilot.press("space")
         assert screen.playing
-        await pilot.pause(0.3)
+        for _ in range(2000):
+            await pilot.pause(0.01)
+            if screen.player.position > 1:
+                break
         await pilot.press("space")
         assert not screen.playing
         moved = screen.player.position
@@ -287,8 +295,8 @@ async def test_presenter_pauses_at_every_beat(
         for _ in range(len(SPEEDS)):
             await pilot.press("right_square_bracket")
         await pilot.press("space")
-        for _ in range(40):
-            await pilot.pause(0.05)
+        for _ in range(2000):  # until it stops by itself at the beat (or 20 s: it never did)
+            await pilot.pause(0.01)
             if not screen.playing:
                 break
         assert screen.player.position == stops[1]

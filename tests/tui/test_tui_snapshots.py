@@ -175,3 +175,34 @@ class TestStage:
             await pilot.pause()
 
         assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)
+
+
+class TestCluster:
+    """A RabbitMQ cluster's panel: rabbit-2 is down, the quorum queue has a new leader."""
+
+    def test_cluster_after_a_failover(
+        self, snap_compare: Any, make_app: Callable[..., EvsimApp], wait_ready: Any
+    ) -> None:
+        import msgspec
+
+        from simulator.scenario import builtin_path, load_scenario
+        from simulator.simulation import Simulation
+        from simulator.trace import QueueAvailable
+
+        # without its question, so the screen opens on the timeline (the trace is the same)
+        lesson = msgspec.structs.replace(
+            load_scenario(builtin_path("rabbitmq-quorum-node-crash")), predict=[]
+        )
+        records = Simulation(lesson).run().records
+        elected = next(
+            i
+            for i, r in enumerate(records)
+            if isinstance(r, QueueAvailable) and r.group == "orders-quorum" and r.at > 0
+        )
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            screen = await wait_ready(pilot)
+            screen.seek(elected + 1)
+            await pilot.pause()
+
+        assert snap_compare(make_app(scenario=lesson), terminal_size=SIZE, run_before=run_before)

@@ -77,7 +77,7 @@ class LearnScreen(Screen[None]):
         if self.chapter is not None and self.file == self.chapter.guide:
             title = f"{title}: {self.chapter.title.get(lang)}"
         self.title, self.sub_title = "evsim", title
-        self.query_one("#learn-box").border_title = title
+        self.query_one("#learn-box").border_title = Text(title)
         if self.file is None:
             note.update(Text(word("no_chapter", lang), style="italic"))
             note.display = True

@@ -280,7 +280,7 @@ class PickerScreen(Screen[None]):
 
     def _open(self, lesson: Lesson) -> None:
         if lesson.scenario is None:
-            self.notify(lesson.error or "cannot load", severity="error")
+            self.notify(lesson.error or "cannot load", severity="error", markup=False)
             return
         self.evsim.open_scenario(lesson.scenario)
 

@@ -340,7 +340,7 @@ class SimulationScreen(Screen[None]):
         self.query_one("#log").border_title = log_title
         title = self.scenario.title.get(lang) if self.scenario is not None else self._label
         self.sub_title = title
-        self.query_one("#stage").border_title = title
+        self.query_one("#stage").border_title = Text(title)
 
     def _lang_changed(self, _lang: str) -> None:
         self._titles()
@@ -415,7 +415,7 @@ class SimulationScreen(Screen[None]):
         self._findings_shown = -1
         self._titles()
         if run.warning:
-            self.notify(run.warning, severity="warning", timeout=8)
+            self.notify(run.warning, severity="warning", timeout=8, markup=False)
         self.refresh_view()
 
     # -- drawing ------------------------------------------------------------------------
@@ -824,7 +824,7 @@ class SimulationScreen(Screen[None]):
         try:
             validate(branch, "fork")
         except InputError as err:
-            self.notify(str(err), severity="error")
+            self.notify(str(err), severity="error", markup=False)
             return
 
         def adopt(run: Run | None) -> None:
@@ -841,7 +841,7 @@ class SimulationScreen(Screen[None]):
         self._keep_position = min(self._keep_position, len(run.records))
         self._ready(run)
         self._note_changes()
-        self.notify(f"now playing: {run.label}", timeout=4)
+        self.notify(f"now playing: {run.label}", timeout=4, markup=False)
 
     def changes(self) -> list[str]:
         """How the run differs from the lesson as written (``changed_settings``, ...)."""
@@ -956,7 +956,8 @@ class SimulationScreen(Screen[None]):
     def action_export_svg(self) -> None:
         name = self.scenario.name if self.scenario is not None else "trace"
         path = self.evsim.export_svg(f"evsim-{name or 'run'}-{self._pos()}.svg")
-        self.notify(f"saved {path}", timeout=4)
+        if path is not None:
+            self.notify(f"saved {path}", timeout=4, markup=False)
 
     def action_close(self) -> None:
         changes = self.changes()

@@ -212,6 +212,8 @@ def render_flow(state: ViewState, width: int, lang: str) -> Text:
             out.append(f" · {word('retries', lang)} {p.retries}", style="dark_orange")
         if p.failed:
             out.append(f" · {word('failed', lang)} {p.failed}", style="red")
+        if p.state == "blocked":
+            out.append(f" · ⏸ {word('publisher_blocked', lang)}", style="bold yellow")
         out.append("\n")
     lanes = list(state.lanes.values())
     if lanes:

@@ -3,9 +3,14 @@
 This is the server side of the Kafka model. A produce request is appended to
 its partition (or recognised as an idempotent repeat) and acknowledged; groups
 get a coordinator each; retention and compaction run periodically in the
-background, as Kafka's log cleaner does. One broker holds every partition's
-leader and replication is not modelled, so ``acks=1`` and ``acks=all`` behave
-alike here; ``acks=0`` does not.
+background, as Kafka's log cleaner does. Partitions can be added while a lesson
+runs (clients notice at their next metadata refresh), and a group may be
+scaled on its lag (``autoscaler``).
+
+Here one broker holds every partition, so there is nothing to replicate and
+``acks=1`` and ``acks=all`` behave alike; ``acks=0`` does not. A cluster of
+brokers, where they differ, is ``cluster.ReplicatedLogBroker``: this class with
+replicas, leaders and a controller added.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from simulator.models.log.group import GroupCoordinator
 from simulator.models.log.partition import Entry, Partition
 from simulator.models.log.partitioner import partition_for_key
 from simulator.models.log.producer import Batch, BatchResult, Producer, ProduceRequest
-from simulator.scenario import Topic
+from simulator.models.log.settings import AddPartitions, group_args, log_args
+from simulator.scenario import Group, Topic
 from simulator.trace import (
     Acked,
     Appended,
     LogCompacted,
     LogTruncated,
+    MetadataRefreshed,
+    PartitionsAdded,
     ProduceDeduplicated,
     TransactionAborted,
     TransactionCommitted,
@@ -42,6 +50,9 @@ RETENTION_CHECK_MS = 1_000
 
 class LogBroker:
     """Topics, partitions, producers, groups and consumers of a Kafka-style scenario."""
+
+    producer_class: type[Producer] = Producer
+    consumer_class: type[Consumer] = Consumer
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -62,7 +73,7 @@ class LogBroker:
                     for part in self.partitions[name]:
                         part.delayed = True
         self.producers: dict[str, Producer] = {
-            p.name: Producer(runtime, self, p) for p in scenario.producers
+            p.name: self.producer_class(runtime, self, p) for p in scenario.producers
         }
         self.groups: dict[str, GroupCoordinator] = {}
         self.consumers: dict[str, Consumer] = {}
@@ -76,9 +87,12 @@ class LogBroker:
             self.groups[g.name] = coordinator
             self.delivered_upto[g.name] = {}
             for name in g.consumer_names():
-                self.consumers[name] = Consumer(runtime, self, coordinator, g, name)
+                self.consumers[name] = self.consumer_class(runtime, self, coordinator, g, name)
         for consumer in self.consumers.values():
             consumer.start()
+        self._start_scalers(scenario.groups)
+        for change in log_args(scenario).add_partitions:
+            runtime.kernel.schedule(change.at_ms, self._add_partitions, change)
         if any(t.retention_ms or t.retention_messages for t in self.topics.values()):
             runtime.kernel.after(RETENTION_CHECK_MS, self._retention, background=True)
         for topic in self.topics.values():
@@ -89,7 +103,103 @@ class LogBroker:
 
     def _create_topic(self, topic: Topic) -> None:
         self.topics[topic.name] = topic
-        self.partitions[topic.name] = [Partition(topic.name, i) for i in range(topic.partitions)]
+        self.partitions[topic.name] = [
+            self._new_partition(topic.name, i) for i in range(topic.partitions)
+        ]
+
+    def _new_partition(self, topic: str, index: int) -> Partition:
+        """A new, empty partition (a cluster also places its replicas and elects a leader)."""
+        return Partition(topic, index)
+
+    def _start_scalers(self, groups: list[Group]) -> None:
+        """A lag-driven autoscaler for each group that asks for one."""
+        scaled = [g for g in groups if group_args(g).autoscale is not None]
+        if not scaled:
+            return
+        from simulator.models.log.autoscaler import LagScaler
+
+        self.scalers = [LagScaler(self.runtime, self, self.groups[g.name], g) for g in scaled]
+
+    def add_consumer(self, spec: Group, name: str) -> Consumer:
+        """A new member process for group ``spec`` (a scaled-out consumer), not started yet."""
+        consumer = self.consumers.get(name)
+        if consumer is None:
+            coordinator = self.groups[spec.name]
+            consumer = self.consumer_class(self.runtime, self, coordinator, spec, name)
+            self.consumers[name] = consumer
+        return consumer
+
+    # -- adding partitions -------------------------------------------------------------
+
+    def _add_partitions(self, change: AddPartitions) -> None:
+        """``kafka-topics.sh --alter --partitions N``: new, empty partitions at the end.
+
+        Nothing moves on the broker; but a key's partition is ``murmur2(key) % N``,
+        so once a producer learns the new count, many keys land elsewhere — after
+        records of theirs still waiting in the old partition. Clients learn it at
+        their next metadata refresh (``metadata.max.age.ms``).
+        """
+        runtime = self.runtime
+        parts = self.partitions[change.topic]
+        old = len(parts)
+        for i in range(old, change.partitions):
+            parts.append(self._new_partition(change.topic, i))
+        added = runtime.emit(
+            PartitionsAdded,
+            "controller",
+            None,
+            topic=change.topic,
+            partitions=change.partitions,
+            added=change.partitions - old,
+        )
+        age = log_args(runtime.scenario).metadata_max_age_ms
+        now = runtime.kernel.now_ms
+
+        def next_refresh(since_ms: int) -> int:
+            """Clients refresh their metadata every ``metadata.max.age.ms`` from their start."""
+            periods = max(1, -(-(now - since_ms) // age))
+            return since_ms + periods * age
+
+        for producer in self.producers.values():
+            if producer.topic == change.topic:
+                runtime.kernel.schedule(
+                    next_refresh(0), self._producer_learns, (producer, change, added.seq)
+                )
+        for coordinator in self.groups.values():
+            if any(t == change.topic for t, _ in coordinator.partitions):
+                runtime.kernel.schedule(
+                    next_refresh(coordinator.spec.start_ms),
+                    self._group_learns,
+                    (coordinator, change, added.seq),
+                )
+
+    def _producer_learns(self, arg: tuple[Producer, AddPartitions, int]) -> None:
+        producer, change, cause = arg
+        if producer.crashed:
+            return
+        producer.partitions_changed(len(self.partitions[change.topic]), cause)
+
+    def _group_learns(self, arg: tuple[GroupCoordinator, AddPartitions, int]) -> None:
+        """The group's leader sees the new count and the coordinator rebalances the group."""
+        coordinator, change, cause = arg
+        tps = [(change.topic, p.index) for p in self.partitions[change.topic]]
+        known = set(coordinator.partitions)
+        new = [tp for tp in tps if tp not in known]
+        if not new:
+            return
+        refreshed = self.runtime.emit(
+            MetadataRefreshed,
+            coordinator.name,
+            cause,
+            client=coordinator.name,
+            topic=change.topic,
+            partition=None,
+            leader=None,
+            leader_epoch=None,
+            partitions=len(tps),
+            reason="metadata.max.age.ms",
+        )
+        coordinator.partitions_changed([*coordinator.partitions, *new], refreshed.seq)
 
     # -- what the simulation asks of a broker model ------------------------------------
 
@@ -144,38 +254,44 @@ class LogBroker:
         for batch in request.batches:
             part = parts[batch.partition]
             if batch.base_seq is None:
-                results.append((batch, "appended", self._append_batch(part, batch, producer.name)))
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], None)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                results.append((batch, "appended", placed))
                 continue
-            state = part.producer_state.setdefault(request.producer_id, {})
+            state = part.producer_state.setdefault(batch.pid, {})
             expected = state.get(-1, 0)
             if batch.base_seq in state:
                 results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))
             elif batch.base_seq != expected:
                 results.append((batch, "out_of_order", []))
             else:
-                placed = self._append_batch(part, batch, producer.name)
-                state[batch.base_seq] = placed[0].offset
+                placed = [
+                    self._place(part, m, producer.name, batch.causes[i], batch.base_seq + i)
+                    for i, m in enumerate(batch.msgs)
+                ]
+                state[batch.base_seq] = placed[0][0]
                 state[-1] = batch.base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
         if runtime.faults.crashes_at("broker", "after_append_before_ack"):
             return  # stored, but the ack never leaves: the producer will retry
         if producer.spec.acks != 0:
-            network = runtime.network
-            network.send(
+            runtime.network.send(
                 "broker",
                 producer.name,
                 "ack",
-                [m.id for b in request.batches for m in b.msgs] if network.faulty else None,
+                [m.id for b in request.batches for m in b.msgs],
                 producer.on_response,
                 (request, results),
             )
 
     def _deduplicate(
         self, part: Partition, batch: Batch, request: ProduceRequest, state: dict[int, int]
-    ) -> list[ProduceDeduplicated]:
+    ) -> list[tuple[int, int]]:
         """An idempotent repeat: append nothing, answer with the original offsets."""
         base_offset = state[batch.base_seq or 0]
-        placed: list[ProduceDeduplicated] = []
+        placed: list[tuple[int, int]] = []
         for i, msg in enumerate(batch.msgs):
             rec = self.runtime.emit(
                 ProduceDeduplicated,
@@ -188,50 +304,14 @@ class LogBroker:
                 producer_seq=(batch.base_seq or 0) + i,
                 offset=base_offset + i,
             )
-            placed.append(rec)
+            placed.append((base_offset + i, rec.seq))
         return placed
 
-    def _append_batch(self, part: Partition, batch: Batch, producer: str) -> list[Appended]:
-        """Append a producer's batch in one go; returns its ``Appended`` records.
-
-        The records of a batch take consecutive offsets and, written together,
-        consecutive seqs. Each record is an ``Appended`` in the trace and an
-        ``Entry`` in the log; the two share their numbers.
-        """
-        runtime = self.runtime
-        now = runtime.kernel.now_ms
-        first_offset = offset = part.next_offset
-        seq = runtime.next_seq
-        topic, index, name = part.topic, part.index, part.name
-        base_seq = batch.base_seq
-        appended: list[Appended] = []
-        entries: list[Entry] = []
-        for msg, cause in zip(batch.msgs, batch.causes, strict=True):
-            appended.append(
-                Appended(
-                    seq=seq,
-                    at=now,
-                    component=name,
-                    cause_seq=cause,
-                    topic=topic,
-                    partition=index,
-                    offset=offset,
-                    msg=msg.id,
-                    key=msg.key,
-                    producer=producer,
-                    producer_seq=None if base_seq is None else base_seq + offset - first_offset,
-                    tombstone=msg.tombstone,
-                )
-            )
-            entries.append(Entry(offset, msg, now, seq))
-            offset += 1
-            seq += 1
-        runtime.record_all(appended)
-        part.entries.extend(entries)
-        part.next_offset = offset
-        if part.waiters:
-            self._wake_waiters(part)
-        return appended
+    def _place(
+        self, part: Partition, msg: Message, producer: str, cause_seq: int, producer_seq: int | None
+    ) -> tuple[int, int]:
+        entry = self._append(part, msg, producer, cause_seq, producer_seq=producer_seq)
+        return entry.offset, entry.appended_seq
 
     def _append(
         self,
@@ -272,8 +352,8 @@ class LogBroker:
         if txn is not None:
             self._txn_partitions.setdefault(txn, {})[part.name] = part
             self.txn_state.setdefault(txn, "open")
-        if part.waiters:
-            self._wake_waiters(part)
+        if part.waiters and part.hw is None:
+            self._wake_waiters(part)  # in a cluster, the high watermark's advance wakes them
         return entry
 
     def _wake_waiters(self, part: Partition) -> None:

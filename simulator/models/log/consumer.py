@@ -28,6 +28,7 @@ processor inherits the group's delivery guarantee.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simulator.kernel import Timers
@@ -41,6 +42,7 @@ from simulator.trace import (
     Crashed,
     DeadLettered,
     Delivered,
+    MetadataRefreshed,
     PositionReset,
     Processed,
     Restarted,
@@ -51,11 +53,12 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.messages import Message
     from simulator.models.log.broker import LogBroker
+    from simulator.models.log.cluster import ReplicatedLogBroker
     from simulator.models.log.group import GroupCoordinator
     from simulator.runtime import Runtime
     from simulator.streams.plugin import Processor
 
-__all__ = ["Consumer"]
+__all__ = ["ClusterConsumer", "Consumer"]
 
 
 class Consumer:
@@ -102,9 +105,6 @@ class Consumer:
         self._retry_rng = runtime.rng.stream(f"retry:{spec.name}")
         self._timers = Timers(runtime.kernel, cancellable=runtime.faults.may_crash(name))
         """Processing and retry-backoff timers: a crash calls them off."""
-        self._schedule_item = self._timers.schedule
-        self._run_next = self._run_items
-        """Bound once: scheduled once per message with processing time."""
         self.processor: Processor | None = None
         if spec.processor is not None:
             from simulator.streams.plugin import build_processor
@@ -112,16 +112,20 @@ class Consumer:
             self.processor = build_processor(self)
         self._may_fail = runtime.faults.handlers_may_fail(spec.name)
         self._may_slow = runtime.faults.may_slow(name)
-        # Read once per message: kept at hand rather than looked up through the runtime.
-        self._record = runtime.record
-        self._kernel = runtime.kernel
-        self._group_name = spec.name
-        self._has_output = spec.output_topic is not None
-        self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
+        self._leader_check: Callable[[TopicPartition, Partition], bool] | None = None
+        """In a cluster: may this poll read ``tp`` from its leader? (None: one broker, always.)"""
+        self.started = False
+        """Whether its process was ever started (a scaled-out consumer may not be yet)."""
+        self.start_cause: int | None = None
+        """What started this process on purpose (an autoscaler's decision), if anything."""
+        self.stopping = False
+        """Shutting down cleanly (scaled in): leave the group once the batch in hand is done."""
+        self._stop_cause: int | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        self.started = True
         self.runtime.kernel.schedule(self.spec.start_ms, self._begin)
 
     def _begin(self, _: object = None) -> None:
@@ -172,13 +176,55 @@ class Consumer:
         if not self.crashed:
             return
         self.runtime.emit(Restarted, self.name, self.crash_seq)
+        self._new_process()
+        self._begin()
+
+    def _new_process(self) -> None:
         self.crashed = False
+        self.stopping = False
         self.incarnation += 1
         self.generation = 0
         self.assigned = []
         self.positions = {}
         self.rejoin_needed = False
-        self._begin()
+
+    # -- scaling: a process started and stopped on purpose ------------------------------
+
+    def launch(self, after_ms: int, cause_seq: int | None) -> None:
+        """Start this consumer's process: it joins its group ``after_ms`` from now (a pod)."""
+        if self.started and not self.crashed:
+            self.stopping = False  # asked to stay after all: it keeps running
+            return
+        self.started = True
+        self._new_process()
+        self.start_cause = cause_seq
+        self.runtime.kernel.after(after_ms, self._launched, self.incarnation)
+
+    def _launched(self, incarnation: int) -> None:
+        if incarnation == self.incarnation and not self.crashed:
+            self._begin()
+
+    def stop(self, cause_seq: int | None) -> None:
+        """Shut down cleanly, as a scaled-in pod does on SIGTERM: close() leaves the group.
+
+        The batch in hand is finished (and committed) first; with auto-commit,
+        ``close()`` commits the positions too. No ``Crashed``: nothing is lost.
+        """
+        if self.crashed:
+            return
+        self.stopping = True
+        self._stop_cause = cause_seq
+        if not self.busy:
+            self._leave()
+
+    def _leave(self) -> None:
+        if self.spec.commit == "auto" and self.generation > 0 and self.group.is_member(self):
+            self._commit(dict(self.positions), None)
+        self.crashed = True  # the process is gone: every loop it ran stops here
+        self.stopping = False
+        self._token += 1
+        self._timers.cancel_all()
+        self.group.leave(self.name, "left_group", self._stop_cause)
 
     # -- messages from the coordinator -------------------------------------------------
 
@@ -220,7 +266,9 @@ class Consumer:
 
     def _reset_offset(self, part: Partition) -> int:
         return (
-            part.log_start_offset if self.spec.auto_offset_reset == "earliest" else part.next_offset
+            part.log_start_offset
+            if self.spec.auto_offset_reset == "earliest"
+            else part.readable_end
         )
 
     def _set_position(
@@ -329,14 +377,17 @@ class Consumer:
         upto = self.group_delivered_upto
         positions = self.positions
         runtime = self.runtime
-        record_all = runtime.record_all
+        record = runtime.record
         records = self._records
         group_name = self.spec.name
         name = self.name
         position_cause = self.position_cause
+        leader_check = self._leader_check
         for i in range(n):
             tp = assigned[(start + i) % n]
             part = broker.partition(tp)
+            if leader_check is not None and not leader_check(tp, part):
+                continue
             position = positions[tp]
             if position < part.log_start_offset:
                 self._set_position(tp, self._reset_offset(part), "out_of_range", None)
@@ -348,13 +399,12 @@ class Consumer:
                 continue
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
-            seq = len(records)
-            delivered: list[Delivered] = []
             for e in entries:
                 offset = e.offset
                 redelivered = offset < high
                 msg = e.msg
-                delivered.append(
+                seq = len(records)
+                record(
                     Delivered(
                         seq=seq,
                         at=now,
@@ -371,8 +421,6 @@ class Consumer:
                     )
                 )
                 out.append((part, e, seq))
-                seq += 1
-            record_all(delivered)
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -427,34 +475,36 @@ class Consumer:
             if self._i >= len(self._batch):
                 self._end_batch()
                 return
-            duration = self._duration() if self._may_slow else self._processing_ms
+            duration = self._duration()
             if duration:
-                self._schedule_item(kernel.now_ms + duration, self._run_next, token)
+                self._timers.at(kernel.now_ms + duration, self._run_items, token)
                 return
 
     def _finish_item(self, token: int) -> bool:
         """Run the handler on the current record; True when the next record may start."""
         if self.crashed or token != self._token:
             return False
+        runtime = self.runtime
+        spec = self.spec
         part, entry, delivered_seq = self._batch[self._i]
         msg = entry.msg
-        if self._may_fail:
-            spec = self.spec
-            error = self.runtime.faults.handler_error(
-                spec.name, self.name, msg.id, msg.key, msg.value
-            )
-            if error is not None:
-                if not self._failed(part, entry, delivered_seq, error, token):
-                    return False
-                return self._item_done(part, entry)
+        error = (
+            runtime.faults.handler_error(spec.name, self.name, msg.id, msg.key, msg.value)
+            if self._may_fail
+            else None
+        )
+        if error is not None:
+            if not self._failed(part, entry, delivered_seq, error, token):
+                return False
+            return self._item_done(part, entry)
         seq = len(self._records)
-        self._record(
+        runtime.record(
             Processed(
                 seq=seq,
-                at=self._kernel.now_ms,
+                at=runtime.kernel.now_ms,
                 component=self.name,
                 cause_seq=delivered_seq,
-                group=self._group_name,
+                group=spec.name,
                 consumer=self.name,
                 msg=msg.id,
                 key=msg.key,
@@ -468,14 +518,9 @@ class Consumer:
         if self.processor is not None:
             for topic, out in self.processor.process(part, entry, seq):
                 self.write_output(topic, out, seq)
-        elif self._has_output:
+        elif spec.output_topic is not None:
             self._write_output(msg.id, seq)
-        if self._commit_each:
-            return self._item_done(part, entry)
-        self._done[part.tp] = entry.offset + 1  # _item_done without a commit, inlined
-        self._attempt = 1
-        self._i += 1
-        return True
+        return self._item_done(part, entry)
 
     def _write_output(self, msg_id: int, cause_seq: int) -> None:
         out = self.runtime.derived_message(msg_id, self.spec.output_topic or "")
@@ -580,10 +625,11 @@ class Consumer:
 
     def _item_done(self, part: Partition, entry: Entry) -> bool:
         """Book the record as handled (and commit it, per message); False if we crashed."""
-        tp = part.tp
+        spec = self.spec
+        tp = (part.topic, part.index)
         self._done[tp] = entry.offset + 1
         self._attempt = 1
-        if self._commit_each:
+        if spec.commit == "after-process" and spec.commit_every == "message":
             if self._crash_point("after_process_before_commit"):
                 return False
             self._commit({tp: entry.offset + 1}, None)
@@ -612,6 +658,9 @@ class Consumer:
             self._txn_outputs = []
         self.busy = False
         self._batch = []
+        if self.stopping:
+            self._leave()
+            return
         self._wake()
 
     def _commit(self, offsets: dict[TopicPartition, int], cause_seq: int | None) -> bool:
@@ -628,3 +677,72 @@ class Consumer:
             CommitFailed, self.name, None, group=self.spec.name, consumer=self.name, reason=reason
         )
         return False
+
+
+# -- in a cluster ----------------------------------------------------------------------------
+
+_UNKNOWN = "?"
+"""No metadata yet for a partition (a broker name never has this form)."""
+
+
+class ClusterConsumer(Consumer):
+    """A consumer that fetches each partition from its leader, as its metadata says.
+
+    A fetch sent to a broker that is gone gets no answer, and one sent to a
+    broker that no longer leads gets ``NOT_LEADER_OR_FOLLOWER``: either way the
+    consumer refreshes its metadata and fetches from the new leader on its
+    next poll. It reads only below the high watermark. If the new leader's log
+    is shorter than the consumer's position (the old leader's records were
+    truncated away), the consumer notices the truncation and moves back to the
+    new log end, as Kafka's consumers do since 2.1 (KIP-320).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        broker: LogBroker,
+        group: GroupCoordinator,
+        spec: GroupSpec,
+        name: str,
+    ) -> None:
+        super().__init__(runtime, broker, group, spec, name)
+        self.cluster: ReplicatedLogBroker = broker  # type: ignore[assignment]
+        self._leaders: dict[TopicPartition, str | None] = {}
+        self._leader_check = self._leader_ready
+
+    def _leader_ready(self, tp: TopicPartition, part: Partition) -> bool:
+        """Whether this poll can read ``tp``: its leader is known, alive and reachable."""
+        cluster = self.cluster
+        leader, epoch = cluster.leader_of(tp[0], tp[1])
+        known = self._leaders.get(tp, _UNKNOWN)
+        if known == _UNKNOWN:
+            self._leaders[tp] = known = leader
+        if known is None or known != leader or not cluster.nodes[known].up:
+            if known == leader:
+                return False  # still the dead leader the controller has not fenced yet
+            if known is None:
+                reason = "LEADER_NOT_AVAILABLE"
+            elif cluster.nodes[known].up:
+                reason = "NOT_LEADER_OR_FOLLOWER"
+            else:
+                reason = "broker unreachable"
+            self._leaders[tp] = leader
+            self.runtime.emit(
+                MetadataRefreshed,
+                self.name,
+                None,
+                client=self.name,
+                topic=tp[0],
+                partition=tp[1],
+                leader=leader,
+                leader_epoch=epoch,
+                partitions=cluster.partition_count(tp[0]),
+                reason=reason,
+            )
+            return False
+        if not self.runtime.network.allows(self.name, known, "fetch", background=True):
+            return False
+        if self.positions[tp] > part.next_offset:
+            rp = cluster.replicated[tp]
+            self._set_position(tp, part.next_offset, "truncated", rp.election_seq)
+        return True

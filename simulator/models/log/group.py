@@ -68,8 +68,9 @@ class GroupCoordinator:
             self.members[name] = consumer
             self._incarnation[name] = consumer.incarnation
             self._last_heartbeat_ms[name] = self.runtime.kernel.now_ms
+            cause = consumer.crash_seq if consumer.start_cause is None else consumer.start_cause
             joined = self.runtime.emit(
-                MemberJoined, self.name, consumer.crash_seq, group=self.name, consumer=name
+                MemberJoined, self.name, cause, group=self.name, consumer=name
             )
             self._arm_expiry(name)
             self._start_rebalance(joined.seq)
@@ -144,6 +145,12 @@ class GroupCoordinator:
         )
         for name, consumer in list(self.members.items()):
             consumer.on_assigned(self.generation, self.assignment.get(name, []), rebalanced.seq)
+
+    def partitions_changed(self, partitions: list[TopicPartition], cause_seq: int) -> None:
+        """The subscribed topics have more partitions now: everyone rejoins to share them."""
+        self.partitions = partitions
+        if self.members:
+            self._start_rebalance(cause_seq)
 
     # -- liveness ----------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ when compaction removes superseded values (offsets just become sparse). A
 consumer's position is simply the next offset it will read. Order is
 guaranteed inside one partition and nowhere else.
 
+In a cluster (``simulator.models.log.cluster``) the partition a client sees is
+its leader's replica, and consumers read only below the *high watermark*
+(``hw``): the records every in-sync replica has. With one broker ``hw`` is None
+and every appended record is readable at once.
+
 Transactions add a twist: records written inside an open transaction sit in the
 log already. ``read_uncommitted`` readers (Kafka's default) see them at once,
 even if the transaction later aborts; ``read_committed`` readers stop at the
@@ -57,6 +62,7 @@ class Partition:
         "delayed",
         "dense",
         "entries",
+        "hw",
         "index",
         "log_start_offset",
         "name",
@@ -85,6 +91,8 @@ class Partition:
         """Idempotence: producer id → {batch base seq → first offset; -1 → next expected seq}."""
         self.waiters: dict[str, Callable[[], None]] = {}
         """Consumers long-polling this partition, woken by the next append."""
+        self.hw: int | None = None
+        """In a cluster, the high watermark: consumers read only below it (None: no limit)."""
 
     def index_of(self, offset: int) -> int:
         """Index in ``entries`` of the first record at or after ``offset``."""
@@ -107,11 +115,15 @@ class Partition:
         """
         start = self.index_of(position)
         entries = self.entries
+        hw = self.hw
         if not read_committed and not self.delayed:
-            batch = entries[start : start + max_records]
+            end = start + max_records
+            if hw is not None:
+                end = min(end, self.index_of(hw))
+            batch = entries[start:end]
             return batch, (batch[-1].offset + 1 if batch else position)
         batch = []
-        for i in range(start, len(entries)):
+        for i in range(start, len(entries) if hw is None else self.index_of(hw)):
             if len(batch) >= max_records:
                 break
             e = entries[i]
@@ -127,6 +139,11 @@ class Partition:
             batch.append(e)
             position = e.offset + 1
         return batch, position
+
+    @property
+    def readable_end(self) -> int:
+        """The offset after the last record a consumer may read (Kafka's "latest")."""
+        return self.next_offset if self.hw is None else self.hw
 
     def truncate_to(self, keep: int) -> int:
         """Retention by count: drop the oldest records so at most ``keep`` remain."""

@@ -23,8 +23,8 @@ duplicates, no reordering.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from simulator.kernel import Timer
 from simulator.messages import Message
@@ -32,19 +32,29 @@ from simulator.models.log.partitioner import Partitioner
 from simulator.scenario import Producer as ProducerSpec
 from simulator.trace import (
     Acked,
-    Appended,
+    MetadataRefreshed,
     Produced,
-    ProduceDeduplicated,
     ProduceFailed,
+    ProduceRefused,
     ProduceRetried,
     SentUnacknowledged,
 )
 
 if TYPE_CHECKING:
     from simulator.models.log.broker import LogBroker
+    from simulator.models.log.cluster import ReplicatedLogBroker
     from simulator.runtime import Runtime
 
-__all__ = ["Batch", "BatchResult", "ProduceRequest", "Producer"]
+__all__ = [
+    "NOT_ENOUGH_REPLICAS",
+    "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+    "NOT_LEADER_OR_FOLLOWER",
+    "Batch",
+    "BatchResult",
+    "ClusterProducer",
+    "ProduceRequest",
+    "Producer",
+]
 
 BATCH_RECORDS = 500
 """Records per batch at most (Kafka bounds batches by ``batch.size`` bytes, 16 KiB)."""
@@ -53,7 +63,7 @@ BATCH_RECORDS = 500
 class Batch:
     """Records for one partition that travel, succeed and fail together."""
 
-    __slots__ = ("attempt", "base_seq", "causes", "first_sent_ms", "msgs", "partition")
+    __slots__ = ("attempt", "base_seq", "causes", "first_sent_ms", "msgs", "partition", "pid")
 
     def __init__(self, partition: int) -> None:
         self.partition = partition
@@ -61,6 +71,8 @@ class Batch:
         self.causes: list[int] = []
         """Per record, what led to this attempt: its Produced record, or ProduceRetried."""
         self.base_seq: int | None = None
+        self.pid = ""
+        """Idempotence: the producer id (and epoch) its sequence numbers belong to."""
         self.attempt = 1
         self.first_sent_ms = -1
 
@@ -68,9 +80,11 @@ class Batch:
 class ProduceRequest:
     """One request on the wire: at most one batch per partition."""
 
-    __slots__ = ("answered", "batches", "deadline_ms", "producer", "producer_id")
+    __slots__ = ("answered", "batches", "deadline_ms", "destination", "producer", "producer_id")
 
     def __init__(self, producer: Producer, batches: list[Batch]) -> None:
+        self.destination = "broker"
+        """The broker it was sent to (in a cluster, the leader the producer believes in)."""
         self.producer = producer
         self.producer_id = producer.producer_id
         self.batches = batches
@@ -78,10 +92,17 @@ class ProduceRequest:
         self.answered = False
 
 
-BatchResult = tuple[Batch, str, Sequence[Appended | ProduceDeduplicated]]
-"""(batch, outcome, per record the trace record that placed it); outcome is ``appended``
-(its ``Appended`` records), ``duplicate`` (``ProduceDeduplicated``: the original offsets)
-or ``out_of_order`` (then the list is empty). The ack cites each record and its offset."""
+NOT_LEADER_OR_FOLLOWER = "NOT_LEADER_OR_FOLLOWER"
+"""The broker asked does not lead the partition: refresh metadata and send to the leader."""
+NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
+"""``acks=all`` and fewer ISR members than ``min.insync.replicas``: nothing was written."""
+NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
+"""Written, but the ISR shrank below ``min.insync.replicas`` before it was copied enough."""
+
+BatchResult = tuple[Batch, str, list[tuple[int, int]]]
+"""(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
+``duplicate`` or ``out_of_order`` (then the list is empty) — or, in a cluster, the
+broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …)."""
 
 
 class Producer:
@@ -100,6 +121,10 @@ class Producer:
         self.producer_id = f"{self.name}#1"
         self.crashed = False
         self._next_seq: dict[int, int] = {}
+        self._acked_next: dict[int, int] = {}
+        """Partition → the sequence after the last acknowledged one (under the current epoch)."""
+        self._bumped: dict[int, int] = {}
+        """Partition → how often its epoch was bumped after a batch was given up (KIP-360)."""
         self._accumulator: dict[int, deque[Batch]] = {}
         self._ready = 0
         """Batches waiting in the accumulator."""
@@ -107,13 +132,6 @@ class Producer:
         self._in_flight_count = 0
         self._timer: Timer | None = None
         """The request-timeout timer, armed while a request awaits its answer."""
-        # Read once per message: kept at hand rather than looked up through the runtime.
-        self._records = runtime.records
-        self._record = runtime.record
-        self._kernel = runtime.kernel
-        self._choose = self.partitioner.choose
-        self._use_key = spec.use_key
-        self._max_in_flight = spec.max_in_flight
 
     # -- the application's side ------------------------------------------------------------
 
@@ -121,22 +139,20 @@ class Producer:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
-        records = self._records
-        seq = len(records)
-        name = self.name
-        self._record(
+        runtime = self.runtime
+        produced = runtime.record(
             Produced(
-                seq=seq,
-                at=self._kernel.now_ms,
-                component=name,
-                producer=name,
+                seq=runtime.next_seq,
+                at=runtime.kernel.now_ms,
+                component=self.name,
+                producer=self.name,
                 msg=msg.id,
                 key=msg.key,
                 key_seq=msg.key_seq,
                 topic=self.topic,
             )
         )
-        partition = self._choose(msg.key if self._use_key else None)
+        partition = self.partitioner.choose(msg.key if self.spec.use_key else None)
         queue = self._accumulator.get(partition)
         if queue is None:
             queue = self._accumulator[partition] = deque()
@@ -145,8 +161,8 @@ class Producer:
             self._ready += 1
         batch = queue[-1]
         batch.msgs.append(msg)
-        batch.causes.append(seq)
-        if self._in_flight_count < self._max_in_flight:
+        batch.causes.append(produced.seq)
+        if self._in_flight_count < self.spec.max_in_flight:
             self._drain()
 
     def _drain(self) -> None:
@@ -159,26 +175,36 @@ class Producer:
             self._ready -= len(batches)
             now = self.runtime.kernel.now_ms
             for batch in batches:
-                if batch.base_seq is None and self.spec.idempotent:
-                    base = self._next_seq.get(batch.partition, 0)
-                    batch.base_seq = base
-                    self._next_seq[batch.partition] = base + len(batch.msgs)
+                if self.spec.idempotent:
+                    pid = self._pid(batch.partition) if self._bumped else self.producer_id
+                    if batch.base_seq is None or batch.pid != pid:
+                        base = self._next_seq.get(batch.partition, 0)
+                        batch.base_seq = base
+                        batch.pid = pid
+                        self._next_seq[batch.partition] = base + len(batch.msgs)
                 if batch.first_sent_ms < 0:
                     batch.first_sent_ms = now
             self._in_flight_count += 1
             self._transmit(ProduceRequest(self, batches))
 
     def _transmit(self, request: ProduceRequest) -> None:
+        self._send(request, "broker", self.broker.on_produce, request)
+
+    def _send(
+        self, request: ProduceRequest, broker: str, deliver: Callable[[Any], None], arg: object
+    ) -> None:
+        """Put ``request`` on the wire to ``broker``, and await its answer (unless ``acks=0``)."""
         runtime = self.runtime
         batches = request.batches
-        network = runtime.network
-        network.send(
+        ids = [m.id for b in batches for m in b.msgs]
+        request.destination = broker
+        runtime.network.send(
             self.name,
-            "broker",
+            broker,
             "produce",
-            [m.id for b in batches for m in b.msgs] if network.faulty else None,
-            self.broker.on_produce,
-            request,
+            ids,
+            deliver,
+            arg,
             cause_seq=batches[0].causes[0],
         )
         if self.spec.acks == 0:
@@ -208,36 +234,51 @@ class Producer:
             self._timer = None
             self._in_flight.clear()
         for batch, outcome, placed in results:
-            if outcome == "out_of_order":
-                self._retry(batch, "out of order sequence")
-            else:
+            if outcome == "appended" or outcome == "duplicate":
                 self._acknowledge(batch, placed)
+                if batch.base_seq is not None:
+                    p = batch.partition
+                    end = batch.base_seq + len(batch.msgs)
+                    if end > self._acked_next.get(p, 0) and batch.pid == self._pid(p):
+                        self._acked_next[p] = end
+            else:
+                self._refused(batch, outcome, request)
         self._drain()
 
-    def _acknowledge(self, batch: Batch, placed: Sequence[Appended | ProduceDeduplicated]) -> None:
+    def _refused(self, batch: Batch, outcome: str, request: ProduceRequest) -> None:
+        """The broker took none of the batch: a sequence gap (a cluster has more reasons).
+
+        A gap right after the last acknowledged batch means the broker lost what
+        it had acknowledged (a new leader without those records): retrying the
+        same numbers would wait forever, so the epoch is bumped (KIP-360).
+        """
+        p = batch.partition
+        if batch.base_seq == self._acked_next.get(p, 0) and batch.pid == self._pid(p):
+            self._bump_epoch(p)
+        self._retry(batch, "out of order sequence")
+
+    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
         runtime = self.runtime
+        record = runtime.record
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         partition = batch.partition
-        seq = runtime.next_seq
-        acked: list[Acked] = []
-        for msg, place in zip(batch.msgs, placed, strict=True):
-            acked.append(
+        for i, msg in enumerate(batch.msgs):
+            offset, cause = placed[i]
+            record(
                 Acked(
-                    seq=seq,
+                    seq=runtime.next_seq,
                     at=now,
                     component=name,
-                    cause_seq=place.seq,
+                    cause_seq=cause,
                     producer=name,
                     msg=msg.id,
                     topic=topic,
                     partition=partition,
-                    offset=place.offset,
+                    offset=offset,
                 )
             )
-            seq += 1
-        runtime.record_all(acked)
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
         """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
@@ -288,6 +329,8 @@ class Producer:
                     msg=msg.id,
                     reason=f"{reason}; {why}",
                 )
+            if spec.idempotent:
+                self._bump_epoch(batch.partition)
             return
         batch.attempt += 1
         for i, msg in enumerate(batch.msgs):
@@ -305,6 +348,22 @@ class Producer:
             batch.causes[i] = retried.seq
         runtime.kernel.after(spec.retry_backoff_ms, self._requeue, (self.producer_id, batch))
 
+    def _pid(self, partition: int) -> str:
+        bumps = self._bumped.get(partition, 0)
+        return self.producer_id if not bumps else f"{self.producer_id}.{bumps}"
+
+    def _bump_epoch(self, partition: int) -> None:
+        """A batch given up leaves a gap in the sequence: start the partition's numbers again.
+
+        Since Kafka 2.5 (KIP-360) an idempotent producer bumps its epoch when a
+        batch fails for good, and numbers what it sends next from 0 under the new
+        epoch; batches it retries later are numbered again too. Without this, the
+        broker would wait for the missing sequence forever.
+        """
+        self._bumped[partition] = self._bumped.get(partition, 0) + 1
+        self._next_seq[partition] = 0
+        self._acked_next[partition] = 0
+
     def _requeue(self, arg: tuple[str, Batch]) -> None:
         """After the backoff a failed batch goes back to the head of its partition's queue."""
         producer_id, batch = arg
@@ -313,6 +372,24 @@ class Producer:
         self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
         self._ready += 1
         self._drain()
+
+    # -- metadata ----------------------------------------------------------------------
+
+    def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
+        """A metadata refresh shows more partitions: keys hash over the new count from now on."""
+        self.partitioner = Partitioner(partitions, self.spec.partitioner, self.spec.sticky_batch)
+        self.runtime.emit(
+            MetadataRefreshed,
+            self.name,
+            cause_seq,
+            client=self.name,
+            topic=self.topic,
+            partition=None,
+            leader=None,
+            leader_epoch=None,
+            partitions=partitions,
+            reason="metadata.max.age.ms",
+        )
 
     # -- faults ------------------------------------------------------------------------
 
@@ -333,3 +410,182 @@ class Producer:
         self.epoch += 1
         self.producer_id = f"{self.name}#{self.epoch}"
         self._next_seq.clear()
+        self._acked_next.clear()
+        self._bumped.clear()
+
+
+# -- in a cluster ----------------------------------------------------------------------------
+
+
+class ClusterProducer(Producer):
+    """A producer that sends each partition's batches to that partition's leader.
+
+    It keeps *metadata*: which broker leads each partition, as of its last
+    refresh. A request goes to that broker. If the broker's process dies, the
+    connection closes: requests on it fail at once and are retried, and nothing
+    is sent there again until it is back. A machine that loses power closes
+    nothing: its requests time out (``request.timeout.ms``). A broker that no
+    longer leads answers ``NOT_LEADER_OR_FOLLOWER``. Each time, the producer
+    refreshes its metadata and retries; an idempotent producer's retry still
+    carries its sequence numbers, so the new leader drops a repeat.
+    ``NOT_ENOUGH_REPLICAS`` is retried too, until ``delivery.timeout.ms``
+    gives up. While a partition has no reachable leader (offline, or led by a
+    broker the controller has not fenced yet), its batches wait in the
+    accumulator until one is elected.
+
+    Simplified: ``max.in.flight.requests.per.connection`` counts requests to all
+    brokers together, and a metadata refresh takes no time.
+    """
+
+    def __init__(self, runtime: Runtime, broker: LogBroker, spec: ProducerSpec) -> None:
+        super().__init__(runtime, broker, spec)
+        self.cluster: ReplicatedLogBroker = broker  # type: ignore[assignment]
+        self.leaders: dict[int, str | None] = {
+            p: self.cluster.leader_of(self.topic, p)[0]
+            for p in range(broker.partition_count(self.topic))
+        }
+        """Partition → the broker this producer believes leads it (its metadata)."""
+        self._leaderless: list[Batch] = []
+        self._awaiting_leaders = False
+        self._closed: dict[str, bool] = {}
+        """Brokers whose connection closed (their process died) and that are not back yet."""
+
+    def _leader_for(self, batch: Batch) -> str | None:
+        """The broker to send ``batch`` to, or None while there is none to reach."""
+        leader = self.leaders.get(batch.partition)
+        if leader is None or leader in self._closed:
+            reason = "LEADER_NOT_AVAILABLE" if leader is None else "disconnected"
+            leader = self._refresh(batch.partition, reason, batch.causes[0])
+        return None if leader is None or leader in self._closed else leader
+
+    def _transmit(self, request: ProduceRequest) -> None:
+        """One request per leader; batches for a partition without a leader wait."""
+        by_leader: dict[str, list[Batch]] = {}
+        for batch in request.batches:
+            leader = self._leader_for(batch)
+            if leader is None:
+                self._leaderless.append(batch)
+            else:
+                by_leader.setdefault(leader, []).append(batch)
+        if self._leaderless:
+            self._await_leaders()
+        if not by_leader:
+            self._in_flight_count -= 1
+            return
+        on_produce = self.cluster.on_produce_at
+        for i, (leader, batches) in enumerate(by_leader.items()):
+            if i == 0:
+                request.batches = batches
+                sent = request
+            else:
+                sent = ProduceRequest(self, batches)
+                self._in_flight_count += 1
+            self._send(sent, leader, on_produce, (leader, sent))
+
+    def _refused(self, batch: Batch, outcome: str, request: ProduceRequest) -> None:
+        if outcome == "out_of_order":
+            super()._refused(batch, outcome, request)
+            return
+        refused = self.runtime.emit(
+            ProduceRefused,
+            self.name,
+            batch.causes[0],
+            producer=self.name,
+            broker=request.destination,
+            topic=self.topic,
+            partition=batch.partition,
+            msgs=[m.id for m in batch.msgs],
+            error=outcome,
+        )
+        for i in range(len(batch.causes)):
+            batch.causes[i] = refused.seq
+        if outcome == NOT_LEADER_OR_FOLLOWER:
+            self._refresh(batch.partition, outcome, refused.seq)
+        self._retry(batch, outcome)
+
+    def _retry(self, batch: Batch, reason: str) -> None:
+        if reason in ("request timed out", "disconnected"):
+            # A failed connection makes Kafka's client ask for fresh metadata.
+            self._refresh(batch.partition, reason, batch.causes[0])
+        super()._retry(batch, reason)
+
+    def connection_closed(self, broker: str) -> None:
+        """``broker``'s process died: what was in flight to it fails now, and is retried."""
+        self._closed[broker] = True
+        if self.crashed:
+            return
+        for request in list(self._in_flight):
+            if not request.answered and request.destination == broker:
+                request.answered = True
+                self._in_flight_count -= 1
+                for batch in request.batches:
+                    self._retry(batch, "disconnected")
+        self._drain()
+
+    def connection_restored(self, broker: str) -> None:
+        """``broker`` is back: it can be connected to again."""
+        self._closed.pop(broker, None)
+
+    def _refresh(self, partition: int, reason: str, cause_seq: int | None) -> str | None:
+        """Ask the cluster who leads ``partition`` now; record it if that changed."""
+        leader, epoch = self.cluster.leader_of(self.topic, partition)
+        if self.leaders.get(partition, "") != leader:
+            self.leaders[partition] = leader
+            self.runtime.emit(
+                MetadataRefreshed,
+                self.name,
+                cause_seq,
+                client=self.name,
+                topic=self.topic,
+                partition=partition,
+                leader=leader,
+                leader_epoch=epoch,
+                partitions=self.broker.partition_count(self.topic),
+                reason=reason,
+            )
+        return leader
+
+    def _await_leaders(self) -> None:
+        if not self._awaiting_leaders:
+            self._awaiting_leaders = True
+            self.runtime.kernel.after(self.spec.retry_backoff_ms, self._check_leaders)
+
+    def _check_leaders(self, _: object = None) -> None:
+        """Batches without a leader: send once one is elected, or fail at the delivery timeout."""
+        self._awaiting_leaders = False
+        if self.crashed:
+            return
+        now = self.runtime.kernel.now_ms
+        waiting, self._leaderless = self._leaderless, []
+        ready: list[Batch] = []
+        for batch in waiting:
+            leader = self._leader_for(batch)
+            if leader is not None:
+                ready.append(batch)
+            elif now - batch.first_sent_ms > self.spec.delivery_timeout_ms:
+                for i, msg in enumerate(batch.msgs):
+                    self.runtime.emit(
+                        ProduceFailed,
+                        self.name,
+                        batch.causes[i],
+                        producer=self.name,
+                        msg=msg.id,
+                        reason="no leader for the partition; delivery timeout",
+                    )
+            else:
+                self._leaderless.append(batch)
+        for batch in reversed(ready):  # back to the head of their queues, in their order
+            self._accumulator.setdefault(batch.partition, deque()).appendleft(batch)
+            self._ready += 1
+        if self._leaderless:
+            self._await_leaders()
+        self._drain()
+
+    def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
+        for p in range(len(self.leaders), partitions):
+            self.leaders[p] = self.cluster.leader_of(self.topic, p)[0]
+        super().partitions_changed(partitions, cause_seq)
+
+    def crash(self) -> None:
+        super().crash()
+        self._leaderless = []

@@ -4,22 +4,59 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.models.log.settings import settings_for
-from simulator.models.spec import BrokerModel, Capabilities, Knob, ModelSpec
+from simulator.models.log.settings import (
+    Log,
+    LogGroup,
+    clustered,
+    log_args,
+    machines,
+    settings_for,
+    validate,
+)
+from simulator.models.spec import BrokerModel, Capabilities, Knob, ModelSpec, Sections
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
+    from simulator.scenario import Scenario
 
-__all__ = ["FOLLOWS", "KNOBS", "LOG"]
+__all__ = ["FOLLOWS", "KNOBS", "LOG", "ONE_BROKER_FOLLOWS", "SECTIONS"]
 
-FOLLOWS = "Apache Kafka 3.x (one broker; replication not modelled)"
+FOLLOWS = (
+    "Apache Kafka 3.x (KRaft; one broker, or a cluster with replication: ISR,"
+    " high watermark, leader epochs)"
+)
+ONE_BROKER_FOLLOWS = "Apache Kafka 3.x (one broker; replication not modelled)"
+"""The header of a one-broker run: nothing is replicated there, and every lesson written
+before clusters existed keeps its trace byte for byte."""
+
+
+def follows_for(scenario: Scenario) -> str:
+    """What a run follows: one broker, or a cluster of N."""
+    if not clustered(scenario):
+        return ONE_BROKER_FOLLOWS
+    brokers = log_args(scenario).brokers
+    return (
+        f"Apache Kafka 3.x (KRaft cluster of {brokers} brokers: replication with ISR,"
+        " high watermark and leader epochs)"
+    )
 
 
 def build(runtime: Runtime) -> BrokerModel:
-    """A ``LogBroker`` for this run (imported here, so reading the registry stays cheap)."""
+    """The broker model for this run (imported here, so reading the registry stays cheap).
+
+    One broker: ``LogBroker``. A cluster: ``ReplicatedLogBroker``, the same broker
+    with replicas, leaders and a controller — the one-broker path never pays for them.
+    """
+    if clustered(runtime.scenario):
+        from simulator.models.log.cluster import ReplicatedLogBroker
+
+        return ReplicatedLogBroker(runtime)
     from simulator.models.log.broker import LogBroker
 
     return LogBroker(runtime)
+
+
+SECTIONS = Sections(name="log", broker=Log, group=LogGroup, validate=validate, machines=machines)
 
 
 KNOBS = (
@@ -69,6 +106,7 @@ KNOBS = (
 LOG = ModelSpec(
     name="log",
     follows=FOLLOWS,
+    follows_for=follows_for,
     build=build,
     settings_for=settings_for,
     capabilities=Capabilities(
@@ -78,6 +116,7 @@ LOG = ModelSpec(
         key_order="per-partition",
         idempotent_producer=True,
     ),
+    sections=SECTIONS,
     template="log.toml",
     view="tui.views.log",
     knobs=KNOBS,

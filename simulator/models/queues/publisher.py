@@ -11,6 +11,13 @@ fails without a retry. Without confirms (``publisher_confirms = false``, or
 ``acks = 0``) a message counts as sent the moment it leaves
 (``SentUnacknowledged``): nobody will ever say whether it arrived.
 
+A publisher may also have to *hold* its sends: while the broker says its
+connection is blocked (``connection.blocked``, a memory alarm: back-pressure),
+or while its node is down and it has not reconnected yet. Held publishes go
+out, in order, once it is unblocked or connected again; the unconfirmed
+publishes of a lost connection are republished on the new one, since no
+confirm can arrive on a closed channel.
+
 Both queue models share this client; the Kafka-style producer has its own,
 because partitions, sequence numbers and idempotence are Kafka's alone.
 """
@@ -23,7 +30,15 @@ from typing import TYPE_CHECKING
 
 from simulator.messages import Message
 from simulator.scenario import Producer as ProducerSpec
-from simulator.trace import Acked, Produced, ProduceFailed, ProduceRetried, SentUnacknowledged
+from simulator.trace import (
+    Acked,
+    Produced,
+    ProduceFailed,
+    ProduceRetried,
+    PublisherBlocked,
+    PublisherUnblocked,
+    SentUnacknowledged,
+)
 
 if TYPE_CHECKING:
     from simulator.kernel import Timer
@@ -38,12 +53,14 @@ class PublishRequest:
     __slots__ = (
         "attempt",
         "cause_seq",
+        "conn",
         "deadline_ms",
         "done",
         "epoch",
         "first_sent_ms",
         "msg",
         "publisher",
+        "sent_to",
         "waiting",
     )
 
@@ -59,6 +76,10 @@ class PublishRequest:
         self.done = False
         self.waiting = False
         """Sent and not yet answered or timed out."""
+        self.conn = publisher.conn
+        """The connection it was last sent on: a confirm on an older one never arrives."""
+        self.sent_to = publisher.node
+        """The node it was last sent to (``broker`` on one node)."""
 
 
 class Publisher:
@@ -86,6 +107,17 @@ class Publisher:
         self._timer: Timer | None = None
         self._confirm_batch: list[tuple[PublishRequest, int]] | None = None
         self._confirm_batch_at = -1
+        self.node = "broker"
+        """The node its connection goes to (``broker`` on one node; a cluster's node name)."""
+        self.conn = 1
+        """Which connection it is on: counted up each time it reconnects."""
+        self.connected = True
+        self.blocked = False
+        """The broker blocked its connection (``connection.blocked``): it holds its sends."""
+        self._holding = False
+        """Blocked or disconnected: new sends and republishes wait in ``held``."""
+        self.held: deque[PublishRequest] = deque()
+        self._blocked_since = 0
 
     # -- the application's side ----------------------------------------------------------------
 
@@ -113,10 +145,15 @@ class Publisher:
     def _transmit(self, request: PublishRequest) -> None:
         if self.crashed or request.done or request.epoch != self.epoch:
             return
+        if self._holding:
+            self.held.append(request)  # sent once unblocked or connected again
+            return
         runtime = self.runtime
+        request.conn = self.conn
+        request.sent_to = self.node
         runtime.network.send(
             self.name,
-            "broker",
+            self.node,
             "publish",
             request.msg.id,
             self._arrive,
@@ -164,14 +201,14 @@ class Publisher:
         if not network.faulty and network.latency_ms > 0:
             self._confirm_batch = batch
             self._confirm_batch_at = now
-        network.send("broker", self.name, "confirm", request.msg.id, self._on_confirms, batch)
+        network.send(self.node, self.name, "confirm", request.msg.id, self._on_confirms, batch)
 
     def refuse(self, request: PublishRequest, reason: str, cause_seq: int) -> None:
         """Broker side: a negative confirm (``basic.nack``): the message was not taken."""
         if not self.confirms:
             return
         self.runtime.network.send(
-            "broker",
+            self.node,
             self.name,
             "nack",
             request.msg.id,
@@ -185,14 +222,17 @@ class Publisher:
         if self.crashed:
             return
         epoch = self.epoch
+        conn = self.conn
         for request, cause_seq in batch:
-            if not request.done and request.epoch == epoch:
+            if not request.done and request.epoch == epoch and request.conn == conn:
                 self._acked(request, cause_seq)
 
     def _on_refused(self, answer: tuple[PublishRequest, str, int]) -> None:
         request, reason, cause_seq = answer
         if self.crashed or request.done or request.epoch != self.epoch:
             return
+        if request.conn != self.conn:
+            return  # answered on a connection that is gone: it never arrives
         self._settled(request)
         self.runtime.emit(
             ProduceFailed,
@@ -287,6 +327,9 @@ class Publisher:
         for request in self._in_flight:
             request.done = True
         self._in_flight.clear()
+        for request in self.held:
+            request.done = True
+        self.held.clear()
         self._pending = 0
         if self._timer is not None:
             self._timer.cancel()
@@ -295,3 +338,81 @@ class Publisher:
     def restart(self) -> None:
         self.crashed = False
         self.epoch += 1
+        self.blocked = False  # a new connection starts unblocked
+        self._holding = not self.connected
+
+    # -- back-pressure and lost connections ------------------------------------------------------
+
+    def block(self, reason: str, cause_seq: int | None) -> None:
+        """``connection.blocked`` arrived: hold every send until ``unblock``."""
+        if self.blocked or self.crashed:
+            return
+        self.blocked = True
+        self._holding = True
+        self._blocked_since = self.runtime.kernel.now_ms
+        self.runtime.emit(PublisherBlocked, self.name, cause_seq, producer=self.name, reason=reason)
+
+    def unblock(self, cause_seq: int | None) -> None:
+        """``connection.unblocked`` arrived: send what was held, in order."""
+        if not self.blocked:
+            return
+        self.blocked = False
+        runtime = self.runtime
+        runtime.emit(
+            PublisherUnblocked,
+            self.name,
+            cause_seq,
+            producer=self.name,
+            held=len(self.held),
+            blocked_ms=runtime.kernel.now_ms - self._blocked_since,
+        )
+        self._release()
+
+    def disconnect(self, cause_seq: int | None, reconnect_ms: int) -> None:
+        """Its node went down: the connection is gone, and no confirm will come on it.
+
+        What was sent and not confirmed is republished on the next connection
+        (held until then), as a publisher that tracks its outstanding confirms does.
+        """
+        if not self.connected or self.crashed:
+            return
+        self.connected = False
+        self.conn += 1  # whatever the old connection still carries never arrives
+        self._holding = True
+        runtime = self.runtime
+        waiting = [r for r in self._in_flight if not r.done and r.waiting]
+        self._in_flight.clear()
+        self._pending = 0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for request in waiting:
+            request.waiting = False
+            request.attempt += 1
+            retried = runtime.emit(
+                ProduceRetried,
+                self.name,
+                cause_seq,
+                producer=self.name,
+                msg=request.msg.id,
+                attempt=request.attempt,
+                backoff_ms=reconnect_ms,
+                reason=f"connection to {self.node} lost before the confirm",
+            )
+            request.cause_seq = retried.seq
+            self.held.append(request)
+
+    def reconnect(self, node: str) -> None:
+        """Connected again, to ``node``: send what was held."""
+        self.node = node
+        self.connected = True
+        self._release()
+
+    def _release(self) -> None:
+        self._holding = self.blocked or not self.connected
+        if self._holding or self.crashed:
+            return
+        held = list(self.held)
+        self.held.clear()
+        for request in held:
+            self._transmit(request)

@@ -17,6 +17,13 @@ A handler failure goes through the group's retry policy in place; then the
 consumer rejects the message: with ``requeue_on_failure`` it goes back to the
 queue (a poison message then loops for ever unless a quorum queue's
 ``delivery_limit`` stops it), otherwise to the DLX, or nowhere.
+
+In a cluster the consumer is connected to one node. If that node dies, its
+connection dies with it (what it held unacked goes back to the queue) and it
+connects to another node after ``reconnect_ms``. If the queue's own node dies
+or moves out of reach, the broker cancels the consumer (``basic.cancel``) and
+it consumes again once the queue is back; a quorum queue's consumers stay
+attached through a change of leader.
 """
 
 from __future__ import annotations
@@ -54,6 +61,9 @@ class RabbitConsumer(QueueConsumer):
         self.ack_multiple = self.args.ack_multiple
         self._quorum = self.args.queue_type == "quorum"
         self.channel: Channel | None = None
+        self.node = "broker"
+        """The node its connection goes to (a cluster's node name, else ``broker``)."""
+        self.connected = True
         self._buffer: deque[Delivery] = deque()
         self._busy = False
         self._unacked_done = 0
@@ -69,7 +79,16 @@ class RabbitConsumer(QueueConsumer):
 
     def _consume(self, _: object = None) -> None:
         """Open a channel, set ``basic.qos`` and ``basic.consume`` on the queue."""
-        if self.crashed or not self.broker.up:
+        if self.crashed or not self.connected or not self.broker.node_up(self.node):
+            return
+        if self.channel is not None:
+            return  # consuming already
+        if not self.broker.can_consume(self.queue, self.node):
+            # The queue's node is down or out of reach: try again later, as a client
+            # whose consumer was cancelled does.
+            self.runtime.kernel.after(
+                self.broker.reconnect_ms, self._consume, None, background=True
+            )
             return
         from simulator.models.rabbitmq.queue import Channel
 
@@ -90,7 +109,7 @@ class RabbitConsumer(QueueConsumer):
         if channel is not None:
             self.runtime.network.send(
                 self.name,
-                "broker",
+                channel.node,
                 "connection closed",
                 None,
                 self._closed_at_broker,
@@ -113,6 +132,33 @@ class RabbitConsumer(QueueConsumer):
     def broker_came_back(self) -> None:
         if not self.crashed:
             self._consume()
+
+    def disconnected(self, cause_seq: int) -> None:
+        """Its node died: the connection is gone, and with it the channel."""
+        self.broker_went_down(cause_seq)
+        self.connected = False
+
+    def reconnected(self, node: str) -> None:
+        """Connected again, to another node: consume from there."""
+        self.node = node
+        self.connected = True
+        if not self.crashed:
+            self._consume()
+
+    def retry_consume(self, _: object = None) -> None:
+        """Try ``basic.consume`` again (its queue may be back)."""
+        self._consume()
+
+    def cancelled(self, channel: Channel) -> None:
+        """``basic.cancel``: the queue went away under this channel; consume again later.
+
+        Deliveries already in hand are still processed, but their acks reach a
+        closed channel and do nothing: the queue gives those messages out again.
+        """
+        if channel is not self.channel:
+            return
+        self.channel = None
+        self.runtime.kernel.after(self.broker.reconnect_ms, self._consume, None, background=True)
 
     # -- deliveries ----------------------------------------------------------------------------
 
@@ -201,7 +247,7 @@ class RabbitConsumer(QueueConsumer):
         self._unacked_done = 0
         self.runtime.network.send(
             self.name,
-            "broker",
+            channel.node,
             "ack",
             None,
             self._ack_at_broker,
@@ -210,7 +256,7 @@ class RabbitConsumer(QueueConsumer):
 
     def _ack_at_broker(self, arg: tuple[Channel, int, bool, int]) -> None:
         channel, tag, multiple, cause_seq = arg
-        if self.broker.up:
+        if self.broker.node_up(channel.node):
             self.queue.ack(channel, tag, multiple, cause_seq)
 
     def _failed(
@@ -264,7 +310,7 @@ class RabbitConsumer(QueueConsumer):
         )
         runtime.network.send(
             self.name,
-            "broker",
+            channel.node,
             "nack",
             msg.id,
             self._nack_at_broker,
@@ -274,5 +320,5 @@ class RabbitConsumer(QueueConsumer):
 
     def _nack_at_broker(self, arg: tuple[Channel, int, bool, int]) -> None:
         channel, tag, requeue, cause_seq = arg
-        if self.broker.up:
+        if self.broker.node_up(channel.node):
             self.queue.nack(channel, tag, requeue, cause_seq)

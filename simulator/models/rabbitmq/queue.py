@@ -21,6 +21,13 @@ ready message (``drop-head``) or refuses the new one (``reject-publish``, and
 a message returned more than ``x-delivery-limit`` times. Each of these
 dead-letters to the queue's DLX if it has one, adding to the message's
 ``x-death`` header.
+
+Durability decides what a restart of the queue's node leaves: a *durable*
+queue survives it, and in it the *persistent* messages (``delivery_mode`` 2)
+that had reached the disk; a transient message lived in memory only, and a
+non-durable queue goes away with everything in it (its consumers declare it
+again, empty). Deliveries not acked when the node died come back as if
+requeued — if they survive at all.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from simulator.trace import (
     DeadLetterHeaders,
     DeliveryAcked,
     MessageExpired,
+    MessageLostOnRestart,
     QueueOverflowed,
     Requeued,
     Skipped,
@@ -58,6 +66,8 @@ class QueuedMessage:
         "expires_at",
         "headers",
         "msg",
+        "on_disk",
+        "persistent",
         "position",
         "redelivered",
         "returns",
@@ -88,6 +98,10 @@ class QueuedMessage:
         """Times a handler ran on it, over every delivery (the attempt numbers in the trace)."""
         self.cause_seq = cause_seq
         """The record that made it ready: Routed, or Requeued."""
+        self.persistent = True
+        """``delivery_mode`` 2 (every message of a quorum queue is kept on disk)."""
+        self.on_disk = True
+        """Written to disk: a restart of its node keeps it (if its queue is durable)."""
 
     def __lt__(self, other: QueuedMessage) -> bool:
         return self.position < other.position
@@ -103,6 +117,7 @@ class Channel:
         "consumer",
         "name",
         "next_tag",
+        "node",
         "open",
         "prefetch",
         "unacked",
@@ -111,6 +126,8 @@ class Channel:
     def __init__(self, consumer: RabbitConsumer, prefetch: int, auto_ack: bool) -> None:
         self.consumer = consumer
         self.name = consumer.name
+        self.node = consumer.node
+        """The node the consumer is connected to: deliveries reach it from there."""
         self.prefetch = prefetch
         self.auto_ack = auto_ack
         self.next_tag = 0
@@ -128,12 +145,19 @@ class Channel:
 class Queue:
     """One queue bound to its group's exchange; the group's consumers compete for it."""
 
-    def __init__(self, runtime: Runtime, broker: RabbitBroker, spec: GroupSpec) -> None:
+    def __init__(
+        self, runtime: Runtime, broker: RabbitBroker, spec: GroupSpec, node: str = "broker"
+    ) -> None:
         self.runtime = runtime
         self.broker = broker
         self.spec = spec
         self.name = spec.name
+        self.node = node
+        """Its node: a classic queue's home, a quorum queue's first leader."""
         self.settings = queue_args(spec)
+        self.durable = self.settings.durable
+        self.available = True
+        """False while its node is down (classic) or it has no leader (quorum)."""
         self.ready: deque[QueuedMessage] = deque()
         self.channels: list[Channel] = []
         self._rr = 0
@@ -155,8 +179,9 @@ class Queue:
         cause_seq: int,
         exchange: str,
         headers: DeadLetterHeaders | None = None,
-    ) -> bool:
-        """Add a routed message at the tail; False if ``reject-publish`` refused it."""
+        persistent: bool = True,
+    ) -> QueuedMessage | None:
+        """Add a routed message at the tail; None if ``reject-publish`` refused it."""
         runtime = self.runtime
         now = runtime.kernel.now_ms
         max_length = self.settings.max_length
@@ -175,7 +200,7 @@ class Queue:
                 if overflow == "reject-publish-dlx":
                     qm = QueuedMessage(msg, 0, None, refused.seq, exchange, headers)
                     self.broker.dead_letter(self, qm, "maxlen", refused.seq, None)
-                return False
+                return None
             head = self.ready.popleft()
             dropped = runtime.emit(
                 QueueOverflowed,
@@ -194,10 +219,11 @@ class Queue:
             own = now + expiration_ms
             expires_at = own if expires_at is None else min(expires_at, own)
         self._next_position += 1
-        self.ready.append(
-            QueuedMessage(msg, self._next_position, expires_at, cause_seq, exchange, headers)
-        )
-        return True
+        qm = QueuedMessage(msg, self._next_position, expires_at, cause_seq, exchange, headers)
+        if not persistent and not self.quorum:
+            qm.persistent = qm.on_disk = False
+        self.ready.append(qm)
+        return qm
 
     # -- consumers -----------------------------------------------------------------------------
 
@@ -223,7 +249,7 @@ class Queue:
         """Push ready messages to consumers with prefetch room, taking turns."""
         ready = self.ready
         channels = self.channels
-        if not ready or not channels:
+        if not ready or not channels or not self.available:
             self._arm_ttl()
             return
         runtime = self.runtime
@@ -260,7 +286,7 @@ class Queue:
                 channel.batch = batch
                 channel.batch_at = now
             send(
-                "broker",
+                channel.node,
                 channel.name,
                 "deliver",
                 head.msg.id,
@@ -269,6 +295,49 @@ class Queue:
                 cause_seq=head.cause_seq,
             )
         self._arm_ttl()
+
+    def close_channels(self, cause_seq: int | None, *, cancel: bool) -> None:
+        """Its node went down (or out of reach): every channel closes, unacked back in place.
+
+        With ``cancel`` the consumers are told (``basic.cancel``) and consume
+        again once the queue is back; a consumer whose own connection died
+        learns that from its connection instead.
+        """
+        for channel in list(self.channels):
+            self.close_channel(channel, cause_seq)
+            if cancel:
+                channel.consumer.cancelled(channel)
+
+    def held(self) -> int:
+        """Messages it holds: ready and delivered but not acked (what the memory alarm counts)."""
+        return len(self.ready) + sum(len(c.unacked) for c in self.channels)
+
+    def lose_memory(self, cause_seq: int | None) -> None:
+        """Its node restarted: only what was on disk, in a durable queue, is still here."""
+        lost = [qm for qm in self.ready if not (self.durable and qm.on_disk)]
+        if not lost:
+            return
+        kept = [qm for qm in self.ready if self.durable and qm.on_disk]
+        self.ready.clear()
+        self.ready.extend(kept)
+        if self.durable:
+            why = "a transient message (delivery_mode 1) lives in memory only"
+        else:
+            why = "the queue was not durable: it did not survive the restart, nor its messages"
+        runtime = self.runtime
+        for qm in lost:
+            reason = why
+            if qm.persistent and self.durable:
+                reason = "persistent, but its disk write had not finished"
+            runtime.emit(
+                MessageLostOnRestart,
+                self.name,
+                cause_seq,
+                group=self.name,
+                msg=qm.msg.id,
+                key=qm.msg.key,
+                reason=reason,
+            )
 
     # -- settling deliveries -------------------------------------------------------------------
 

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulator.models.rabbitmq.settings import RabbitMQ, RabbitQueue, settings_for, validate
+from simulator.models.rabbitmq.settings import (
+    RabbitMQ,
+    RabbitQueue,
+    cluster_args,
+    components,
+    settings_for,
+    validate,
+)
 from simulator.models.spec import BrokerModel, Capabilities, Knob, ModelSpec, Sections
 
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
+    from simulator.scenario import Scenario
 
-__all__ = ["FOLLOWS", "RABBITMQ", "SECTIONS"]
+__all__ = ["CLUSTER_FOLLOWS", "FOLLOWS", "RABBITMQ", "SECTIONS"]
 
 FOLLOWS = "RabbitMQ 3.10–3.13 (classic and quorum queues; one node, clustering not modelled)"
+"""What a one-node lesson follows (the words every existing trace header carries)."""
+CLUSTER_FOLLOWS = (
+    "RabbitMQ 3.10–3.13 (classic and quorum queues; a cluster of {n} nodes,"
+    " quorum queues as Raft groups)"
+)
+
+
+def follows_for(s: Scenario) -> str:
+    """One node, or a cluster of so many nodes."""
+    cluster = cluster_args(s)
+    return FOLLOWS if cluster is None else CLUSTER_FOLLOWS.format(n=len(cluster.nodes))
+
 
 SECTIONS = Sections(name="rabbitmq", broker=RabbitMQ, group=RabbitQueue, validate=validate)
 """``[rabbitmq]`` and ``[groups.rabbitmq]``."""
@@ -59,8 +79,24 @@ KNOBS = (
         label="x-overflow",
     ),
     Knob(scope="scenario", section="rabbitmq", field="publisher_confirms", values=(True, False)),
+    Knob(scope="group", section="rabbitmq", field="durable", values=(True, False)),
+    Knob(
+        scope="scenario",
+        section="rabbitmq",
+        field="memory_high_watermark_messages",
+        values=(None, 10, 50, 200),
+        label="vm_memory_high_watermark (messages)",
+    ),
+    Knob(
+        scope="scenario",
+        section="rabbitmq",
+        field="disk_write_ms",
+        values=(0, 1, 5, 20),
+        label="disk write + fsync (ms)",
+    ),
 )
-"""RabbitMQ's knobs: acks and prefetch, requeue or dead-letter, queue type, TTL, length."""
+"""RabbitMQ's knobs: acks and prefetch, requeue or dead-letter, queue type, TTL, length,
+durability, the memory alarm and the disk."""
 
 RABBITMQ = ModelSpec(
     name="rabbitmq",
@@ -74,4 +110,6 @@ RABBITMQ = ModelSpec(
     " use at-least-once with an idempotent consumer",
     view="tui.views.rabbitmq",
     knobs=KNOBS,
+    components=components,
+    follows_for=follows_for,
 )

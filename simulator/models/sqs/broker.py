@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from simulator.messages import Message
 from simulator.models.queues.broker import QueueBroker
 from simulator.models.queues.publisher import PublishRequest
-from simulator.models.sqs.consumer import SqsConsumer
+from simulator.models.sqs.consumer import LambdaFunction, SqsConsumer
 from simulator.models.sqs.queue import Queue, Receive, SqsMessage
 from simulator.models.sqs.settings import queue_attributes
 from simulator.trace import Redriven
@@ -44,6 +44,8 @@ class SqsBroker(QueueBroker[SqsConsumer]):
         self.subscribers: dict[str, list[Queue]] = {t.name: [] for t in scenario.topics}
         self.dlq_store: dict[str, list[tuple[str, Message]]] = {}
         """DLQ (topic) name → (source queue, message) moved there, oldest first."""
+        self.functions: dict[str, LambdaFunction] = {}
+        """Group → the Lambda function its event source mappings invoke (when limited)."""
         for g in scenario.groups:
             queue = Queue(runtime, self, g, self.fifo)
             self.queues[g.name] = queue
@@ -141,6 +143,13 @@ class SqsBroker(QueueBroker[SqsConsumer]):
         consumer, entry, receipt, timeout_ms, cause = arg
         if self.up:
             consumer.queue.change_visibility(entry, receipt, timeout_ms, consumer.name, cause)
+
+    def function(self, group: str, reserved: int | None) -> LambdaFunction:
+        """The function a group's mappings share (its reserved concurrency counts them all)."""
+        found = self.functions.get(group)
+        if found is None:
+            found = self.functions[group] = LambdaFunction(reserved)
+        return found
 
     # -- dead-letter queues --------------------------------------------------------------------
 

@@ -30,6 +30,18 @@ If the function fails, the whole batch returns to the queue (the messages
 that succeeded too: duplicates) — unless the function reports partial batch
 failures (``ReportBatchItemFailures``), in which case only the failed
 messages return.
+
+Lambda scales such a mapping with the queue (``lambda_scaling``, the Amazon
+case): five batches at once at first, one more poller every 200 ms while
+messages wait, up to the mapping's ``maximum_concurrency``, and one fewer
+whenever a long poll comes back empty. The *function* has a limit of its own,
+its reserved concurrency: an invocation above it is throttled
+(``LambdaThrottled``) — the pollers took the batch from the queue but nobody
+runs it, so its messages come back after the visibility timeout with one more
+receive counted, and a low ``maxReceiveCount`` sends them to the DLQ without
+their ever failing. Capping the mapping (``maximum_concurrency`` at or below
+the reserve) keeps the pollers from taking more than the function can run.
+How Lambda decides to scale is not published; this is its documented outline.
 """
 
 from __future__ import annotations
@@ -37,19 +49,43 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulator.models.queues.consumer import QueueConsumer
-from simulator.models.sqs.settings import queue_attributes
+from simulator.models.sqs.settings import (
+    LAMBDA_MAX_BATCHES,
+    LAMBDA_SCALE_UP_MS,
+    LAMBDA_START_BATCHES,
+    queue_attributes,
+)
 from simulator.scenario import Group as GroupSpec
-from simulator.trace import BatchItemFailed, Delivered, LambdaInvoked, RetryScheduled
+from simulator.trace import (
+    BatchItemFailed,
+    Delivered,
+    LambdaInvoked,
+    LambdaScaled,
+    LambdaThrottled,
+    RetryScheduled,
+)
 
 if TYPE_CHECKING:
     from simulator.models.sqs.broker import SqsBroker
     from simulator.models.sqs.queue import Queue, SqsMessage
     from simulator.runtime import Runtime
 
-__all__ = ["SqsConsumer", "Worker"]
+__all__ = ["LambdaFunction", "SqsConsumer", "Worker"]
 
 UNAVAILABLE_BACKOFF_MS = 1_000
 """How long a client waits before receiving again after the service refused a call."""
+
+
+class LambdaFunction:
+    """The function a group's event source mappings invoke: how many of it run at once."""
+
+    __slots__ = ("reserved", "running")
+
+    def __init__(self, reserved: int | None) -> None:
+        self.reserved = reserved
+        """Its reserved concurrency (None: no limit here)."""
+        self.running = 0
+
 
 Received = tuple["SqsMessage", int, int]
 """(the stored message, its receipt handle, seq of the Delivered record)."""
@@ -58,7 +94,7 @@ Received = tuple["SqsMessage", int, int]
 class Worker:
     """One worker of a consumer (a thread, or one concurrent Lambda invocation): its own loop."""
 
-    __slots__ = ("attempt", "batch", "failed_any", "i", "succeeded", "token")
+    __slots__ = ("attempt", "batch", "failed_any", "i", "invoking", "succeeded", "token")
 
     def __init__(self) -> None:
         self.token = 0
@@ -70,6 +106,8 @@ class Worker:
         """Tries of the message in hand in this round (the retry policy counts them)."""
         self.succeeded: list[Received] = []
         self.failed_any = False
+        self.invoking = False
+        """Counted in its function's running invocations."""
 
 
 Step = tuple[Worker, int]
@@ -94,9 +132,18 @@ class SqsConsumer(QueueConsumer):
         self.partial = attrs.report_batch_item_failures
         self.extend = attrs.extend_visibility
         self.give_back_ms = attrs.visibility_on_failure_ms
-        self.workers = [Worker() for _ in range(attrs.concurrency)]
+        self.scaling = self.is_lambda and attrs.lambda_scaling
+        self.max_batches = attrs.maximum_concurrency or LAMBDA_MAX_BATCHES
+        """The most batches this mapping runs at once."""
+        start = LAMBDA_START_BATCHES if self.scaling else attrs.concurrency
+        self.workers = [Worker() for _ in range(min(start, self.max_batches))]
         self._polls = 0
         """Tokens handed out so far, over every worker (a token names one poll)."""
+        self.function: LambdaFunction | None = None
+        """The function it invokes, when its concurrency is limited or scaled."""
+        if self.is_lambda and (self.scaling or attrs.reserved_concurrency is not None):
+            self.function = broker.function(spec.name, attrs.reserved_concurrency)
+        self._scale_due = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -115,6 +162,7 @@ class SqsConsumer(QueueConsumer):
         for w in self.workers:
             self._renew(w)
             w.batch = []
+            self._invocation_over(w)
 
     def _resume(self) -> None:
         for w in self.workers:
@@ -168,6 +216,9 @@ class SqsConsumer(QueueConsumer):
         if w is None:
             return  # nobody is waiting for it: the messages stay hidden, then return
         if not batch:
+            if self.scaling and len(self.workers) > LAMBDA_START_BATCHES:
+                self._retire(w)  # nothing waiting: Lambda scales back
+                return
             self.runtime.kernel.after(0, self._poll, (w, token), background=True)
             return
         runtime = self.runtime
@@ -200,6 +251,16 @@ class SqsConsumer(QueueConsumer):
         w.failed_any = False
         if self._crash_point("after_poll"):
             return
+        if self.scaling:
+            self._maybe_scale_up()
+        function = self.function
+        if function is not None:
+            reserved = function.reserved
+            if reserved is not None and function.running >= reserved:
+                self._throttled(w, token, received, function.running, reserved)
+                return
+            function.running += 1
+            w.invoking = True
         if self.is_lambda:
             runtime.emit(
                 LambdaInvoked,
@@ -338,6 +399,7 @@ class SqsConsumer(QueueConsumer):
             self._end_batch(w, token)
 
     def _end_batch(self, w: Worker, token: int) -> None:
+        self._invocation_over(w)
         if w.succeeded:
             if self._crash_point("after_process_before_commit"):
                 return
@@ -345,6 +407,78 @@ class SqsConsumer(QueueConsumer):
         w.batch = []
         w.succeeded = []
         self._poll((w, token))
+
+    # -- Lambda's concurrency ------------------------------------------------------------------
+
+    def _invocation_over(self, w: Worker) -> None:
+        if w.invoking and self.function is not None:
+            w.invoking = False
+            self.function.running -= 1
+
+    def _throttled(
+        self, w: Worker, token: int, received: list[Received], running: int, reserved: int
+    ) -> None:
+        """``TooManyRequestsException``: nobody runs the batch; it returns after its timeout."""
+        runtime = self.runtime
+        spec = self.spec
+        throttled = runtime.emit(
+            LambdaThrottled,
+            self.name,
+            received[0][2],
+            group=spec.name,
+            consumer=self.name,
+            msgs=[e.msg.id for e, _, _ in received],
+            running=running,
+            reserved=reserved,
+        )
+        for item in received:
+            self._returns(item, throttled.seq)
+        w.batch = []
+        runtime.kernel.after(UNAVAILABLE_BACKOFF_MS, self._poll, (w, token), background=True)
+
+    def _maybe_scale_up(self) -> None:
+        """Messages still wait after a receive: add a poller in a moment (300 a minute)."""
+        if self._scale_due or len(self.workers) >= self.max_batches:
+            return
+        if not self.queue.visible_count():
+            return
+        self._scale_due = True
+        self.runtime.kernel.after(LAMBDA_SCALE_UP_MS, self._scale_up)
+
+    def _scale_up(self, _: object = None) -> None:
+        self._scale_due = False
+        if self.crashed or len(self.workers) >= self.max_batches:
+            return
+        waiting = self.queue.visible_count()
+        if not waiting:
+            return
+        w = Worker()
+        self.workers.append(w)
+        self.runtime.emit(
+            LambdaScaled,
+            self.name,
+            None,
+            group=self.spec.name,
+            consumer=self.name,
+            concurrency=len(self.workers),
+            reason=f"{waiting} messages waiting",
+        )
+        self._poll((w, self._renew(w)))
+        self._maybe_scale_up()
+
+    def _retire(self, w: Worker) -> None:
+        """A poll came back empty: one poller fewer (never below five)."""
+        self._renew(w)
+        self.workers.remove(w)
+        self.runtime.emit(
+            LambdaScaled,
+            self.name,
+            None,
+            group=self.spec.name,
+            consumer=self.name,
+            concurrency=len(self.workers),
+            reason="a poll came back empty",
+        )
 
     def _delete(self, items: list[Received]) -> None:
         """DeleteMessage / DeleteMessageBatch with the receipt handles we hold."""

@@ -231,6 +231,12 @@ class Queue:
             self._group_queued[gid] = True
             self.ready_groups.append(gid)
 
+    def visible_count(self) -> int:
+        """Messages visible right now (``ApproximateNumberOfMessagesVisible``)."""
+        if not self.fifo:
+            return len(self.ready)
+        return sum(len(q) for q in self.groups.values())
+
     # -- receiving -----------------------------------------------------------------------------
 
     def receive(self, request: Receive, wait_ms: int) -> None:

@@ -21,6 +21,9 @@ from simulator.scenario.validation import cap
 
 __all__ = [
     "DEDUP_WINDOW_MS",
+    "LAMBDA_MAX_BATCHES",
+    "LAMBDA_SCALE_UP_MS",
+    "LAMBDA_START_BATCHES",
     "Sqs",
     "SqsQueue",
     "queue_attributes",
@@ -31,6 +34,13 @@ __all__ = [
 
 DEDUP_WINDOW_MS = 300_000
 """A FIFO queue remembers deduplication ids for 5 minutes."""
+
+LAMBDA_START_BATCHES = 5
+"""Lambda starts polling an SQS queue with five concurrent batches."""
+LAMBDA_SCALE_UP_MS = 200
+"""While messages wait it adds up to 300 concurrent batches a minute: one per 200 ms."""
+LAMBDA_MAX_BATCHES = 1_000
+"""At most 1,000 batches at once per event source mapping."""
 
 
 class SqsQueue(Table, frozen=True):
@@ -72,6 +82,16 @@ class SqsQueue(Table, frozen=True):
     """Lambda ``ReportBatchItemFailures``: only failed messages return to the queue."""
     redrive_back_at_ms: NonNegative | None = None
     """Move this queue's messages from its DLQ back at this time (a DLQ redrive)."""
+    lambda_scaling: bool = False
+    """Scale with the queue as Lambda's SQS event source mapping does: 5 batches at once at
+    first, one more every 200 ms (300 a minute) while messages wait, one fewer whenever a
+    poll comes back empty (never below 5); ``concurrency`` is then ignored."""
+    maximum_concurrency: Annotated[int, msgspec.Meta(ge=2, le=1000)] | None = None
+    """The event source mapping's ``ScalingConfig.MaximumConcurrency``: it never runs more
+    batches at once than this (None: up to 1000)."""
+    reserved_concurrency: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
+    """The function's reserved concurrency: above it an invocation is throttled and its batch
+    comes back after the visibility timeout (None: the account's pool, never reached here)."""
 
 
 class Sqs(Table, frozen=True):
@@ -139,6 +159,11 @@ def validate(s: Scenario, file: str) -> None:
                 f"{at}.report_batch_item_failures",
                 'partial batch failure reporting is a Lambda setting: set trigger = "lambda"',
             )
+        for field in ("lambda_scaling", "maximum_concurrency", "reserved_concurrency"):
+            if getattr(q, field) not in (None, False) and q.trigger != "lambda":
+                raise InputError(
+                    file, f"{at}.{field}", f'{field} is a Lambda setting: set trigger = "lambda"'
+                )
 
 
 # -- the trace header ------------------------------------------------------------------------
@@ -219,9 +244,20 @@ def settings_for(s: Scenario, *, fifo: bool) -> dict[str, str]:
             if q.visibility_on_failure_ms is None
             else f"ChangeMessageVisibility {q.visibility_on_failure_ms} ms"
         )
-        out[f"{prefix}.concurrency"] = f"{q.concurrency} " + (
-            "invocations per poller" if lam else "workers per consumer"
-        )
+        if q.lambda_scaling:
+            cap = q.maximum_concurrency or LAMBDA_MAX_BATCHES
+            out[f"{prefix}.concurrency"] = (
+                f"scales with the queue: {min(LAMBDA_START_BATCHES, cap)} at first, +1 every"
+                f" {LAMBDA_SCALE_UP_MS} ms while messages wait, at most {cap}"
+            )
+        else:
+            out[f"{prefix}.concurrency"] = f"{q.concurrency} " + (
+                "invocations per poller" if lam else "workers per consumer"
+            )
+        if q.maximum_concurrency is not None:
+            out[f"{prefix}.MaximumConcurrency"] = str(q.maximum_concurrency)
+        if q.reserved_concurrency is not None:
+            out[f"{prefix}.ReservedConcurrentExecutions"] = str(q.reserved_concurrency)
         out[f"{prefix}.processing_ms"] = str(g.processing_ms)
         if g.retry.policy != "none" and not lam:
             out[f"{prefix}.retry"] = f"{g.retry.policy} x{g.retry.attempts} (in place)"
