@@ -30,12 +30,19 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from bench.rows import ANCHOR_NOT_INSTALLED, BenchRow, at_least, bench_row, same_work
+from bench.rows import ANCHOR_NOT_INSTALLED, BenchRow, at_least, at_most, bench_row, same_work
 from simulator.models.log.partitioner import partition_for_key
 from simulator.scenario import decode_scenario
 from simulator.simulation import Simulation
 
-__all__ = ["FlowRun", "simpy_flow", "w1_broker_flow", "w1_evsim", "w1_simulation"]
+__all__ = [
+    "FlowRun",
+    "simpy_flow",
+    "w1_broker_flow",
+    "w1_evsim",
+    "w1_scaling",
+    "w1_simulation",
+]
 
 PARTITIONS = 8
 CONSUMERS = 4
@@ -79,6 +86,9 @@ class FlowRun(NamedTuple):
     """Virtual time at which the run ended."""
     records: int
     """Trace records (SimPy's: its own produced/delivered/processed tuples)."""
+    cpu_seconds: float = 0.0
+    """Processor time of the same span (``time.process_time``): on a machine shared with
+    other work, less swayed by it than the wall clock; reported beside the verdict."""
 
 
 def w1_simulation(messages: int, processing_ms: int) -> Simulation:
@@ -91,9 +101,11 @@ def w1_evsim(messages: int, processing_ms: int) -> FlowRun:
     """evsim's side: decode, build and run, timed together; then count."""
     gc.collect()
     start = time.perf_counter()
+    cpu = time.process_time()
     sim = w1_simulation(messages, processing_ms)
     sim.run()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     books = list(sim.checker.groups.values())
     return FlowRun(
         seconds=seconds,
@@ -101,6 +113,7 @@ def w1_evsim(messages: int, processing_ms: int) -> FlowRun:
         processed=sum(len(b.first_processed) for b in books),
         end_ms=sim.kernel.now_ms,
         records=len(sim.trace),
+        cpu_seconds=cpu,
     )
 
 
@@ -112,6 +125,7 @@ def simpy_flow(messages: int, processing_ms: int) -> FlowRun | None:
         return None
     gc.collect()
     start = time.perf_counter()
+    cpu = time.process_time()
     env = simpy.Environment()
     # range assignment, as the evsim group does: consumer c owns partitions 2c and 2c+1
     owner = [p * CONSUMERS // PARTITIONS for p in range(PARTITIONS)]
@@ -147,12 +161,14 @@ def simpy_flow(messages: int, processing_ms: int) -> FlowRun | None:
         env.process(consumer(env, fetch_buffer))
     env.run()
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     return FlowRun(
         seconds=seconds,
         delivered=sum(1 for t in trace if t[1] == "delivered"),
         processed=len({t[2] for t in trace if t[1] == "processed"}),
         end_ms=int(env.now),
         records=len(trace),
+        cpu_seconds=cpu,
     )
 
 
@@ -187,6 +203,11 @@ def w1_broker_flow(
     note = f"{ours.records:,} trace records, {ours.seconds:.2f} s, ends at {ours.end_ms:,} ms"
     if theirs is not None:
         note += f"; SimPy {theirs.seconds:.2f} s, ends at {theirs.end_ms:,} ms"
+        if ours.cpu_seconds > 0:
+            note += (
+                f"; CPU time {ours.cpu_seconds:.2f} s vs SimPy {theirs.cpu_seconds:.2f} s "
+                f"({theirs.cpu_seconds / ours.cpu_seconds:.2f}x)"
+            )
     note += "; setup included on both sides"
     return [
         bench_row(
@@ -202,5 +223,36 @@ def w1_broker_flow(
             ),
             work=work,
             note=note,
+        )
+    ]
+
+
+def w1_scaling(small: int = 50_000, large: int = 1_000_000) -> list[BenchRow]:
+    """W1 at 0 ms: the cost per message of a large run over that of a small one.
+
+    A flat cost (the ratio near 1) means a long run takes proportionally
+    longer and no more: nothing per message grows with what the run has
+    already done (the collector rescanning a growing heap, a list searched
+    from the front). Each size is the median of three runs, the small one
+    being over in a fraction of a second; the same span is timed as in W1.
+    """
+
+    def per_message(messages: int, runs: int) -> float:
+        times = sorted(w1_evsim(messages, 0).seconds for _ in range(runs))
+        return times[len(times) // 2] / messages
+
+    small_cost = per_message(small, 3)
+    large_cost = per_message(large, 3 if large <= 200_000 else 1)
+    return [
+        bench_row(
+            key="w1.scaling",
+            workload=f"W1 cost per message, {large:,} msgs over {small:,} (processing 0 ms)",
+            unit="x",
+            ours=large_cost / small_cost,
+            targets=(at_least(0.9, source="issue 19"), at_most(1.1, source="issue 19")),
+            note=(
+                f"{small_cost * 1e6:.2f} us/msg at {small:,}, {large_cost * 1e6:.2f} us/msg "
+                f"at {large:,}; setup included"
+            ),
         )
     ]

@@ -73,6 +73,10 @@ class RecordedRuntime:
             observe(rec)
         return rec
 
+    def record_all(self, recs: list[R]) -> None:
+        for rec in recs:
+            self.record(rec)
+
     def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:
         rec = cls(
             seq=len(self.trace),

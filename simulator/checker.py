@@ -137,7 +137,9 @@ class GroupBooks:
         self.first_processed: dict[int, int] = {}
         self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
         """(producer, key) → (highest key sequence processed, seq of that Processed)."""
-        self.last_delivered: dict[int, int] = {}
+        self.last_delivered: dict[int, int] | None = None
+        """Message → seq of its latest Delivered to this group; built from the trace at the
+        end, and only if a message needs explaining (a dict per delivery would cost every run)."""
         self.dead: set[int] = set()
         self.skipped: dict[int, int] = {}
         self.expired: dict[int, int] = {}
@@ -183,9 +185,9 @@ class Checker:
         """Message id → seq of its first Acked record."""
         self._unacknowledged: dict[int, int] = {}
         """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
-        self._keys: dict[int, str | None] = {}
-        self._producers: dict[int, str] = {}
-        """Message id → the producer that first handed it over (its order is that producer's)."""
+        self._first_produced: dict[int, Produced] = {}
+        """Message id → the record of its first hand-over: its producer (whose order it is
+        in) and its key. One dict holding the record, not one per field."""
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
@@ -236,14 +238,14 @@ class Checker:
 
     def _produced(self, rec: Produced) -> None:
         self.produced += 1
-        self._keys[rec.msg] = rec.key
-        self._producers.setdefault(rec.msg, rec.producer)
+        self._first_produced.setdefault(rec.msg, rec)
 
     def _acked_(self, rec: Acked) -> None:
         if rec.msg not in self._acked:
             self.acked += 1
             self._acked[rec.msg] = rec.seq
-        self._produce_settled(rec)
+        if self._produce_retries:
+            self._produce_settled(rec)
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
         self._unacknowledged.setdefault(rec.msg, rec.seq)
@@ -256,28 +258,31 @@ class Checker:
         books = self.groups.get(rec.group)
         if books is not None:
             books.delivered += 1
-            books.last_delivered[rec.msg] = rec.seq
 
     def _tried(self, rec: Processed | ProcessingFailed) -> None:
         """The handler ran on the message again: a scheduled retry was performed."""
         self.retry_books.tried(rec.group, rec.msg)
 
-    def _processed(self, rec: Processed) -> None:
-        self.retry_books.tried(rec.group, rec.msg)
-        if rec.txn is not None:
-            self._pending.setdefault(rec.txn, []).append(rec)
-            return
-        self._count(rec)
+    def _processed(self, rec: Processed, committed: bool = False) -> None:
+        """Book a processing: at once, or (inside a transaction) when it commits.
 
-    def _count(self, rec: Processed) -> None:
+        ``committed``: the call from the transaction's commit, which only books.
+        """
+        if not committed:
+            self.retry_books.tried(rec.group, rec.msg)
+            if rec.txn is not None:
+                self._pending.setdefault(rec.txn, []).append(rec)
+                return
         books = self.groups.get(rec.group)
         if books is None:
             return
         books.processed += 1
-        first = books.first_processed.get(rec.msg)
+        first_processed = books.first_processed
+        msg = rec.msg
+        first = first_processed.get(msg)
         emit = self.runtime.emit
         if first is None:
-            books.first_processed[rec.msg] = rec.seq
+            first_processed[msg] = rec.seq
         else:
             books.duplicates += 1
             emit(
@@ -291,11 +296,13 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            producer = self._producers.get(rec.msg, "")
+            handed = self._first_produced.get(msg)
+            producer = "" if handed is None else handed.producer
             order = (producer, key)
-            latest = books.latest_per_key.get(order)
+            latest_per_key = books.latest_per_key
+            latest = latest_per_key.get(order)
             if latest is None or rec.key_seq >= latest[0]:
-                books.latest_per_key[order] = (rec.key_seq, rec.seq)
+                latest_per_key[order] = (rec.key_seq, rec.seq)
             else:
                 books.out_of_order += 1
                 emit(
@@ -313,7 +320,7 @@ class Checker:
 
     def _txn_committed(self, rec: TransactionCommitted) -> None:
         for processed in self._pending.pop(rec.txn, []):
-            self._count(processed)
+            self._processed(processed, committed=True)
 
     def _txn_aborted(self, rec: TransactionAborted) -> None:
         self._pending.pop(rec.txn, None)
@@ -433,7 +440,10 @@ class Checker:
         self.retries = self.retry_books.performed(now)
         records = self.runtime.records
         for books in self.groups.values():
+            processed = books.first_processed
             for msg, acked_seq in self._acked.items():
+                if msg in processed:
+                    continue  # the common case, decided before the record is looked up
                 acked = records[acked_seq]
                 assert isinstance(acked, Acked)
                 if not self._meant_for(books, msg, acked.topic):
@@ -451,7 +461,7 @@ class Checker:
                     cause,
                     group=books.name,
                     msg=msg,
-                    key=self._keys.get(msg),
+                    key=self._key_of(msg),
                     acked_seq=acked_seq,
                     reason=why,
                 )
@@ -473,10 +483,14 @@ class Checker:
                     cause,
                     group=books.name,
                     msg=msg,
-                    key=self._keys.get(msg),
+                    key=self._key_of(msg),
                     sent_seq=sent_seq,
                     reason=why,
                 )
+
+    def _key_of(self, msg: int) -> str | None:
+        first = self._first_produced.get(msg)
+        return None if first is None else first.key
 
     def _meant_for(self, books: GroupBooks, msg: int, topic: str) -> bool:
         """Whether ``books``' group should have processed ``msg`` and has not accounted for it."""
@@ -525,6 +539,12 @@ class Checker:
         if books.unavailable is not None:
             seq, why = books.unavailable
             return seq, f"left in a queue that is still unavailable ({why})", False
+        if books.last_delivered is None:
+            books.last_delivered = {
+                rec.msg: rec.seq
+                for rec in records
+                if isinstance(rec, Delivered) and rec.group == books.name
+            }
         delivered = books.last_delivered.get(msg)
         if delivered is not None:
             rec = records[delivered]

@@ -80,6 +80,11 @@ class Timers:
             self._purge_at = 2 * len(live) + 16
         live.append(timer)
 
+    @property
+    def schedule(self) -> Callable[[int, Action, Any], None]:
+        """``at`` itself, or the kernel's plain ``schedule`` when nothing can cancel (faster)."""
+        return self.at if self._cancellable else self._kernel.schedule
+
     def after(self, delay_ms: int, action: Action, arg: Any = None) -> None:
         """``action(arg)`` ``delay_ms`` from now, unless ``cancel_all`` comes first."""
         self.at(self._kernel.now_ms + delay_ms, action, arg)
@@ -107,9 +112,10 @@ class Kernel:
         self, at_ms: int, action: Action, arg: Any = None, *, background: bool = False
     ) -> None:
         """Run ``action(arg)`` at virtual time ``at_ms`` (never earlier than now)."""
-        at_ms = max(at_ms, self.now_ms)
-        self._seq += 1
-        heapq.heappush(self._agenda, (at_ms, self._seq, background, action, arg))
+        if at_ms < self.now_ms:
+            at_ms = self.now_ms
+        seq = self._seq = self._seq + 1
+        heapq.heappush(self._agenda, (at_ms, seq, background, action, arg))
         if not background:
             self._work_pending += 1
 

@@ -163,6 +163,10 @@ class Runtime(Protocol):
         """Append a record the caller built with ``seq=next_seq``; returns it."""
         ...
 
+    def record_all(self, recs: list[R]) -> None:
+        """Append a batch of records of one type, built with seqs ``next_seq`` onwards."""
+        ...
+
     def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
         ...

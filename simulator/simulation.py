@@ -13,6 +13,9 @@ flight, not lost — and a ``RunFinished`` record closes the trace.
 
 from __future__ import annotations
 
+import gc
+import heapq
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -100,7 +103,8 @@ class Simulation:
         self.finish_reason = ""
         self._settle_deadline: int | None = None
         self._derived: dict[tuple[int, str], Message] = {}
-        self._messages: dict[int, Message] = {}
+        self._messages: list[Message] = []
+        """Every message of the run, ``m{id}`` at index ``id - 1`` (ids count up from 1)."""
         self.checker = Checker(
             self,
             {g.name: g.topic for g in scenario.groups},
@@ -140,8 +144,7 @@ class Simulation:
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
         self._workload = expand_workload(scenario, self.rng)
-        for m in self._workload:
-            self._messages[m.id] = m
+        self._messages.extend(self._workload)
         self._next_message = 0
         self._feed()
         for crash in self.faults.timed_crashes():
@@ -160,6 +163,29 @@ class Simulation:
         if observe is not None:
             observe(rec)
         return rec
+
+    def record_all(self, recs: list[R]) -> None:
+        """Append records of one type built by the caller, seqs ``next_seq`` onwards, in order.
+
+        A batch (the acks of one produce request, the records of one fetch) is
+        booked in one call instead of one per record. The observers of these
+        records must write no records of their own: the seqs were given out in
+        advance, so one written in between would break them (checked).
+        """
+        if not recs:
+            return
+        records = self._records
+        expected = len(records) + len(recs)
+        observe = self._observers.get(type(recs[0]))
+        if observe is None:
+            records.extend(recs)
+        else:
+            append = records.append
+            for rec in recs:
+                append(rec)
+                observe(rec)
+        if len(records) != expected or records[-1].seq != expected - 1:
+            raise RuntimeError("record_all: the seqs of a batch must follow the trace")
 
     @property
     def records(self) -> list[Record]:
@@ -192,14 +218,18 @@ class Simulation:
     def _feed(self, _: object = None) -> None:
         """Hand due messages to their producers, keeping one pending feed action."""
         workload = self._workload
+        n = len(workload)
         i = self._next_message
         now = self.kernel.now_ms
         send = self.broker.send
-        while i < len(workload) and workload[i].at_ms <= now:
-            send(workload[i])
+        while i < n:
+            msg = workload[i]
+            if msg.at_ms > now:
+                break
+            send(msg)
             i += 1
         self._next_message = i
-        if i < len(workload):
+        if i < n:
             self.kernel.schedule(workload[i].at_ms, self._feed)
 
     def _timed_crash(self, crash: Any) -> None:
@@ -227,7 +257,7 @@ class Simulation:
     def new_message(self, producer: str, key: str | None, key_seq: int, value: str) -> Message:
         """A message that starts inside the system (a published event), with the next id."""
         msg = Message(len(self._messages) + 1, producer, key, key_seq, value, self.kernel.now_ms)
-        self._messages[msg.id] = msg
+        self._messages.append(msg)
         return msg
 
     def derived_message(self, source_id: int, topic: str) -> Message:
@@ -235,10 +265,10 @@ class Simulation:
         key = (source_id, topic)
         out = self._derived.get(key)
         if out is None:
-            src = self._messages[source_id]
+            src = self._messages[source_id - 1]
             new_id = len(self._messages) + 1
             out = Message(new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms)
-            self._messages[new_id] = out
+            self._messages.append(out)
             self._derived[key] = out
         return out
 
@@ -289,11 +319,64 @@ class Simulation:
         return records[start:]
 
     def run(self) -> Trace:
-        """Play to the end and return the trace."""
+        """Play to the end and return the trace.
+
+        The loop is ``_advance`` with the common case inlined: while work is
+        pending, nothing is near a limit and the next action is due, pop it and
+        run it. Anything else (quiescence, ``until_ms``, ``max_records``) goes
+        through ``_advance``, which decides exactly as ``step()`` does.
+
+        For the length of the run the objects built so far are *frozen*
+        (``gc.freeze``): the scenario, the components, the workload and the
+        lists that grow for the whole run (the trace, the partitions' logs)
+        live until the end anyway, so the cyclic collector would only rescan
+        them, more often and for longer the larger they grow. Unfrozen at the
+        end, they are ordinary garbage again once the simulation is dropped.
+        The collector plays no part in what the run does, so the trace is the
+        same either way.
+        """
+        self.run_for(None)
+        return self.trace
+
+    def run_for(self, records: int | None) -> None:
+        """Play until ``records`` more records are written (or to the end, for None).
+
+        The same actions in the same order as ``step()`` takes them, in the
+        fast loop of ``run()``: a view that shows progress while a long run
+        is computed plays it in slices of this.
+        """
+        gc.freeze()
+        try:
+            self._run(sys.maxsize if records is None else len(self._records) + records)
+        finally:
+            gc.unfreeze()
+
+    def _run(self, stop_at: int) -> None:
+        kernel = self.kernel
+        agenda = kernel._agenda
+        records = self._records
+        pop = heapq.heappop
+        until = self.until_ms if self.until_ms is not None else sys.maxsize
+        max_records = self.scenario.max_records
         advance = self._advance
         while not self.finished:
-            advance()
-        return self.trace
+            written = len(records)
+            if written >= stop_at:
+                return
+            if (
+                agenda
+                and agenda[0][0] <= until
+                and written < max_records
+                and kernel._work_pending != kernel._cancelled_work
+            ):
+                self._settle_deadline = None
+                at_ms, _, background, action, arg = pop(agenda)
+                if not background:
+                    kernel._work_pending -= 1
+                kernel.now_ms = at_ms
+                action(arg)
+            else:
+                advance()
 
     def __iter__(self) -> Iterator[Record]:
         """Every record, the ones already written first, running the simulation as needed."""

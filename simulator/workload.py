@@ -24,47 +24,87 @@ __all__ = ["expand_workload"]
 
 def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
     """Every message of the workload, in send order, with ids and key sequences."""
-    planned: list[tuple[int, int, str, str | None, str, bool, int | None]] = []
-    dedup_ids: dict[int, str] = {}
-    """Planned order → the deduplication id an explicit message sets by hand."""
+    # (send time, order in the file, producer, key, value, tombstone, event time, dedup id)
+    planned: list[tuple[int, int, str, str | None, str, bool, int | None, str | None]] = []
+    interned: dict[str, str] = {}
+    """One string object per key name, however many messages carry it."""
     order = 0
     for m in scenario.workload.messages:
-        planned.append((m.at_ms, order, m.producer, m.key, m.value, m.tombstone, m.event_time_ms))
-        if m.dedup_id is not None:
-            dedup_ids[order] = m.dedup_id
+        named = None if m.key is None else interned.setdefault(m.key, m.key)
+        planned.append(
+            (m.at_ms, order, m.producer, named, m.value, m.tombstone, m.event_time_ms, m.dedup_id)
+        )
         order += 1
+    sources = 1 if planned else 0
+    messages: list[Message] = []
+    key_seqs: dict[str, dict[str, int]] = {}
+    """Producer → key → the key sequence its last message of that key got."""
+    # One generator alone is already in send order: its messages are built as they are
+    # drawn, without a plan to sort (the common shape of a large workload).
+    direct = sources == 0 and len(scenario.workload.generators) == 1
     for gi, gen in enumerate(scenario.workload.generators):
+        sources += 1
         stream = rng.stream(f"workload:{gi}")
         skewed = gen.event_time_skew_ms > 0 or gen.late_probability > 0
         lateness = rng.stream(f"workload:{gi}:event-time") if skewed else None
+        names = [
+            interned.setdefault(name, name)
+            for name in (f"{gen.key_prefix}{k}" for k in range(gen.keys))
+        ]
+        round_robin = gen.key_choice == "round-robin"
+        producer, start_ms, rate = gen.producer, gen.start_ms, gen.rate_per_s
+        prefix = gen.value_prefix
+        at_ms = -1
         for i in range(gen.count):
-            at_ms = gen.start_ms + (i * 1000) // gen.rate_per_s
+            due = start_ms + (i * 1000) // rate
+            if due != at_ms:
+                at_ms = due  # one int object per millisecond, shared by its messages
             key: str | None = None
-            if gen.keys:
-                k = i % gen.keys if gen.key_choice == "round-robin" else stream.randrange(gen.keys)
-                key = f"{gen.key_prefix}{k}"
+            if names:
+                key = names[i % len(names) if round_robin else stream.randrange(len(names))]
             event_time: int | None = None
             if lateness is not None:
                 lag = lateness.randint(0, gen.event_time_skew_ms)
                 if gen.late_probability and lateness.random() < gen.late_probability:
                     lag += gen.late_by_ms
                 event_time = max(0, at_ms - lag)
-            value = f"{gen.value_prefix}{i}"
-            planned.append((at_ms, order, gen.producer, key, value, False, event_time))
             order += 1
-    planned.sort(key=lambda p: (p[0], p[1]))
-    key_seqs: dict[tuple[str, str], int] = {}
-    messages: list[Message] = []
-    interned: dict[str, str] = {}
-    for i, (at_ms, n, producer, key, value, tombstone, event_time) in enumerate(planned, start=1):
+            if direct:
+                key_seq = 0
+                if key is not None:
+                    counted = key_seqs.setdefault(producer, {})
+                    key_seq = counted[key] = counted.get(key, 0) + 1
+                messages.append(
+                    Message(order, producer, key, key_seq, f"{prefix}{i}", at_ms, False, event_time)
+                )
+            else:
+                value = f"{prefix}{i}"
+                planned.append((at_ms, order - 1, producer, key, value, False, event_time, None))
+    if direct:
+        return messages
+    if sources > 1:
+        planned.sort()  # by send time, ties in file order (``order`` is unique, so it decides)
+    for i, (at_ms, _, producer, key, value, tombstone, event_time, dedup_id) in enumerate(
+        planned, start=1
+    ):
         key_seq = 0
         if key is not None:
-            key = interned.setdefault(key, key)
-            key_seq = key_seqs.get((producer, key), 0) + 1
-            key_seqs[(producer, key)] = key_seq
+            seqs = key_seqs.get(producer)
+            if seqs is None:
+                seqs = key_seqs[producer] = {}
+            key_seq = seqs.get(key, 0) + 1
+            seqs[key] = key_seq
         messages.append(
             Message(
-                i, producer, key, key_seq, value, at_ms, tombstone, event_time, dedup_ids.get(n)
+                i,
+                producer,
+                key,
+                key_seq,
+                value,
+                at_ms,
+                tombstone,
+                event_time,
+                dedup_id,
             )
         )
     return messages

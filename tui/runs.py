@@ -91,12 +91,14 @@ def _run(
     scenario: Scenario, progress: Progress | None, cancelled: Callable[[], bool] | None
 ) -> Simulation:
     sim = Simulation(scenario)
-    for i, _ in enumerate(sim):
-        if i % 50_000 == 0 and i:
-            if progress is not None:
-                progress(f"simulating… {i:,} records")
-            if cancelled is not None and cancelled():
-                break
+    while not sim.finished:
+        sim.run_for(50_000)  # the core's fast loop, a slice at a time
+        if sim.finished:
+            break
+        if progress is not None:
+            progress(f"simulating… {len(sim.trace):,} records")
+        if cancelled is not None and cancelled():
+            break
     return sim
 
 

@@ -15,6 +15,7 @@ from simulator.store.records import (
     ANY_VERSION,
     AnyVersion,
     Appended,
+    AppendRequest,
     AppendResult,
     ExpectedVersion,
     NewEvent,
@@ -24,18 +25,20 @@ from simulator.store.records import (
     VersionConflict,
 )
 from simulator.store.snapshots import NEVER, SnapshotPolicy
-from simulator.store.sqlite import SqliteEventStore
+from simulator.store.sqlite import GroupCommit, SqliteEventStore
 
 __all__ = [
     "ANY_VERSION",
     "NEVER",
     "AnyVersion",
+    "AppendRequest",
     "AppendResult",
     "Appended",
     "CommandHandled",
     "EventCodec",
     "EventStore",
     "ExpectedVersion",
+    "GroupCommit",
     "InMemoryEventStore",
     "Loaded",
     "NewEvent",

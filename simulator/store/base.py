@@ -40,7 +40,7 @@ from simulator.store.records import (
     StoredEvent,
 )
 
-__all__ = ["EventStore", "Loaded", "SnapshotDiscarded"]
+__all__ = ["EventStore", "Loaded", "SnapshotDiscarded", "check_append"]
 
 C = TypeVar("C", bound=msgspec.Struct)
 E = TypeVar("E", bound=msgspec.Struct)
@@ -69,6 +69,23 @@ class Loaded(msgspec.Struct, Generic[S], frozen=True, kw_only=True):
     snapshot_version: int = 0
     """Version of the snapshot the fold started from; 0 when it started from nothing."""
     discarded_snapshot: SnapshotDiscarded | None = None
+
+
+def check_append(
+    stream_id: str,
+    events: Sequence[NewEvent],
+    expected_version: ExpectedVersion,
+    recorded_at_ms: int,
+) -> None:
+    """The checks every append passes before a backend sees it (a ValueError if not)."""
+    if not stream_id:
+        raise ValueError("stream_id must not be empty")
+    if not events:
+        raise ValueError(f"append to {stream_id}: no events")
+    if not isinstance(expected_version, AnyVersion) and expected_version < 0:
+        raise ValueError(f"append to {stream_id}: expected_version must be >= 0")
+    if recorded_at_ms < 0:
+        raise ValueError(f"append to {stream_id}: recorded_at_ms must be >= 0")
 
 
 class _Folded(msgspec.Struct, gc=False):
@@ -115,14 +132,7 @@ class EventStore(ABC):
         ``VersionConflict`` and nothing is written. ``ANY_VERSION`` skips the check.
         ``recorded_at_ms`` is the virtual time of the append; it may not go back.
         """
-        if not stream_id:
-            raise ValueError("stream_id must not be empty")
-        if not events:
-            raise ValueError(f"append to {stream_id}: no events")
-        if not isinstance(expected_version, AnyVersion) and expected_version < 0:
-            raise ValueError(f"append to {stream_id}: expected_version must be >= 0")
-        if recorded_at_ms < 0:
-            raise ValueError(f"append to {stream_id}: recorded_at_ms must be >= 0")
+        check_append(stream_id, events, expected_version, recorded_at_ms)
         return self._append(stream_id, events, expected_version, recorded_at_ms)
 
     @abstractmethod

@@ -14,6 +14,7 @@ which is how a lost update happens.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from typing import Final
 
 import msgspec
@@ -23,6 +24,7 @@ from simulator.errors import InputError
 __all__ = [
     "ANY_VERSION",
     "AnyVersion",
+    "AppendRequest",
     "AppendResult",
     "Appended",
     "ExpectedVersion",
@@ -101,6 +103,15 @@ class VersionConflict(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 AppendResult = Appended | VersionConflict
+
+
+class AppendRequest(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One append waiting to be written with others in a group commit."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: ExpectedVersion
+    recorded_at_ms: int
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):

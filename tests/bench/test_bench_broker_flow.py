@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bench.broker_flow import FlowRun, simpy_flow, w1_broker_flow, w1_evsim
+from bench.broker_flow import FlowRun, simpy_flow, w1_broker_flow, w1_evsim, w1_scaling
 from bench.rows import SameWorkError
 
 needs_simpy = pytest.mark.skipif(
@@ -96,3 +96,12 @@ def test_without_simpy_the_row_says_anchor_not_installed() -> None:
     assert row.anchor is None and row.anchor_name == "anchor not installed"
     assert row.ratio is None and row.verdict in ("missed", "no anchor")
     assert row.same_work is not None and row.same_work.anchor is None
+
+
+def test_the_scaling_row_judges_the_cost_per_message_against_a_flat_band() -> None:
+    (row,) = w1_scaling(200, 1_000)
+    assert row.key == "w1.scaling"
+    assert row.ours > 0
+    assert [(t.op, t.bound) for t in row.targets] == [(">=", 0.9), ("<=", 1.1)]
+    assert row.verdict == ("met" if 0.9 <= row.ours <= 1.1 else "missed")
+    assert "us/msg at 200" in row.note

@@ -28,6 +28,7 @@ def test_a_tiny_run_gives_every_row_a_target_a_verdict_and_its_same_work_count()
     assert {
         "w1.processing_1ms",
         "w1.processing_0ms",
+        "w1.scaling",
         "w7.process",
         "w7.trace",
         "queues.rabbitmq",

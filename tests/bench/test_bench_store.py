@@ -28,13 +28,19 @@ def test_append_reports_every_backend_the_floor_and_the_ratios(tmp_path: Path) -
     assert set(results) == {
         "evsim-memory",
         "evsim-sqlite",
+        "evsim-sqlite-group",
         "sqlite-floor",
         "eventsourcing-popo",
         "eventsourcing-sqlite",
         "eventsourcing-sqlite-tuned",
     }
     assert all(r["events"] == 300 and r["events_per_s"] > 0 for r in results.values())
-    assert set(figures["ratios"]) == {"memory", "sqlite", "sqlite_same_settings"}
+    assert set(figures["ratios"]) == {
+        "memory",
+        "sqlite",
+        "sqlite_same_settings",
+        "sqlite_group_same_settings",
+    }
     assert all(isinstance(ratio, float) for ratio in figures["ratios"].values())
     # A second run in the same directory starts from empty files.
     assert bench_append(300, streams=7, directory=tmp_path)["results"]["evsim-sqlite"]
@@ -58,5 +64,10 @@ def test_without_the_library_the_anchor_says_so_and_invents_nothing(
     monkeypatch.setattr(bench_store, "_anchor_installed", lambda: False)
     figures = bench_append(100, streams=3, directory=tmp_path)
     assert figures["results"]["eventsourcing-popo"] == ANCHOR_NOT_INSTALLED
-    assert figures["ratios"] == {"memory": None, "sqlite": None, "sqlite_same_settings": None}
+    assert figures["ratios"] == {
+        "memory": None,
+        "sqlite": None,
+        "sqlite_same_settings": None,
+        "sqlite_group_same_settings": None,
+    }
     assert figures["results"]["evsim-memory"]["events"] == 100

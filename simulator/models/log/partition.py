@@ -23,46 +23,33 @@ from bisect import bisect_left
 from collections.abc import Callable
 from operator import attrgetter
 
+import msgspec
+
 from simulator.messages import Message
 
 __all__ = ["Entry", "Partition"]
 
 
-class Entry:
-    """One record in a partition's log."""
+class Entry(msgspec.Struct, gc=False, eq=False):
+    """One record in a partition's log.
 
-    __slots__ = (
-        "appended_seq",
-        "due_ms",
-        "level",
-        "msg",
-        "offset",
-        "seen_by_cleaner",
-        "timestamp_ms",
-        "txn",
-    )
+    Like a message, an entry refers to nothing that could refer back to it, so
+    the cyclic garbage collector need not track it (``gc=False``): a long run
+    keeps millions of entries, and scanning them again and again would cost
+    more the longer the log grows.
+    """
 
-    def __init__(
-        self,
-        offset: int,
-        msg: Message,
-        timestamp_ms: int,
-        appended_seq: int,
-        txn: str | None = None,
-        due_ms: int = 0,
-        level: int = 0,
-    ) -> None:
-        self.offset = offset
-        self.msg = msg
-        self.timestamp_ms = timestamp_ms
-        self.appended_seq = appended_seq
-        self.txn = txn
-        self.due_ms = due_ms
-        """For retry topics: not to be processed before this time."""
-        self.level = level
-        """For retry topics: how many retry topics the message has been through."""
-        self.seen_by_cleaner = False
-        """A tombstone survives the first compaction pass that sees it."""
+    offset: int
+    msg: Message
+    timestamp_ms: int
+    appended_seq: int
+    txn: str | None = None
+    due_ms: int = 0
+    """For retry topics: not to be processed before this time."""
+    level: int = 0
+    """For retry topics: how many retry topics the message has been through."""
+    seen_by_cleaner: bool = False
+    """A tombstone survives the first compaction pass that sees it."""
 
 
 _offset_of = attrgetter("offset")
@@ -82,6 +69,7 @@ class Partition:
         "next_offset",
         "producer_state",
         "topic",
+        "tp",
         "waiters",
     )
 
@@ -89,6 +77,8 @@ class Partition:
         self.topic = topic
         self.index = index
         self.name = f"{topic}/{index}"
+        self.tp = (topic, index)
+        """The ``(topic, partition)`` pair that names it in assignments and offsets."""
         self.entries: list[Entry] = []
         self.log_start_offset = 0
         self.next_offset = 0
