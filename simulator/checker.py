@@ -244,8 +244,7 @@ class Checker:
         if rec.msg not in self._acked:
             self.acked += 1
             self._acked[rec.msg] = rec.seq
-        if self._produce_retries:
-            self._produce_settled(rec)
+        self._produce_settled(rec)
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
         self._unacknowledged.setdefault(rec.msg, rec.seq)
