@@ -110,6 +110,26 @@ def fits(out: Text, more: str, width: int) -> bool:
     return out.cell_len + cell_len(more) <= width
 
 
+def chip_track(row: Text, chips: list[tuple[str, str]], width: int) -> Text:
+    """Close ``row`` with a queue's track ``▕ chip chip +n ▏`` ending at ``width``: as many
+    (text, style) chips as fit, head first, then how many more there are."""
+    row.append("▕", style="dim")
+    room = width - row.cell_len - 2
+    used = 0
+    for i, (chip, style) in enumerate(chips):
+        left = len(chips) - i
+        if used + len(chip) + 1 > room - (len(f"+{left}") if left > 1 else 0):
+            row.append(f"+{left}", style="dim")
+            used += len(f"+{left}")
+            break
+        row.append(chip, style=style)
+        row.append(" ")
+        used += len(chip) + 1
+    row.append(" " * max(0, room - used))
+    row.append("▏", style="dim")
+    return row
+
+
 def producer_lines(state: ViewState, width: int, lang: str) -> list[Text]:
     """Each producer, and the sends still waiting for their acknowledgement (with their try)."""
     if not state.producers:

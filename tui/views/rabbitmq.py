@@ -37,6 +37,7 @@ from tui.fold import ClusterView, Lane, ViewState
 from tui.i18n import column, fit
 from tui.views.parts import (
     STATE_MARK,
+    chip_track,
     compose,
     fits,
     heading,
@@ -158,22 +159,7 @@ def _ready_row(state: ViewState, lane: Lane, width: int, lang: str) -> Text:
     row = line()
     row.append(f"   {fit(word('ready', lang), 6)}", style="dim")
     row.append(f"{len(lane.ready):>3} ", style="bold")
-    row.append("▕", style="dim")
-    room = width - row.cell_len - 2
-    used = 0
-    for i, (msg, key) in enumerate(lane.ready):
-        chip = _chip(lane, msg)
-        left = len(lane.ready) - i
-        if used + len(chip) + 1 > room - (len(f"+{left}") if left > 1 else 0):
-            row.append(f"+{left}", style="dim")
-            used += len(f"+{left}")
-            break
-        row.append(chip, style=key_style(key))
-        row.append(" ")
-        used += len(chip) + 1
-    row.append(" " * max(0, room - used))
-    row.append("▏", style="dim")
-    return row
+    return chip_track(row, [(_chip(lane, msg), key_style(key)) for msg, key in lane.ready], width)
 
 
 def _window(state: ViewState, lane: Lane, consumer: str, prefetch: int | None, room: int) -> Text:

@@ -28,6 +28,7 @@ from tui.fold import Lane, Timer, ViewState
 from tui.i18n import column, fit
 from tui.views.parts import (
     STATE_MARK,
+    chip_track,
     compose,
     fits,
     heading,
@@ -143,22 +144,9 @@ def _chips_row(
     row = line()
     row.append(f"   {fit(label, 9)}", style="dim")
     row.append(f"{len(msgs):>3} ", style="bold")
-    row.append("▕", style="dim")
-    room = width - row.cell_len - 2
-    used = 0
-    for i, (msg, key) in enumerate(msgs):
-        chip = _chip(state, lane, msg) + (extra or {}).get(msg, "")
-        left = len(msgs) - i
-        if used + len(chip) + 1 > room - (len(f"+{left}") if left > 1 else 0):
-            row.append(f"+{left}", style="dim")
-            used += len(f"+{left}")
-            break
-        row.append(chip, style=key_style(key))
-        row.append(" ")
-        used += len(chip) + 1
-    row.append(" " * max(0, room - used))
-    row.append("▏", style="dim")
-    return row
+    more = extra or {}
+    chips = [(_chip(state, lane, msg) + more.get(msg, ""), key_style(key)) for msg, key in msgs]
+    return chip_track(row, chips, width)
 
 
 def _fifo_rows(
