@@ -222,9 +222,10 @@ def grade(
             progress(done, runs)
 
     if cluster is not None:
-        # A worker reads the lesson and the code itself, at the same absolute path.
+        # The lesson travels in each case; the code a worker reads itself, from the
+        # same absolute path.
         lesson_file = str(Path(sub.lesson_file).resolve())
-        cluster.check_readable([lesson_file, str(sub.code_file.resolve())])
+        cluster.check_readable([str(sub.code_file.resolve())])
         try:
             explored, failed = first_failure(
                 _tasks(sub, runs, seed, lesson_file), cluster.map, count
