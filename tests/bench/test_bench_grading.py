@@ -19,7 +19,7 @@ def test_the_row_compares_two_workers_with_one_on_the_same_runs() -> None:
 
 
 def test_sides_that_explored_different_runs_make_no_row(monkeypatch: pytest.MonkeyPatch) -> None:
-    explored = iter([(100.0, 6), (180.0, 5)])
+    explored = iter([(100.0, 6, 0.004), (180.0, 5, 0.004)])
     monkeypatch.setattr(bench.grading, "_runs_per_second", lambda *_: next(explored))
     with pytest.raises(SameWorkError, match="expected 6 cases explored, counted ours 5"):
         grading_scaling(6)

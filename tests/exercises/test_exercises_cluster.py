@@ -25,7 +25,11 @@ from tests.exercises.test_exercises import ROOT, solve, start
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install .[cluster]")
 
-pytestmark = pytest.mark.xdist_group("dask-cluster")  # one cluster for the whole module
+pytestmark = [
+    pytest.mark.xdist_group("dask-cluster"),  # one cluster for the whole module
+    # its HTTP server moves to another port when 8787 is taken (by anyone on the machine)
+    pytest.mark.filterwarnings("ignore:Port 8787 is already in use"),
+]
 
 RUNS = 12
 NAME = "idempotent-consumer"
