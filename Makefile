@@ -15,7 +15,7 @@ BIN    := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench,serve]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench,serve,cluster]'
 	touch $@
 
 run: $(BIN)/.installed
@@ -42,7 +42,7 @@ broker-stop:
 constraints:
 	rm -rf .venv-constraints
 	$(PYTHON) -m venv .venv-constraints
-	.venv-constraints/bin/python -m pip install --quiet -e '.[dev,bench,serve]'
+	.venv-constraints/bin/python -m pip install --quiet -e '.[dev,bench,serve,cluster]'
 	{ sed -n '1,3p' constraints.txt; .venv-constraints/bin/python -m pip freeze --exclude-editable \
 	  | grep -v '^evsim'; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 	rm -rf .venv-constraints

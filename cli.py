@@ -1198,6 +1198,13 @@ def exercise_grade(
         int | None, typer.Option(help="Worker processes (default: one per core).", min=1)
     ] = None,
     seed: Annotated[int | None, typer.Option(help="The seed the exploration derives from.")] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="Where the cases run: `local` (a process pool here) or dask://HOST:PORT"
+            " (a Dask scheduler; docs/exercises.md).",
+        ),
+    ] = "local",
 ) -> None:
     """Explore your code under random faults; write the first failure as counterexample.toml.
 
@@ -1206,10 +1213,12 @@ def exercise_grade(
     """
     import msgspec
 
+    from evsim.cluster import scheduler_address
     from evsim.grade import default_workers, grade_folder, submissions_in
     from simulator.errors import InputError
 
     try:
+        scheduler_address(executor)
         folders = submissions_in(path)
     except InputError as err:
         _fail(str(err))
@@ -1240,10 +1249,15 @@ def exercise_grade(
         if progress_bar is not None:
             with progress_bar:
                 grades = grade_folder(
-                    path, runs=runs, workers=workers, seed=seed, progress=on_progress
+                    path,
+                    runs=runs,
+                    workers=workers,
+                    seed=seed,
+                    progress=on_progress,
+                    executor=executor,
                 )
         else:
-            grades = grade_folder(path, runs=runs, workers=workers, seed=seed)
+            grades = grade_folder(path, runs=runs, workers=workers, seed=seed, executor=executor)
     except InputError as err:
         _fail(str(err))
     failed = any(g.verdict != "pass" for g in grades)
@@ -1283,7 +1297,11 @@ def _grade_lines(console: Console, g: Any) -> None:
             console.print(Text(f"  replay it: evsim play {ce.file}"))
             console.print(Text(f"  in the TUI: evsim view {ce.file}"))
     console.print(
-        Text(f"  {g.runs} of {g.runs_requested} runs, {g.workers} worker(s), {g.seconds:.1f} s"),
+        Text(
+            f"  {g.runs} of {g.runs_requested} runs, {g.workers} worker(s)"
+            + ("" if g.executor == "local" else f" on {g.executor}")
+            + f", {g.seconds:.1f} s"
+        ),
         style="dim",
     )
 

@@ -7,7 +7,8 @@ not installed" — never a made-up number), their ratio, the targets and a
 verdict computed from them. An anchor row also counts the work both sides did
 and refuses to exist when the counts differ. Anchors come from the optional
 ``bench`` extra: SimPy for the broker flow (``bench.broker_flow``), the
-``eventsourcing`` library for the event store (``bench.store``).
+``eventsourcing`` library for the event store (``bench.store``); exercise
+grading with two worker processes is measured beside one (``bench.grading``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench.broker_flow import w1_broker_flow, w1_scaling, w1_simulation
+from bench.grading import grading_scaling
 from bench.memory import w7_memory
 from bench.rows import (
     ANCHOR_NOT_INSTALLED,
@@ -31,6 +33,7 @@ __all__ = [
     "BenchRow",
     "SameWorkError",
     "event_store",
+    "grading_scaling",
     "queue_models",
     "run_all",
     "streaming",
@@ -272,6 +275,7 @@ def run_all(
         lambda: streaming(20_000 // scale),
         lambda: event_store(1_000_000 // scale),
         lambda: store_lesson(100_000 // scale),
+        lambda: grading_scaling(max(4, 4_000 // scale)),
     ]
     if views is not None:
         steps.append(lambda: views(200_000 // scale))

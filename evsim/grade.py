@@ -12,7 +12,9 @@
    (``simulator.lessons.explore``). They run in a process pool, one worker
    per core by default, and their results are read in case order, so the
    first failure — and everything reported — is the same with one worker or
-   many. The first failing case ends the exploration.
+   many. The first failing case ends the exploration. With ``executor``
+   ``dask://HOST:PORT`` the same cases run on a Dask cluster instead
+   (``evsim.cluster``), read in the same order, with the same results.
 3. **The counterexample.** The failing case is shrunk
    (``simulator.lessons.shrink``: drop faults, halve the workload, while it
    still fails) and written as ``counterexample.toml`` in the folder — a
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import msgspec
 
+from evsim.cluster import LOCAL, DaskCluster, scheduler_address
 from evsim.loader import load_book
 from simulator.errors import InputError
 from simulator.lessons.describe import describe, kind_of
@@ -101,7 +104,10 @@ class Grade(msgspec.Struct, frozen=True, kw_only=True):
     """One line: what passed, what broke, or what went wrong."""
     counterexample: Counterexample | None = None
     workers: int = 1
+    """Worker processes, or the cluster's worker threads."""
     seconds: float = 0.0
+    executor: str = LOCAL
+    """``local`` (a process pool here) or the ``dask://HOST:PORT`` the cases ran on."""
 
 
 # -- the determinism check ----------------------------------------------------------------------
@@ -130,10 +136,10 @@ def divergence(scenario: Scenario) -> str | None:
 # -- running cases ------------------------------------------------------------------------------
 
 
-def _tasks(sub: Submission, runs: int, seed: int) -> Iterator[CaseTask]:
+def _tasks(sub: Submission, runs: int, seed: int, file: str) -> Iterator[CaseTask]:
     menu = msgspec.json.encode(sub.exercise.spec.explore)
     for index in range(runs):
-        yield CaseTask(sub.lesson, sub.lesson_file, menu, seed, index)
+        yield CaseTask(sub.lesson, file, menu, seed, index)
 
 
 def _pool(workers: int) -> Executor:
@@ -158,8 +164,25 @@ def grade(
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     write: bool = True,
+    executor: str | DaskCluster = LOCAL,
 ) -> Grade:
-    """Grade the submission in ``folder`` (``InputError`` if it is not one)."""
+    """Grade the submission in ``folder`` (``InputError`` if it is not one).
+
+    ``executor``: ``local`` (a pool of ``workers`` processes), ``dask://HOST:PORT``
+    (connect for this grade), or a connection already open (``grade_folder``).
+    """
+    if isinstance(executor, str) and scheduler_address(executor) is not None:
+        with DaskCluster(executor) as connection:
+            return grade(
+                folder,
+                runs=runs,
+                workers=workers,
+                seed=seed,
+                progress=progress,
+                write=write,
+                executor=connection,
+            )
+    cluster = executor if isinstance(executor, DaskCluster) else None
     started = time.perf_counter()
     sub = submission(folder)
     spec = sub.exercise.spec
@@ -176,8 +199,9 @@ def grade(
             runs_requested=runs,
             seed=seed,
             detail=" ".join(detail.split()),
-            workers=workers,
+            workers=workers if cluster is None else cluster.threads,
             seconds=round(time.perf_counter() - started, 3),
+            executor=LOCAL if cluster is None else cluster.executor,
             **more,  # type: ignore[arg-type]
         )
 
@@ -197,21 +221,21 @@ def grade(
         if progress is not None:
             progress(done, runs)
 
-    pool = _pool(workers) if workers > 1 and runs > 1 else None
-    try:
-        mapper: Callable[..., Iterator[CaseResult]] = map
-        if pool is not None:
-            chunk = max(1, min(8, runs // (4 * workers)))
-
-            def mapper(
-                fn: Callable[[CaseTask], CaseResult], items: Iterable[CaseTask]
-            ) -> Iterator[CaseResult]:
-                return pool.map(fn, items, chunksize=chunk)
-
-        explored, failed = first_failure(_tasks(sub, runs, seed), mapper, count)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    if cluster is not None:
+        # The lesson travels in each case; the code a worker reads itself, from the
+        # same absolute path.
+        lesson_file = str(Path(sub.lesson_file).resolve())
+        cluster.check_readable([str(sub.code_file.resolve())])
+        try:
+            explored, failed = first_failure(
+                _tasks(sub, runs, seed, lesson_file), cluster.map, count
+            )
+        finally:
+            cluster.cancel()
+    else:
+        explored, failed = _explore_here(
+            _tasks(sub, runs, seed, sub.lesson_file), runs, workers, count
+        )
     if failed is None:
         return graded(
             "pass", explored, f"{explored} runs explored, no violation", deterministic=True
@@ -229,6 +253,27 @@ def grade(
         deterministic=True,
         counterexample=example,
     )
+
+
+def _explore_here(
+    tasks: Iterator[CaseTask], runs: int, workers: int, count: Callable[[CaseResult], None]
+) -> tuple[int, CaseResult | None]:
+    """The exploration on this machine: in this process, or a pool of ``workers``."""
+    pool = _pool(workers) if workers > 1 and runs > 1 else None
+    try:
+        mapper: Callable[..., Iterator[CaseResult]] = map
+        if pool is not None:
+            chunk = max(1, min(8, runs // (4 * workers)))
+
+            def mapper(
+                fn: Callable[[CaseTask], CaseResult], items: Iterable[CaseTask]
+            ) -> Iterator[CaseResult]:
+                return pool.map(fn, items, chunksize=chunk)
+
+        return first_failure(tasks, mapper, count)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fails(base: Scenario) -> Callable[[Scenario], bool]:
@@ -324,17 +369,45 @@ def grade_folder(
     seed: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     write: bool = True,
+    executor: str = LOCAL,
 ) -> list[Grade]:
-    """Grade every submission under ``root`` (or ``root`` itself), one after another."""
+    """Grade every submission under ``root`` (or ``root`` itself), one after another.
+
+    With ``dask://HOST:PORT``, one connection to the scheduler serves them all.
+    """
+    folders = submissions_in(root)
+    if scheduler_address(executor) is not None:
+        with DaskCluster(executor) as cluster:
+            return _grade_each(folders, runs, workers, seed, progress, write, cluster)
+    return _grade_each(folders, runs, workers, seed, progress, write, LOCAL)
+
+
+def _grade_each(
+    folders: list[Path],
+    runs: int | None,
+    workers: int,
+    seed: int | None,
+    progress: Callable[[str, int, int], None] | None,
+    write: bool,
+    executor: str | DaskCluster,
+) -> list[Grade]:
     grades = []
-    for folder in submissions_in(root):
+    for folder in folders:
 
         def step(done: int, total: int, name: str = folder.name) -> None:
             if progress is not None:
                 progress(name, done, total)
 
         grades.append(
-            grade(folder, runs=runs, workers=workers, seed=seed, progress=step, write=write)
+            grade(
+                folder,
+                runs=runs,
+                workers=workers,
+                seed=seed,
+                progress=step,
+                write=write,
+                executor=executor,
+            )
         )
     return grades
 

@@ -36,6 +36,7 @@ def test_a_tiny_run_gives_every_row_a_target_a_verdict_and_its_same_work_count()
         "w2.append.sqlite",
         "w3.rehydrate.sqlite",
         "w4.projection.sqlite",
+        "exploration.workers_2",
     } <= set(keys)
     for row in rows:
         assert row.verdict in ("met", "missed", "no target")
