@@ -141,7 +141,14 @@ class DaskCluster:
                 break
         while self._in_flight:
             future = self._in_flight.popleft()
-            result: CaseResult = future.result()
+            try:
+                result: CaseResult = future.result()
+            except (
+                Exception
+            ) as err:  # the cluster's failure (a lost worker, an import), not a case's
+                self.cancel()
+                what = " ".join(f"{type(err).__name__}: {err}".split())
+                raise self._error(f"a worker failed ({what})") from None
             following = next(pending, None)
             if following is not None:
                 self._submit(runner, following)

@@ -142,3 +142,18 @@ def test_the_dask_address_is_the_schedulers_tcp_address() -> None:
     assert scheduler_address("local") is None
     assert scheduler_address("dask://10.0.0.7:8786") == "tcp://10.0.0.7:8786"
     assert scheduler_address("dask://[::1]:8786") == "tcp://[::1]:8786"
+
+
+def _fails_on_the_worker(task: int) -> int:
+    raise RuntimeError(f"worker broke on case {task}")
+
+
+def test_a_worker_that_fails_is_one_line_naming_the_executor(executor: str) -> None:
+    from evsim.cluster import DaskCluster
+
+    with DaskCluster(executor) as cluster:
+        with pytest.raises(InputError) as caught:
+            list(cluster.map(_fails_on_the_worker, iter([1, 2, 3])))  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith(f"--executor {executor}") and "a worker failed" in message
+    assert "\n" not in message
