@@ -151,9 +151,8 @@ def _fails_on_the_worker(task: int) -> int:
 def test_a_worker_that_fails_is_one_line_naming_the_executor(executor: str) -> None:
     from evsim.cluster import DaskCluster
 
-    with DaskCluster(executor) as cluster:
-        with pytest.raises(InputError) as caught:
-            list(cluster.map(_fails_on_the_worker, iter([1, 2, 3])))  # type: ignore[arg-type]
+    with DaskCluster(executor) as cluster, pytest.raises(InputError) as caught:
+        list(cluster.map(_fails_on_the_worker, iter([1, 2, 3])))  # type: ignore[arg-type]
     message = str(caught.value)
     assert message.startswith(f"--executor {executor}") and "a worker failed" in message
     assert "\n" not in message
