@@ -150,6 +150,16 @@ def test_every_built_in_lesson_folds_with_no_generic_component(name: str) -> Non
     assert fold(initial_state(), records).others == {}
 
 
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_built_in_lessons_metrics_show_the_json_retries(name: str) -> None:
+    """The metrics panel's retries are the JSON's: retries performed, in every lesson."""
+    from simulator.lessons.summary import summarize
+
+    sim = Simulation(load_scenario(builtin_path(name)))
+    summary = summarize(sim)
+    assert build_index(sim.trace.records).final.retries == summary.retries
+
+
 def test_markers_step_through_faults_and_findings_in_order(records: list[Record]) -> None:
     index = build_index(records)
     player = Player(index)
