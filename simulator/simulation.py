@@ -9,6 +9,11 @@ timers such as auto-commit), at ``until_ms``, or when the trace reaches the
 scenario's ``max_records`` (a livelock would otherwise never end); then the checker adds its
 findings about lost messages — in a run cut short, messages still on their way count as in
 flight, not lost — and a ``RunFinished`` record closes the trace.
+
+A run given a spill file (``simulator.spill``) moves whole chunks of its
+older records to that file between two actions, so a trace larger than memory
+can be written; the records, their seqs and the digest are those of the same
+run held in memory.
 """
 
 from __future__ import annotations

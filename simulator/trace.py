@@ -1613,8 +1613,13 @@ class Trace(Sequence[Record]):
         return self.offset + len(self.tail)
 
     def __iter__(self) -> Iterator[Record]:
-        if self.spill is not None:
-            yield from self.spill
+        """Every record in seq order (of a trace that is still spilling: read by seq instead)."""
+        if self.spill is None:
+            return iter(self.tail)
+        return self._spilled_then_tail(self.spill)
+
+    def _spilled_then_tail(self, spill: SpillFile) -> Iterator[Record]:
+        yield from spill
         yield from self.tail
 
     @overload
