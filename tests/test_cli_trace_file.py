@@ -12,6 +12,7 @@ kills and races: ``tests/reliability/test_reliability_exports.py`` and
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import tempfile
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 import simulator.spill
 from cli import app
 from simulator.files import INCOMPLETE
+from simulator.scenario import builtin_names
 from simulator.spill import SpillFile
 
 runner = CliRunner()
@@ -146,3 +148,45 @@ def test_an_export_that_cannot_be_made_durable_is_one_line_and_leaves_nothing(
     assert len(lines) == 1, result.stderr
     assert "trace.jsonl: cannot write trace: No space left on device" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml"]
+
+
+def _tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every play spills, in chunks of 8 records: a short lesson spills many times.
+
+    Returns the sizes of the spills, as they happen."""
+    monkeypatch.setattr(simulator.spill, "SPILL_ABOVE_RECORDS", 0)
+    monkeypatch.setattr(simulator.spill, "SpillFile", functools.partial(SpillFile, chunk=8))
+    spilled: list[int] = []
+    spill = SpillFile.spill
+
+    def counting(self: SpillFile, records: list[object]) -> None:
+        spilled.append(len(records))
+        spill(self, records)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SpillFile, "spill", counting)
+    return spilled
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_every_lesson_played_with_its_trace_spilled_has_the_outcome_held_in_memory(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = runner.invoke(app, ["play", name, "--json"])
+    spills = _tiny_chunks(monkeypatch)
+    spilled = runner.invoke(app, ["play", name, "--json"])
+    assert "kept on disk" in spilled.stderr
+    assert (spilled.exit_code, spilled.stdout) == (held.exit_code, held.stdout)
+    assert spills or json.loads(held.stdout)["trace_records"] <= 8 * 8, "it never spilled"
+
+
+@pytest.mark.parametrize(
+    "name", ["auto-commit-replay", "rabbitmq-quorum-node-crash", "stream-changelog-restore"]
+)
+def test_a_lesson_played_with_its_timeline_and_its_trace_spilled_prints_the_same(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = runner.invoke(app, ["play", name])
+    spills = _tiny_chunks(monkeypatch)
+    spilled = runner.invoke(app, ["play", name])
+    assert (spilled.exit_code, spilled.stdout) == (held.exit_code, held.stdout)
+    assert spills, "it never spilled"
