@@ -194,3 +194,17 @@ def test_a_spill_that_cannot_be_written_says_why() -> None:
     with pytest.raises(SpillFailed) as failed:
         sim.run()
     assert failed.value.reason == "No space left on device"
+
+
+@pytest.mark.parametrize("cut", ["max_records = 500", "until_ms = 150"])
+def test_a_spilled_run_cut_short_ends_where_the_run_in_memory_ends(
+    cut: str, spill_file: io.BufferedRandom
+) -> None:
+    held = Simulation(scenario_from(f"{cut}\n{BIG}"))
+    held.run()
+    spilled = Simulation(scenario_from(f"{cut}\n{BIG}"), spill=SpillFile(spill_file, chunk=TINY))
+    spilled.run()
+    assert spilled.trace.offset > 0
+    assert spilled.finish_reason == held.finish_reason != "quiescent"
+    assert spilled.kernel.now_ms == held.kernel.now_ms
+    assert spilled.trace.digest() == held.trace.digest()
