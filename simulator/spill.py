@@ -34,7 +34,7 @@ from simulator.trace import Record, Trace, decode_lines, encode_lines
 __all__ = ["CACHED_CHUNKS", "CHUNK", "SPILL_ABOVE_RECORDS", "SpillFailed", "SpillFile"]
 
 CHUNK = Trace.CHUNK
-"""Records per chunk: the unit written to the file, indexed and read back (about 1.5 MB
+"""Records per chunk: the unit written to the file, indexed and read back (about 1.7 MB
 of JSON for the records of a broker flow)."""
 
 CACHED_CHUNKS = 4
