@@ -7,6 +7,7 @@ Heavy modules are imported inside the commands so ``evsim --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -301,7 +302,11 @@ def play(
         bool, typer.Option("--json", help="Print the outcome as one JSON object.")
     ] = False,
     export_trace: Annotated[
-        Path | None, typer.Option(help="Write the trace as JSON Lines to this file.")
+        Path | None,
+        typer.Option(
+            help="Write the trace as JSON Lines to this file, as the run goes (it appears"
+            " whole at the end)."
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Outcome only, no timeline.")
@@ -326,15 +331,21 @@ def play(
         ),
     ] = False,
 ) -> None:
-    """Play a scenario headless: predictions, timeline, outcome, expectations, answers."""
+    """Play a scenario headless: predictions, timeline, outcome, expectations, answers.
+
+    A run projected to write 2,000,000 trace records or more keeps the older
+    ones in a temporary file (under TMPDIR) while it goes, so its trace need
+    not fit in memory; with --export-trace the export file is that file.
+    """
     if until is not None and until < 0:
         _fail("--until: must not be negative")
     _check_seed(seed)
     spec = _load(scenario)
     _check_until(until, spec)
-    from simulator.errors import InputError
+    from simulator.errors import InputError, visible
     from simulator.lessons.summary import summarize
     from simulator.simulation import Simulation
+    from simulator.spill import SpillFailed
 
     source = _scenario_file(scenario, spec)
     protected = [p for p in (source,) if p is not None]
@@ -365,21 +376,91 @@ def play(
         from tui.headless import print_predictions
 
         print_predictions(_console(), spec, lang, answers)
-    try:  # the scenario's own code may not load, or may break determinism mid-run
-        sim = Simulation(spec, seed, until_ms=until, store_file=store_file)
-        if store_file is not None:
-            typer.echo(f"event store: {store_file.path}", err=True)
-        if json or quiet:
-            sim.run()
-        else:
-            from tui.headless import print_timeline
+    with contextlib.ExitStack() as files:  # the trace's file lives until the play is over
+        spill, pending = _trace_file(files, spec, export_trace, protected)
+        try:  # the scenario's own code may not load, or may break determinism mid-run
+            sim = Simulation(spec, seed, until_ms=until, store_file=store_file, spill=spill)
+            if store_file is not None:
+                typer.echo(f"event store: {store_file.path}", err=True)
+            if json or quiet:
+                sim.run()
+            else:
+                from tui.headless import print_timeline
 
-            print_timeline(_console(), spec, sim, lang)
-    except InputError as err:  # the store: refused, or failing while the run writes it
-        _fail(str(err))
-    summary = summarize(sim)
+                print_timeline(_console(), spec, sim, lang)
+            summary = summarize(sim)
+            if pending is not None:
+                sim.trace.finish_file()
+                _commit_export(pending)
+        except InputError as err:  # the store: refused, or failing while the run writes it
+            _fail(str(err))
+        except SpillFailed as err:  # the trace's file, as the run writes it
+            where = "the trace's temporary file" if export_trace is None else str(export_trace)
+            _fail(f"{visible(where)}: cannot write trace: {err.reason}")
+        _after_play(spec, sim, summary, answers, json, lang, svg_at_beats, protected)
+        _say_if_cut(summary.finished, spec)
+        raise typer.Exit(0 if summary.ok else 1)
+
+
+def _trace_file(
+    files: contextlib.ExitStack, spec: Scenario, export_trace: Path | None, protected: list[Path]
+) -> tuple[Any, Any]:
+    """The spill file a play's trace goes to as the run goes, and the export it becomes.
+
+    With ``--export-trace``: the temporary file beside the target, renamed into
+    place once the trace is whole (removed if the play fails). Without, for a run
+    projected to write ``SPILL_ABOVE_RECORDS`` records or more: an anonymous
+    temporary file, gone when the play ends. Otherwise none: the trace stays in memory.
+    """
+    from simulator.errors import InputError, visible
+    from simulator.files import writing_beside
+    from simulator.scenario.validation import projected_records
+    from simulator.spill import SPILL_ABOVE_RECORDS, SpillFile
+
     if export_trace is not None:
-        _export(sim, export_trace, protected)
+        try:
+            pending = files.enter_context(
+                writing_beside(export_trace, protected=protected, what="a trace export")
+            )
+        except InputError as err:
+            _fail(str(err))
+        except OSError as err:
+            _fail(f"{visible(str(export_trace))}: cannot write trace: {err.strerror or err}")
+        return SpillFile(pending.out), pending
+    if projected_records(spec) < SPILL_ABOVE_RECORDS:
+        return None, None
+    import tempfile
+
+    try:
+        # Closed (and so removed) by the ExitStack when the play ends.
+        out = files.enter_context(tempfile.TemporaryFile(prefix="evsim-trace-"))  # noqa: SIM115
+    except OSError as err:
+        _fail(f"the trace's temporary file: cannot create it: {err.strerror or err}")
+    typer.echo("trace: kept on disk as the run goes (a temporary file)", err=True)
+    return SpillFile(out), None
+
+
+def _commit_export(pending: Any) -> None:
+    """Put a whole trace export at its target (``--export-trace``)."""
+    from simulator.errors import visible
+
+    try:
+        pending.commit()
+    except OSError as err:
+        _fail(f"{visible(str(pending.target))}: cannot write trace: {err.strerror or err}")
+
+
+def _after_play(
+    spec: Scenario,
+    sim: Any,
+    summary: Any,
+    answers: list[int],
+    json: bool,
+    lang: str,
+    svg_at_beats: Path | None,
+    protected: list[Path],
+) -> None:
+    """What ``play`` shows once the run is over: screenshots, outcome, predictions judged."""
     if svg_at_beats is not None:
         _svg_at_beats(spec, svg_at_beats, lang, protected)
     if json:
@@ -396,8 +477,6 @@ def play(
 
             results = check_predictions(spec, summary, answers, sim)
             print_prediction_results(_console(), results, lang)
-    _say_if_cut(summary.finished, spec)
-    raise typer.Exit(0 if summary.ok else 1)
 
 
 def _store_file(spec: Scenario, reuse: bool) -> Any:
@@ -545,13 +624,6 @@ def _check_listen(host: str, port: int) -> None:
             probe.bind(address)
         except OSError as err:
             _fail(f"--port: cannot listen on {visible(host)}:{port}: {err.strerror or err}")
-
-
-def _export(sim: object, path: Path, protected: list[Path]) -> None:
-    from simulator.simulation import Simulation
-
-    assert isinstance(sim, Simulation)
-    _write_trace(sim.trace, path, protected)
 
 
 def _write_trace(trace: object, path: Path, protected: list[Path]) -> None:

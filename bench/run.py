@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.broker_flow import w1_broker_flow, w1_scaling, w1_simulation
 from bench.grading import grading_scaling
-from bench.memory import w7_memory
+from bench.memory import w7_memory, w7_spilled
 from bench.rows import (
     ANCHOR_NOT_INSTALLED,
     BenchRow,
@@ -41,6 +41,7 @@ __all__ = [
     "w1_scaling",
     "w1_simulation",
     "w7_memory",
+    "w7_spilled",
 ]
 
 
@@ -271,6 +272,7 @@ def run_all(
         lambda: w1_broker_flow(200_000 // scale, 0),
         lambda: w1_scaling(small_run, 1_000_000 // scale),
         lambda: w7_memory(200_000 // scale),
+        lambda: w7_spilled(200_000 // scale),
         lambda: queue_models(200_000 // scale),
         lambda: streaming(20_000 // scale),
         lambda: event_store(1_000_000 // scale),

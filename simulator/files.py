@@ -31,11 +31,13 @@ from simulator.errors import InputError
 
 __all__ = [
     "INCOMPLETE",
+    "PendingFile",
     "file_kind",
     "open_regular",
     "refuse_overwriting",
     "same_file",
     "write_atomically",
+    "writing_beside",
 ]
 
 INCOMPLETE = ".evsim-incomplete-"
@@ -120,26 +122,73 @@ def refuse_overwriting(target: Path, protected: Iterable[str | Path], what: str)
 
 @contextmanager
 def _temporary_beside(target: Path) -> Iterator[tuple[BinaryIO, Path]]:
-    """A new file in ``target``'s folder, removed again unless the caller moved it."""
+    """A new file in ``target``'s folder (open to write and read back), removed again
+    unless the caller moved it."""
     stem = f"{target.name}{INCOMPLETE}{os.getpid()}"
     for attempt in range(100):
         temp = target.with_name(stem if attempt == 0 else f"{stem}-{attempt}")
         try:
             # Mode 0o666 minus the umask, like any file the user creates; O_EXCL: never
             # someone else's file, never through a symlink.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
             break
         except FileExistsError:
             continue
     else:
         raise FileExistsError(f"{target}: too many {INCOMPLETE}files beside it")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "w+b") as out:
             yield out, temp
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+
+
+class PendingFile:
+    """A file being written beside its target; ``commit`` renames it over the target."""
+
+    def __init__(
+        self, out: BinaryIO, temp: Path, target: Path, protected: list[str | Path], what: str
+    ) -> None:
+        self.out = out
+        """Open to write (and read back what was written: a spilled trace does)."""
+        self.temp = temp
+        self.target = target
+        self._protected = protected
+        self._what = what
+        self.committed = False
+
+    def commit(self) -> None:
+        """Make the file durable and put it at the target, whole (the target checked again:
+        a long run gave it time to change)."""
+        refuse_overwriting(self.target, self._protected, self._what)
+        self.out.flush()
+        os.fsync(self.out.fileno())
+        os.replace(self.temp, self.target)
+        self.committed = True
+
+
+@contextmanager
+def writing_beside(
+    target: Path, *, protected: Iterable[str | Path] = (), what: str
+) -> Iterator[PendingFile]:
+    """A file to write ``target`` through, for a writer that produces it over a long time.
+
+    ``target`` is refused up front as ``write_atomically`` refuses it; the file
+    is ``NAME.evsim-incomplete-PID`` beside it until ``commit`` renames it into
+    place, and it is removed if the block ends without a commit, by an error or not.
+    """
+    keep = list(protected)
+    refuse_overwriting(target, keep, what)
+    with _temporary_beside(target) as (out, temp):
+        pending = PendingFile(out, temp, target, keep, what)
+        try:
+            yield pending
+        finally:
+            if not pending.committed:
+                with contextlib.suppress(OSError):
+                    temp.unlink()
 
 
 def write_atomically(
@@ -151,10 +200,7 @@ def write_atomically(
     what it would have held: ``"a trace export"``) and ``OSError`` when the
     writing itself fails; either way nothing new is left at ``target``.
     """
-    refuse_overwriting(target, protected, what)
-    with _temporary_beside(target) as (out, temp):
+    with writing_beside(target, protected=protected, what=what) as pending:
         for chunk in chunks:
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-        os.replace(temp, target)
+            pending.out.write(chunk)
+        pending.commit()

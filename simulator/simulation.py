@@ -9,6 +9,11 @@ timers such as auto-commit), at ``until_ms``, or when the trace reaches the
 scenario's ``max_records`` (a livelock would otherwise never end); then the checker adds its
 findings about lost messages — in a run cut short, messages still on their way count as in
 flight, not lost — and a ``RunFinished`` record closes the trace.
+
+A run given a spill file (``simulator.spill``) moves whole chunks of its
+older records to that file between two actions, so a trace larger than memory
+can be written; the records, their seqs and the digest are those of the same
+run held in memory.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import gc
 import heapq
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from simulator.checker import Checker
@@ -37,11 +42,16 @@ if TYPE_CHECKING:
     from simulator.cqrs.event_log import StoreFile
     from simulator.cqrs.model import CqrsModel
     from simulator.runtime import Runtime
+    from simulator.spill import SpillFile
     from simulator.usercode.port import CodeBook, CodeHost
 
 __all__ = ["Simulation"]
 
 R = TypeVar("R", bound=Record)
+
+SPILL_EVERY_CHUNKS = 8
+"""With a spill file, the run stops to spill whenever this many chunks of records are in
+memory, and keeps the newest chunk (the records the run reads back most)."""
 
 
 def _user_code(scenario: Scenario, book: CodeBook | None) -> UserCode:
@@ -89,16 +99,26 @@ class Simulation:
         until_ms: int | None = None,
         store_file: StoreFile | None = None,
         code: CodeBook | None = None,
+        spill: SpillFile | None = None,
     ) -> None:
         """``store_file``: where a ``backend = "sqlite"`` store is written (``evsim play``
-        passes one); without it the run keeps its log in memory and writes no file."""
+        passes one); without it the run keeps its log in memory and writes no file.
+
+        ``spill``: a file the trace moves its older records to as the run goes
+        (``simulator.spill``), for a run whose trace would not fit in memory;
+        the run and its trace are the same either way."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.until_ms = until_ms if until_ms is not None else scenario.until_ms
         self.kernel = Kernel()
         self.rng = SeedSequence(self.seed)
-        self.trace = Trace()
-        self._records = self.trace.records
+        self.trace = Trace(spill=spill)
+        self._records = self.trace.tail
+        """The records in memory, appended to in place: seq ``_offset`` onwards."""
+        self._offset = 0
+        """How many records have been spilled (``trace.offset``): 0 for a trace in memory."""
+        self._by_seq: Sequence[Record] = self.trace.tail if spill is None else self.trace
+        """What ``records`` hands out: the list itself while the whole trace is in it."""
         self.finished = False
         self.finish_reason = ""
         self._settle_deadline: int | None = None
@@ -184,24 +204,31 @@ class Simulation:
             for rec in recs:
                 append(rec)
                 observe(rec)
-        if len(records) != expected or records[-1].seq != expected - 1:
+        if len(records) != expected or records[-1].seq != self._offset + expected - 1:
             raise RuntimeError("record_all: the seqs of a batch must follow the trace")
 
     @property
-    def records(self) -> list[Record]:
-        """The trace so far (``records[seq]``)."""
-        return self.trace.records
+    def records(self) -> Sequence[Record]:
+        """The trace so far (``records[seq]``): a live view; its length is ``next_seq``."""
+        return self._by_seq
 
     @property
     def next_seq(self) -> int:
         """The seq the next record will get."""
-        return len(self._records)
+        return self._offset + len(self._records)
+
+    def _spill_finished(self) -> None:
+        """Move the older records to the spill file, if the run has one and enough of them."""
+        spill = self.trace.spill
+        if spill is not None and len(self._records) >= SPILL_EVERY_CHUNKS * spill.chunk:
+            self.trace.spill_finished(spill.chunk)
+            self._offset = self.trace.offset
 
     def emit(self, cls: type[Any], component: str, cause_seq: int | None, **fields: Any) -> Any:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
         records = self._records
         rec = cls(
-            seq=len(records),
+            seq=self._offset + len(records),
             at=self.kernel.now_ms,
             component=component,
             cause_seq=cause_seq,
@@ -285,7 +312,7 @@ class Simulation:
             kernel.now_ms = max(kernel.now_ms, self.until_ms)
             self._finish("until")
             return
-        if len(self._records) >= self.scenario.max_records:
+        if self._offset + len(self._records) >= self.scenario.max_records:
             self._finish("max_records")
             return
         if kernel.quiescent:
@@ -311,7 +338,12 @@ class Simulation:
         self.finish_reason = reason
 
     def step(self) -> list[Record]:
-        """Advance until at least one record is written (or the run ends); return them."""
+        """Advance until at least one record is written (or the run ends); return them.
+
+        A spilled trace spills before the step, so what the last step returned
+        is what leaves memory, not what this one returns.
+        """
+        self._spill_finished()
         records = self._records
         start = len(records)
         while not self.finished and len(records) == start:
@@ -347,45 +379,60 @@ class Simulation:
         """
         gc.freeze()
         try:
-            self._run(sys.maxsize if records is None else len(self._records) + records)
+            self._run(sys.maxsize if records is None else self.next_seq + records)
         finally:
             gc.unfreeze()
 
     def _run(self, stop_at: int) -> None:
+        """Play until the trace holds ``stop_at`` records or the run ends.
+
+        The inner loop counts records in memory only (``len`` of the list it
+        appends to): it pauses at ``stop_at`` or, with a spill file, once
+        ``SPILL_EVERY_CHUNKS`` chunks are in memory; the outer loop spills and goes on.
+        """
         kernel = self.kernel
         agenda = kernel._agenda
         records = self._records
         pop = heapq.heappop
         until = self.until_ms if self.until_ms is not None else sys.maxsize
         max_records = self.scenario.max_records
+        spill = self.trace.spill
+        spill_every = sys.maxsize if spill is None else SPILL_EVERY_CHUNKS * spill.chunk
         advance = self._advance
-        while not self.finished:
-            written = len(records)
-            if written >= stop_at:
+        while True:
+            offset = self._offset
+            pause = min(stop_at - offset, spill_every)
+            room = max_records - offset
+            while not self.finished:
+                written = len(records)
+                if written >= pause:
+                    break
+                if (
+                    agenda
+                    and agenda[0][0] <= until
+                    and written < room
+                    and kernel._work_pending != kernel._cancelled_work
+                ):
+                    self._settle_deadline = None
+                    at_ms, _, background, action, arg = pop(agenda)
+                    if not background:
+                        kernel._work_pending -= 1
+                    kernel.now_ms = at_ms
+                    action(arg)
+                else:
+                    advance()
+            if self.finished or offset + len(records) >= stop_at:
                 return
-            if (
-                agenda
-                and agenda[0][0] <= until
-                and written < max_records
-                and kernel._work_pending != kernel._cancelled_work
-            ):
-                self._settle_deadline = None
-                at_ms, _, background, action, arg = pop(agenda)
-                if not background:
-                    kernel._work_pending -= 1
-                kernel.now_ms = at_ms
-                action(arg)
-            else:
-                advance()
+            self._spill_finished()
 
     def __iter__(self) -> Iterator[Record]:
         """Every record, the ones already written first, running the simulation as needed."""
-        i = 0
+        seq = 0
+        trace = self.trace
         while True:
-            records = self._records
-            while i < len(records):
-                yield records[i]
-                i += 1
+            while seq < self.next_seq:
+                yield trace[seq]  # by seq: between two yields the caller may run a slice
+                seq += 1
             if self.finished:
                 return
             self.step()

@@ -15,10 +15,13 @@ the ``trace_digest`` that ``evsim play --json`` prints.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from typing import Any, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Union, overload
 
 import msgspec
+
+if TYPE_CHECKING:
+    from simulator.spill import SpillFile
 
 __all__ = [
     "FAULT_TYPES",
@@ -30,7 +33,9 @@ __all__ = [
     "Trace",
     "TraceRecord",
     "XDeath",
+    "decode_lines",
     "decode_record",
+    "encode_lines",
     "encode_record",
 ]
 
@@ -1562,33 +1567,115 @@ def decode_record(line: bytes | str) -> Record:
     return record
 
 
-class Trace:
-    """An append-only list of records; ``records[seq]`` is the record with that seq."""
+def encode_lines(records: Sequence[Record]) -> bytes:
+    """Records as JSON Lines: one line each, every line ending in a newline."""
+    return _encoder.encode_lines(records)
 
-    __slots__ = ("records",)
 
-    _CHUNK = 8192
+def decode_lines(data: bytes) -> list[Record]:
+    """Records back from JSON Lines that evsim wrote (``encode_lines``): no checks beyond
+    the decoder's own, for the trace's own spill file, not for files a user hands in."""
+    records: list[Record] = _decoder.decode_lines(data)
+    return records
 
-    def __init__(self, records: Iterable[Record] = ()) -> None:
-        self.records: list[Record] = list(records)
+
+class Trace(Sequence[Record]):
+    """The records of a run in seq order: ``trace[seq]`` is the record with that seq.
+
+    A trace lives in memory, where ``records`` is the whole list, unless it is
+    given a spill file (``simulator.spill``): then whole chunks of its older
+    records move to that file as the run goes (``spill_finished``), and only
+    the newest ones, the ``tail`` from seq ``offset``, stay in memory; indexing,
+    ``len``, iteration, the export and the digest read through both, and
+    ``records`` refuses (a list of the tail would be read by the wrong seqs).
+    """
+
+    __slots__ = ("offset", "spill", "tail")
+
+    CHUNK = 8192
+    """Records per piece of the export, and per chunk of a spill file."""
+
+    def __init__(self, records: Iterable[Record] = (), *, spill: SpillFile | None = None) -> None:
+        self.tail: list[Record] = list(records)
+        """The records in memory, from seq ``offset`` on (all of them unless spilled)."""
+        self.offset = 0
+        """The seq of ``tail[0]``: how many records have moved to the spill file."""
+        self.spill = spill
+
+    @property
+    def records(self) -> list[Record]:
+        """The whole trace as a list (``records[seq]``), for a trace held in memory."""
+        if self.spill is not None:
+            raise RuntimeError("a spilled trace is read by seq (trace[seq]), not as a list")
+        return self.tail
 
     def __len__(self) -> int:
-        return len(self.records)
+        return self.offset + len(self.tail)
 
     def __iter__(self) -> Iterator[Record]:
-        return iter(self.records)
+        """Every record in seq order (of a trace that is still spilling: read by seq instead)."""
+        if self.spill is None:
+            return iter(self.tail)
+        return self._spilled_then_tail(self.spill)
 
-    def __getitem__(self, seq: int) -> Record:
-        return self.records[seq]
+    def _spilled_then_tail(self, spill: SpillFile) -> Iterator[Record]:
+        yield from spill
+        yield from self.tail
+
+    @overload
+    def __getitem__(self, seq: int) -> Record: ...
+
+    @overload
+    def __getitem__(self, seq: slice) -> list[Record]: ...
+
+    def __getitem__(self, seq: int | slice) -> Record | list[Record]:
+        if self.spill is None:
+            return self.tail[seq]
+        if isinstance(seq, slice):
+            return [self[i] for i in range(*seq.indices(len(self)))]
+        if seq < 0:
+            seq += len(self)
+        if seq >= self.offset:
+            return self.tail[seq - self.offset]
+        if seq < 0:
+            raise IndexError("trace index out of range")
+        return self.spill.record(seq)
+
+    def spill_finished(self, keep: int) -> None:
+        """Move the older records to the spill file in whole chunks, keeping ``keep`` or more.
+
+        The tail list stays the same object (its head is deleted in place), so
+        whoever appends to it keeps appending to the trace.
+        """
+        spill = self.spill
+        if spill is None:
+            return
+        tail = self.tail
+        move = (len(tail) - keep) // spill.chunk * spill.chunk
+        if move <= 0:
+            return
+        spill.spill(tail[:move])
+        del tail[:move]
+        self.offset += move
+
+    def finish_file(self) -> None:
+        """Write the records still in memory to the spill file too: it then holds the export."""
+        if self.spill is None:
+            raise RuntimeError("finish_file: the trace has no spill file")
+        self.spill.finish(self.tail)
 
     def jsonl_chunks(self) -> Iterator[bytes]:
         """The JSON Lines export, in chunks (each record one line, ending in a newline)."""
-        records = self.records
-        for start in range(0, len(records), self._CHUNK):
-            yield _encoder.encode_lines(records[start : start + self._CHUNK])
+        if self.spill is not None:
+            yield from self.spill.chunks_of_bytes()
+        records = self.tail
+        for start in range(0, len(records), self.CHUNK):
+            yield _encoder.encode_lines(records[start : start + self.CHUNK])
 
     def digest(self) -> str:
         """SHA-256 (hex) of the JSON Lines export."""
+        if self.spill is not None:
+            return self.spill.digest(self.tail)
         h = hashlib.sha256()
         for chunk in self.jsonl_chunks():
             h.update(chunk)
@@ -1607,7 +1694,7 @@ class Trace:
         round in a circle. The walk visits each record once and stops where it would
         come round again, returning that record's seq (None when the chain ended).
         """
-        records = self.records
+        records: Sequence[Record] = self.tail if self.spill is None else self
         chain: list[Record] = []
         seen = {seq}
         cause = records[seq].cause_seq

@@ -31,6 +31,7 @@ def test_a_tiny_run_gives_every_row_a_target_a_verdict_and_its_same_work_count()
         "w1.scaling",
         "w7.process",
         "w7.trace",
+        "w7.spilled",
         "queues.rabbitmq",
         "w2.append.memory",
         "w2.append.sqlite",

@@ -8,10 +8,12 @@ it is, and it is a byte prefix of the export — every complete line decodes,
 seqs run 0, 1, 2 … without a gap, at most the last line is cut, and
 ``load_trace`` plays it up to there with a warning.
 
-The kill is not timed by the wall clock (a busy machine would miss the write
-window): each run's own bootstrap code wraps the writer so the process
-SIGKILLs itself after handing over exactly ``k`` chunks of the trace, for
-several ``k``, and once right after the rename.
+The export is written as the run goes (``simulator.spill``: whole chunks of
+records leave memory for the file, the rest follows at the end). The kill is
+not timed by the wall clock (a busy machine would miss the write window):
+each run's own bootstrap code wraps the writer so the process SIGKILLs itself
+after writing exactly ``k`` chunks of the trace, for several ``k``, once the
+file is whole but not yet renamed, and once right after the rename.
 
 (The SQLite event store's own hard-kill test is ``tests/store/test_store_hard_kill.py``;
 ``EVSIM_RELIABILITY_SCALE`` raises its cycle count in the dedicated run.)
@@ -62,43 +64,36 @@ rate_per_s = 10000
 
 EXPORT_HOOK = """
 import os, signal, sys
-from simulator.trace import Trace
+from simulator.spill import SpillFile
 
-_chunks, _digest = Trace.jsonl_chunks, Trace.digest
-_hashing = []
-
-
-def digest(self):
-    _hashing.append(True)
-    try:
-        return _digest(self)
-    finally:
-        _hashing.pop()
+_write, _finish = SpillFile._write, SpillFile.finish
+_written = [0]
 
 
-def jsonl_chunks(self):
-    if _hashing:  # the digest reads the export too; only the writer is interrupted
-        yield from _chunks(self)
-        return
-    for handed, chunk in enumerate(_chunks(self)):
-        if handed == {k}:
-            {action}
-        yield chunk
+def write(self, data):
+    if _written[0] == {k}:
+        {action}
+    _written[0] += 1
+    _write(self, data)
+
+
+def finish(self, tail):
+    _finish(self, tail)
     {at_end}
 
 
-Trace.digest, Trace.jsonl_chunks = digest, jsonl_chunks
+SpillFile._write, SpillFile.finish = write, finish
 """
 KILL = "os.kill(os.getpid(), signal.SIGKILL)"
 
 
 def kill_after(k: int) -> str:
-    """Bootstrap: SIGKILL once the writer has been handed ``k`` chunks (all: before the rename)."""
+    """Bootstrap: SIGKILL once the writer has written ``k`` chunks (all: before the rename)."""
     return EXPORT_HOOK.format(k=k, action=KILL, at_end=KILL)
 
 
 def pause_after(k: int) -> str:
-    """Bootstrap: print "paused" once ``k`` chunks are handed over, and wait for a line."""
+    """Bootstrap: print "paused" once ``k`` chunks are written, and wait for a line."""
     wait = 'print("paused", flush=True); sys.stdin.readline()'
     return EXPORT_HOOK.format(k=k, action=wait, at_end="pass")
 
@@ -131,7 +126,7 @@ def full_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
 
 def _chunks(full: bytes) -> int:
     lines = full.count(b"\n")
-    return -(-lines // 8192)  # Trace.jsonl_chunks: 8,192 records a chunk
+    return -(-lines // 8192)  # simulator.spill.CHUNK: 8,192 records a chunk
 
 
 def _check_partial(path: Path, full: bytes) -> bool:
