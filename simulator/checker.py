@@ -45,6 +45,7 @@ transaction counts only when the transaction commits.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
@@ -90,7 +91,89 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
-__all__ = ["Checker", "GroupBooks"]
+__all__ = ["Checker", "GroupBooks", "PerMessage"]
+
+
+class PerMessage:
+    """Message id → one number about it (a record's seq, a producer's index), or -1.
+
+    The checker books a few numbers for every message of the run; a run of a
+    million messages makes the per-message books the largest thing after the
+    trace. A dict costs about 50 bytes an entry, and a seq stored as an ``int``
+    object keeps 28 bytes more alive after the trace itself no longer needs
+    them (written to disk, say). An ``array`` indexed by the id holds the
+    number as 4 or 8 raw bytes. Message ids are small and dense (``m1``, ``m2``
+    … in send order), so the array has few holes; an id far past its end (a
+    live trace's foreign header) or negative goes to a dict instead, so any id
+    works.
+    """
+
+    __slots__ = ("far", "numbers")
+
+    def __init__(self, typecode: str = "q") -> None:
+        self.numbers = array(typecode)
+        """Indexed by message id; -1 where the message has no number."""
+        self.far: dict[int, int] = {}
+        """The ids the array does not reach."""
+
+    def __len__(self) -> int:
+        """Messages booked."""
+        return len(self.numbers) - self.numbers.count(-1) + len(self.far)
+
+    def __contains__(self, msg: int) -> bool:
+        return self.get(msg) >= 0
+
+    def get(self, msg: int) -> int:
+        """The number booked for ``msg``; -1 if none."""
+        numbers = self.numbers
+        if 0 <= msg < len(numbers):
+            return numbers[msg]
+        return self.far.get(msg, -1)
+
+    def add(self, msg: int, number: int) -> bool:
+        """Book ``number`` for ``msg`` unless it has one already; whether it was new.
+
+        The checker's hot paths book straight into ``numbers`` when ``msg`` is
+        within it and comes here otherwise (a method call per record costs time).
+        """
+        numbers = self.numbers
+        if not 0 <= msg < len(numbers) and not self._reach(msg):
+            if msg in self.far:
+                return False
+            self.far[msg] = number
+        elif numbers[msg] >= 0:
+            return False
+        else:
+            numbers[msg] = number
+        return True
+
+    def _reach(self, msg: int) -> bool:
+        """Grow the array to index ``msg`` if that keeps it dense; whether it does."""
+        numbers = self.numbers
+        have = len(numbers)
+        if msg < 0 or msg > 2 * have + 65536:
+            return False
+        grow = max(msg + 1 - have, have // 8 + 4096)  # amortised, with little slack at the end
+        numbers.frombytes(b"\xff" * (grow * numbers.itemsize))  # all ones: -1
+        return True
+
+    def in_seq_order(self, unless: PerMessage) -> list[tuple[int, int]]:
+        """(msg, number) for every message booked here and not in ``unless``, by number.
+
+        For books of seqs, that is the order the messages were booked in (the
+        trace's order), which a dict would have kept.
+        """
+        theirs = unless.numbers
+        n = len(theirs)
+        far = unless.far
+        left = [
+            (number, msg)
+            for msg, number in enumerate(self.numbers)
+            if number >= 0 and not (msg < n and theirs[msg] >= 0) and msg not in far
+        ]
+        left.extend((number, msg) for msg, number in self.far.items() if msg not in unless)
+        left.sort()
+        return [(msg, number) for number, msg in left]
 
 
 class GroupBooks:
@@ -134,7 +217,8 @@ class GroupBooks:
         self.dropped_unacknowledged = 0
         self.deduplicated = 0
         self.in_flight = 0
-        self.first_processed: dict[int, int] = {}
+        self.first_processed = PerMessage()
+        """Message → seq of its first Processed by this group (booked once it counts)."""
         self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
         """(producer, key) → (highest key sequence processed, seq of that Processed)."""
         self.last_delivered: dict[int, int] | None = None
@@ -181,13 +265,16 @@ class Checker:
         self.retries = 0
         """Retries performed, settled by ``finish``."""
         self.rebalances = 0
-        self._acked: dict[int, int] = {}
+        self._acked = PerMessage()
         """Message id → seq of its first Acked record."""
-        self._unacknowledged: dict[int, int] = {}
+        self._unacknowledged = PerMessage()
         """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
-        self._first_produced: dict[int, Produced] = {}
-        """Message id → the record of its first hand-over: its producer (whose order it is
-        in) and its key. One dict holding the record, not one per field."""
+        self._first_produced = PerMessage()
+        """Message id → seq of its first hand-over (``Produced``), whose key a finding names."""
+        self._producer_of = PerMessage("i")
+        """Message id → its producer (whose order it is in), as an index into ``_producers``."""
+        self._producers: list[str] = []
+        self._producer_index: dict[str, int] = {}
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
@@ -238,16 +325,34 @@ class Checker:
 
     def _produced(self, rec: Produced) -> None:
         self.produced += 1
-        self._first_produced.setdefault(rec.msg, rec)
+        msg = rec.msg
+        seqs = self._first_produced.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
+        elif not self._first_produced.add(msg, rec.seq):
+            return  # a resend: the first hand-over is booked
+        index = self._producer_index.get(rec.producer)
+        if index is None:
+            index = self._producer_index[rec.producer] = len(self._producers)
+            self._producers.append(rec.producer)
+        producers = self._producer_of.numbers
+        if 0 <= msg < len(producers):
+            producers[msg] = index
+        else:
+            self._producer_of.add(msg, index)
 
     def _acked_(self, rec: Acked) -> None:
-        if rec.msg not in self._acked:
+        msg = rec.msg
+        seqs = self._acked.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
             self.acked += 1
-            self._acked[rec.msg] = rec.seq
+        elif self._acked.add(msg, rec.seq):
+            self.acked += 1
         self._produce_settled(rec)
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
-        self._unacknowledged.setdefault(rec.msg, rec.seq)
+        self._unacknowledged.add(rec.msg, rec.seq)
 
     def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
         """An answer arrived: a resend still waiting out its backoff will not happen."""
@@ -278,11 +383,12 @@ class Checker:
         books.processed += 1
         first_processed = books.first_processed
         msg = rec.msg
-        first = first_processed.get(msg)
         emit = self.runtime.emit
-        if first is None:
-            first_processed[msg] = rec.seq
-        else:
+        seqs = first_processed.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
+        elif not first_processed.add(msg, rec.seq):
+            first = first_processed.get(msg)
             books.duplicates += 1
             emit(
                 DuplicateDetected,
@@ -295,8 +401,9 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            handed = self._first_produced.get(msg)
-            producer = "" if handed is None else handed.producer
+            producers = self._producer_of.numbers
+            index = producers[msg] if 0 <= msg < len(producers) else self._producer_of.get(msg)
+            producer = "" if index < 0 else self._producers[index]
             order = (producer, key)
             latest_per_key = books.latest_per_key
             latest = latest_per_key.get(order)
@@ -439,10 +546,8 @@ class Checker:
         self.retries = self.retry_books.performed(now)
         records = self.runtime.records
         for books in self.groups.values():
-            processed = books.first_processed
-            for msg, acked_seq in self._acked.items():
-                if msg in processed:
-                    continue  # the common case, decided before the record is looked up
+            # Only the messages this group never processed, in the order they were acked.
+            for msg, acked_seq in self._acked.in_seq_order(books.first_processed):
                 acked = records[acked_seq]
                 assert isinstance(acked, Acked)
                 if not self._meant_for(books, msg, acked.topic):
@@ -464,7 +569,7 @@ class Checker:
                     acked_seq=acked_seq,
                     reason=why,
                 )
-            for msg, sent_seq in self._unacknowledged.items():
+            for msg, sent_seq in self._unacknowledged.in_seq_order(books.first_processed):
                 sent = records[sent_seq]
                 assert isinstance(sent, SentUnacknowledged)
                 if msg in self._acked or not self._meant_for(books, msg, sent.topic):
@@ -488,8 +593,12 @@ class Checker:
                 )
 
     def _key_of(self, msg: int) -> str | None:
-        first = self._first_produced.get(msg)
-        return None if first is None else first.key
+        seq = self._first_produced.get(msg)
+        if seq < 0:
+            return None
+        produced = self.runtime.records[seq]
+        assert isinstance(produced, Produced)
+        return produced.key
 
     def _meant_for(self, books: GroupBooks, msg: int, topic: str) -> bool:
         """Whether ``books``' group should have processed ``msg`` and has not accounted for it."""
