@@ -45,11 +45,11 @@ transaction counts only when the transaction commits.
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from simulator.permessage import PerMessage
 from simulator.retries import RetryBooks
 from simulator.trace import (
     Acked,
@@ -91,89 +91,7 @@ from simulator.trace import (
 if TYPE_CHECKING:
     from simulator.runtime import Runtime
 
-__all__ = ["Checker", "GroupBooks", "PerMessage"]
-
-
-class PerMessage:
-    """Message id → one number about it (a record's seq, a producer's index), or -1.
-
-    The checker books a few numbers for every message of the run; a run of a
-    million messages makes the per-message books the largest thing after the
-    trace. A dict costs about 50 bytes an entry, and a seq stored as an ``int``
-    object keeps 28 bytes more alive after the trace itself no longer needs
-    them (written to disk, say). An ``array`` indexed by the id holds the
-    number as 4 or 8 raw bytes. Message ids are small and dense (``m1``, ``m2``
-    … in send order), so the array has few holes; an id far past its end (a
-    live trace's foreign header) or negative goes to a dict instead, so any id
-    works.
-    """
-
-    __slots__ = ("far", "numbers")
-
-    def __init__(self, typecode: str = "q") -> None:
-        self.numbers = array(typecode)
-        """Indexed by message id; -1 where the message has no number."""
-        self.far: dict[int, int] = {}
-        """The ids the array does not reach."""
-
-    def __len__(self) -> int:
-        """Messages booked."""
-        return len(self.numbers) - self.numbers.count(-1) + len(self.far)
-
-    def __contains__(self, msg: int) -> bool:
-        return self.get(msg) >= 0
-
-    def get(self, msg: int) -> int:
-        """The number booked for ``msg``; -1 if none."""
-        numbers = self.numbers
-        if 0 <= msg < len(numbers):
-            return numbers[msg]
-        return self.far.get(msg, -1)
-
-    def add(self, msg: int, number: int) -> bool:
-        """Book ``number`` for ``msg`` unless it has one already; whether it was new.
-
-        The checker's hot paths book straight into ``numbers`` when ``msg`` is
-        within it and comes here otherwise (a method call per record costs time).
-        """
-        numbers = self.numbers
-        if not 0 <= msg < len(numbers) and not self._reach(msg):
-            if msg in self.far:
-                return False
-            self.far[msg] = number
-        elif numbers[msg] >= 0:
-            return False
-        else:
-            numbers[msg] = number
-        return True
-
-    def _reach(self, msg: int) -> bool:
-        """Grow the array to index ``msg`` if that keeps it dense; whether it does."""
-        numbers = self.numbers
-        have = len(numbers)
-        if msg < 0 or msg > 2 * have + 65536:
-            return False
-        grow = max(msg + 1 - have, have // 8 + 4096)  # amortised, with little slack at the end
-        numbers.frombytes(b"\xff" * (grow * numbers.itemsize))  # all ones: -1
-        return True
-
-    def in_seq_order(self, unless: PerMessage) -> list[tuple[int, int]]:
-        """(msg, number) for every message booked here and not in ``unless``, by number.
-
-        For books of seqs, that is the order the messages were booked in (the
-        trace's order), which a dict would have kept.
-        """
-        theirs = unless.numbers
-        n = len(theirs)
-        far = unless.far
-        left = [
-            (number, msg)
-            for msg, number in enumerate(self.numbers)
-            if number >= 0 and not (msg < n and theirs[msg] >= 0) and msg not in far
-        ]
-        left.extend((number, msg) for msg, number in self.far.items() if msg not in unless)
-        left.sort()
-        return [(msg, number) for number, msg in left]
+__all__ = ["Checker", "GroupBooks"]
 
 
 class GroupBooks:
@@ -278,7 +196,12 @@ class Checker:
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
-        self._routed: dict[int, list[str]] = {}
+        self._routed = PerMessage("i")
+        """Message → the queues its exchange routed it to, as an index into ``_routes``."""
+        self._routes: list[tuple[str, ...]] = []
+        """Every distinct set of queues messages were routed to, once (thousands of
+        messages share a handful of routes)."""
+        self._route_index: dict[tuple[str, ...], int] = {}
         self._compacted: dict[int, int] = {}
         self._truncated: dict[int, tuple[int, str]] = {}
         """Message → (the record that removed it from a replica's log, why)."""
@@ -517,7 +440,13 @@ class Checker:
             self._truncated[msg] = (rec.seq, why)
 
     def _routed_to(self, rec: Routed) -> None:
-        self._routed.setdefault(rec.msg, []).extend(rec.queues)
+        before = self._routed.get(rec.msg)
+        queues = tuple(rec.queues) if before < 0 else (*self._routes[before], *rec.queues)
+        index = self._route_index.get(queues)
+        if index is None:
+            index = self._route_index[queues] = len(self._routes)
+            self._routes.append(queues)
+        self._routed.set(rec.msg, index)  # routed again (a dead letter, say): both routes count
 
     def _position_reset(self, rec: PositionReset) -> None:
         if rec.reason == "out_of_range":
@@ -605,7 +534,7 @@ class Checker:
         if topic != books.topic or msg in books.first_processed or msg in books.dead:
             return False
         routed = self._routed.get(msg)
-        if routed is not None and books.name not in routed:
+        if routed >= 0 and books.name not in self._routes[routed]:
             return False  # the exchange never sent it to this queue
         if (books.name, msg) in self._deduplicated:
             books.deduplicated += 1

@@ -1,8 +1,8 @@
-"""The checker's per-message books: an array by message id, any id still booked right."""
+"""Books per message id: an array by id, and any id still booked right."""
 
 from __future__ import annotations
 
-from simulator.checker import PerMessage
+from simulator.permessage import MessageFlags, PerMessage
 
 
 def test_a_message_is_booked_once_and_keeps_its_first_number() -> None:
@@ -35,3 +35,22 @@ def test_a_small_producer_table_holds_indexes() -> None:
     producers.add(4, 0)
     producers.add(70_000, 2)
     assert producers.get(4) == 0 and producers.get(70_000) == 2 and producers.get(5) == -1
+
+
+def test_flags_hold_any_id_and_only_those_added() -> None:
+    flags = MessageFlags()
+    for msg in (1, 10**12, -3, 9000):
+        flags.add(msg)
+    flags.add(1)
+    assert all(m in flags for m in (1, 10**12, -3, 9000))
+    assert not any(m in flags for m in (0, 2, 8999, 10**12 + 1, -2))
+    assert len(flags) == 4 and len(flags.flags) < 10**6
+
+
+def test_set_replaces_what_a_message_had() -> None:
+    books = PerMessage("i")
+    books.set(2, 5)
+    books.set(2, 6)
+    books.set(10**12, 1)
+    books.set(10**12, 3)
+    assert books.get(2) == 6 and books.get(10**12) == 3 and len(books) == 2
