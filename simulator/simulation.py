@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
-from simulator.messages import Message
+from simulator.messages import DetailedMessage, Message
 from simulator.models.registry import model
 from simulator.models.spec import BrokerModel
 from simulator.network import Network
@@ -273,7 +273,10 @@ class Simulation:
         if out is None:
             src = self._messages[source_id - 1]
             new_id = len(self._messages) + 1
-            out = Message(new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms)
+            # Detailed: the processor may mark it a tombstone or give it an event time.
+            out = DetailedMessage(
+                new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms
+            )
             self._messages.append(out)
             self._derived[key] = out
         return out

@@ -15,7 +15,7 @@ stream (so adding lateness never changes which keys were picked).
 
 from __future__ import annotations
 
-from simulator.messages import GeneratedMessage, Message
+from simulator.messages import DetailedMessage, GeneratedMessage, Message
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
 
@@ -80,12 +80,15 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
                     if key_seq == len(numbers):
                         numbers.append(key_seq)
                     key_seq = counted[key] = numbers[key_seq]
-                # m{i + 1} is the generator's i-th message: its value is built when read.
-                messages.append(
-                    GeneratedMessage(
-                        order, producer, key, key_seq, prefix, at_ms, False, event_time
+                if event_time is None:
+                    # m{i + 1} is the generator's i-th message: its value is built when read.
+                    messages.append(GeneratedMessage(order, producer, key, key_seq, prefix, at_ms))
+                else:
+                    messages.append(
+                        DetailedMessage(
+                            order, producer, key, key_seq, f"{prefix}{i}", at_ms, False, event_time
+                        )
                     )
-                )
             else:
                 value = f"{prefix}{i}"
                 planned.append((at_ms, order - 1, producer, key, value, False, event_time, None))
@@ -105,17 +108,12 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
             if key_seq == len(numbers):
                 numbers.append(key_seq)
             key_seq = seqs[key] = numbers[key_seq]
-        messages.append(
-            Message(
-                i,
-                producer,
-                key,
-                key_seq,
-                value,
-                at_ms,
-                tombstone,
-                event_time,
-                dedup_id,
+        if tombstone or event_time is not None or dedup_id is not None:
+            messages.append(
+                DetailedMessage(
+                    i, producer, key, key_seq, value, at_ms, tombstone, event_time, dedup_id
+                )
             )
-        )
+        else:
+            messages.append(Message(i, producer, key, key_seq, value, at_ms))
     return messages

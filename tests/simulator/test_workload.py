@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import scenario_from
 
-from simulator.messages import GeneratedMessage
+from simulator.messages import DetailedMessage, GeneratedMessage
 from simulator.rng import SeedSequence
 from simulator.workload import expand_workload
 
@@ -58,3 +58,21 @@ def test_every_message_with_one_key_sequence_shares_one_number() -> None:
     one = {m.key_seq: m for m in messages if m.key == first}
     other = {m.key_seq: m for m in messages if m.key == second}
     assert all(one[n].key_seq is other[n].key_seq for n in range(1, 301))
+
+
+LATE = """
+[[workload.generators]]
+producer = "checkout"
+count = 20
+event_time_skew_ms = 50
+"""
+
+
+def test_messages_with_details_keep_them_and_plain_ones_are_small() -> None:
+    explicit = EXPLICIT_FIRST.replace('value = "hello"', "event_time_ms = 0\ntombstone = true")
+    messages = expand_workload(scenario_from(TOPIC + explicit + ONE_GENERATOR), SeedSequence(1))
+    assert isinstance(messages[0], DetailedMessage) and messages[0].tombstone
+    assert not any(isinstance(m, DetailedMessage) for m in messages[1:])
+    late = expand_workload(scenario_from(TOPIC + LATE), SeedSequence(1))
+    assert all(isinstance(m, DetailedMessage) for m in late)
+    assert all(m.event_time is not None and m.value == f"v{m.id - 1}" for m in late)
