@@ -189,8 +189,12 @@ class Checker:
         """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
         self._first_produced = PerMessage()
         """Message id → seq of its first hand-over (``Produced``), whose key a finding names."""
+        self._first_producer = ""
+        """The first producer that handed over a message; its messages book no index
+        (most runs have one producer)."""
         self._producer_of = PerMessage("i")
-        """Message id → its producer (whose order it is in), as an index into ``_producers``."""
+        """Message id → its producer (whose order it is in), if not the first one, as an
+        index into ``_producers``."""
         self._producers: list[str] = []
         self._producer_index: dict[str, int] = {}
         self._pending: dict[str, list[Processed]] = {}
@@ -254,15 +258,19 @@ class Checker:
             seqs[msg] = rec.seq
         elif not self._first_produced.add(msg, rec.seq):
             return  # a resend: the first hand-over is booked
-        index = self._producer_index.get(rec.producer)
+        if rec.producer != self._first_producer:
+            self._book_producer(msg, rec.producer)
+
+    def _book_producer(self, msg: int, producer: str) -> None:
+        """``msg`` is the first from ``producer`` or from a producer other than the first."""
+        if not self._first_producer:
+            self._first_producer = producer
+            return
+        index = self._producer_index.get(producer)
         if index is None:
-            index = self._producer_index[rec.producer] = len(self._producers)
-            self._producers.append(rec.producer)
-        producers = self._producer_of.numbers
-        if 0 <= msg < len(producers):
-            producers[msg] = index
-        else:
-            self._producer_of.add(msg, index)
+            index = self._producer_index[producer] = len(self._producers)
+            self._producers.append(producer)
+        self._producer_of.set(msg, index)
 
     def _acked_(self, rec: Acked) -> None:
         msg = rec.msg
@@ -324,9 +332,14 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            producers = self._producer_of.numbers
-            index = producers[msg] if 0 <= msg < len(producers) else self._producer_of.get(msg)
-            producer = "" if index < 0 else self._producers[index]
+            handed = self._first_produced.numbers
+            if not (handed[msg] >= 0 if 0 <= msg < len(handed) else msg in self._first_produced):
+                producer = ""  # never handed to a producer in this trace
+            elif self._producers:  # more than one producer: which one
+                index = self._producer_of.get(msg)
+                producer = self._first_producer if index < 0 else self._producers[index]
+            else:
+                producer = self._first_producer
             order = (producer, key)
             latest_per_key = books.latest_per_key
             latest = latest_per_key.get(order)

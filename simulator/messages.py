@@ -39,19 +39,15 @@ class Message(msgspec.Struct, gc=False, eq=False):
     """The payload, as the sender wrote it (read it as ``value``)."""
     at_ms: int
 
+    tombstone = False
+    """A null value: on a compacted topic, a delete marker for its key. Not a field
+    here but a class attribute (a ``DetailedMessage`` has the field): every append
+    reads it, and a property would cost twice the time."""
+
     @property
     def value(self) -> str:
         """The payload."""
         return self.body
-
-    @property
-    def tombstone(self) -> bool:
-        """A null value: on a compacted topic, a delete marker for its key."""
-        return False
-
-    @tombstone.setter
-    def tombstone(self, value: bool) -> None:
-        self._plain("a tombstone")
 
     @property
     def event_time(self) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from simulator.permessage import MessageFlags, PerMessage
 
 
@@ -54,3 +56,22 @@ def test_set_replaces_what_a_message_had() -> None:
     books.set(10**12, 1)
     books.set(10**12, 3)
     assert books.get(2) == 6 and books.get(10**12) == 3 and len(books) == 2
+
+
+def test_in_seq_order_matches_a_plain_scan_of_the_books() -> None:
+    rng = random.Random(7)
+    for _ in range(50):
+        acked, processed = PerMessage(), PerMessage()
+        seqs = rng.sample(range(10**6), 400)
+        for seq in seqs:
+            acked.add(rng.randrange(300), seq)
+        for msg in rng.sample(range(320), rng.randrange(320)):
+            processed.add(msg, 1)
+        plain = sorted(
+            (
+                (seq, msg)
+                for msg, seq in enumerate(acked.numbers)
+                if seq >= 0 and msg not in processed
+            )
+        )
+        assert acked.in_seq_order(processed) == [(msg, seq) for seq, msg in plain]
