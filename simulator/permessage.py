@@ -30,7 +30,8 @@ def _dense(msg: int, have: int) -> bool:
 def _top_bytes(numbers: array[int]) -> bytes:
     """The most significant byte of every slot: 0xff where it holds a negative number."""
     size = numbers.itemsize
-    return numbers.tobytes()[size - 1 if byteorder == "little" else 0 :: size]
+    raw = memoryview(numbers).cast("B")  # no copy of the whole array: a byte per slot
+    return raw[size - 1 if byteorder == "little" else 0 :: size].tobytes()
 
 
 def _growth(msg: int, have: int) -> int:
