@@ -402,6 +402,9 @@ class Queue:
         batch.pending -= 1
         if batch.pending == 0 and batch.timer is not None:
             batch.timer.cancel()
+            # The cancelled timer stays in the kernel's agenda until its time, holding the
+            # batch: let the messages go now (the timer will never read them).
+            batch.entries.clear()
 
     # -- deleting and extending ----------------------------------------------------------------
 
