@@ -17,7 +17,7 @@ def test_a_plain_message_refuses_a_detail_instead_of_dropping_it() -> None:
     m = Message(7, "checkout", "k", 1, "hello", 40)
     with pytest.raises(AttributeError, match="read-only"):
         m.tombstone = True
-    with pytest.raises(AttributeError, match="m7 is a plain Message: .* an event time"):
+    with pytest.raises(AttributeError, match=r"m7 is a plain Message: .* an event time"):
         m.event_time_ms = 10
     with pytest.raises(AttributeError, match="a deduplication id"):
         m.dedup_id = "d-1"
