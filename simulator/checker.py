@@ -49,6 +49,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
+from simulator.permessage import PerMessage
 from simulator.retries import RetryBooks
 from simulator.trace import (
     Acked,
@@ -134,7 +135,8 @@ class GroupBooks:
         self.dropped_unacknowledged = 0
         self.deduplicated = 0
         self.in_flight = 0
-        self.first_processed: dict[int, int] = {}
+        self.first_processed = PerMessage()
+        """Message → seq of its first Processed by this group (booked once it counts)."""
         self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
         """(producer, key) → (highest key sequence processed, seq of that Processed)."""
         self.last_delivered: dict[int, int] | None = None
@@ -181,17 +183,29 @@ class Checker:
         self.retries = 0
         """Retries performed, settled by ``finish``."""
         self.rebalances = 0
-        self._acked: dict[int, int] = {}
+        self._acked = PerMessage()
         """Message id → seq of its first Acked record."""
-        self._unacknowledged: dict[int, int] = {}
+        self._unacknowledged = PerMessage()
         """Message id → seq of its SentUnacknowledged record (never acknowledged)."""
-        self._first_produced: dict[int, Produced] = {}
-        """Message id → the record of its first hand-over: its producer (whose order it is
-        in) and its key. One dict holding the record, not one per field."""
+        self._first_produced = PerMessage()
+        """Message id → seq of its first hand-over (``Produced``), whose key a finding names."""
+        self._first_producer = ""
+        """The first producer that handed over a message; its messages book no index
+        (most runs have one producer)."""
+        self._producer_of = PerMessage("i")
+        """Message id → its producer (whose order it is in), if not the first one, as an
+        index into ``_producers``."""
+        self._producers: list[str] = []
+        self._producer_index: dict[str, int] = {}
         self._pending: dict[str, list[Processed]] = {}
         self._crashes: dict[str, list[int]] = {}
         self._dropped: dict[int, int] = {}
-        self._routed: dict[int, list[str]] = {}
+        self._routed = PerMessage("i")
+        """Message → the queues its exchange routed it to, as an index into ``_routes``."""
+        self._routes: list[tuple[str, ...]] = []
+        """Every distinct set of queues messages were routed to, once (thousands of
+        messages share a handful of routes)."""
+        self._route_index: dict[tuple[str, ...], int] = {}
         self._compacted: dict[int, int] = {}
         self._truncated: dict[int, tuple[int, str]] = {}
         """Message → (the record that removed it from a replica's log, why)."""
@@ -238,16 +252,38 @@ class Checker:
 
     def _produced(self, rec: Produced) -> None:
         self.produced += 1
-        self._first_produced.setdefault(rec.msg, rec)
+        msg = rec.msg
+        seqs = self._first_produced.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
+        elif not self._first_produced.add(msg, rec.seq):
+            return  # a resend: the first hand-over is booked
+        if rec.producer != self._first_producer:
+            self._book_producer(msg, rec.producer)
+
+    def _book_producer(self, msg: int, producer: str) -> None:
+        """``msg`` is the first from ``producer`` or from a producer other than the first."""
+        if not self._first_producer:
+            self._first_producer = producer
+            return
+        index = self._producer_index.get(producer)
+        if index is None:
+            index = self._producer_index[producer] = len(self._producers)
+            self._producers.append(producer)
+        self._producer_of.set(msg, index)
 
     def _acked_(self, rec: Acked) -> None:
-        if rec.msg not in self._acked:
+        msg = rec.msg
+        seqs = self._acked.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
             self.acked += 1
-            self._acked[rec.msg] = rec.seq
+        elif self._acked.add(msg, rec.seq):
+            self.acked += 1
         self._produce_settled(rec)
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
-        self._unacknowledged.setdefault(rec.msg, rec.seq)
+        self._unacknowledged.add(rec.msg, rec.seq)
 
     def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
         """An answer arrived: a resend still waiting out its backoff will not happen."""
@@ -278,11 +314,12 @@ class Checker:
         books.processed += 1
         first_processed = books.first_processed
         msg = rec.msg
-        first = first_processed.get(msg)
         emit = self.runtime.emit
-        if first is None:
-            first_processed[msg] = rec.seq
-        else:
+        seqs = first_processed.numbers
+        if 0 <= msg < len(seqs) and seqs[msg] < 0:
+            seqs[msg] = rec.seq
+        elif not first_processed.add(msg, rec.seq):
+            first = first_processed.get(msg)
             books.duplicates += 1
             emit(
                 DuplicateDetected,
@@ -295,8 +332,14 @@ class Checker:
             )
         key = rec.key
         if key is not None:
-            handed = self._first_produced.get(msg)
-            producer = "" if handed is None else handed.producer
+            handed = self._first_produced.numbers
+            if not (handed[msg] >= 0 if 0 <= msg < len(handed) else msg in self._first_produced):
+                producer = ""  # never handed to a producer in this trace
+            elif self._producers:  # more than one producer: which one
+                index = self._producer_of.get(msg)
+                producer = self._first_producer if index < 0 else self._producers[index]
+            else:
+                producer = self._first_producer
             order = (producer, key)
             latest_per_key = books.latest_per_key
             latest = latest_per_key.get(order)
@@ -410,7 +453,13 @@ class Checker:
             self._truncated[msg] = (rec.seq, why)
 
     def _routed_to(self, rec: Routed) -> None:
-        self._routed.setdefault(rec.msg, []).extend(rec.queues)
+        before = self._routed.get(rec.msg)
+        queues = tuple(rec.queues) if before < 0 else (*self._routes[before], *rec.queues)
+        index = self._route_index.get(queues)
+        if index is None:
+            index = self._route_index[queues] = len(self._routes)
+            self._routes.append(queues)
+        self._routed.set(rec.msg, index)  # routed again (a dead letter, say): both routes count
 
     def _position_reset(self, rec: PositionReset) -> None:
         if rec.reason == "out_of_range":
@@ -439,10 +488,8 @@ class Checker:
         self.retries = self.retry_books.performed(now)
         records = self.runtime.records
         for books in self.groups.values():
-            processed = books.first_processed
-            for msg, acked_seq in self._acked.items():
-                if msg in processed:
-                    continue  # the common case, decided before the record is looked up
+            # Only the messages this group never processed, in the order they were acked.
+            for msg, acked_seq in self._acked.in_seq_order(books.first_processed):
                 acked = records[acked_seq]
                 assert isinstance(acked, Acked)
                 if not self._meant_for(books, msg, acked.topic):
@@ -464,7 +511,7 @@ class Checker:
                     acked_seq=acked_seq,
                     reason=why,
                 )
-            for msg, sent_seq in self._unacknowledged.items():
+            for msg, sent_seq in self._unacknowledged.in_seq_order(books.first_processed):
                 sent = records[sent_seq]
                 assert isinstance(sent, SentUnacknowledged)
                 if msg in self._acked or not self._meant_for(books, msg, sent.topic):
@@ -488,15 +535,19 @@ class Checker:
                 )
 
     def _key_of(self, msg: int) -> str | None:
-        first = self._first_produced.get(msg)
-        return None if first is None else first.key
+        seq = self._first_produced.get(msg)
+        if seq < 0:
+            return None
+        produced = self.runtime.records[seq]
+        assert isinstance(produced, Produced)
+        return produced.key
 
     def _meant_for(self, books: GroupBooks, msg: int, topic: str) -> bool:
         """Whether ``books``' group should have processed ``msg`` and has not accounted for it."""
         if topic != books.topic or msg in books.first_processed or msg in books.dead:
             return False
         routed = self._routed.get(msg)
-        if routed is not None and books.name not in routed:
+        if routed >= 0 and books.name not in self._routes[routed]:
             return False  # the exchange never sent it to this queue
         if (books.name, msg) in self._deduplicated:
             books.deduplicated += 1

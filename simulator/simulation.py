@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
-from simulator.messages import Message
+from simulator.messages import DetailedMessage, Message
 from simulator.models.registry import model
 from simulator.models.spec import BrokerModel
 from simulator.network import Network
@@ -163,9 +163,15 @@ class Simulation:
             self.cqrs = CqrsModel(self, store_file)
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
-        self._workload = expand_workload(scenario, self.rng)
-        self._messages.extend(self._workload)
-        self._next_message = 0
+        # The workload's messages, in send order, are _messages[_next_message:_workload_end]:
+        # one list of every message, not a second one of the workload.
+        self._next_message = len(self._messages)
+        workload = expand_workload(scenario, self.rng)
+        if self._messages:
+            self._messages.extend(workload)
+        else:
+            self._messages = workload  # no copy (a freed copy would still raise the peak)
+        self._workload_end = len(self._messages)
         self._feed()
         for crash in self.faults.timed_crashes():
             self.kernel.schedule(crash.at_ms or 0, self._timed_crash, crash)
@@ -244,8 +250,8 @@ class Simulation:
 
     def _feed(self, _: object = None) -> None:
         """Hand due messages to their producers, keeping one pending feed action."""
-        workload = self._workload
-        n = len(workload)
+        workload = self._messages
+        n = self._workload_end
         i = self._next_message
         now = self.kernel.now_ms
         send = self.broker.send
@@ -294,7 +300,10 @@ class Simulation:
         if out is None:
             src = self._messages[source_id - 1]
             new_id = len(self._messages) + 1
-            out = Message(new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms)
+            # Detailed: the processor may mark it a tombstone or give it an event time.
+            out = DetailedMessage(
+                new_id, src.producer, src.key, src.key_seq, src.value, self.kernel.now_ms
+            )
             self._messages.append(out)
             self._derived[key] = out
         return out

@@ -15,7 +15,7 @@ stream (so adding lateness never changes which keys were picked).
 
 from __future__ import annotations
 
-from simulator.messages import Message
+from simulator.messages import DetailedMessage, GeneratedMessage, Message
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
 
@@ -39,6 +39,9 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
     messages: list[Message] = []
     key_seqs: dict[str, dict[str, int]] = {}
     """Producer → key → the key sequence its last message of that key got."""
+    numbers = list(range(257))
+    """``numbers[n]`` is ``n``: one int object per key sequence, shared by every message
+    that has it (Python caches only those up to 256; a long run has far more)."""
     # One generator alone is already in send order: its messages are built as they are
     # drawn, without a plan to sort (the common shape of a large workload).
     direct = sources == 0 and len(scenario.workload.generators) == 1
@@ -73,10 +76,19 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
                 key_seq = 0
                 if key is not None:
                     counted = key_seqs.setdefault(producer, {})
-                    key_seq = counted[key] = counted.get(key, 0) + 1
-                messages.append(
-                    Message(order, producer, key, key_seq, f"{prefix}{i}", at_ms, False, event_time)
-                )
+                    key_seq = counted.get(key, 0) + 1
+                    if key_seq == len(numbers):
+                        numbers.append(key_seq)
+                    key_seq = counted[key] = numbers[key_seq]
+                if event_time is None:
+                    # m{i + 1} is the generator's i-th message: its value is built when read.
+                    messages.append(GeneratedMessage(order, producer, key, key_seq, prefix, at_ms))
+                else:
+                    messages.append(
+                        DetailedMessage(
+                            order, producer, key, key_seq, f"{prefix}{i}", at_ms, False, event_time
+                        )
+                    )
             else:
                 value = f"{prefix}{i}"
                 planned.append((at_ms, order - 1, producer, key, value, False, event_time, None))
@@ -93,18 +105,15 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
             if seqs is None:
                 seqs = key_seqs[producer] = {}
             key_seq = seqs.get(key, 0) + 1
-            seqs[key] = key_seq
-        messages.append(
-            Message(
-                i,
-                producer,
-                key,
-                key_seq,
-                value,
-                at_ms,
-                tombstone,
-                event_time,
-                dedup_id,
+            if key_seq == len(numbers):
+                numbers.append(key_seq)
+            key_seq = seqs[key] = numbers[key_seq]
+        if tombstone or event_time is not None or dedup_id is not None:
+            messages.append(
+                DetailedMessage(
+                    i, producer, key, key_seq, value, at_ms, tombstone, event_time, dedup_id
+                )
             )
-        )
+        else:
+            messages.append(Message(i, producer, key, key_seq, value, at_ms))
     return messages

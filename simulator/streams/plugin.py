@@ -79,7 +79,7 @@ def new_message(
     out = runtime.derived_message(source, label)
     out.key = key
     out.key_seq = 0
-    out.value = value
+    out.body = value
     out.tombstone = tombstone
     out.event_time_ms = out.at_ms if event_time_ms is None else event_time_ms
     return out

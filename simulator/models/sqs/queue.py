@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from simulator.messages import Message
 from simulator.models.sqs.settings import DEDUP_WINDOW_MS, queue_attributes, service_args
+from simulator.permessage import MessageFlags
 from simulator.scenario import Group as GroupSpec
 from simulator.trace import (
     DeadLettered,
@@ -144,7 +145,8 @@ class Queue:
         self.waiters: deque[Receive] = deque()
         self.dedup: dict[str, tuple[int, int]] = {}
         """FIFO: deduplication id → (first seen at, message id)."""
-        self._seen: dict[int, bool] = {}
+        self._seen = MessageFlags()
+        """The messages received at least once (a flag per message id, for the whole run)."""
         self._next_receipt = 0
         self.content_based = attrs.content_based_dedup
 
@@ -350,7 +352,7 @@ class Queue:
         entry.visible_at = self.runtime.kernel.now_ms + self.visibility_ms
         msg_id = entry.msg.id
         redelivered = msg_id in self._seen
-        self._seen[msg_id] = True
+        self._seen.add(msg_id)
         return entry, entry.receipt, redelivered
 
     # -- the visibility timeout ----------------------------------------------------------------
@@ -400,6 +402,9 @@ class Queue:
         batch.pending -= 1
         if batch.pending == 0 and batch.timer is not None:
             batch.timer.cancel()
+            # The cancelled timer stays in the kernel's agenda until its time, holding the
+            # batch: let the messages go now (the timer will never read them).
+            batch.entries.clear()
 
     # -- deleting and extending ----------------------------------------------------------------
 
