@@ -29,7 +29,9 @@ import msgspec
 
 from bench.broker_flow import w1_simulation
 from bench.rows import BenchRow, at_most, bench_row
+from simulator.errors import InputError
 from simulator.lessons.words import word
+from simulator.simulation import Simulation
 from tui.player import Player, build_index
 
 __all__ = ["w6_trace_file", "w6_views", "w8_startup"]
@@ -128,10 +130,29 @@ def w6_views(messages: int = 200_000, probes: int = 200, fresh_views: int = 3) -
     return rows
 
 
+def _w1_beyond_the_budget(messages: int) -> Simulation:
+    """W1 with more messages than a scenario file may ask for in memory (``[limits]``
+    refuses a run projected over 4 GiB, and ``max_records`` stops one at 10M records):
+    the same scenario, its count and record cap raised after validation. Only the bench
+    does this, to write a trace file bigger than the TUI may hold, until the core streams
+    its trace to disk."""
+    sim = w1_simulation(1, 0)
+    scenario = sim.scenario
+    generator = msgspec.structs.replace(scenario.workload.generators[0], count=messages)
+    workload = msgspec.structs.replace(scenario.workload, generators=[generator])
+    bigger = msgspec.structs.replace(
+        scenario, workload=workload, max_records=min(50_000_000, messages * 6 + 1_000)
+    )
+    return Simulation(bigger, 1)
+
+
 def w1_trace_file(messages: int, path: Path) -> int:
     """Write the W1 trace of ``messages`` messages to ``path`` as ``play --export-trace``
     does; returns its records (the run is dropped before anything is measured on it)."""
-    sim = w1_simulation(messages, 0)
+    try:
+        sim = w1_simulation(messages, 0)
+    except InputError:  # over the memory a scenario may ask for
+        sim = _w1_beyond_the_budget(messages)
     sim.run()
     with path.open("wb") as out:
         for chunk in sim.trace.jsonl_chunks():

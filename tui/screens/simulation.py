@@ -688,6 +688,12 @@ class SimulationScreen(Screen[None]):
         self._clock_ms += speed * elapsed * 1000
         records = player.index.records
         lo, hi = player.position, len(records)
+        # Gallop out from the cursor first: a frame moves a few records, and on a trace read
+        # from its file every record looked at may be a chunk to decode.
+        step = 1
+        while lo + step < hi and records[lo + step - 1].at <= self._clock_ms:
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
         while lo < hi:  # the first record later than the clock
             mid = (lo + hi) // 2
             if records[mid].at <= self._clock_ms:
