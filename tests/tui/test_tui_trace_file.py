@@ -20,9 +20,10 @@ from tui.app import EvsimApp
 from tui.player import Player, build_index
 from tui.runs import load_trace
 from tui.screens.dialogs import WhyDialog, why_chain
-from tui.screens.simulation import SimulationScreen
+from tui.screens.simulation import SimulationScreen, filter_seqs
 from tui.trace_file import CHECKPOINT_EVERY, CHUNK, FileIndexer
 from tui.widgets.sequence import SequenceView
+from tui.widgets.timeline import TraceLog
 
 Make = Callable[..., EvsimApp]
 
@@ -237,6 +238,9 @@ async def test_the_player_opens_a_big_file_and_every_panel_reads_through_the_ind
         await pilot.press("enter")
         assert isinstance(app.screen, WhyDialog) and app.screen.seq == finding
         await pilot.press("escape")
+        screen._apply_filter("kind:Crashed")
+        log = screen.query_one(TraceLog)
+        assert log.matching == filter_seqs(long_records, "kind:Crashed") != []
 
 
 async def test_a_seek_past_what_is_read_stops_there_and_says_so(
