@@ -263,6 +263,8 @@ class SimulationScreen(Screen[None]):
         self._given_records = records
         self._indexer = indexer
         """A trace file too big to hold: read through its index, the rest in the background."""
+        self._columns_known = 0
+        """Components the sequence view has columns for (a file's grow as it is read)."""
         self.from_file = records is not None or indexer is not None
         """Played from a trace file: its lesson (if known) narrates, nothing re-runs."""
         self._label = label or (scenario.name if scenario is not None else "trace")
@@ -455,14 +457,17 @@ class SimulationScreen(Screen[None]):
         indexer, run = self._indexer, self.run
         if indexer is None or run is None or run.index is not indexer.index:
             return
+        if indexer.done or len(run.index.first_kind) != self._columns_known:
+            # New components came up in what was read: the sequence view's columns follow.
+            self._columns_known = len(run.index.first_kind)
+            group_of = {name: c.group for name, c in run.index.final.consumers.items()}
+            self.query_one(SequenceView).set_run(
+                run.records, columns_of(run.index.first_kind), group_of
+            )
         if not indexer.done:
             self.refresh_view()
             return
         self.query_one(Scrubber).set_marks(run.index.faults, run.index.findings)
-        group_of = {name: c.group for name, c in run.index.final.consumers.items()}
-        self.query_one(SequenceView).set_run(
-            run.records, columns_of(run.index.first_kind), group_of
-        )
         self.refresh_view()
         problem = indexer.error or indexer.warning
         if problem is not None:
