@@ -549,7 +549,7 @@ def view(
 ) -> None:
     """Play an exported trace (JSON Lines) in the TUI, or run a scenario file in it."""
     from simulator.errors import InputError
-    from tui.runs import load_trace
+    from tui.runs import load_trace, read_through_index
 
     if trace.suffix == ".toml":  # a scenario (a counterexample the grader wrote …): run it
         from tui.app import EvsimApp
@@ -559,6 +559,24 @@ def view(
         ).run()
         return
 
+    if read_through_index(trace):  # too big to read whole: its head now, the rest behind
+        from tui.app import EvsimApp
+        from tui.trace_file import FileIndexer
+
+        try:
+            indexer = FileIndexer(trace)
+            indexer.head()
+        except InputError as err:
+            _fail(str(err))
+        app = EvsimApp(
+            trace_file=(indexer, trace.name),
+            presenter=presenter,
+            lang=lang,
+            motion=not no_animation,
+        )
+        app.run()
+        _tui_exit(app)
+        return
     try:
         records, warning = load_trace(trace)
     except InputError as err:
@@ -959,10 +977,11 @@ def bench(
 
     from bench.render import notes, progress_line, rows_table
     from bench.run import BenchRow, SameWorkError, run_all
-    from bench.views import w6_views, w8_startup
+    from bench.views import w6_trace_file, w6_views, w8_startup
 
     def views(messages: int) -> list[BenchRow]:
-        return w6_views(messages) + w8_startup()
+        # The trace file: W1 at five times the size (1M messages, 5M records, ~1 GiB).
+        return w6_views(messages) + w6_trace_file(messages * 5) + w8_startup()
 
     rows: list[BenchRow] = []
     try:

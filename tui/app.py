@@ -19,7 +19,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -33,6 +33,9 @@ from simulator.trace import Record
 from tui.i18n import localized, relabel
 from tui.screens.picker import Lesson, PickerScreen, builtin_lessons
 from tui.theme import PRESENTER_THEME
+
+if TYPE_CHECKING:
+    from tui.trace_file import FileIndexer
 
 __all__ = ["EvsimApp", "crash_log_path", "run_app"]
 
@@ -68,6 +71,7 @@ class EvsimApp(App[None]):
         course: Course | None = None,
         scenario: Scenario | None = None,
         trace: tuple[list[Record], str, str | None] | None = None,
+        trace_file: tuple[FileIndexer, str] | None = None,
         presenter: bool = False,
         lang: str = "en",
         export_dir: Path | None = None,
@@ -82,6 +86,7 @@ class EvsimApp(App[None]):
         """The course path (chapters and their concept pages); None: no course."""
         self._start_scenario = scenario
         self._start_trace = trace
+        self._start_file = trace_file
         self.presenter = presenter
         self.export_dir = export_dir or Path.cwd()
         self.predict = predict
@@ -130,6 +135,8 @@ class EvsimApp(App[None]):
         elif self._start_trace is not None:
             records, label, warning = self._start_trace
             self.open_trace(records, label, warning)
+        elif self._start_file is not None:
+            self.open_trace_file(*self._start_file)
 
     # -- opening runs ----------------------------------------------------------------
 
@@ -143,12 +150,24 @@ class EvsimApp(App[None]):
 
         self.push_screen(SimulationScreen(None, records=records, label=label, warning=warning))
 
+    def open_trace_file(self, indexer: FileIndexer, label: str) -> None:
+        """A trace file read through its index (its head already read by ``indexer``)."""
+        from tui.screens.simulation import SimulationScreen
+
+        self.push_screen(SimulationScreen(None, label=label, indexer=indexer))
+
     def open_path(self, path: Path) -> None:
         """A scenario file, or a ``.jsonl`` trace; a bad file is a notification, not a crash."""
-        from tui.runs import load_trace
+        from tui.runs import load_trace, read_through_index
 
         try:
-            if path.suffix == ".jsonl":
+            if path.suffix == ".jsonl" and read_through_index(path):
+                from tui.trace_file import FileIndexer
+
+                indexer = FileIndexer(path)
+                indexer.head()
+                self.open_trace_file(indexer, path.name)
+            elif path.suffix == ".jsonl":
                 records, warning = load_trace(path)
                 self.open_trace(records, path.name, warning)
             else:

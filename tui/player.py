@@ -12,14 +12,23 @@ fires, and a few numbers per sample for the sparklines.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from simulator.scenario import Beat
 from simulator.trace import FAULT_TYPES, FINDING_TYPES, Record
 from tui.fold import ViewState, _apply_in_place, fold, initial_state
 
-__all__ = ["Player", "TraceIndex", "beat_triggers", "build_index"]
+__all__ = [
+    "BeatTriggers",
+    "Checkpoints",
+    "IndexBuilder",
+    "Player",
+    "TraceIndex",
+    "beat_triggers",
+    "build_index",
+]
 
 CHECKPOINT_EVERY = 512
 SAMPLES = 400
@@ -46,18 +55,35 @@ def beat_fires(beat: Beat, record: Record) -> bool:
     return beat.at_ms is not None and record.at >= beat.at_ms
 
 
+class BeatTriggers:
+    """Which record fires each beat, found as the records go by (a file is read in chunks)."""
+
+    def __init__(self, beats: Sequence[Beat]) -> None:
+        self.beats = beats
+        self.triggers: list[int | None] = [None] * len(beats)
+        """For each beat, the seq of the record that fires it (None: not yet, or never)."""
+        self._pending = list(range(len(beats)))
+
+    def feed(self, records: Iterable[Record]) -> None:
+        beats, pending = self.beats, self._pending
+        for r in records:
+            if not pending:
+                return
+            fired = [i for i in pending if beat_fires(beats[i], r)]
+            for i in fired:
+                self.triggers[i] = r.seq
+                pending.remove(i)
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._pending)
+
+
 def beat_triggers(beats: Sequence[Beat], records: Sequence[Record]) -> list[int | None]:
     """For each beat, the seq of the record that fires it (None if it never fires)."""
-    out: list[int | None] = [None] * len(beats)
-    pending = list(range(len(beats)))
-    for r in records:
-        if not pending:
-            break
-        fired = [i for i in pending if beat_fires(beats[i], r)]
-        for i in fired:
-            out[i] = r.seq
-            pending.remove(i)
-    return out
+    found = BeatTriggers(beats)
+    found.feed(records)
+    return found.triggers
 
 
 @dataclass(slots=True)
@@ -69,12 +95,21 @@ class Sample:
     findings: int
 
 
+class Checkpoints(Protocol):
+    """Where an index keeps its checkpoints: a list, or a packed store (``tui.trace_file``)."""
+
+    def __getitem__(self, k: int, /) -> ViewState: ...
+    def __len__(self) -> int: ...
+    def append(self, state: ViewState, /) -> None: ...
+
+
 @dataclass(slots=True)
 class TraceIndex:
     records: Sequence[Record]
     every: int
-    checkpoints: list[ViewState]
-    """``checkpoints[i]`` is the state after ``i * every`` records."""
+    checkpoints: Checkpoints
+    """``checkpoints[i]`` is the state after ``i * every`` records (never changed in place:
+    a seek folds on a copy)."""
     faults: list[int] = field(default_factory=list)
     findings: list[int] = field(default_factory=list)
     sample_every: int = 1
@@ -84,10 +119,59 @@ class TraceIndex:
     final: ViewState = field(default_factory=initial_state)
     first_kind: dict[str, str] = field(default_factory=dict)
     """Component → the kind of the first record that names it (its role, for the columns)."""
+    complete: bool = True
+    """False while a trace file is still being read: ``total`` grows until it is True."""
 
     @property
     def total(self) -> int:
         return len(self.records)
+
+
+class IndexBuilder:
+    """``build_index`` one slice at a time: a trace read from a file is folded as it is read.
+
+    ``add`` folds the next records in trace order, appending checkpoints, marks and
+    samples to ``index`` (lists only ever appended to, so a reader in another thread
+    sees a consistent prefix); ``finish`` puts the final state in place.
+    """
+
+    def __init__(self, index: TraceIndex) -> None:
+        self.index = index
+        self.state = index.checkpoints[len(index.checkpoints) - 1].copy()
+        self.n = 0
+
+    def add(self, records: Iterable[Record], cancelled: Callable[[], bool] | None = None) -> bool:
+        """Fold ``records``; False if ``cancelled`` said stop (checked at each checkpoint)."""
+        index, state = self.index, self.state
+        every, sample_every = index.every, index.sample_every
+        faults, findings, samples = index.faults, index.findings, index.samples
+        first_kind = index.first_kind
+        n = self.n
+        for r in records:
+            _apply_in_place(state, r)
+            kind = type(r).__name__
+            if r.component not in first_kind:
+                first_kind[r.component] = kind
+            if kind in _FINDING_KINDS:
+                findings.append(n)
+            elif kind in _FAULT_KINDS:
+                faults.append(n)
+            n += 1
+            if n % sample_every == 0:
+                samples.append(Sample(state.count("Processed"), state.total_lag(), len(findings)))
+            if n % every == 0:
+                index.checkpoints.append(state.copy())
+                if cancelled is not None and cancelled():
+                    self.n = n
+                    return False
+        self.n = n
+        return True
+
+    def finish(self) -> TraceIndex:
+        index = self.index
+        index.final = self.state
+        index.marks = sorted([*index.faults, *index.findings])
+        return index
 
 
 def build_index(
@@ -99,31 +183,14 @@ def build_index(
     """Fold the whole trace once, keeping checkpoints, markers and samples."""
     total = len(records)
     sample_every = max(1, total // SAMPLES)
-    state = initial_state()
-    index = TraceIndex(records, every, [state.copy()], sample_every=sample_every)
-    faults, findings, samples = index.faults, index.findings, index.samples
-    first_kind = index.first_kind
-    for i, r in enumerate(records):
-        _apply_in_place(state, r)
-        kind = type(r).__name__
-        if r.component not in first_kind:
-            first_kind[r.component] = kind
-        if kind in _FINDING_KINDS:
-            findings.append(i)
-        elif kind in _FAULT_KINDS:
-            faults.append(i)
-        n = i + 1
-        if n % sample_every == 0:
-            samples.append(Sample(state.count("Processed"), state.total_lag(), len(findings)))
-        if n % every == 0:
-            index.checkpoints.append(state.copy())
-            if progress is not None and n % (every * 64) == 0:
-                progress(n, total)
-            if cancelled is not None and cancelled():
-                break
-    index.final = state
-    index.marks = sorted(faults + findings)
-    return index
+    builder = IndexBuilder(TraceIndex(records, every, [initial_state()], sample_every=sample_every))
+    step = every * 64
+    for start in range(0, total, step):
+        if not builder.add(records[start : start + step], cancelled):
+            break
+        if progress is not None and start + step < total:
+            progress(start + step, total)
+    return builder.finish()
 
 
 class Player:

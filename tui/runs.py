@@ -15,7 +15,9 @@ interrupted while exporting), which is dropped with a warning.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,16 @@ from simulator.simulation import Simulation
 from simulator.trace import Record, Trace, decode_record
 from tui.player import TraceIndex, beat_triggers, build_index
 
-__all__ = ["Run", "load_trace", "prepare", "simulate", "simulate_lesson"]
+__all__ = [
+    "IN_MEMORY_BYTES",
+    "Run",
+    "check_line",
+    "load_trace",
+    "prepare",
+    "read_through_index",
+    "simulate",
+    "simulate_lesson",
+]
 
 Progress = Callable[[str], None]
 
@@ -146,6 +157,20 @@ def _control_in(value: object) -> str | None:
     return None
 
 
+IN_MEMORY_BYTES = 64 << 20
+"""A trace file up to this size is read whole before it plays; a bigger one is played
+through its index (``tui.trace_file``) while the rest is read behind the player."""
+
+
+def read_through_index(path: str | Path) -> bool:
+    """Whether ``path`` is a regular file too big to read whole before it plays."""
+    try:
+        info = os.stat(path)
+    except OSError:  # ``load_trace`` says what is wrong with it, in one line
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size > IN_MEMORY_BYTES
+
+
 MAX_LINE_BYTES = 1 << 20
 """No record is near this long; a longer line is refused rather than read into memory."""
 
@@ -176,46 +201,55 @@ def load_trace(path: str | Path) -> tuple[list[Record], str | None]:
                 raise InputError(
                     str(path), f"line {number}", f"longer than {MAX_LINE_BYTES:,} bytes"
                 )
-            if not line.strip():
-                if complete:
-                    raise InputError(str(path), f"line {number}", "empty line in a trace")
+            if not line.strip() and not complete:
                 continue
-            try:
-                record = decode_record(line)
-            except (msgspec.DecodeError, msgspec.ValidationError) as err:
-                if not complete:  # the last line, cut off mid-record
-                    warning = (
-                        f"{path}: line {number} is cut off mid-record; "
-                        f"playing the {len(records):,} whole records before it"
-                    )
-                    break
-                raise InputError(
-                    str(path), f"line {number}", f"not a trace record: {err}"
-                ) from None
-            if record.seq != len(records):
-                raise InputError(
-                    str(path),
-                    f"line {number}",
-                    f"seq {record.seq} out of place (expected {len(records)})",
+            record = check_line(path, number, line, len(records))
+            if record is None:  # the last line, cut off mid-record
+                warning = (
+                    f"{path}: line {number} is cut off mid-record; "
+                    f"playing the {len(records):,} whole records before it"
                 )
-            if _MAYBE_CONTROL.search(line) is not None:
-                bad = _control_in(msgspec.to_builtins(record))
-                if bad is not None:
-                    raise InputError(
-                        str(path),
-                        f"line {number}",
-                        f"control character {bad} in a text field (it would reach the"
-                        " terminal; a trace evsim writes holds none)",
-                    )
-            cause = record.cause_seq
-            if cause is not None and not 0 <= cause < record.seq:
-                raise InputError(
-                    str(path),
-                    f"line {number}",
-                    f"cause_seq {cause} does not point back to an earlier record"
-                    f" (seq {record.seq}): a cause comes before what it causes",
-                )
+                break
             records.append(record)
     if not records:
         raise InputError(str(path), "", "no trace records in the file")
     return records, warning
+
+
+def check_line(path: str | Path, number: int, line: bytes, seq: int) -> Record | None:
+    """Line ``number`` of a trace file as the record ``seq`` (the one expected next).
+
+    Raises ``InputError`` naming the file and the line for anything that is not
+    that record; returns None for a last line (no newline) cut off mid-record.
+    """
+    complete = line.endswith(b"\n")
+    if not line.strip():
+        raise InputError(str(path), f"line {number}", "empty line in a trace")
+    try:
+        record = decode_record(line)
+    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        if not complete:
+            return None
+        raise InputError(str(path), f"line {number}", f"not a trace record: {err}") from None
+    if record.seq != seq:
+        raise InputError(
+            str(path), f"line {number}", f"seq {record.seq} out of place (expected {seq})"
+        )
+    if _MAYBE_CONTROL.search(line) is not None:
+        bad = _control_in(msgspec.to_builtins(record))
+        if bad is not None:
+            raise InputError(
+                str(path),
+                f"line {number}",
+                f"control character {bad} in a text field (it would reach the"
+                " terminal; a trace evsim writes holds none)",
+            )
+    cause = record.cause_seq
+    if cause is not None and not 0 <= cause < record.seq:
+        raise InputError(
+            str(path),
+            f"line {number}",
+            f"cause_seq {cause} does not point back to an earlier record"
+            f" (seq {record.seq}): a cause comes before what it causes",
+        )
+    return record

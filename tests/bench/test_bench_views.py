@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bench.views import _ESCAPES, _first_frame_ms_fresh, w6_views
+from bench.views import _ESCAPES, _first_frame_ms_fresh, w6_trace_file, w6_views
 
 
 def test_w6_rows_carry_their_targets() -> None:
@@ -29,6 +29,26 @@ def test_w6_rows_carry_their_targets() -> None:
     assert all(rows[key].verdict in ("met", "missed") for key in player)
     assert rows["w6.fold"].verdict == "no target"
     assert all(row.ours >= 0 for row in rows.values())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_w6_file_rows_read_a_trace_file_through_its_index_with_targets() -> None:
+    rows = {row.key: row for row in w6_trace_file(300, probes=5, fresh_views=1)}
+    assert set(rows) == {
+        "w6.file.first_frame",
+        "w6.file.seek",
+        "w6.file.step_back",
+        "w6.file.index_bytes",
+        "w6.file.index_time",
+    }
+    assert rows["w6.file.first_frame"].target == "<= 1,500 ms"
+    assert rows["w6.file.seek"].target == rows["w6.file.step_back"].target == "<= 50 ms"
+    assert rows["w6.file.index_bytes"].target == "<= 50 B/record"
+    keyed = ("w6.file.first_frame", "w6.file.seek", "w6.file.step_back", "w6.file.index_bytes")
+    assert all(rows[key].targets[0].source == "issue 19" for key in keyed)
+    assert all(rows[key].verdict in ("met", "missed") for key in keyed)
+    assert rows["w6.file.index_time"].verdict == "no target"
+    assert "evsim view" in rows["w6.file.first_frame"].workload
 
 
 def test_screen_text_is_found_between_terminal_escapes() -> None:

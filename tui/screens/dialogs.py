@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from simulator.lessons.describe import describe
 from simulator.lessons.words import word
-from simulator.trace import Record, Trace
+from simulator.trace import Record
 from tui.widgets.timeline import fmt_ms
 
 __all__ = [
@@ -130,9 +130,25 @@ class WhyChain(NamedTuple):
     """The seq the chain came back to, on a trace whose causes go round (None: it ended)."""
 
 
+def cause_walk(records: Sequence[Record], seq: int) -> tuple[list[Record], int | None]:
+    """``Trace.cause_walk`` over any sequence of records, reading only the records it visits
+    (``Trace`` copies its records into a list: a trace file would be read whole)."""
+    chain: list[Record] = []
+    seen = {seq}
+    cause = records[seq].cause_seq
+    while cause is not None and 0 <= cause < len(records):
+        if cause in seen:
+            return chain, cause
+        seen.add(cause)
+        record = records[cause]
+        chain.append(record)
+        cause = record.cause_seq
+    return chain, None
+
+
 def why_chain(records: Sequence[Record], seq: int) -> WhyChain:
     """The finding's causes, nearest first, the root-cause record and where it loops, if it does."""
-    chain, cycle = Trace(records).cause_walk(seq)
+    chain, cycle = cause_walk(records, seq)
     rank = {kind: i for i, kind in enumerate(ROOT_KINDS)}
     roots = [r for r in chain if type(r).__name__ in rank]
     root = min(roots, key=lambda r: rank[type(r).__name__]).seq if roots else None

@@ -17,6 +17,7 @@ store or projector records.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
@@ -38,7 +39,7 @@ from simulator.scenario import Fault, Scenario, validate
 from simulator.trace import Record
 from tui.fold import ViewState
 from tui.i18n import relabel
-from tui.player import Player
+from tui.player import BeatTriggers, Player
 from tui.runs import Run, prepare, simulate_lesson
 from tui.stage import columns_of, hop
 from tui.widgets.flow import FlowView
@@ -51,6 +52,7 @@ from tui.widgets.timers import TimersPanel
 
 if TYPE_CHECKING:
     from tui.app import EvsimApp
+    from tui.trace_file import FileIndexer
 
 __all__ = ["SPEEDS", "SimulationScreen"]
 
@@ -67,6 +69,14 @@ SYNC_FILTER_LIMIT = 100_000
 """Longer traces are filtered in a worker thread so the UI never blocks."""
 TICK_S = 1 / 30
 
+
+_READING = {"en": "reading the file {percent}%", "ko": "파일 읽는 중 {percent}%"}
+"""The scrubber's note while a big trace file is read behind the player."""
+_STOPPED = {"en": "a bad line at line {line:,}: the file plays up to it",
+            "ko": "{line:,}번째 줄이 잘못됨: 그 앞까지 재생"}  # fmt: skip
+_BEYOND = (
+    "record {target:,} is not read yet: {read:,} of about {total:,} records so far ({percent}%)"
+)
 
 _FINDING_SHORT = {"DuplicateDetected": "dup", "OrderViolated": "order", "MessageLost": "lost"}
 
@@ -246,11 +256,16 @@ class SimulationScreen(Screen[None]):
         records: list[Record] | None = None,
         label: str = "",
         warning: str | None = None,
+        indexer: FileIndexer | None = None,
     ) -> None:
         super().__init__()
         self.scenario = scenario
         self._given_records = records
-        self.from_file = records is not None
+        self._indexer = indexer
+        """A trace file too big to hold: read through its index, the rest in the background."""
+        self._columns_known = 0
+        """Components the sequence view has columns for (a file's grow as it is read)."""
+        self.from_file = records is not None or indexer is not None
         """Played from a trace file: its lesson (if known) narrates, nothing re-runs."""
         self._label = label or (scenario.name if scenario is not None else "trace")
         self._warning = warning
@@ -322,7 +337,10 @@ class SimulationScreen(Screen[None]):
             self.add_class("-presenter")
         self._timer = self.set_interval(TICK_S, self._tick, pause=True)
         self.watch(self.app, "lang", self._lang_changed, init=False)
-        self._load(self.scenario, self._given_records, self._warning)
+        if self._indexer is not None:
+            self._load_file(self._indexer)
+        else:
+            self._load(self.scenario, self._given_records, self._warning)
         if self.scenario is not None and self.scenario.predict and self.evsim.predict:
             self.ask_predictions()
 
@@ -395,6 +413,82 @@ class SimulationScreen(Screen[None]):
         )
         if not worker.is_cancelled:
             self.app.call_from_thread(self._ready, run)
+
+    def _load_file(self, indexer: FileIndexer) -> None:
+        self.loading_run = True
+        self.query_one("#loading", Label).update(word("loading_trace", self.evsim.lang))
+        self.query_one("#loading").display = True
+        self.call_after_refresh(self._index_file, indexer)
+
+    @work(thread=True, exclusive=True, group="run", description="read the trace file")
+    def _index_file(self, indexer: FileIndexer) -> None:
+        """Play the file's head at once; read, check and fold the rest behind the player."""
+        worker = get_current_worker()
+        records = indexer.records
+        scenario, unknown = lesson_of_trace(records)
+        warning = self._warning
+        if unknown is not None:
+            note = word("unknown_trace", self.evsim.lang, name=unknown)
+            warning = f"{warning}\n{note}" if warning else note
+        beats = BeatTriggers(scenario.narration if scenario is not None else ())
+        beats.feed(records)
+        run = Run(self._label, records, indexer.index, scenario, beats.triggers, warning)
+        self.app.call_from_thread(self._ready, run)
+        # The first frame is drawn before the fold takes its share of the interpreter.
+        painted = threading.Event()
+        self.app.call_from_thread(self.call_after_refresh, painted.set)
+        while not painted.wait(0.05):
+            if worker.is_cancelled:
+                return
+
+        def progress() -> None:
+            self.app.call_from_thread(self._indexed)
+
+        indexer.run(
+            progress,
+            lambda: worker.is_cancelled,
+            on_chunk=beats.feed if beats.waiting else None,
+        )
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._indexed)
+
+    def _indexed(self) -> None:
+        """More of the file is read: the scrubber's length and marks; at the end, the rest."""
+        indexer, run = self._indexer, self.run
+        if indexer is None or run is None or run.index is not indexer.index:
+            return
+        if indexer.done or len(run.index.first_kind) != self._columns_known:
+            # New components came up in what was read: the sequence view's columns follow.
+            self._columns_known = len(run.index.first_kind)
+            group_of = {name: c.group for name, c in run.index.final.consumers.items()}
+            self.query_one(SequenceView).set_run(
+                run.records, columns_of(run.index.first_kind), group_of
+            )
+        if not indexer.done:
+            self.refresh_view()
+            return
+        self.query_one(Scrubber).set_marks(run.index.faults, run.index.findings)
+        self.refresh_view()
+        problem = indexer.error or indexer.warning
+        if problem is not None:
+            self.notify(str(problem), severity="error" if indexer.error else "warning",
+                        timeout=12, markup=False)  # fmt: skip
+
+    def _indexing(self, lang: str) -> str:
+        """``reading the file 43%`` while a trace file is still being read (or where a bad
+        line stopped it), else nothing."""
+        indexer = self._indexer
+        if indexer is None:
+            return ""
+        if indexer.error is not None:  # the notification fades; the scrubber keeps saying it
+            return _STOPPED[lang if lang in _STOPPED else "en"].format(
+                line=len(indexer.records) + 1
+            )
+        if indexer.done:
+            return ""
+        return _READING[lang if lang in _READING else "en"].format(
+            percent=int(indexer.fraction * 100)
+        )
 
     def _progress(self, text: str) -> None:
         self.query_one("#loading", Label).update(text)
@@ -533,6 +627,9 @@ class SimulationScreen(Screen[None]):
         )
         if self.evsim.presenter:
             status += " · " + word("presenter_hint", lang)
+        reading = self._indexing(lang)
+        if reading:  # first: a narrow terminal cuts the end of the line
+            status = f"{reading} · {status}"
         return status
 
     def _update_findings(self, position: int) -> None:
@@ -596,6 +693,12 @@ class SimulationScreen(Screen[None]):
         self._clock_ms += speed * elapsed * 1000
         records = player.index.records
         lo, hi = player.position, len(records)
+        # Gallop out from the cursor first: a frame moves a few records, and on a trace read
+        # from its file every record looked at may be a chunk to decode.
+        step = 1
+        while lo + step < hi and records[lo + step - 1].at <= self._clock_ms:
+            lo, step = lo + step, step * 2
+        hi = min(hi, lo + step)
         while lo < hi:  # the first record later than the clock
             mid = (lo + hi) // 2
             if records[mid].at <= self._clock_ms:
@@ -644,8 +747,24 @@ class SimulationScreen(Screen[None]):
         player = self._ready_player()
         if isinstance(player, Player):
             before = player.position
+            self._say_if_unread(position)
             player.seek(position)
             self.refresh_view(before, motion)
+
+    def _say_if_unread(self, position: int) -> None:
+        """A seek past what has been read of a trace file stops there, and says so."""
+        indexer = self._indexer
+        if indexer is None or indexer.done or position <= len(indexer.records):
+            return
+        self.notify(
+            _BEYOND.format(
+                target=position,
+                read=len(indexer.records),
+                total=indexer.estimated_total(),
+                percent=int(indexer.fraction * 100),
+            ),
+            timeout=4,
+        )
 
     def _pos(self) -> int:
         player = self._ready_player()
@@ -709,7 +828,9 @@ class SimulationScreen(Screen[None]):
     def action_end(self) -> None:
         player = self._ready_player()
         if isinstance(player, Player):
-            self._move(player.total)
+            indexer = self._indexer
+            reading = indexer is not None and not indexer.done
+            self._move(indexer.estimated_total() if reading and indexer else player.total)
 
     def action_restart(self) -> None:
         self._move(0)
@@ -754,6 +875,7 @@ class SimulationScreen(Screen[None]):
             if self.playing:
                 self._set_playing(False)
             if kind == "record":
+                self._say_if_unread(value)
                 player.seek(value)
             else:
                 player.seek_time(value)
