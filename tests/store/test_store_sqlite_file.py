@@ -73,7 +73,7 @@ def test_a_student_can_read_the_log_with_plain_sqlite3(tmp_path: Path) -> None:
     assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert dict(con.execute("SELECT key, value FROM evsim_meta")) == {
         "format": "evsim-event-store",
-        "format_version": "1",
+        "format_version": "2",
     }
     con.close()
 
