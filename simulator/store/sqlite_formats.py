@@ -81,8 +81,9 @@ SELECT commits.first_position + part.key AS position,
        commits.first_version + part.key  AS version,
        json_extract(part.value, '$[0]')  AS type,
        json_extract(part.value, '$[1]')  AS schema_version,
-       substr(commits.data, json_extract(part.value, '$[2]') + 1,
-              json_extract(part.value, '$[3]')) AS data,
+       -- an event with no bytes is x'', never NULL
+       COALESCE(substr(commits.data, json_extract(part.value, '$[2]') + 1,
+                       json_extract(part.value, '$[3]')), x'') AS data,
        commits.recorded_at_ms            AS recorded_at_ms
 FROM commits
 JOIN streams ON streams.id = commits.stream
