@@ -1,15 +1,11 @@
 """The SQLite event store: the log in one file a student can open with ``sqlite3``.
 
-Each event is one row of ``event_log``, keyed by its global position (SQLite's
-rowid, so appending is always at the end of the table). A stream's name is
-written once, in ``streams``, and each event row carries the stream's small
-integer key instead: ``UNIQUE (stream, version)`` is then an index of a few
-bytes per event, which keeps appends fast in a log of millions of events
-spread over many streams, and it is still the last line of defence for
-optimistic concurrency: even a writer that skipped the version check cannot
-store two events at the same version of a stream. The view ``events`` joins
-the two back into one row per event with its stream's name — what a student
-reads (and may even insert into: the view's trigger fills both tables).
+Each append is one row of ``commits`` (its stream's key, first and last
+version, first global position, time, and its events' bytes), each stream's
+name one row of ``streams``, and the view ``events`` shows the log as one row
+per event — what a student reads with ``sqlite3``. How the log is laid out,
+why, and how the schema itself refuses two events at one version of a stream
+is ``sqlite_formats``; this module opens files, checks versions and commits.
 
 An append is one ``BEGIN IMMEDIATE`` transaction — it takes SQLite's write lock
 first, so reading the stream's version, checking it and inserting cannot
@@ -18,8 +14,8 @@ WAL mode with ``synchronous=NORMAL``: a committed append survives the process
 being killed, though not necessarily an operating-system crash or power cut
 (see ``docs/event-store.md``). A file that is not an evsim store is never
 written to; opening one is a ``StoreError`` that names the file. A store in
-format 1 (one ``events`` table with the stream's name on every row, written by
-earlier evsim) is read and appended to in its own layout, never rewritten.
+format 1 (one ``events`` row per event, written by earlier evsim) is read and
+appended to in its own layout, never rewritten.
 
 A simulation run opens its store *exclusively* (``create_run_store``,
 ``reuse_run_store``): SQLite's own ``locking_mode = EXCLUSIVE`` holds the file's
@@ -342,8 +338,9 @@ class SqliteEventStore(EventStore):
             self._log.write(con, [(head + 1, key, actual + 1, recorded_at_ms, events)])
             self._commit()
         except BaseException:
-            # Includes an IntegrityError from UNIQUE (stream, version), which only a file
-            # edited by hand can cause: it surfaces as a StoreError, never as a duplicate.
+            # Includes an IntegrityError from the schema's own check (a commit that does not
+            # follow its stream's last version), which only a file edited by hand can
+            # cause: it surfaces as a StoreError, never as a duplicate.
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
