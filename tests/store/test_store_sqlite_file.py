@@ -286,3 +286,15 @@ def test_the_schema_refuses_a_commit_that_skips_a_version_or_a_position(tmp_path
         con.close()
     with SqliteEventStore(path) as store:
         assert (store.head_position(), store.stream_version("account-A")) == (4, 4)
+
+
+def test_a_format_2_store_without_its_commits_table_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "cut.sqlite3"
+    SqliteEventStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE commits")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError) as caught:
+        SqliteEventStore(path)
+    assert str(caught.value) == f"{path}: evsim store format 2 without its table commits"
