@@ -204,6 +204,9 @@ def _store_row(
     )
     like_for_like = backend != "sqlite"
     note = f"{bench['workload']}; {ours['seconds']:.2f} s; {bench['anchor']}"
+    if installed and ours.get("cpu_events_per_s") and theirs.get("cpu_events_per_s"):
+        cpu_ratio = ours["cpu_events_per_s"] / theirs["cpu_events_per_s"]
+        note += f"; by CPU time {ours['cpu_events_per_s']:,} events/s, {cpu_ratio:.1f}x the anchor"
     if not like_for_like:
         note += "; the anchor on its own SQLite defaults (synchronous=FULL), not ours"
     if ours_name == "evsim-sqlite-group":

@@ -1,6 +1,7 @@
 """Benchmarks of the event store, each beside the same work in the ``eventsourcing`` library.
 
-Three workloads, each measured with ``time.perf_counter`` (fine here: a benchmark
+Three workloads, each measured with ``time.perf_counter`` and
+``time.process_time`` (fine here: a benchmark
 measures the machine, it is not part of the deterministic core): appending
 events, ten per command, one append per command with its expected version;
 rehydrating every aggregate from its stream; rebuilding a projection (balance
@@ -10,17 +11,21 @@ own ``Application``, repository and notification log; it is imported lazily, and
 when it is absent its figures read ``"anchor not installed"`` — never a guess.
 Each benchmark also says how many events the work involves (``expected_events``)
 and each append result how many it left stored, counted after the run, so a
-caller can check that both sides did the same work.
+caller can check that both sides did the same work. Beside the wall clock each
+figure has the process's CPU time over the same span (``cpu_seconds``,
+``cpu_events_per_s``): on a shared machine the wall clock swings with the load,
+the CPU time much less.
 
 SQLite settings differ by default: evsim commits with ``synchronous=NORMAL`` (no
 fsync per commit in WAL mode) and checkpoints less often; the library runs with
 SQLite's defaults (``FULL``). So the SQLite anchors run twice: with the
 library's defaults, and "tuned" with evsim's ``CONNECTION_PRAGMAS`` set on its
 connections — the like-for-like comparison. ``sqlite-floor`` is the same SQL
-from pre-encoded rows with no Python objects: the lower bound on this machine
-with one transaction per append. ``evsim-sqlite-group`` makes the same appends
-through a group commit (``GroupCommit``): a hundred appends per transaction,
-each answered only after the commit that made it durable.
+(one commit row per append, format 2) from pre-encoded rows with no Python
+objects: the lower bound on this machine with one transaction per append.
+``evsim-sqlite-group`` makes the same appends through a group commit
+(``GroupCommit``): a hundred appends per transaction, each answered only after
+the commit that made it durable.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import msgspec
 
@@ -67,20 +72,39 @@ GROUP_COMMIT_APPENDS: Final = 100
 Figures = dict[str, Any]
 
 
-def _rate(events: int, seconds: float) -> Figures:
+class Span(NamedTuple):
+    """A timed span: wall-clock seconds and the process's CPU seconds over the same span."""
+
+    wall: float
+    cpu: float
+
+
+def _started() -> Span:
+    return Span(time.perf_counter(), time.process_time())
+
+
+def _since(started: Span) -> Span:
+    return Span(time.perf_counter() - started.wall, time.process_time() - started.cpu)
+
+
+def _rate(events: int, span: Span) -> Figures:
     return {
         "events": events,
-        "seconds": round(seconds, 3),
-        "events_per_s": round(events / seconds) if seconds > 0 else None,
+        "seconds": round(span.wall, 3),
+        "events_per_s": round(events / span.wall) if span.wall > 0 else None,
+        "cpu_seconds": round(span.cpu, 3),
+        "cpu_events_per_s": round(events / span.cpu) if span.cpu > 0 else None,
     }
 
 
-def _ratio(ours: Figures | str, theirs: Figures | str) -> float | None:
+def _ratio(
+    ours: Figures | str, theirs: Figures | str, figure: str = "events_per_s"
+) -> float | None:
     if isinstance(ours, str) or isinstance(theirs, str):
         return None
-    if not ours.get("events_per_s") or not theirs.get("events_per_s"):
+    if not ours.get(figure) or not theirs.get(figure):
         return None
-    return round(float(ours["events_per_s"]) / float(theirs["events_per_s"]), 1)
+    return round(float(ours[figure]) / float(theirs[figure]), 1)
 
 
 def _anchor_version() -> str:
@@ -132,15 +156,15 @@ def _open_accounts(store: EventStore, account_ids: list[str]) -> dict[str, tuple
     return states
 
 
-def _evsim_append(store: EventStore, commands: int, streams: int, events_per_command: int) -> float:
-    """Seconds to run ``commands`` commands of ``events_per_command`` deposits each."""
+def _evsim_append(store: EventStore, commands: int, streams: int, events_per_command: int) -> Span:
+    """The time to run ``commands`` commands of ``events_per_command`` deposits each."""
     account_ids = _account_ids(streams)
     states = _open_accounts(store, account_ids)
     stream_ids = list(states)
     codec = store.codec(BANK)
     evolve = BANK.evolve
     amounts = range(1, events_per_command + 1)
-    started = time.perf_counter()
+    started = _started()
     for n in range(commands):
         slot = n % streams
         stream_id = stream_ids[slot]
@@ -156,12 +180,12 @@ def _evsim_append(store: EventStore, commands: int, streams: int, events_per_com
         if not isinstance(result, Appended):
             raise RuntimeError(f"benchmark append conflicted: {result}")
         states[stream_id] = (state, result.version)
-    return time.perf_counter() - started
+    return _since(started)
 
 
 def _evsim_append_grouped(
     store: SqliteEventStore, commands: int, streams: int, events_per_command: int, group: int
-) -> float:
+) -> Span:
     """``_evsim_append`` through a group commit of ``group`` appends per transaction.
 
     The same commands, each one append of its events with the stream's expected
@@ -183,7 +207,7 @@ def _evsim_append_grouped(
             raise RuntimeError(f"benchmark append conflicted: {result}")
         answered += 1
 
-    started = time.perf_counter()
+    started = _started()
     with GroupCommit(store, group) as writer:
         for n in range(commands):
             slot = n % streams
@@ -200,32 +224,32 @@ def _evsim_append_grouped(
                 stream_id, codec.encode_all(events), version, recorded_at_ms=n, on_done=on_done
             )
             states[stream_id] = (state, version + events_per_command)
-    seconds = time.perf_counter() - started
+    span = _since(started)
     if answered != commands:
         raise RuntimeError(f"group commit answered {answered} of {commands} appends")
-    return seconds
+    return span
 
 
 def _evsim_fill(store: EventStore, commands: int, streams: int, events_per_command: int) -> None:
     _evsim_append(store, commands, streams, events_per_command)
 
 
-def _evsim_rehydrate(store: EventStore) -> tuple[float, int]:
+def _evsim_rehydrate(store: EventStore) -> tuple[Span, int]:
     stream_ids = store.stream_ids()
-    started = time.perf_counter()
+    started = _started()
     replayed = 0
     for stream_id in stream_ids:
         replayed += store.load(BANK, stream_id).replayed
-    return time.perf_counter() - started, replayed
+    return _since(started), replayed
 
 
-def _evsim_projection(store: SqliteEventStore, page_size: int) -> tuple[float, int, int]:
+def _evsim_projection(store: SqliteEventStore, page_size: int) -> tuple[Span, int, int]:
     """Balance per account from the whole log, paged by global position."""
     codec = store.codec(BANK)
     decode = codec.decode
     balances: dict[str, int] = {}
     seen = 0
-    started = time.perf_counter()
+    started = _started()
     checkpoint = 1
     while page := store.read_all(checkpoint, limit=page_size):
         for stored in page:
@@ -236,16 +260,18 @@ def _evsim_projection(store: SqliteEventStore, page_size: int) -> tuple[float, i
                 balances.setdefault(event.account_id, 0)
         seen += len(page)
         checkpoint = page[-1].position + 1
-    return time.perf_counter() - started, seen, sum(balances.values())
+    return _since(started), seen, sum(balances.values())
 
 
-def _sqlite_floor(path: Path, commands: int, streams: int, events_per_command: int) -> float:
+def _sqlite_floor(path: Path, commands: int, streams: int, events_per_command: int) -> Span:
     """The same four statements per append, from pre-encoded rows, with no Python objects.
 
     No Python code can append faster than this with one transaction per append: it
-    is SQLite's own cost (lock, read the head, insert, commit a WAL frame) on this machine.
+    is SQLite's own cost (lock, read the head, insert the commit, commit a WAL frame)
+    on this machine, in the store's own schema (format 2: one ``commits`` row per append).
     """
-    SqliteEventStore(path).close()  # the same schema and file format
+    with SqliteEventStore(path) as store:  # the same schema and file format
+        _open_accounts(store, _account_ids(streams))
     con = sqlite3.connect(path, isolation_level=None)
     for pragma in CONNECTION_PRAGMAS:
         con.execute(f"PRAGMA {pragma}")
@@ -256,27 +282,33 @@ def _sqlite_floor(path: Path, commands: int, streams: int, events_per_command: i
         )
         for amount in range(1, events_per_command + 1)
     ]
+    offsets = [sum(len(d) for d in data[:i]) for i in range(len(data))]
+    parts = msgspec.json.encode(
+        [("account.deposited", 2, offset, len(d)) for offset, d in zip(offsets, data, strict=True)]
+    ).decode()
+    payload = b"".join(data)
     insert = (
-        "INSERT INTO events (position, stream_id, version, type, schema_version, data, "
-        "recorded_at_ms) VALUES " + ",".join(["(?,?,?,?,?,?,?)"] * events_per_command)
+        "INSERT INTO commits (first_position, stream, first_version, last_version,"
+        " recorded_at_ms, parts, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
     )
+    last = "FROM commits ORDER BY first_position DESC LIMIT 1"
     head_sql = (
-        "SELECT (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?), "
-        "(SELECT COALESCE(MAX(position), 0) FROM events)"
+        "SELECT (SELECT id FROM streams WHERE stream_id = ?1), (SELECT COALESCE(MAX("
+        "last_version), 0) FROM commits WHERE stream = (SELECT id FROM streams WHERE"
+        f" stream_id = ?1)), (SELECT first_position + last_version - first_version {last}),"
+        f" (SELECT recorded_at_ms {last})"
     )
-    started = time.perf_counter()
+    started = _started()
     for n in range(commands):
-        stream_id = stream_ids[n % streams]
         con.execute("BEGIN IMMEDIATE")
-        version, head = con.execute(head_sql, (stream_id,)).fetchone()
-        values: list[object] = []
-        for i, payload in enumerate(data, start=1):
-            values += (head + i, stream_id, version + i, "account.deposited", 2, payload, n)
-        con.execute(insert, values)
+        key, version, head, _ = con.execute(head_sql, (stream_ids[n % streams],)).fetchone()
+        con.execute(
+            insert, (head + 1, key, version + 1, version + events_per_command, n, parts, payload)
+        )
         con.execute("COMMIT")
-    seconds = time.perf_counter() - started
+    span = _since(started)
     con.close()
-    return seconds
+    return span
 
 
 # -- the eventsourcing anchor -----------------------------------------------------
@@ -314,33 +346,33 @@ class _Anchor:
         self.app.save(*accounts)
         return accounts
 
-    def append(self, commands: int, streams: int, events_per_command: int) -> float:
+    def append(self, commands: int, streams: int, events_per_command: int) -> Span:
         accounts = self.open_accounts(streams)
         save = self.app.save
         amounts = range(1, events_per_command + 1)
-        started = time.perf_counter()
+        started = _started()
         for n in range(commands):
             account = accounts[n % streams]
             for amount in amounts:
                 account.deposit(amount_cents=amount, currency="EUR")
             save(account)
-        return time.perf_counter() - started
+        return _since(started)
 
-    def rehydrate(self, ids: list[Any]) -> tuple[float, int]:
+    def rehydrate(self, ids: list[Any]) -> tuple[Span, int]:
         get = self.app.repository.get
-        started = time.perf_counter()
+        started = _started()
         replayed = 0
         for aggregate_id in ids:
             replayed += get(aggregate_id).version
-        return time.perf_counter() - started, replayed
+        return _since(started), replayed
 
-    def projection(self, page_size: int) -> tuple[float, int, int]:
+    def projection(self, page_size: int) -> tuple[Span, int, int]:
         recorder = self.app.recorder
         to_domain_event = self.app.mapper.to_domain_event
         deposited = self.account_class.Deposited
         balances: dict[Any, int] = {}
         seen = 0
-        started = time.perf_counter()
+        started = _started()
         start = 1
         while page := recorder.select_notifications(start=start, limit=page_size):
             for notification in page:
@@ -352,7 +384,7 @@ class _Anchor:
                     balances.setdefault(domain_event.originator_id, 0)
             seen += len(page)
             start = page[-1].id + 1
-        return time.perf_counter() - started, seen, sum(balances.values())
+        return _since(started), seen, sum(balances.values())
 
     def stored_events(self) -> int:
         """Events in the library's notification log, counted after the run."""
@@ -495,6 +527,16 @@ def bench_append(
                 results["evsim-sqlite-group"], results["eventsourcing-sqlite-tuned"]
             ),
         },
+        "cpu_ratios": {
+            "sqlite_same_settings": _ratio(
+                results["evsim-sqlite"], results["eventsourcing-sqlite-tuned"], "cpu_events_per_s"
+            ),
+            "sqlite_group_same_settings": _ratio(
+                results["evsim-sqlite-group"],
+                results["eventsourcing-sqlite-tuned"],
+                "cpu_events_per_s",
+            ),
+        },
     }
 
 
@@ -543,6 +585,11 @@ def bench_rehydrate(
             "sqlite": _ratio(results["evsim-sqlite"], results["eventsourcing-sqlite"]),
             "sqlite_same_settings": _ratio(
                 results["evsim-sqlite"], results["eventsourcing-sqlite-tuned"]
+            ),
+        },
+        "cpu_ratios": {
+            "sqlite_same_settings": _ratio(
+                results["evsim-sqlite"], results["eventsourcing-sqlite-tuned"], "cpu_events_per_s"
             ),
         },
     }
@@ -603,12 +650,17 @@ def bench_projection(
                 results["evsim-sqlite"], results["eventsourcing-sqlite-tuned"]
             ),
         },
+        "cpu_ratios": {
+            "sqlite_same_settings": _ratio(
+                results["evsim-sqlite"], results["eventsourcing-sqlite-tuned"], "cpu_events_per_s"
+            ),
+        },
         "target_events_per_s": 500_000,
         "totals_agree": len(set(totals.values())) == 1,
     }
 
 
-def _lesson_commands(store: EventStore, commands: int, streams: int) -> float:
+def _lesson_commands(store: EventStore, commands: int, streams: int) -> Span:
     """Seconds for ``commands`` deposits through ``handle_command``, round-robin over streams."""
     from simulator.domain.bank import DepositMoney, OpenAccount
     from simulator.store import handle_command
@@ -618,13 +670,13 @@ def _lesson_commands(store: EventStore, commands: int, streams: int) -> float:
         handle_command(
             store, BANK, OpenAccount(account_id=account_id, owner="bench"), recorded_at_ms=0
         )
-    started = time.perf_counter()
+    started = _started()
     for n in range(commands):
         command = DepositMoney(account_id=account_ids[n % streams], amount_cents=1 + n % 97)
         result = handle_command(store, BANK, command, recorded_at_ms=n + 1)
         if not isinstance(result.outcome, Appended):
             raise RuntimeError(f"benchmark command was not appended: {result.outcome}")
-    return time.perf_counter() - started
+    return _since(started)
 
 
 def bench_lesson_commands(

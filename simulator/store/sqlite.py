@@ -1,16 +1,21 @@
-"""The SQLite event store: the log as one table a student can open with ``sqlite3``.
+"""The SQLite event store: the log in one file a student can open with ``sqlite3``.
 
-Each event is one row of ``events``; the global position is the table's integer
-primary key (SQLite's rowid), and ``UNIQUE (stream_id, version)`` is the last
-line of defence for optimistic concurrency: even a writer that skipped the
-version check cannot store two events at the same version of a stream. An
-append is one ``BEGIN IMMEDIATE`` transaction — it takes SQLite's write lock
+Each append is one row of ``commits`` (its stream's key, first and last
+version, first global position, time, and its events' bytes), each stream's
+name one row of ``streams``, and the view ``events`` shows the log as one row
+per event — what a student reads with ``sqlite3``. How the log is laid out,
+why, and how the schema itself refuses two events at one version of a stream
+is ``sqlite_formats``; this module opens files, checks versions and commits.
+
+An append is one ``BEGIN IMMEDIATE`` transaction — it takes SQLite's write lock
 first, so reading the stream's version, checking it and inserting cannot
 interleave with another writer, and positions stay contiguous. The file runs in
 WAL mode with ``synchronous=NORMAL``: a committed append survives the process
 being killed, though not necessarily an operating-system crash or power cut
 (see ``docs/event-store.md``). A file that is not an evsim store is never
-written to; opening one is a ``StoreError`` that names the file.
+written to; opening one is a ``StoreError`` that names the file. A store in
+format 1 (one ``events`` row per event, written by earlier evsim) is read and
+appended to in its own layout, never rewritten.
 
 A simulation run opens its store *exclusively* (``create_run_store``,
 ``reuse_run_store``): SQLite's own ``locking_mode = EXCLUSIVE`` holds the file's
@@ -44,6 +49,13 @@ from simulator.store.records import (
     StoreError,
     VersionConflict,
 )
+from simulator.store.sqlite_formats import (
+    COMMIT_SCHEMA,
+    LogFormat,
+    PendingCommit,
+    StreamKey,
+    log_format,
+)
 
 __all__ = [
     "CONNECTION_PRAGMAS",
@@ -59,34 +71,29 @@ __all__ = [
 
 FORMAT: Final = "evsim-event-store"
 """``evsim_meta.format``: how evsim recognises its own files."""
-FORMAT_VERSION: Final = 1
-"""``evsim_meta.format_version``: bumped when the tables change shape."""
+FORMAT_VERSION: Final = 2
+"""``evsim_meta.format_version`` of a new store: bumped when the tables change shape.
 
-SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS evsim_meta (
+Format 1 had one ``events`` table with the stream's name on every row; format 2
+names each stream once (``streams``) and keeps the events in ``event_log``."""
+
+SCHEMA: Final = (
+    """CREATE TABLE evsim_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
-);
-INSERT OR IGNORE INTO evsim_meta (key, value) VALUES
+)""",
+    f"""INSERT INTO evsim_meta (key, value) VALUES
     ('format', '{FORMAT}'),
-    ('format_version', '{FORMAT_VERSION}');
-CREATE TABLE IF NOT EXISTS events (
-    position       INTEGER PRIMARY KEY CHECK (position >= 1),
-    stream_id      TEXT    NOT NULL,
-    version        INTEGER NOT NULL CHECK (version >= 1),
-    type           TEXT    NOT NULL,
-    schema_version INTEGER NOT NULL,
-    data           BLOB    NOT NULL,
-    recorded_at_ms INTEGER NOT NULL,
-    UNIQUE (stream_id, version)
-);
-CREATE TABLE IF NOT EXISTS snapshots (
+    ('format_version', '{FORMAT_VERSION}')""",
+    *COMMIT_SCHEMA,
+    """CREATE TABLE snapshots (
     stream_id      TEXT    PRIMARY KEY,
     version        INTEGER NOT NULL,
     schema_version INTEGER NOT NULL,
     state          BLOB    NOT NULL
-);
-"""
+)""",
+)
+"""A new store's tables and views, one statement each, created in one transaction."""
 
 CONNECTION_PRAGMAS: Final = (
     "journal_mode = WAL",
@@ -106,20 +113,7 @@ _EVENT_COLUMNS: Final = (
     "data",
     "recorded_at_ms",
 )
-_SELECT_EVENTS: Final = f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events"
-_INSERT_EVENTS: Final = f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) VALUES "
-# Rows per INSERT statement: 7 parameters each stays under SQLite's old 999-parameter limit.
-_ROWS_PER_INSERT: Final = 128
-# The stream's version, the head of the log and the time of its last event, in one round trip.
-_HEAD: Final = """
-SELECT
-    (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?),
-    (SELECT COALESCE(MAX(position), 0) FROM events),
-    COALESCE((SELECT recorded_at_ms FROM events ORDER BY position DESC LIMIT 1), 0)
-"""
-_STREAM_VERSION: Final = "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?"
-_NO_LIMIT: Final = -1
-_LAST_VERSION: Final = 2**62
+"""The columns of ``events``: the table in format 1, the view in format 2."""
 _SQLITE_HEADER: Final = b"SQLite format 3\x00"
 
 P = ParamSpec("P")
@@ -141,21 +135,6 @@ def _translating_errors(
             raise StoreError(self.file, f"cannot read or write the store ({error})") from error
 
     return wrapper
-
-
-def _rows_to_events(rows: list[tuple[int, str, int, str, int, bytes, int]]) -> list[StoredEvent]:
-    return [
-        StoredEvent(
-            position=position,
-            stream_id=stream_id,
-            version=version,
-            type=event_type,
-            schema_version=schema_version,
-            data=data,
-            recorded_at_ms=recorded_at_ms,
-        )
-        for position, stream_id, version, event_type, schema_version, data, recorded_at_ms in rows
-    ]
 
 
 def is_sqlite_header(path: str | os.PathLike[str]) -> bool:
@@ -190,9 +169,10 @@ class SqliteEventStore(EventStore):
         self.file = str(path)
         self.exclusive = exclusive
         self.scenario = scenario
-        self._insert_sql: dict[int, str] = {}
-        self._group_versions: dict[str, int] = {}
-        """Stream versions as the last group commit left them (``append_group``)."""
+        self._log: LogFormat = log_format(FORMAT_VERSION)
+        """How the file lays out its log (``sqlite_formats``), set when the file is opened."""
+        self._group_streams: dict[str, tuple[StreamKey, int]] = {}
+        """Stream keys and versions as the last group commit left them (``append_group``)."""
         self._group_head = -1
         """The head position the last group commit left, or -1."""
         self._con = self._open(0 if exclusive else busy_timeout_ms)
@@ -228,17 +208,16 @@ class SqliteEventStore(EventStore):
             names = {
                 (kind, name) for (kind, name) in con.execute("SELECT type, name FROM sqlite_master")
             }
-            tables = {name for kind, name in names if kind == "table"}
-            if tables:
-                self._check_is_evsim_store(con, tables)
+            tables = {name for kind, name in names if kind in ("table", "view")}
+            if any(kind == "table" for kind, _ in names):
+                self._log = self._check_is_evsim_store(con, tables)
             elif names:
                 raise StoreError(self.file, "not an evsim event store (it holds views or indexes)")
             else:
                 # One transaction: a process killed halfway leaves an empty file, not half a store.
                 con.execute("BEGIN IMMEDIATE")
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        con.execute(statement)
+                for statement in SCHEMA:
+                    con.execute(statement)
                 if self.scenario is not None:
                     con.execute(
                         "INSERT INTO evsim_meta (key, value) VALUES ('scenario', ?)",
@@ -263,7 +242,8 @@ class SqliteEventStore(EventStore):
             raise StoreError(self.file, f"corrupt or unreadable SQLite file ({error})") from error
         return con
 
-    def _check_is_evsim_store(self, con: sqlite3.Connection, tables: set[str]) -> None:
+    def _check_is_evsim_store(self, con: sqlite3.Connection, tables: set[str]) -> LogFormat:
+        """The layout of an evsim store, read from its ``evsim_meta``; refuse anything else."""
         for table in ("events", "snapshots", "evsim_meta"):
             if table not in tables:
                 raise StoreError(self.file, f"not an evsim event store (missing table {table})")
@@ -280,6 +260,12 @@ class SqliteEventStore(EventStore):
                 self.file,
                 f"store format {version} is newer than this evsim reads ({FORMAT_VERSION})",
             )
+        layout = log_format(int(version))
+        for table in layout.tables:
+            if table not in tables:
+                raise StoreError(
+                    self.file, f"evsim store format {version} without its table {table}"
+                )
         columns = {row[1] for row in con.execute("PRAGMA table_info(events)")}
         for column in _EVENT_COLUMNS:
             if column not in columns:
@@ -290,6 +276,7 @@ class SqliteEventStore(EventStore):
             raise StoreError(
                 self.file, f"an evsim store of {whose}, not of {self.scenario!r}: not reused"
             )
+        return layout
 
     @_translating_errors
     def clear(self) -> None:
@@ -297,17 +284,24 @@ class SqliteEventStore(EventStore):
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            con.execute("DELETE FROM events")
+            self._log.clear(con)
             con.execute("DELETE FROM snapshots")
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
+        self._group_streams.clear()
+        self._group_head = -1
         self._forget_folds()
 
     def close(self) -> None:
         self._con.close()
+
+    @property
+    def format_version(self) -> int:
+        """The file's format (``evsim_meta.format_version``): 2 for a new store."""
+        return self._log.format_version
 
     @_translating_errors
     def settings(self) -> dict[str, str | int]:
@@ -328,7 +322,7 @@ class SqliteEventStore(EventStore):
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            actual, head, last_at_ms = con.execute(_HEAD, (stream_id,)).fetchone()
+            key, actual, head, last_at_ms = self._log.append_head(con, stream_id)
             if not isinstance(expected_version, AnyVersion) and expected_version != actual:
                 con.execute("ROLLBACK")
                 return VersionConflict(
@@ -339,22 +333,14 @@ class SqliteEventStore(EventStore):
                     f"append to {stream_id} at {recorded_at_ms} ms: the log already has an "
                     f"event at {last_at_ms} ms, and virtual time never goes back"
                 )
-            values: list[object] = []
-            for i, event in enumerate(events, start=1):
-                values += (
-                    head + i,
-                    stream_id,
-                    actual + i,
-                    event.type,
-                    event.schema_version,
-                    event.data,
-                    recorded_at_ms,
-                )
-            self._insert(values)
+            if key is None:
+                key = self._log.new_stream(con, stream_id)
+            self._log.write(con, [(head + 1, key, actual + 1, recorded_at_ms, events)])
             self._commit()
         except BaseException:
-            # Includes an IntegrityError from UNIQUE (stream_id, version), which only a file
-            # edited by hand can cause: it surfaces as a StoreError, never as a duplicate.
+            # Includes an IntegrityError from the schema's own check (a commit that does not
+            # follow its stream's last version), which only a file edited by hand can
+            # cause: it surfaces as a StoreError, never as a duplicate.
             if con.in_transaction:
                 con.execute("ROLLBACK")
             raise
@@ -388,23 +374,25 @@ class SqliteEventStore(EventStore):
                 request.stream_id, request.events, request.expected_version, request.recorded_at_ms
             )
         con = self._con
+        log = self._log
         con.execute("BEGIN IMMEDIATE")
         try:
-            _, head, last_at_ms = con.execute(_HEAD, ("",)).fetchone()  # no stream is named ""
-            # Each stream's version as the groups have left it. It stays true only while
-            # nobody else writes: positions are contiguous, so another writer would have
-            # moved the head away from where our last commit left it.
-            versions = self._group_versions
+            head, last_at_ms = log.log_head(con)
+            # Each stream's key and version as the groups have left them. It stays true only
+            # while nobody else writes: positions are contiguous, so another writer would
+            # have moved the head away from where our last commit left it.
+            streams = self._group_streams
             if head != self._group_head:
-                versions.clear()
-            values: list[object] = []
+                streams.clear()
+            commits: list[PendingCommit] = []
             results: list[AppendResult] = []
             for request in appends:
                 stream_id = request.stream_id
-                actual = versions.get(stream_id)
-                if actual is None:
-                    actual = int(con.execute(_STREAM_VERSION, (stream_id,)).fetchone()[0])
-                    versions[stream_id] = actual
+                known = streams.get(stream_id)
+                if known is None:
+                    key, actual = log.key_and_version(con, stream_id)
+                else:
+                    key, actual = known
                 expected = request.expected_version
                 if not isinstance(expected, AnyVersion) and expected != actual:
                     results.append(
@@ -412,6 +400,8 @@ class SqliteEventStore(EventStore):
                             stream_id=stream_id, expected_version=expected, actual_version=actual
                         )
                     )
+                    if key is not None:
+                        streams[stream_id] = (key, actual)
                     continue
                 at_ms = request.recorded_at_ms
                 if at_ms < last_at_ms:
@@ -419,17 +409,10 @@ class SqliteEventStore(EventStore):
                         f"append to {stream_id} at {at_ms} ms: the log already has an "
                         f"event at {last_at_ms} ms, and virtual time never goes back"
                     )
+                if key is None:
+                    key = log.new_stream(con, stream_id)
                 events = request.events
-                for i, event in enumerate(events, start=1):
-                    values += (
-                        head + i,
-                        stream_id,
-                        actual + i,
-                        event.type,
-                        event.schema_version,
-                        event.data,
-                        at_ms,
-                    )
+                commits.append((head + 1, key, actual + 1, at_ms, events))
                 results.append(
                     Appended(
                         stream_id=stream_id,
@@ -439,12 +422,12 @@ class SqliteEventStore(EventStore):
                     )
                 )
                 head += len(events)
-                versions[stream_id] = actual + len(events)
+                streams[stream_id] = (key, actual + len(events))
                 last_at_ms = at_ms
-            self._insert(values)
+            log.write(con, commits)
             self._commit()
         except BaseException:
-            self._group_versions.clear()
+            self._group_streams.clear()
             self._group_head = -1
             if con.in_transaction:
                 con.execute("ROLLBACK")
@@ -455,19 +438,6 @@ class SqliteEventStore(EventStore):
     def _commit(self) -> None:
         """End the open write transaction: from here on its appends survive a crash."""
         self._con.execute("COMMIT")
-
-    def _insert(self, values: list[object]) -> None:
-        """Insert rows of 7 values with multi-row INSERTs: one statement per 128 rows."""
-        width = len(_EVENT_COLUMNS)
-        chunk = _ROWS_PER_INSERT * width
-        for start in range(0, len(values), chunk):
-            part = values[start : start + chunk]
-            rows = len(part) // width
-            sql = self._insert_sql.get(rows)
-            if sql is None:
-                sql = _INSERT_EVENTS + ",".join(["(?,?,?,?,?,?,?)"] * rows)
-                self._insert_sql[rows] = sql
-            self._con.execute(sql, part)
 
     @_translating_errors
     def _save_snapshot(self, snapshot: Snapshot) -> None:
@@ -483,56 +453,36 @@ class SqliteEventStore(EventStore):
     def read_stream(
         self, stream_id: str, from_version: int = 0, to_version: int | None = None
     ) -> list[StoredEvent]:
-        rows = self._con.execute(
-            f"{_SELECT_EVENTS} WHERE stream_id = ? AND version BETWEEN ? AND ? ORDER BY version",
-            (stream_id, from_version, _LAST_VERSION if to_version is None else to_version),
-        ).fetchall()
-        return _rows_to_events(rows)
+        return self._log.read_stream(self._con, stream_id, from_version, to_version)
 
     @_translating_errors
     def read_all(self, from_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        rows = self._con.execute(
-            f"{_SELECT_EVENTS} WHERE position >= ? ORDER BY position LIMIT ?",
-            (from_position, _NO_LIMIT if limit is None else max(limit, 0)),
-        ).fetchall()
-        return _rows_to_events(rows)
+        return self._log.read_all(self._con, from_position, limit)
 
     @_translating_errors
     def stream_version(self, stream_id: str) -> int:
-        row = self._con.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?", (stream_id,)
-        ).fetchone()
-        return int(row[0])
+        return self._log.stream_version(self._con, stream_id)
 
     @_translating_errors
     def head_position(self) -> int:
-        return int(self._con.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0])
+        return self._log.head_position(self._con)
 
     @_translating_errors
     def stream_ids(self) -> list[str]:
-        rows = self._con.execute(
-            "SELECT stream_id FROM events WHERE version = 1 ORDER BY position"
-        ).fetchall()
-        return [stream_id for (stream_id,) in rows]
+        return self._log.stream_ids(self._con)
 
     @_translating_errors
     def version_at_position(self, stream_id: str, position: int) -> int:
-        row = self._con.execute(
-            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ? AND position <= ?",
-            (stream_id, position),
-        ).fetchone()
-        return int(row[0])
+        return self._log.version_at_position(self._con, stream_id, position)
 
     @_translating_errors
     def position_at_time(self, at_ms: int) -> int:
         # Times never decrease along the log, so binary search over positions
         # (each probe is a primary-key lookup) instead of scanning every row.
         low, high = 0, self.head_position()
-        probe = "SELECT recorded_at_ms FROM events WHERE position = ?"
         while low < high:
             middle = (low + high + 1) // 2
-            (recorded_at_ms,) = self._con.execute(probe, (middle,)).fetchone()
-            if recorded_at_ms <= at_ms:
+            if self._log.time_at_position(self._con, middle) <= at_ms:
                 low = middle
             else:
                 high = middle - 1

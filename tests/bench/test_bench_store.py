@@ -71,3 +71,13 @@ def test_without_the_library_the_anchor_says_so_and_invents_nothing(
         "sqlite_group_same_settings": None,
     }
     assert figures["results"]["evsim-memory"]["events"] == 100
+
+
+@needs_anchor
+def test_every_figure_has_its_cpu_time_and_the_like_for_like_rows_a_cpu_ratio(
+    tmp_path: Path,
+) -> None:
+    figures = bench_append(300, streams=7, directory=tmp_path)
+    assert all(r["cpu_events_per_s"] > 0 for r in figures["results"].values())
+    assert set(figures["cpu_ratios"]) == {"sqlite_same_settings", "sqlite_group_same_settings"}
+    assert all(isinstance(ratio, float) for ratio in figures["cpu_ratios"].values())

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from store_format_1 import write_format_1_store
 
 from simulator.store import (
     ANY_VERSION,
@@ -220,3 +221,34 @@ def test_a_writer_killed_before_after_or_amid_a_group_commit_loses_no_answered_a
             assert [(e.stream_id, e.version) for e in written] == [
                 (stream_id, v) for v in range(first_version, last_version + 1)
             ]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_killed_group_commits_leave_a_log_the_events_view_reads_as_the_store_does(
+    tmp_path: Path,
+) -> None:
+    test_a_writer_killed_before_after_or_amid_a_group_commit_loses_no_answered_append(tmp_path)
+    store_path = tmp_path / "killed.sqlite3"
+    with SqliteEventStore(store_path) as store:
+        assert store.format_version == 2
+        log = [(e.position, e.stream_id, e.version, e.data) for e in store.read_all()]
+    db = sqlite3.connect(store_path)
+    try:
+        viewed = db.execute(
+            "SELECT position, stream_id, version, data FROM events ORDER BY position"
+        ).fetchall()
+    finally:
+        db.close()
+    assert viewed == log
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_format_1_store_killed_amid_group_commits_loses_no_answered_append(
+    tmp_path: Path,
+) -> None:
+    write_format_1_store(tmp_path / "killed.sqlite3")
+    test_a_writer_killed_before_after_or_amid_a_group_commit_loses_no_answered_append(tmp_path)
+    with SqliteEventStore(tmp_path / "killed.sqlite3") as store:
+        assert store.format_version == 1  # appended to in its own layout, never rewritten

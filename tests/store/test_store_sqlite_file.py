@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from store_format_1 import write_format_1_store
 
 from simulator.domain import get_domain
 from simulator.domain.bank import DepositMoney, OpenAccount
@@ -73,7 +74,7 @@ def test_a_student_can_read_the_log_with_plain_sqlite3(tmp_path: Path) -> None:
     assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert dict(con.execute("SELECT key, value FROM evsim_meta")) == {
         "format": "evsim-event-store",
-        "format_version": "1",
+        "format_version": "2",
     }
     con.close()
 
@@ -198,3 +199,102 @@ def test_the_store_runs_in_wal_mode_with_synchronous_normal(tmp_path: Path) -> N
             "synchronous": 1,
             "wal_autocheckpoint": 10000,
         }
+
+
+def test_a_format_1_store_opens_reads_and_takes_appends_in_its_own_layout(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    write_format_1_store(
+        path,
+        [
+            ("account-A", 1, "account.opened", b'{"owner":"ann"}', 1),
+            ("account-B", 1, "account.opened", b'{"owner":"bob"}', 2),
+            ("account-A", 2, "account.deposited", b'{"amount_cents":10}', 3),
+        ],
+    )
+    with SqliteEventStore(path) as store:
+        assert store.format_version == 1
+        assert store.stream_ids() == ["account-A", "account-B"]
+        assert [(e.position, e.version, e.data) for e in store.read_stream("account-A")] == [
+            (1, 1, b'{"owner":"ann"}'),
+            (3, 2, b'{"amount_cents":10}'),
+        ]
+        result = store.append(
+            "account-B", [NewEvent(type="t", schema_version=1, data=b"{}")], 1, recorded_at_ms=4
+        )
+        assert result == Appended(
+            stream_id="account-B", version=2, first_position=4, last_position=4
+        )
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute(
+            "SELECT value FROM evsim_meta WHERE key = 'format_version'"
+        ).fetchone() == ("1",)
+        names = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+        assert "commits" not in names and "streams" not in names  # never rewritten
+        rows = con.execute("SELECT position, stream_id, version FROM events ORDER BY position")
+        assert rows.fetchall() == [
+            (1, "account-A", 1),
+            (2, "account-B", 1),
+            (3, "account-A", 2),
+            (4, "account-B", 2),
+        ]
+    finally:
+        con.close()
+
+
+def test_the_events_view_shows_each_event_of_each_commit_as_the_store_reads_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "commits.sqlite3"
+    with SqliteEventStore(path) as store:
+        for n in range(12):
+            events = [
+                NewEvent(type=f"t{i}", schema_version=1 + i % 2, data=b"x" * (n * 7 + i))
+                for i in range(1 + n % 4)
+            ]
+            store.append(f"s-{n % 3}", events, store.stream_version(f"s-{n % 3}"), recorded_at_ms=n)
+        log = store.read_all()
+    con = sqlite3.connect(path)
+    try:
+        viewed = con.execute(
+            "SELECT position, stream_id, version, type, schema_version, data, recorded_at_ms"
+            " FROM events ORDER BY position"
+        ).fetchall()
+        commits = con.execute("SELECT COUNT(*) FROM commits").fetchone()
+    finally:
+        con.close()
+    assert commits == (12,)  # one row per append
+    assert viewed == [
+        (e.position, e.stream_id, e.version, e.type, e.schema_version, e.data, e.recorded_at_ms)
+        for e in log
+    ]
+
+
+def test_the_schema_refuses_a_commit_that_skips_a_version_or_a_position(tmp_path: Path) -> None:
+    path = tmp_path / "bank.sqlite3"
+    _bank_history(path)  # account-A at version 3, the log at position 3
+    con = sqlite3.connect(path)
+    try:
+        insert = "INSERT INTO events VALUES (?, 'account-A', ?, 'account.deposited', 2, x'7b7d', 5)"
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            con.execute(insert, (4, 5))  # version 4 skipped
+        with pytest.raises(sqlite3.IntegrityError, match="global positions"):
+            con.execute(insert, (5, 4))  # position 4 skipped
+        con.execute(insert, (4, 4))  # the next version at the next position: appended
+        con.commit()
+    finally:
+        con.close()
+    with SqliteEventStore(path) as store:
+        assert (store.head_position(), store.stream_version("account-A")) == (4, 4)
+
+
+def test_a_format_2_store_without_its_commits_table_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "cut.sqlite3"
+    SqliteEventStore(path).close()
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE commits")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError) as caught:
+        SqliteEventStore(path)
+    assert str(caught.value) == f"{path}: evsim store format 2 without its table commits"
