@@ -1195,13 +1195,18 @@ def exercise_grade(
         int | None, typer.Option(help="Cases to explore (default: the exercise's).", min=1)
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: one per core).", min=1)
+        int | None,
+        typer.Option(
+            help="Processes that explore: this one and N-1 helpers, started once for"
+            " the whole folder (default: one per core; 1: this process alone).",
+            min=1,
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="The seed the exploration derives from.")] = None,
     executor: Annotated[
         str,
         typer.Option(
-            help="Where the cases run: `local` (a process pool here) or dask://HOST:PORT"
+            help="Where the cases run: `local` (processes here, --workers) or dask://HOST:PORT"
             " (a Dask scheduler; docs/exercises.md).",
         ),
     ] = "local",
