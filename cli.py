@@ -1216,10 +1216,13 @@ def exercise_grade(
     Exit 0 when every submission passes, 1 when one fails (or its code cannot run),
     2 when PATH is neither a submission nor a folder of them.
     """
+    import contextlib
+
     import msgspec
 
     from evsim.cluster import scheduler_address
     from evsim.grade import default_workers, grade_folder, submissions_in
+    from evsim.pool import CasePool
     from simulator.errors import InputError
 
     try:
@@ -1250,19 +1253,24 @@ def exercise_grade(
                 tasks[name] = progress_bar.add_task(f"exploring {name}", total=total)
             progress_bar.update(tasks[name], completed=done)
 
+    # The helpers start before the progress bar's thread does, so they can be forked.
+    pool = CasePool(workers) if executor == "local" and workers > 1 else None
     try:
-        if progress_bar is not None:
-            with progress_bar:
+        with pool or contextlib.nullcontext():
+            if progress_bar is not None:
+                with progress_bar:
+                    grades = grade_folder(
+                        path,
+                        runs=runs,
+                        workers=workers,
+                        seed=seed,
+                        progress=on_progress,
+                        executor=pool or executor,
+                    )
+            else:
                 grades = grade_folder(
-                    path,
-                    runs=runs,
-                    workers=workers,
-                    seed=seed,
-                    progress=on_progress,
-                    executor=executor,
+                    path, runs=runs, workers=workers, seed=seed, executor=pool or executor
                 )
-        else:
-            grades = grade_folder(path, runs=runs, workers=workers, seed=seed, executor=executor)
     except InputError as err:
         _fail(str(err))
     failed = any(g.verdict != "pass" for g in grades)

@@ -360,14 +360,17 @@ def grade_folder(
     seed: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     write: bool = True,
-    executor: str = LOCAL,
+    executor: str | CasePool = LOCAL,
 ) -> list[Grade]:
     """Grade every submission under ``root`` (or ``root`` itself), one after another.
 
-    One pool of ``workers`` processes, started once, serves them all (or, with
-    ``dask://HOST:PORT``, one connection to the scheduler).
+    One pool of ``workers`` processes, started once, serves them all (or the
+    pool passed as ``executor``; or, with ``dask://HOST:PORT``, one connection
+    to the scheduler).
     """
     folders = submissions_in(root)
+    if isinstance(executor, CasePool):
+        return _grade_each(folders, runs, workers, seed, progress, write, executor)
     if scheduler_address(executor) is not None:
         with DaskCluster(executor) as cluster:
             return _grade_each(folders, runs, workers, seed, progress, write, cluster)

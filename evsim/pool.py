@@ -4,13 +4,16 @@ An exploration is many cases, each a pure function of plain data
 (``simulator.lessons.explore.CaseTask``), so they can run in any process. A
 ``CasePool`` of N workers is this process plus N - 1 helper processes:
 
-- **Started once.** The helpers are spawned when the pool is made — fresh
-  interpreters that import the simulator once and keep it — while this process
-  goes on (with the determinism check of the first submission). A teacher's
-  folder of submissions is graded with the one pool, so thirty students cost
-  one start, not thirty. Spawned, not forked: this process may run threads (a
-  progress bar), and a helper must start from a clean interpreter, inheriting
-  nothing of what this one did.
+- **Started once.** The helpers start when the pool is made, before any
+  submission is graded, and keep the simulator imported: a teacher's folder of
+  submissions is graded with the one pool, so thirty students cost one start,
+  not thirty. A helper is forked from this process when it runs a single
+  thread — it starts at once, holding the modules a fresh interpreter would
+  import and nothing a grade did — and spawned (a fresh interpreter, which
+  imports the simulator itself) when another thread runs, such as a progress
+  bar, whose locks a fork could copy mid-use (``start_method``). A case's
+  result depends on its task alone, and every run loads the student's code
+  afresh, so both kinds of helper give the results this process gives.
 - **Chunks, not cases.** Each task sent is a range of case numbers
   (``CaseChunk``); one message carries a dozen cases there and their results
   back, and a bounded window of chunks is in flight at once.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
@@ -40,7 +44,14 @@ from typing import Any
 
 from simulator.lessons.explore import CaseResult, CaseTask, run_case
 
-__all__ = ["CHUNKS_IN_FLIGHT", "CaseChunk", "CasePool", "chunk_size", "run_chunk"]
+__all__ = [
+    "CHUNKS_IN_FLIGHT",
+    "CaseChunk",
+    "CasePool",
+    "chunk_size",
+    "run_chunk",
+    "start_method",
+]
 
 CHUNKS_IN_FLIGHT = 2
 """Chunks sent ahead per helper: one running, one waiting, so a helper never idles."""
@@ -96,13 +107,22 @@ def run_chunk(chunk: CaseChunk, signal: Any = None) -> list[CaseResult]:
     return results
 
 
+def start_method() -> str:
+    """``fork`` when this process runs one thread and can fork, else ``spawn``."""
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class CasePool:
     """``workers`` processes for explorations: this one and ``workers - 1`` helpers."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, start: str | None = None) -> None:
         self.workers = max(1, workers)
         helpers = self.workers - 1
-        context = multiprocessing.get_context("spawn")
+        self.start = start or start_method()
+        """How the helpers were started: ``fork`` or ``spawn``."""
+        context = multiprocessing.get_context(self.start)
         self._signal = context.Array("q", [0, _NO_FAILURE])
         self._executor: ProcessPoolExecutor | None = None
         self._started: list[Future[int]] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import threading
 from functools import partial
 from pathlib import Path
 
@@ -21,11 +22,13 @@ from typer.testing import CliRunner
 import evsim.grade
 from cli import app
 from evsim.grade import Grade, grade, grade_folder
-from evsim.pool import CaseChunk, CasePool, chunk_size, run_chunk
+from evsim.pool import CaseChunk, CasePool, chunk_size, run_chunk, start_method
 from simulator.lessons.exercises import submission
 from simulator.lessons.explore import CaseTask, first_failure, run_case
 
 runner = CliRunner()
+STARTS = pytest.mark.parametrize("start", ["fork", "spawn"])
+"""Helpers forked from this process, or fresh interpreters: the same results either way."""
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 EXERCISE = "idempotent-consumer"
 
@@ -87,16 +90,19 @@ def _tasks(folder: Path, runs: int, seed: int = 1) -> list[CaseTask]:
     return [CaseTask(sub.lesson, sub.lesson_file, menu, seed, i) for i in range(runs)]
 
 
+@STARTS
 def test_a_late_failure_is_the_same_case_seed_and_counterexample_with_two_workers(
-    tmp_path: Path,
+    start: str, tmp_path: Path
 ) -> None:
     folder = _start(tmp_path / "ben", LATE)
     alone = grade(folder, runs=40, workers=1)
     assert alone.verdict == "fail" and alone.counterexample is not None
     assert alone.counterexample.run > chunk_size(40, 2), "the failure must come after a chunk"
     example = (folder / "counterexample.toml").read_bytes()
-    pooled = grade(folder, runs=40, workers=2)
-    assert pooled.workers == 2
+    with CasePool(2, start) as pool:
+        pool.ready()
+        pooled = grade(folder, runs=40, workers=2, executor=pool)
+    assert (pooled.workers, pool.start) == (2, start)
     assert (pooled.verdict, pooled.runs, pooled.seed) == (alone.verdict, alone.runs, alone.seed)
     assert pooled.counterexample == alone.counterexample
     assert _comparable(pooled) == _comparable(alone)
@@ -104,8 +110,9 @@ def test_a_late_failure_is_the_same_case_seed_and_counterexample_with_two_worker
     assert multiprocessing.active_children() == []
 
 
+@STARTS
 def test_a_folder_graded_with_one_pool_gets_the_grades_of_one_worker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _class(tmp_path)
     alone = grade_folder(root, runs=30, workers=1)
@@ -118,7 +125,7 @@ def test_a_folder_graded_with_one_pool_gets_the_grades_of_one_worker(
 
     class Counted(CasePool):
         def __init__(self, workers: int) -> None:
-            super().__init__(workers)
+            super().__init__(workers, start)
             pools.append(self)
 
     monkeypatch.setattr(evsim.grade, "CasePool", Counted)
@@ -129,11 +136,14 @@ def test_a_folder_graded_with_one_pool_gets_the_grades_of_one_worker(
     assert multiprocessing.active_children() == []
 
 
-def test_the_pool_reads_chunks_in_case_order_up_to_the_first_failure(tmp_path: Path) -> None:
+@STARTS
+def test_the_pool_reads_chunks_in_case_order_up_to_the_first_failure(
+    start: str, tmp_path: Path
+) -> None:
     tasks = _tasks(_start(tmp_path / "ben", LATE), 40)
     expected = list(map(run_case, tasks))
     first = next(i for i, r in enumerate(expected) if not r.ok)
-    with CasePool(2) as pool:
+    with CasePool(2, start) as pool:
         pool.ready()  # the helper takes the first chunks: cases run in both processes
         for chunk in (1, 2, 5, 40):
             got = list(pool.map(run_case, tasks, chunk=chunk))
@@ -147,13 +157,14 @@ def test_the_pool_reads_chunks_in_case_order_up_to_the_first_failure(tmp_path: P
         assert list(pool.map(run_case, passing, chunk=3)) == expected[:first]
 
 
+@STARTS
 def test_the_determinism_guard_stops_the_clock_in_a_helper_as_it_does_here(
-    tmp_path: Path,
+    start: str, tmp_path: Path
 ) -> None:
     tasks = _tasks(_start(tmp_path / "clock", CLOCK), 4)
     here = run_case(tasks[0])
     assert here.error is not None and "time.time()" in here.error and "consumer.py" in here.error
-    with CasePool(2) as pool:
+    with CasePool(2, start) as pool:
         pool.ready()
         # the first chunk is the helper's once it has started
         (there,) = pool.map(run_case, tasks, chunk=2)
@@ -173,8 +184,9 @@ def test_a_chunk_stops_at_its_first_failure_and_at_a_failure_known_before_it(
     assert run_chunk(CaseChunk(tasks[0], 40, generation=1), signal) == [], "an old exploration's"
 
 
-def test_a_closed_pool_leaves_no_process_behind() -> None:
-    with CasePool(3) as pool:
+@STARTS
+def test_a_closed_pool_leaves_no_process_behind(start: str) -> None:
+    with CasePool(3, start) as pool:
         helpers = pool.ready()
         assert helpers and os.getpid() not in helpers
         assert {p.pid for p in multiprocessing.active_children()} >= helpers
@@ -198,3 +210,36 @@ def test_one_worker_is_this_process_alone() -> None:
     with CasePool(1) as pool:
         assert pool.workers == 1 and pool.ready() == set()
         assert multiprocessing.active_children() == []
+
+
+def test_helpers_are_spawned_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert start_method() == "spawn"
+        with CasePool(2) as pool:
+            assert pool.start == "spawn"
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_the_command_grades_a_folder_with_two_workers_as_with_one(tmp_path: Path) -> None:
+    root = _class(tmp_path)
+
+    def graded(workers: str) -> list[dict[str, object]]:
+        result = runner.invoke(
+            app, ["exercise", "grade", str(root), "--json", "--runs", "20", "--workers", workers]
+        )
+        assert result.exit_code == 1, result.output  # two of the three fail
+        grades: list[dict[str, object]] = msgspec.json.decode(result.stdout)
+        for g in grades:
+            del g["seconds"]
+        return grades
+
+    alone, pooled = graded("1"), graded("2")
+    assert [g.pop("workers") for g in alone] == [1, 1, 1]
+    assert [g.pop("workers") for g in pooled] == [2, 2, 2]
+    assert pooled == alone
+    assert multiprocessing.active_children() == []
