@@ -259,15 +259,15 @@ class _Ahead:
 
 def _chunked(tasks: Iterable[CaseTask], chunk: int, generation: int) -> Iterator[CaseChunk]:
     """Consecutive tasks, ``chunk`` at a time, as ranges of case numbers."""
+    template: CaseTask | None = None
     first: CaseTask | None = None
     last = -1
     for task in tasks:
-        if first is not None and (
-            task.index != last + 1 or dataclasses.replace(task, index=first.index) != first
-        ):
+        if template is None:
+            template = task
+        elif task.index != last + 1 or dataclasses.replace(task, index=template.index) != template:
             raise ValueError("a CasePool maps consecutive cases of one exploration")
-        if first is None:
-            first = task
+        first = first or task
         last = task.index
         if last + 1 - first.index == chunk:
             yield CaseChunk(first, last + 1, generation)

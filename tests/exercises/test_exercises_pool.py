@@ -202,6 +202,11 @@ def test_maps_only_consecutive_cases_of_one_exploration(tmp_path: Path) -> None:
     with CasePool(1) as pool:
         with pytest.raises(ValueError, match="consecutive cases"):
             list(pool.map(run_case, [tasks[0], tasks[2]]))
+        with pytest.raises(ValueError, match="consecutive cases"):
+            list(pool.map(run_case, [*tasks[:2], tasks[3]], chunk=2))
+        other = _tasks(_start(tmp_path / "cy", "reference"), 6)
+        with pytest.raises(ValueError, match="consecutive cases"):
+            list(pool.map(run_case, [*tasks[:2], other[2]], chunk=2))
         with pytest.raises(ValueError, match="run_case"):
             list(pool.map(lambda t: run_case(t), tasks))
 
