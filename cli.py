@@ -1286,13 +1286,18 @@ def exercise_grade(
         int | None, typer.Option(help="Cases to explore (default: the exercise's).", min=1)
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Worker processes (default: one per core).", min=1)
+        int | None,
+        typer.Option(
+            help="Processes that explore: this one and N-1 helpers, started once for"
+            " the whole folder (default: one per core; 1: this process alone).",
+            min=1,
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="The seed the exploration derives from.")] = None,
     executor: Annotated[
         str,
         typer.Option(
-            help="Where the cases run: `local` (a process pool here) or dask://HOST:PORT"
+            help="Where the cases run: `local` (processes here, --workers) or dask://HOST:PORT"
             " (a Dask scheduler; docs/exercises.md).",
         ),
     ] = "local",
@@ -1302,10 +1307,13 @@ def exercise_grade(
     Exit 0 when every submission passes, 1 when one fails (or its code cannot run),
     2 when PATH is neither a submission nor a folder of them.
     """
+    import contextlib
+
     import msgspec
 
     from evsim.cluster import scheduler_address
     from evsim.grade import default_workers, grade_folder, submissions_in
+    from evsim.pool import CasePool
     from simulator.errors import InputError
 
     try:
@@ -1336,19 +1344,24 @@ def exercise_grade(
                 tasks[name] = progress_bar.add_task(f"exploring {name}", total=total)
             progress_bar.update(tasks[name], completed=done)
 
+    # The helpers start before the progress bar's thread does, so they can be forked.
+    pool = CasePool(workers) if executor == "local" and workers > 1 else None
     try:
-        if progress_bar is not None:
-            with progress_bar:
+        with pool or contextlib.nullcontext():
+            if progress_bar is not None:
+                with progress_bar:
+                    grades = grade_folder(
+                        path,
+                        runs=runs,
+                        workers=workers,
+                        seed=seed,
+                        progress=on_progress,
+                        executor=pool or executor,
+                    )
+            else:
                 grades = grade_folder(
-                    path,
-                    runs=runs,
-                    workers=workers,
-                    seed=seed,
-                    progress=on_progress,
-                    executor=executor,
+                    path, runs=runs, workers=workers, seed=seed, executor=pool or executor
                 )
-        else:
-            grades = grade_folder(path, runs=runs, workers=workers, seed=seed, executor=executor)
     except InputError as err:
         _fail(str(err))
     failed = any(g.verdict != "pass" for g in grades)

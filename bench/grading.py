@@ -1,19 +1,27 @@
-"""Exploration across cores: exercise grading with two worker processes beside one.
+"""Exploration across cores: exercise grading with two workers beside one.
 
 ``evsim exercise grade`` explores a submission case after case; with
-``--workers N`` the cases run in a pool of N processes (``evsim.grade``). This
-row grades the same passing submission of one exercise twice, with the same
-runs and the same seed — once in this process (one worker), once with two
-worker processes — and compares the runs per second. Each side is timed as a
-teacher would time ``evsim exercise grade``: the determinism check and, for
-the pool, the start of its processes included. Both sides must explore every
-run, or there is no row.
+``--workers N`` the cases run in N processes — this one and N - 1 helpers,
+started once (``evsim.pool``). Each row grades passing submissions twice, with
+the same runs and the same seed — once in this process (one worker), once with
+two workers — and compares the runs per second:
+
+- ``exploration.workers_2``: one submission, a long exploration (4,000 runs);
+- ``exploration.exercise_2``: one submission at an exercise's own 200 runs,
+  where the helper's start weighs most;
+- ``exploration.folder_2``: a teacher's folder of ten submissions, 200 runs
+  each, graded at once with one pool.
+
+Each side is timed as a teacher would time ``evsim exercise grade``: the
+determinism check and, for two workers, the helper's start and stop included.
+Both sides must explore every run, or there is no row.
 
 The submission is a correct idempotent consumer written here, so that no case
 fails and ends the exploration early. On a shared machine the wall-clock
-ratio says how much of two cores the pool got; the note adds the CPU time
-per run on each side (the pool's workers included), whose ratio, doubled, is
-what two idle cores would give.
+ratio (the verdict) says how much of two cores the pool got; the note adds the
+CPU time per run on each side (the helper's included, through
+``getrusage(RUSAGE_CHILDREN)``), whose ratio, doubled, is what two idle cores
+would give.
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ from pathlib import Path
 
 from bench.rows import BenchRow, at_least, bench_row, same_work
 
-__all__ = ["EXERCISE", "grading_scaling"]
+__all__ = ["EXERCISE", "SUBMISSIONS", "grading_scaling"]
 
 EXERCISE = "idempotent-consumer"
+SUBMISSIONS = 10
+"""Submissions in the folder a teacher grades at once (the folder row)."""
 
 IDEMPOTENT_CONSUMER = '''"""Charge each payment once: a dedup table in the group's store."""
 
@@ -46,12 +56,12 @@ def handle(message: Message, ctx: Context) -> None:
 '''
 
 
-def _submission(root: Path) -> Path:
+def _submission(root: Path, name: str = EXERCISE) -> Path:
     """A folder like ``evsim exercise start`` makes, with a correct handler in it."""
     from simulator.lessons.exercises import load_exercise
 
     ex = load_exercise(EXERCISE)
-    folder = root / EXERCISE
+    folder = root / name
     folder.mkdir()
     for name in ex.files():
         shutil.copyfile(ex.directory / name, folder / name)
@@ -60,14 +70,14 @@ def _submission(root: Path) -> Path:
 
 
 def _cpu_seconds() -> float:
-    """CPU time of this process and of the children it has waited for (the pool's workers)."""
+    """CPU time of this process and of the children it has waited for (the pool's helpers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _runs_per_second(folder: Path, runs: int, workers: int) -> tuple[float, int, float]:
-    """(runs per second of wall clock, runs explored, CPU seconds per run)."""
+    """(runs per second of wall clock, runs explored, CPU seconds per run) of one grade."""
     from evsim.grade import grade
 
     cpu = _cpu_seconds()
@@ -80,29 +90,78 @@ def _runs_per_second(folder: Path, runs: int, workers: int) -> tuple[float, int,
     return g.runs / seconds, g.runs, cpu / max(1, g.runs)
 
 
-def grading_scaling(runs: int = 4_000) -> list[BenchRow]:
-    """Grading runs/s with two worker processes, beside one, on the same runs."""
+def _folder_runs_per_second(root: Path, runs: int, workers: int) -> tuple[float, int, float]:
+    """The same, for a folder of submissions graded at once (``grade_folder``: one pool)."""
+    from evsim.grade import grade_folder
+
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    grades = grade_folder(root, runs=runs, workers=workers, write=False)
+    seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    failed = [g.detail for g in grades if g.verdict != "pass"]
+    if failed:
+        raise RuntimeError(f"the bench's own submission did not pass: {failed[0]}")
+    explored = sum(g.runs for g in grades)
+    return explored / seconds, explored, cpu / max(1, explored)
+
+
+def _row(
+    key: str,
+    label: str,
+    runs: int,
+    alone: tuple[float, int, float],
+    pooled: tuple[float, int, float],
+    start: str,
+) -> BenchRow:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    alone_cpu, pooled_cpu = alone[2], pooled[2]
+    return bench_row(
+        key=key,
+        workload=label,
+        unit="runs/s",
+        ours=pooled[0],
+        anchor=alone[0],
+        anchor_name="1 worker",
+        targets=(at_least(1.8, "ratio", source="issue 19"),),
+        work=same_work(label, "cases explored", runs, pooled[1], alone[1]),
+        note=(
+            f"{os.cpu_count()} cores, load {load:.1f} at the end; {start} and the"
+            f" determinism check are timed on both sides; CPU per run (the helper's"
+            f" included) {alone_cpu * 1e3:.1f} ms alone, {pooled_cpu * 1e3:.1f} ms with"
+            f" 2 workers: {2 * alone_cpu / pooled_cpu:.2f}x on two idle cores"
+        ),
+    )
+
+
+def grading_scaling(runs: int = 4_000, submissions: int = SUBMISSIONS) -> list[BenchRow]:
+    """Grading runs/s with two workers beside one: one long grade, one exercise, a folder.
+
+    One exercise's grade explores ``runs // 20`` cases (200, the exercises'
+    default, at the full size); the folder holds ``submissions`` of them.
+    """
+    exercise_runs = max(2, runs // 20)
+    rows = []
     with tempfile.TemporaryDirectory(prefix="evsim-bench-grade-") as tmp:
         folder = _submission(Path(tmp))
-        alone, alone_runs, alone_cpu = _runs_per_second(folder, runs, 1)
-        pooled, pooled_runs, pooled_cpu = _runs_per_second(folder, runs, 2)
-    label = f"exercise grading ({EXERCISE}, {runs:,} runs): 2 worker processes vs 1"
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return [
-        bench_row(
-            key="exploration.workers_2",
-            workload=label,
-            unit="runs/s",
-            ours=pooled,
-            anchor=alone,
-            anchor_name="1 worker",
-            targets=(at_least(1.8, "ratio", source="issue 19"),),
-            work=same_work(label, "cases explored", runs, pooled_runs, alone_runs),
-            note=(
-                f"{os.cpu_count()} cores, load {load:.1f} at the end; the pool's start and"
-                f" the determinism check are timed on both sides; CPU per run"
-                f" {alone_cpu * 1e3:.1f} ms alone, {pooled_cpu * 1e3:.1f} ms with the pool:"
-                f" {2 * alone_cpu / pooled_cpu:.2f}x on two idle cores"
-            ),
-        )
-    ]
+        for key, many in (
+            ("exploration.workers_2", runs),
+            ("exploration.exercise_2", exercise_runs),
+        ):
+            alone = _runs_per_second(folder, many, 1)
+            pooled = _runs_per_second(folder, many, 2)
+            label = f"exercise grading ({EXERCISE}, {many:,} runs): 2 workers vs 1"
+            rows.append(_row(key, label, many, alone, pooled, "the helper's start"))
+        root = Path(tmp) / "class"
+        root.mkdir()
+        for n in range(submissions):
+            _submission(root, f"student-{n:02d}")
+        alone = _folder_runs_per_second(root, exercise_runs, 1)
+        pooled = _folder_runs_per_second(root, exercise_runs, 2)
+    total = submissions * exercise_runs
+    label = (
+        f"grading a folder ({submissions} submissions of {EXERCISE}, {exercise_runs:,} runs"
+        " each): 2 workers vs 1"
+    )
+    rows.append(_row("exploration.folder_2", label, total, alone, pooled, "the one helper's start"))
+    return rows

@@ -9,10 +9,12 @@
    ``random`` stops it too (``evsim.guard``).
 2. **Exploration.** Case 0 is the lesson as written, cases 1… add a random
    fault plan from the exercise's menu, each with its own seed
-   (``simulator.lessons.explore``). They run in a process pool, one worker
-   per core by default, and their results are read in case order, so the
-   first failure — and everything reported — is the same with one worker or
-   many. The first failing case ends the exploration. With ``executor``
+   (``simulator.lessons.explore``). They run in a pool of processes
+   (``evsim.pool``: this one and a helper per further core by default,
+   started once for a whole folder of submissions, cases sent in chunks),
+   and their results are read in case order, so the first failure — and
+   everything reported — is the same with one worker or many. The first
+   failing case ends the exploration. With ``executor``
    ``dask://HOST:PORT`` the same cases run on a Dask cluster instead
    (``evsim.cluster``), read in the same order, with the same results.
 3. **The counterexample.** The failing case is shrunk
@@ -26,17 +28,17 @@ Otherwise the grade is a pass, with the number of runs explored.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import msgspec
 
 from evsim.cluster import LOCAL, DaskCluster, scheduler_address
 from evsim.loader import load_book
+from evsim.pool import CasePool, chunk_size
 from simulator.errors import InputError
 from simulator.lessons.describe import describe, kind_of
 from simulator.lessons.exercises import MARKER, Submission, submission
@@ -142,12 +144,6 @@ def _tasks(sub: Submission, runs: int, seed: int, file: str) -> Iterator[CaseTas
         yield CaseTask(sub.lesson, file, menu, seed, index)
 
 
-def _pool(workers: int) -> Executor:
-    # Spawned, not forked: the parent may run threads (a progress bar), and a worker
-    # should start from a clean interpreter, as it would on another machine.
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-
-
 def _size(s: Scenario) -> tuple[int, int]:
     """(faults, messages and commands) of a scenario."""
     workload = s.workload
@@ -164,13 +160,25 @@ def grade(
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     write: bool = True,
-    executor: str | DaskCluster = LOCAL,
+    executor: str | DaskCluster | CasePool = LOCAL,
 ) -> Grade:
     """Grade the submission in ``folder`` (``InputError`` if it is not one).
 
-    ``executor``: ``local`` (a pool of ``workers`` processes), ``dask://HOST:PORT``
-    (connect for this grade), or a connection already open (``grade_folder``).
+    ``executor``: ``local`` (``workers`` processes, this one included, started for
+    this grade), ``dask://HOST:PORT`` (connect for this grade), or a pool or a
+    connection already open (``grade_folder``: one for the whole folder).
     """
+    if executor == LOCAL and workers > 1 and (runs is None or runs > 1):
+        with CasePool(workers) as own:
+            return grade(
+                folder,
+                runs=runs,
+                workers=workers,
+                seed=seed,
+                progress=progress,
+                write=write,
+                executor=own,
+            )
     if isinstance(executor, str) and scheduler_address(executor) is not None:
         with DaskCluster(executor) as connection:
             return grade(
@@ -183,6 +191,7 @@ def grade(
                 executor=connection,
             )
     cluster = executor if isinstance(executor, DaskCluster) else None
+    pool = executor if isinstance(executor, CasePool) else None
     started = time.perf_counter()
     sub = submission(folder)
     spec = sub.exercise.spec
@@ -199,7 +208,7 @@ def grade(
             runs_requested=runs,
             seed=seed,
             detail=" ".join(detail.split()),
-            workers=workers if cluster is None else cluster.threads,
+            workers=cluster.threads if cluster else pool.workers if pool else 1,
             seconds=round(time.perf_counter() - started, 3),
             executor=LOCAL if cluster is None else cluster.executor,
             **more,  # type: ignore[arg-type]
@@ -232,10 +241,13 @@ def grade(
             )
         finally:
             cluster.cancel()
-    else:
-        explored, failed = _explore_here(
-            _tasks(sub, runs, seed, sub.lesson_file), runs, workers, count
+    elif pool is not None and runs > 1:
+        chunk = chunk_size(runs, pool.workers)
+        explored, failed = first_failure(
+            _tasks(sub, runs, seed, sub.lesson_file), partial(pool.map, chunk=chunk), count
         )
+    else:
+        explored, failed = first_failure(_tasks(sub, runs, seed, sub.lesson_file), map, count)
     if failed is None:
         return graded(
             "pass", explored, f"{explored} runs explored, no violation", deterministic=True
@@ -253,27 +265,6 @@ def grade(
         deterministic=True,
         counterexample=example,
     )
-
-
-def _explore_here(
-    tasks: Iterator[CaseTask], runs: int, workers: int, count: Callable[[CaseResult], None]
-) -> tuple[int, CaseResult | None]:
-    """The exploration on this machine: in this process, or a pool of ``workers``."""
-    pool = _pool(workers) if workers > 1 and runs > 1 else None
-    try:
-        mapper: Callable[..., Iterator[CaseResult]] = map
-        if pool is not None:
-            chunk = max(1, min(8, runs // (4 * workers)))
-
-            def mapper(
-                fn: Callable[[CaseTask], CaseResult], items: Iterable[CaseTask]
-            ) -> Iterator[CaseResult]:
-                return pool.map(fn, items, chunksize=chunk)
-
-        return first_failure(tasks, mapper, count)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fails(base: Scenario) -> Callable[[Scenario], bool]:
@@ -369,16 +360,23 @@ def grade_folder(
     seed: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     write: bool = True,
-    executor: str = LOCAL,
+    executor: str | CasePool = LOCAL,
 ) -> list[Grade]:
     """Grade every submission under ``root`` (or ``root`` itself), one after another.
 
-    With ``dask://HOST:PORT``, one connection to the scheduler serves them all.
+    One pool of ``workers`` processes, started once, serves them all (or the
+    pool passed as ``executor``; or, with ``dask://HOST:PORT``, one connection
+    to the scheduler).
     """
     folders = submissions_in(root)
+    if isinstance(executor, CasePool):
+        return _grade_each(folders, runs, workers, seed, progress, write, executor)
     if scheduler_address(executor) is not None:
         with DaskCluster(executor) as cluster:
             return _grade_each(folders, runs, workers, seed, progress, write, cluster)
+    if workers > 1 and (runs is None or runs > 1):
+        with CasePool(workers) as pool:
+            return _grade_each(folders, runs, workers, seed, progress, write, pool)
     return _grade_each(folders, runs, workers, seed, progress, write, LOCAL)
 
 
@@ -389,7 +387,7 @@ def _grade_each(
     seed: int | None,
     progress: Callable[[str, int, int], None] | None,
     write: bool,
-    executor: str | DaskCluster,
+    executor: str | DaskCluster | CasePool,
 ) -> list[Grade]:
     grades = []
     for folder in folders:

@@ -1,4 +1,4 @@
-"""The grading row: two worker processes beside one, on the same exercise and the same runs."""
+"""The grading rows: two workers beside one, on the same exercise and the same runs."""
 
 from __future__ import annotations
 
@@ -9,13 +9,26 @@ from bench.grading import grading_scaling
 from bench.rows import SameWorkError
 
 
-def test_the_row_compares_two_workers_with_one_on_the_same_runs() -> None:
-    (row,) = grading_scaling(6)
-    assert (row.key, row.unit, row.anchor_name) == ("exploration.workers_2", "runs/s", "1 worker")
-    assert row.target == ">= 1.8x 1 worker" and row.verdict in ("met", "missed")
-    assert row.same_work is not None
-    assert row.same_work.ours == row.same_work.anchor == row.same_work.expected == 6
-    assert row.anchor is not None and row.ratio == round(row.ours / row.anchor, 1)
+def test_the_rows_compare_two_workers_with_one_on_the_same_runs() -> None:
+    rows = {row.key: row for row in grading_scaling(40, submissions=2)}
+    assert sorted(rows) == [
+        "exploration.exercise_2",
+        "exploration.folder_2",
+        "exploration.workers_2",
+    ]
+    explored = {
+        "exploration.workers_2": 40,
+        "exploration.exercise_2": 2,
+        "exploration.folder_2": 2 * 2,
+    }
+    for key, row in rows.items():
+        assert (row.unit, row.anchor_name) == ("runs/s", "1 worker")
+        assert row.target == ">= 1.8x 1 worker" and row.verdict in ("met", "missed")
+        assert row.same_work is not None
+        assert row.same_work.ours == row.same_work.anchor == row.same_work.expected
+        assert row.same_work.expected == explored[key]
+        assert row.anchor is not None and row.ratio == round(row.ours / row.anchor, 1)
+        assert "on two idle cores" in row.note
 
 
 def test_sides_that_explored_different_runs_make_no_row(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,3 +36,13 @@ def test_sides_that_explored_different_runs_make_no_row(monkeypatch: pytest.Monk
     monkeypatch.setattr(bench.grading, "_runs_per_second", lambda *_: next(explored))
     with pytest.raises(SameWorkError, match="expected 6 cases explored, counted ours 5"):
         grading_scaling(6)
+
+
+def test_a_folder_whose_sides_explored_different_runs_makes_no_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bench.grading, "_runs_per_second", lambda _f, runs, _w: (1.0, runs, 0.1))
+    explored = iter([(100.0, 4, 0.004), (180.0, 3, 0.004)])
+    monkeypatch.setattr(bench.grading, "_folder_runs_per_second", lambda *_: next(explored))
+    with pytest.raises(SameWorkError, match="expected 4 cases explored, counted ours 3"):
+        grading_scaling(40, submissions=2)
