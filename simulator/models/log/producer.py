@@ -49,6 +49,7 @@ __all__ = [
     "NOT_ENOUGH_REPLICAS",
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
     "NOT_LEADER_OR_FOLLOWER",
+    "NOT_PLACED",
     "Batch",
     "BatchResult",
     "ClusterProducer",
@@ -99,10 +100,15 @@ NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
 """Written, but the ISR shrank below ``min.insync.replicas`` before it was copied enough."""
 
-BatchResult = tuple[Batch, str, list[tuple[int, int]]]
-"""(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
-``duplicate`` or ``out_of_order`` (then the list is empty) — or, in a cluster, the
-broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …)."""
+BatchResult = tuple[Batch, str, tuple[int, int]]
+"""(batch, outcome, (offset, record seq) of its first record); outcome is ``appended``,
+``duplicate`` or ``out_of_order`` (then ``NOT_PLACED``) — or, in a cluster, the
+broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …). The
+records of a batch are placed together: record ``i`` is at ``offset + i``, and the
+record that placed it (its ``Appended``, or ``ProduceDeduplicated``) has seq ``seq + i``."""
+
+NOT_PLACED = (-1, -1)
+"""The placement of a batch the broker did not take."""
 
 
 class Producer:
@@ -196,13 +202,14 @@ class Producer:
         """Put ``request`` on the wire to ``broker``, and await its answer (unless ``acks=0``)."""
         runtime = self.runtime
         batches = request.batches
-        ids = [m.id for b in batches for m in b.msgs]
+        network = runtime.network
         request.destination = broker
-        runtime.network.send(
+        network.send(
             self.name,
             broker,
             "produce",
-            ids,
+            # the ids matter only to a network fault that picks messages
+            [m.id for b in batches for m in b.msgs] if network.faulty else None,
             deliver,
             arg,
             cause_seq=batches[0].causes[0],
@@ -257,18 +264,21 @@ class Producer:
             self._bump_epoch(p)
         self._retry(batch, "out of order sequence")
 
-    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
+    def _acknowledge(self, batch: Batch, placed: tuple[int, int]) -> None:
+        """One ``Acked`` per record, each citing the record that placed it; booked together."""
         runtime = self.runtime
-        record = runtime.record
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         partition = batch.partition
-        for i, msg in enumerate(batch.msgs):
-            offset, cause = placed[i]
-            record(
+        offset, cause = placed
+        seq = runtime.next_seq
+        acked: list[Acked] = []
+        add = acked.append
+        for msg in batch.msgs:
+            add(
                 Acked(
-                    seq=runtime.next_seq,
+                    seq=seq,
                     at=now,
                     component=name,
                     cause_seq=cause,
@@ -279,6 +289,10 @@ class Producer:
                     offset=offset,
                 )
             )
+            seq += 1
+            offset += 1
+            cause += 1
+        runtime.record_all(acked)
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
         """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
