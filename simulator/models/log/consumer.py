@@ -128,6 +128,21 @@ class Consumer:
             from simulator.usercode.consumer import group_code
 
             self.code = group_code(runtime, spec, name, self._send_code_output)
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._group_name = spec.name
+        self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
+        self._schedule_item = self._timers.schedule
+        self._plain = (
+            self.code is None
+            and self.processor is None
+            and not self._may_fail
+            and spec.output_topic is None
+            and not self._commit_each
+        )
+        """Every record succeeds, writes nothing and commits with its batch: the loop of
+        ``_run_plain`` handles it, without the checks the other cases need per record."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -387,8 +402,7 @@ class Consumer:
         txn_state = broker.txn_state
         upto = self.group_delivered_upto
         positions = self.positions
-        runtime = self.runtime
-        record = runtime.record
+        record_all = self.runtime.record_all
         records = self._records
         group_name = self.spec.name
         name = self.name
@@ -410,12 +424,14 @@ class Consumer:
                 continue
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
+            seq = len(records)
+            delivered: list[Delivered] = []
+            add = delivered.append
             for e in entries:
                 offset = e.offset
                 redelivered = offset < high
                 msg = e.msg
-                seq = len(records)
-                record(
+                add(
                     Delivered(
                         seq=seq,
                         at=now,
@@ -432,6 +448,8 @@ class Consumer:
                     )
                 )
                 out.append((part, e, seq))
+                seq += 1
+            record_all(delivered)  # the records of one partition, booked together
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -481,14 +499,74 @@ class Consumer:
 
     def _run_items(self, token: int) -> None:
         """Finish the current record and go on; records that take no time run in one go."""
-        kernel = self.runtime.kernel
+        if self._plain:
+            self._run_plain(token)
+            return
+        kernel = self._kernel
         while self._finish_item(token):
             if self._i >= len(self._batch):
                 self._end_batch()
                 return
-            duration = self._duration()
+            duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
-                self._timers.at(kernel.now_ms + duration, self._run_items, token)
+                self._schedule_item(kernel.now_ms + duration, self._run_items, token)
+                return
+
+    def _run_plain(self, token: int) -> None:
+        """``_run_items`` for a plain consumer (``_plain``): each record is just processed.
+
+        The same records in the same order as ``_finish_item`` and ``_item_done``
+        write for such a consumer, in one loop with what it reads kept at hand.
+        """
+        if self.crashed or token != self._token:
+            return
+        batch = self._batch
+        n = len(batch)
+        i = self._i
+        done = self._done
+        record = self._record
+        records = self._records
+        kernel = self._kernel
+        name = self.name
+        group_name = self._group_name
+        txn = self._txn
+        may_slow = self._may_slow
+        processing_ms = self._processing_ms
+        self._attempt = 1
+        while True:
+            part, entry, delivered_seq = batch[i]
+            msg = entry.msg
+            offset = entry.offset
+            record(
+                Processed(
+                    seq=len(records),
+                    at=kernel.now_ms,
+                    component=name,
+                    cause_seq=delivered_seq,
+                    group=group_name,
+                    consumer=name,
+                    msg=msg.id,
+                    key=msg.key,
+                    key_seq=msg.key_seq,
+                    topic=part.topic,
+                    partition=part.index,
+                    offset=offset,
+                    txn=txn,
+                )
+            )
+            done[part.tp] = offset + 1
+            i += 1
+            if i >= n:
+                self._i = i
+                self._end_batch()
+                return
+            duration = self._duration() if may_slow else processing_ms
+            if duration:
+                self._i = i
+                self._schedule_item(kernel.now_ms + duration, self._run_plain, token)
+                return
+            if self.crashed or token != self._token:
+                self._i = i
                 return
 
     def _finish_item(self, token: int) -> bool:
@@ -646,11 +724,10 @@ class Consumer:
 
     def _item_done(self, part: Partition, entry: Entry) -> bool:
         """Book the record as handled (and commit it, per message); False if we crashed."""
-        spec = self.spec
-        tp = (part.topic, part.index)
+        tp = part.tp
         self._done[tp] = entry.offset + 1
         self._attempt = 1
-        if spec.commit == "after-process" and spec.commit_every == "message":
+        if self._commit_each:
             if self._crash_point("after_process_before_commit"):
                 return False
             self._commit({tp: entry.offset + 1}, None)
