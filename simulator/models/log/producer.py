@@ -138,6 +138,13 @@ class Producer:
         self._in_flight_count = 0
         self._timer: Timer | None = None
         """The request-timeout timer, armed while a request awaits its answer."""
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._records = runtime.records
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._keyed = self.partitioner.keyed if spec.use_key else None
+        """The partitioner's partition of each key seen so far (None: keys are not used)."""
+        self._max_in_flight = spec.max_in_flight
 
     # -- the application's side ------------------------------------------------------------
 
@@ -145,30 +152,44 @@ class Producer:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
-        runtime = self.runtime
-        produced = runtime.record(
+        seq = len(self._records)
+        name = self.name
+        key = msg.key
+        self._record(
             Produced(
-                seq=runtime.next_seq,
-                at=runtime.kernel.now_ms,
-                component=self.name,
-                producer=self.name,
+                seq=seq,
+                at=self._kernel.now_ms,
+                component=name,
+                producer=name,
                 msg=msg.id,
-                key=msg.key,
+                key=key,
                 key_seq=msg.key_seq,
                 topic=self.topic,
             )
         )
-        partition = self.partitioner.choose(msg.key if self.spec.use_key else None)
+        keyed = self._keyed
+        if keyed is None:
+            partition = self.partitioner.choose(None)
+        elif key is None or (known := keyed.get(key)) is None:
+            partition = self.partitioner.choose(key)
+        else:
+            partition = known  # a key seen before: the partitioner's answer, without the call
         queue = self._accumulator.get(partition)
-        if queue is None:
-            queue = self._accumulator[partition] = deque()
-        if not queue or len(queue[-1].msgs) >= BATCH_RECORDS or queue[-1].attempt > 1:
-            queue.append(Batch(partition))
+        if not queue:
+            if queue is None:
+                queue = self._accumulator[partition] = deque()
+            batch = Batch(partition)
+            queue.append(batch)
             self._ready += 1
-        batch = queue[-1]
+        else:
+            batch = queue[-1]
+            if len(batch.msgs) >= BATCH_RECORDS or batch.attempt > 1:
+                batch = Batch(partition)
+                queue.append(batch)
+                self._ready += 1
         batch.msgs.append(msg)
-        batch.causes.append(produced.seq)
-        if self._in_flight_count < self.spec.max_in_flight:
+        batch.causes.append(seq)
+        if self._in_flight_count < self._max_in_flight:
             self._drain()
 
     def _drain(self) -> None:
@@ -392,6 +413,7 @@ class Producer:
     def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
         """A metadata refresh shows more partitions: keys hash over the new count from now on."""
         self.partitioner = Partitioner(partitions, self.spec.partitioner, self.spec.sticky_batch)
+        self._keyed = self.partitioner.keyed if self.spec.use_key else None
         self.runtime.emit(
             MetadataRefreshed,
             self.name,
