@@ -134,6 +134,8 @@ class Consumer:
         self._group_name = spec.name
         self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
         self._schedule_item = self._timers.schedule
+        self._next_plain = self._run_plain
+        """``_run_plain`` bound once: scheduled again after each record that takes time."""
         self._plain = (
             self.code is None
             and self.processor is None
@@ -526,13 +528,11 @@ class Consumer:
         done = self._done
         record = self._record
         records = self._records
-        kernel = self._kernel
+        now = self._kernel.now_ms  # the clock stands still within one action
         name = self.name
         group_name = self._group_name
         txn = self._txn
-        may_slow = self._may_slow
-        processing_ms = self._processing_ms
-        self._attempt = 1
+        # _attempt stays 1: nothing fails here
         while True:
             part, entry, delivered_seq = batch[i]
             msg = entry.msg
@@ -540,7 +540,7 @@ class Consumer:
             record(
                 Processed(
                     seq=len(records),
-                    at=kernel.now_ms,
+                    at=now,
                     component=name,
                     cause_seq=delivered_seq,
                     group=group_name,
@@ -560,10 +560,10 @@ class Consumer:
                 self._i = i
                 self._end_batch()
                 return
-            duration = self._duration() if may_slow else processing_ms
+            duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
                 self._i = i
-                self._schedule_item(kernel.now_ms + duration, self._run_plain, token)
+                self._schedule_item(now + duration, self._next_plain, token)
                 return
             if self.crashed or token != self._token:
                 self._i = i
