@@ -29,6 +29,7 @@ processor inherits the group's delivery guarantee.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from simulator.kernel import Timers
@@ -426,32 +427,49 @@ class Consumer:
                 continue
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
-            seq = len(records)
-            delivered: list[Delivered] = []
-            add = delivered.append
-            for e in entries:
-                offset = e.offset
-                redelivered = offset < high
-                msg = e.msg
-                add(
+            first = len(records)
+            seqs = range(first, first + len(entries))
+            if entries[0].offset >= high:
+                # The common case: the group gets all of these for the first time.
+                delivered = [
                     Delivered(
                         seq=seq,
                         at=now,
                         component=name,
-                        cause_seq=position_cause[tp] if redelivered else e.appended_seq,
+                        cause_seq=e.appended_seq,
                         group=group_name,
                         consumer=name,
-                        msg=msg.id,
-                        key=msg.key,
+                        msg=e.msg.id,
+                        key=e.msg.key,
                         topic=topic,
                         partition=index,
-                        offset=offset,
-                        redelivered=redelivered,
+                        offset=e.offset,
+                        redelivered=False,
                     )
-                )
-                out.append((part, e, seq))
-                seq += 1
+                    for seq, e in zip(seqs, entries, strict=True)
+                ]
+            else:
+                # Some were given to the group before (a rebalance, a restart): those cite
+                # the position reset that sends the group back over them.
+                delivered = [
+                    Delivered(
+                        seq=seq,
+                        at=now,
+                        component=name,
+                        cause_seq=position_cause[tp] if e.offset < high else e.appended_seq,
+                        group=group_name,
+                        consumer=name,
+                        msg=e.msg.id,
+                        key=e.msg.key,
+                        topic=topic,
+                        partition=index,
+                        offset=e.offset,
+                        redelivered=e.offset < high,
+                    )
+                    for seq, e in zip(seqs, entries, strict=True)
+                ]
             record_all(delivered)  # the records of one partition, booked together
+            out.extend(zip(repeat(part), entries, seqs))
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
