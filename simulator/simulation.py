@@ -359,14 +359,17 @@ class Simulation:
         until = self.until_ms if self.until_ms is not None else sys.maxsize
         max_records = self.scenario.max_records
         advance = self._advance
-        while not self.finished:
+        # Below both the slice's end and max_records, with work pending and due: the fast
+        # path. Anything else is decided as step() decides it; only _advance finishes.
+        limit = min(stop_at, max_records)
+        if self.finished:
+            return
+        while True:
             written = len(records)
-            if written >= stop_at:
-                return
             if (
-                agenda
+                written < limit
+                and agenda
                 and agenda[0][0] <= until
-                and written < max_records
                 and kernel._work_pending != kernel._cancelled_work
             ):
                 self._settle_deadline = None
@@ -375,8 +378,12 @@ class Simulation:
                     kernel._work_pending -= 1
                 kernel.now_ms = at_ms
                 action(arg)
-            else:
-                advance()
+                continue
+            if written >= stop_at:
+                return
+            advance()
+            if self.finished:
+                return
 
     def __iter__(self) -> Iterator[Record]:
         """Every record, the ones already written first, running the simulation as needed."""
