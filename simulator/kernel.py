@@ -22,6 +22,9 @@ __all__ = ["Kernel", "Timer", "Timers"]
 
 Action = Callable[[Any], None]
 
+_push = heapq.heappush
+"""Looked up once: ``schedule`` runs once per timer, often once per message."""
+
 
 class Timer:
     """A scheduled action that can be called off (a timeout that no longer matters)."""
@@ -115,7 +118,7 @@ class Kernel:
         if at_ms < self.now_ms:
             at_ms = self.now_ms
         seq = self._seq = self._seq + 1
-        heapq.heappush(self._agenda, (at_ms, seq, background, action, arg))
+        _push(self._agenda, (at_ms, seq, background, action, arg))
         if not background:
             self._work_pending += 1
 

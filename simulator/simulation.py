@@ -408,18 +408,21 @@ class Simulation:
         spill = self.trace.spill
         spill_every = sys.maxsize if spill is None else SPILL_EVERY_CHUNKS * spill.chunk
         advance = self._advance
+        if self.finished:
+            return
         while True:
             offset = self._offset
             pause = min(stop_at - offset, spill_every)
-            room = max_records - offset
-            while not self.finished:
+            # Below the pause (the slice's end or the next spill), below max_records, with
+            # work pending and due: the fast path. Anything else is decided as step()
+            # decides it; only _advance finishes.
+            limit = min(pause, max_records - offset)
+            while True:
                 written = len(records)
-                if written >= pause:
-                    break
                 if (
-                    agenda
+                    written < limit
+                    and agenda
                     and agenda[0][0] <= until
-                    and written < room
                     and kernel._work_pending != kernel._cancelled_work
                 ):
                     self._settle_deadline = None
@@ -428,9 +431,13 @@ class Simulation:
                         kernel._work_pending -= 1
                     kernel.now_ms = at_ms
                     action(arg)
-                else:
-                    advance()
-            if self.finished or offset + len(records) >= stop_at:
+                    continue
+                if written >= pause:
+                    break
+                advance()
+                if self.finished:
+                    return
+            if offset + len(records) >= stop_at:
                 return
             self._spill_finished()
 

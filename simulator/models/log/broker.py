@@ -24,7 +24,13 @@ from simulator.models.log.consumer import Consumer
 from simulator.models.log.group import GroupCoordinator
 from simulator.models.log.partition import Entry, Partition
 from simulator.models.log.partitioner import partition_for_key
-from simulator.models.log.producer import Batch, BatchResult, Producer, ProduceRequest
+from simulator.models.log.producer import (
+    NOT_PLACED,
+    Batch,
+    BatchResult,
+    Producer,
+    ProduceRequest,
+)
 from simulator.models.log.settings import AddPartitions, group_args, log_args
 from simulator.scenario import Group, Topic
 from simulator.trace import (
@@ -75,6 +81,11 @@ class LogBroker:
         self.producers: dict[str, Producer] = {
             p.name: self.producer_class(runtime, self, p) for p in scenario.producers
         }
+        self.send: Callable[[Message], None] = self._send_by_name
+        """The workload hands a message to its producer (validation made sure it names one):
+        with a single producer, that producer's own ``send``, one call less per message."""
+        if len(self.producers) == 1:
+            self.send = next(iter(self.producers.values())).send
         self.groups: dict[str, GroupCoordinator] = {}
         self.consumers: dict[str, Consumer] = {}
         self.delivered_upto: dict[str, dict[TopicPartition, int]] = {}
@@ -209,8 +220,7 @@ class LogBroker:
     def partition(self, tp: TopicPartition) -> Partition:
         return self.partitions[tp[0]][tp[1]]
 
-    def send(self, msg: Message) -> None:
-        """The workload hands a message to its producer."""
+    def _send_by_name(self, msg: Message) -> None:
         self.producers[msg.producer].send(msg)
 
     def crash(self, target: str, point: str | None) -> int:
@@ -253,47 +263,47 @@ class LogBroker:
         results: list[BatchResult] = []
         for batch in request.batches:
             part = parts[batch.partition]
-            if batch.base_seq is None:
-                placed = [
-                    self._place(part, m, producer.name, batch.causes[i], None)
-                    for i, m in enumerate(batch.msgs)
-                ]
-                results.append((batch, "appended", placed))
+            base_seq = batch.base_seq
+            if base_seq is None:
+                results.append((batch, "appended", self._append_batch(part, batch, producer.name)))
                 continue
             state = part.producer_state.setdefault(batch.pid, {})
-            expected = state.get(-1, 0)
-            if batch.base_seq in state:
+            if base_seq in state:
                 results.append((batch, "duplicate", self._deduplicate(part, batch, request, state)))
-            elif batch.base_seq != expected:
-                results.append((batch, "out_of_order", []))
+            elif base_seq != state.get(-1, 0):
+                results.append((batch, "out_of_order", NOT_PLACED))
             else:
-                placed = [
-                    self._place(part, m, producer.name, batch.causes[i], batch.base_seq + i)
-                    for i, m in enumerate(batch.msgs)
-                ]
-                state[batch.base_seq] = placed[0][0]
-                state[-1] = batch.base_seq + len(batch.msgs)
+                placed = self._append_batch(part, batch, producer.name)
+                state[base_seq] = placed[0]
+                state[-1] = base_seq + len(batch.msgs)
                 results.append((batch, "appended", placed))
         if runtime.faults.crashes_at("broker", "after_append_before_ack"):
             return  # stored, but the ack never leaves: the producer will retry
         if producer.spec.acks != 0:
-            runtime.network.send(
+            network = runtime.network
+            network.send(
                 "broker",
                 producer.name,
                 "ack",
-                [m.id for b in request.batches for m in b.msgs],
+                # the ids matter only to a network fault that picks messages
+                [m.id for b in request.batches for m in b.msgs] if network.faulty else None,
                 producer.on_response,
                 (request, results),
             )
 
     def _deduplicate(
         self, part: Partition, batch: Batch, request: ProduceRequest, state: dict[int, int]
-    ) -> list[tuple[int, int]]:
-        """An idempotent repeat: append nothing, answer with the original offsets."""
+    ) -> tuple[int, int]:
+        """An idempotent repeat: append nothing, answer with the original offsets.
+
+        Returns the first record's (offset, seq of its ``ProduceDeduplicated``):
+        the records of the batch follow it, one offset and one seq each.
+        """
         base_offset = state[batch.base_seq or 0]
-        placed: list[tuple[int, int]] = []
+        runtime = self.runtime
+        first_seq = runtime.next_seq
         for i, msg in enumerate(batch.msgs):
-            rec = self.runtime.emit(
+            runtime.emit(
                 ProduceDeduplicated,
                 part.name,
                 batch.causes[i],
@@ -304,14 +314,52 @@ class LogBroker:
                 producer_seq=(batch.base_seq or 0) + i,
                 offset=base_offset + i,
             )
-            placed.append((base_offset + i, rec.seq))
-        return placed
+        return base_offset, first_seq
 
-    def _place(
-        self, part: Partition, msg: Message, producer: str, cause_seq: int, producer_seq: int | None
-    ) -> tuple[int, int]:
-        entry = self._append(part, msg, producer, cause_seq, producer_seq=producer_seq)
-        return entry.offset, entry.appended_seq
+    def _append_batch(self, part: Partition, batch: Batch, producer: str) -> tuple[int, int]:
+        """Append a producer's batch in one go: the (offset, seq) of its first record.
+
+        The records of a batch take consecutive offsets and, written together,
+        consecutive seqs: record ``i`` is at ``offset + i``, its ``Appended``
+        record has seq ``seq + i``. Each is an ``Appended`` in the trace and an
+        ``Entry`` in the log, built side by side and booked in one call each.
+        """
+        runtime = self.runtime
+        now = runtime.kernel.now_ms
+        first_offset = offset = part.next_offset
+        first_seq = seq = runtime.next_seq
+        topic, index, name = part.topic, part.index, part.name
+        base_seq = batch.base_seq
+        appended: list[Appended] = []
+        entries: list[Entry] = []
+        add_record = appended.append
+        add_entry = entries.append
+        for msg, cause in zip(batch.msgs, batch.causes, strict=True):
+            add_record(
+                Appended(
+                    seq=seq,
+                    at=now,
+                    component=name,
+                    cause_seq=cause,
+                    topic=topic,
+                    partition=index,
+                    offset=offset,
+                    msg=msg.id,
+                    key=msg.key,
+                    producer=producer,
+                    producer_seq=None if base_seq is None else base_seq + offset - first_offset,
+                    tombstone=msg.tombstone,
+                )
+            )
+            add_entry(Entry(offset, msg, now, seq))
+            offset += 1
+            seq += 1
+        runtime.record_all(appended)
+        part.entries.extend(entries)
+        part.next_offset = offset
+        if part.waiters and part.hw is None:
+            self._wake_waiters(part)  # in a cluster, the high watermark's advance wakes them
+        return first_offset, first_seq
 
     def _append(
         self,

@@ -43,6 +43,7 @@ from simulator.models.log.producer import (
     NOT_ENOUGH_REPLICAS,
     NOT_ENOUGH_REPLICAS_AFTER_APPEND,
     NOT_LEADER_OR_FOLLOWER,
+    NOT_PLACED,
     BatchResult,
     ClusterProducer,
     ProduceRequest,
@@ -341,17 +342,17 @@ class ReplicatedLogBroker(LogBroker):
             rp = self.replicated[(producer.topic, batch.partition)]
             leader = rp.leader
             if leader is None or leader.broker != name:
-                results.append((batch, NOT_LEADER_OR_FOLLOWER, []))
+                results.append((batch, NOT_LEADER_OR_FOLLOWER, NOT_PLACED))
                 continue
             if acks == "all" and len(rp.isr) < rp.min_isr:
-                results.append((batch, NOT_ENOUGH_REPLICAS, []))
+                results.append((batch, NOT_ENOUGH_REPLICAS, NOT_PLACED))
                 continue
-            outcome, placed = self._append_batch(rp, leader, batch, request)
+            outcome, placed = self._append_at_leader(rp, leader, batch, request)
             results.append((batch, outcome, placed))
             if outcome == "appended" and rp not in appended:
                 appended.append(rp)
-            if acks == "all" and placed:
-                waiting[len(results) - 1] = (rp, placed[-1][0] + 1)
+            if acks == "all" and outcome in ("appended", "duplicate"):
+                waiting[len(results) - 1] = (rp, placed[0] + len(batch.msgs))
         now = runtime.kernel.now_ms
         for rp in appended:
             assert rp.leader is not None
@@ -373,36 +374,30 @@ class ReplicatedLogBroker(LogBroker):
         for rp, _ in list(waiting.values()):
             self._complete_delayed(rp)
 
-    def _append_batch(
+    def _append_at_leader(
         self, rp: ReplicatedPartition, leader: Replica, batch: Any, request: ProduceRequest
-    ) -> tuple[str, list[tuple[int, int]]]:
+    ) -> tuple[str, tuple[int, int]]:
         """Append a batch to the leader's log, or recognise an idempotent repeat."""
         part = rp.partition
-        name = request.producer.name
         if batch.base_seq is None:
-            placed = [
-                self._place(part, m, name, batch.causes[i], None) for i, m in enumerate(batch.msgs)
-            ]
-            return "appended", placed
+            return "appended", self._append_batch(part, batch, request.producer.name)
         state = leader.producer_state.setdefault(batch.pid, {})
         if batch.base_seq in state:
             return "duplicate", self._deduplicate(part, batch, request, state)
         if batch.base_seq != state.get(-1, 0):
-            return "out_of_order", []
-        placed = [
-            self._place(part, m, name, batch.causes[i], batch.base_seq + i)
-            for i, m in enumerate(batch.msgs)
-        ]
-        leader.record_batch(placed[0][0], batch.pid, batch.base_seq, len(batch.msgs))
+            return "out_of_order", NOT_PLACED
+        placed = self._append_batch(part, batch, request.producer.name)
+        leader.record_batch(placed[0], batch.pid, batch.base_seq, len(batch.msgs))
         return "appended", placed
 
     def _answer(self, broker: str, request: ProduceRequest, results: list[BatchResult]) -> None:
         producer = request.producer
-        self.runtime.network.send(
+        network = self.runtime.network
+        network.send(
             broker,
             producer.name,
             "ack",
-            [m.id for b in request.batches for m in b.msgs],
+            [m.id for b in request.batches for m in b.msgs] if network.faulty else None,
             producer.on_response,
             (request, results),
         )
@@ -420,7 +415,7 @@ class ReplicatedLogBroker(LogBroker):
                 if len(rp.isr) < rp.min_isr:
                     # Written, but the ISR shrank below the minimum before enough copies existed.
                     batch = delayed.results[index][0]
-                    delayed.results[index] = (batch, NOT_ENOUGH_REPLICAS_AFTER_APPEND, [])
+                    delayed.results[index] = (batch, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_PLACED)
             if not delayed.waiting:
                 rp.delayed.remove(delayed)
                 self._answer(delayed.broker, delayed.request, delayed.results)

@@ -29,6 +29,7 @@ processor inherits the group's delivery guarantee.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from simulator.kernel import Timers
@@ -128,6 +129,23 @@ class Consumer:
             from simulator.usercode.consumer import group_code
 
             self.code = group_code(runtime, spec, name, self._send_code_output)
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._group_name = spec.name
+        self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
+        self._schedule_item = self._timers.schedule
+        self._next_plain = self._run_plain
+        """``_run_plain`` bound once: scheduled again after each record that takes time."""
+        self._plain = (
+            self.code is None
+            and self.processor is None
+            and not self._may_fail
+            and spec.output_topic is None
+            and not self._commit_each
+        )
+        """Every record succeeds, writes nothing and commits with its batch: the loop of
+        ``_run_plain`` handles it, without the checks the other cases need per record."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -387,8 +405,7 @@ class Consumer:
         txn_state = broker.txn_state
         upto = self.group_delivered_upto
         positions = self.positions
-        runtime = self.runtime
-        record = runtime.record
+        record_all = self.runtime.record_all
         records = self._records
         group_name = self.spec.name
         name = self.name
@@ -410,28 +427,49 @@ class Consumer:
                 continue
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
-            for e in entries:
-                offset = e.offset
-                redelivered = offset < high
-                msg = e.msg
-                seq = len(records)
-                record(
+            first = len(records)
+            seqs = range(first, first + len(entries))
+            if entries[0].offset >= high:
+                # The common case: the group gets all of these for the first time.
+                delivered = [
                     Delivered(
                         seq=seq,
                         at=now,
                         component=name,
-                        cause_seq=position_cause[tp] if redelivered else e.appended_seq,
+                        cause_seq=e.appended_seq,
                         group=group_name,
                         consumer=name,
-                        msg=msg.id,
-                        key=msg.key,
+                        msg=e.msg.id,
+                        key=e.msg.key,
                         topic=topic,
                         partition=index,
-                        offset=offset,
-                        redelivered=redelivered,
+                        offset=e.offset,
+                        redelivered=False,
                     )
-                )
-                out.append((part, e, seq))
+                    for seq, e in zip(seqs, entries, strict=True)
+                ]
+            else:
+                # Some were given to the group before (a rebalance, a restart): those cite
+                # the position reset that sends the group back over them.
+                delivered = [
+                    Delivered(
+                        seq=seq,
+                        at=now,
+                        component=name,
+                        cause_seq=position_cause[tp] if e.offset < high else e.appended_seq,
+                        group=group_name,
+                        consumer=name,
+                        msg=e.msg.id,
+                        key=e.msg.key,
+                        topic=topic,
+                        partition=index,
+                        offset=e.offset,
+                        redelivered=e.offset < high,
+                    )
+                    for seq, e in zip(seqs, entries, strict=True)
+                ]
+            record_all(delivered)  # the records of one partition, booked together
+            out.extend(zip(repeat(part), entries, seqs))
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -481,14 +519,72 @@ class Consumer:
 
     def _run_items(self, token: int) -> None:
         """Finish the current record and go on; records that take no time run in one go."""
-        kernel = self.runtime.kernel
+        if self._plain:
+            self._run_plain(token)
+            return
+        kernel = self._kernel
         while self._finish_item(token):
             if self._i >= len(self._batch):
                 self._end_batch()
                 return
-            duration = self._duration()
+            duration = self._duration() if self._may_slow else self._processing_ms
             if duration:
-                self._timers.at(kernel.now_ms + duration, self._run_items, token)
+                self._schedule_item(kernel.now_ms + duration, self._run_items, token)
+                return
+
+    def _run_plain(self, token: int) -> None:
+        """``_run_items`` for a plain consumer (``_plain``): each record is just processed.
+
+        The same records in the same order as ``_finish_item`` and ``_item_done``
+        write for such a consumer, in one loop with what it reads kept at hand.
+        """
+        if self.crashed or token != self._token:
+            return
+        batch = self._batch
+        n = len(batch)
+        i = self._i
+        done = self._done
+        record = self._record
+        records = self._records
+        now = self._kernel.now_ms  # the clock stands still within one action
+        name = self.name
+        group_name = self._group_name
+        txn = self._txn
+        # _attempt stays 1: nothing fails here
+        while True:
+            part, entry, delivered_seq = batch[i]
+            msg = entry.msg
+            offset = entry.offset
+            record(
+                Processed(
+                    seq=len(records),
+                    at=now,
+                    component=name,
+                    cause_seq=delivered_seq,
+                    group=group_name,
+                    consumer=name,
+                    msg=msg.id,
+                    key=msg.key,
+                    key_seq=msg.key_seq,
+                    topic=part.topic,
+                    partition=part.index,
+                    offset=offset,
+                    txn=txn,
+                )
+            )
+            done[part.tp] = offset + 1
+            i += 1
+            if i >= n:
+                self._i = i
+                self._end_batch()
+                return
+            duration = self._duration() if self._may_slow else self._processing_ms
+            if duration:
+                self._i = i
+                self._schedule_item(now + duration, self._next_plain, token)
+                return
+            if self.crashed or token != self._token:
+                self._i = i
                 return
 
     def _finish_item(self, token: int) -> bool:
@@ -646,11 +742,10 @@ class Consumer:
 
     def _item_done(self, part: Partition, entry: Entry) -> bool:
         """Book the record as handled (and commit it, per message); False if we crashed."""
-        spec = self.spec
-        tp = (part.topic, part.index)
+        tp = part.tp
         self._done[tp] = entry.offset + 1
         self._attempt = 1
-        if spec.commit == "after-process" and spec.commit_every == "message":
+        if self._commit_each:
             if self._crash_point("after_process_before_commit"):
                 return False
             self._commit({tp: entry.offset + 1}, None)

@@ -57,7 +57,7 @@ def partition_for_key(key: str, partitions: int) -> int:
 class Partitioner:
     """Chooses partitions for one producer's records to one topic."""
 
-    __slots__ = ("_cache", "_count", "_next", "_sent_to_current", "batch", "partitions", "strategy")
+    __slots__ = ("_count", "_next", "_sent_to_current", "batch", "keyed", "partitions", "strategy")
 
     def __init__(self, partitions: int, strategy: str, batch: int = 16) -> None:
         self.partitions = partitions
@@ -66,14 +66,15 @@ class Partitioner:
         self._next = 0
         self._sent_to_current = 0
         self._count = 0
-        self._cache: dict[str, int] = {}
+        self.keyed: dict[str, int] = {}
+        """Key → its partition, for the keys seen so far (a producer reads it per record)."""
 
     def choose(self, key: str | None) -> int:
         if key is not None:
-            p = self._cache.get(key)
+            p = self.keyed.get(key)
             if p is None:
                 p = partition_for_key(key, self.partitions)
-                self._cache[key] = p
+                self.keyed[key] = p
             return p
         if self.strategy == "round-robin":
             p = self._next

@@ -49,6 +49,7 @@ __all__ = [
     "NOT_ENOUGH_REPLICAS",
     "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
     "NOT_LEADER_OR_FOLLOWER",
+    "NOT_PLACED",
     "Batch",
     "BatchResult",
     "ClusterProducer",
@@ -99,10 +100,15 @@ NOT_ENOUGH_REPLICAS = "NOT_ENOUGH_REPLICAS"
 NOT_ENOUGH_REPLICAS_AFTER_APPEND = "NOT_ENOUGH_REPLICAS_AFTER_APPEND"
 """Written, but the ISR shrank below ``min.insync.replicas`` before it was copied enough."""
 
-BatchResult = tuple[Batch, str, list[tuple[int, int]]]
-"""(batch, outcome, [(offset, record seq) per record]); outcome is ``appended``,
-``duplicate`` or ``out_of_order`` (then the list is empty) — or, in a cluster, the
-broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …)."""
+BatchResult = tuple[Batch, str, tuple[int, int]]
+"""(batch, outcome, (offset, record seq) of its first record); outcome is ``appended``,
+``duplicate`` or ``out_of_order`` (then ``NOT_PLACED``) — or, in a cluster, the
+broker's error code (``NOT_LEADER_OR_FOLLOWER``, ``NOT_ENOUGH_REPLICAS`` …). The
+records of a batch are placed together: record ``i`` is at ``offset + i``, and the
+record that placed it (its ``Appended``, or ``ProduceDeduplicated``) has seq ``seq + i``."""
+
+NOT_PLACED = (-1, -1)
+"""The placement of a batch the broker did not take."""
 
 
 class Producer:
@@ -132,6 +138,13 @@ class Producer:
         self._in_flight_count = 0
         self._timer: Timer | None = None
         """The request-timeout timer, armed while a request awaits its answer."""
+        # Read once per message: kept at hand rather than looked up through the runtime.
+        self._records = runtime.records
+        self._record = runtime.record
+        self._kernel = runtime.kernel
+        self._keyed = self.partitioner.keyed if spec.use_key else None
+        """The partitioner's partition of each key seen so far (None: keys are not used)."""
+        self._max_in_flight = spec.max_in_flight
 
     # -- the application's side ------------------------------------------------------------
 
@@ -139,30 +152,44 @@ class Producer:
         """The application hands over a message (scheduled by the workload)."""
         if self.crashed:
             return
-        runtime = self.runtime
-        produced = runtime.record(
+        seq = len(self._records)
+        name = self.name
+        key = msg.key
+        self._record(
             Produced(
-                seq=runtime.next_seq,
-                at=runtime.kernel.now_ms,
-                component=self.name,
-                producer=self.name,
+                seq=seq,
+                at=self._kernel.now_ms,
+                component=name,
+                producer=name,
                 msg=msg.id,
-                key=msg.key,
+                key=key,
                 key_seq=msg.key_seq,
                 topic=self.topic,
             )
         )
-        partition = self.partitioner.choose(msg.key if self.spec.use_key else None)
+        keyed = self._keyed
+        if keyed is None:
+            partition = self.partitioner.choose(None)
+        elif key is None or (known := keyed.get(key)) is None:
+            partition = self.partitioner.choose(key)
+        else:
+            partition = known  # a key seen before: the partitioner's answer, without the call
         queue = self._accumulator.get(partition)
-        if queue is None:
-            queue = self._accumulator[partition] = deque()
-        if not queue or len(queue[-1].msgs) >= BATCH_RECORDS or queue[-1].attempt > 1:
-            queue.append(Batch(partition))
+        if not queue:
+            if queue is None:
+                queue = self._accumulator[partition] = deque()
+            batch = Batch(partition)
+            queue.append(batch)
             self._ready += 1
-        batch = queue[-1]
+        else:
+            batch = queue[-1]
+            if len(batch.msgs) >= BATCH_RECORDS or batch.attempt > 1:
+                batch = Batch(partition)
+                queue.append(batch)
+                self._ready += 1
         batch.msgs.append(msg)
-        batch.causes.append(produced.seq)
-        if self._in_flight_count < self.spec.max_in_flight:
+        batch.causes.append(seq)
+        if self._in_flight_count < self._max_in_flight:
             self._drain()
 
     def _drain(self) -> None:
@@ -196,13 +223,14 @@ class Producer:
         """Put ``request`` on the wire to ``broker``, and await its answer (unless ``acks=0``)."""
         runtime = self.runtime
         batches = request.batches
-        ids = [m.id for b in batches for m in b.msgs]
+        network = runtime.network
         request.destination = broker
-        runtime.network.send(
+        network.send(
             self.name,
             broker,
             "produce",
-            ids,
+            # the ids matter only to a network fault that picks messages
+            [m.id for b in batches for m in b.msgs] if network.faulty else None,
             deliver,
             arg,
             cause_seq=batches[0].causes[0],
@@ -257,18 +285,21 @@ class Producer:
             self._bump_epoch(p)
         self._retry(batch, "out of order sequence")
 
-    def _acknowledge(self, batch: Batch, placed: list[tuple[int, int]]) -> None:
+    def _acknowledge(self, batch: Batch, placed: tuple[int, int]) -> None:
+        """One ``Acked`` per record, each citing the record that placed it; booked together."""
         runtime = self.runtime
-        record = runtime.record
         now = runtime.kernel.now_ms
         name = self.name
         topic = self.topic
         partition = batch.partition
-        for i, msg in enumerate(batch.msgs):
-            offset, cause = placed[i]
-            record(
+        offset, cause = placed
+        seq = runtime.next_seq
+        acked: list[Acked] = []
+        add = acked.append
+        for msg in batch.msgs:
+            add(
                 Acked(
-                    seq=runtime.next_seq,
+                    seq=seq,
                     at=now,
                     component=name,
                     cause_seq=cause,
@@ -279,6 +310,10 @@ class Producer:
                     offset=offset,
                 )
             )
+            seq += 1
+            offset += 1
+            cause += 1
+        runtime.record_all(acked)
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
         """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
@@ -378,6 +413,7 @@ class Producer:
     def partitions_changed(self, partitions: int, cause_seq: int | None) -> None:
         """A metadata refresh shows more partitions: keys hash over the new count from now on."""
         self.partitioner = Partitioner(partitions, self.spec.partitioner, self.spec.sticky_batch)
+        self._keyed = self.partitioner.keyed if self.spec.use_key else None
         self.runtime.emit(
             MetadataRefreshed,
             self.name,
