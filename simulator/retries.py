@@ -95,6 +95,8 @@ class RetryBooks:
 
     def answered(self, producer: str, msg: int, at_ms: int) -> None:
         """An answer (ack or failure) arrived: a resend still in its backoff will not happen."""
+        if not self._resend_due:
+            return
         key = (producer, msg)
         due = self._resend_due.pop(key, None)
         if due is not None and due <= at_ms:

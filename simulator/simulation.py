@@ -131,6 +131,9 @@ class Simulation:
             at_most_once=[g.name for g in scenario.groups if g.commit == "before-process"],
         )
         self._observers = self.checker.observers()
+        self._batch_observers = self.checker.batch_observers()
+        """What books a batch of one record type in one call (``record_all``); a type
+        that gains another observer (``_chain``) is booked record by record instead."""
         self.network = Network(self)
         self.faults = FaultPlan(self)
         self.code: UserCode | None = None
@@ -163,6 +166,7 @@ class Simulation:
             self.cqrs = CqrsModel(self, store_file)
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
+                self._batch_observers.pop(cls, None)
         # The workload's messages, in send order, are _messages[_next_message:_workload_end]:
         # one list of every message, not a second one of the workload.
         self._next_message = len(self._messages)
@@ -202,8 +206,13 @@ class Simulation:
             return
         records = self._records
         expected = len(records) + len(recs)
-        observe = self._observers.get(type(recs[0]))
-        if observe is None:
+        cls = type(recs[0])
+        observe_all = self._batch_observers.get(cls)
+        observe = None if observe_all is not None else self._observers.get(cls)
+        if observe_all is not None:
+            records.extend(recs)
+            observe_all(recs)
+        elif observe is None:
             records.extend(recs)
         else:
             append = records.append
