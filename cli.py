@@ -414,8 +414,8 @@ def _trace_file(
     """
     from simulator.errors import InputError, visible
     from simulator.files import writing_beside
-    from simulator.scenario.validation import projected_records
-    from simulator.spill import SPILL_ABOVE_RECORDS, SpillFile
+    from simulator.scenario.validation import trace_on_disk
+    from simulator.spill import SpillFile
 
     if export_trace is not None:
         try:
@@ -427,7 +427,7 @@ def _trace_file(
         except OSError as err:
             _fail(f"{visible(str(export_trace))}: cannot write trace: {err.strerror or err}")
         return SpillFile(pending.out), pending
-    if projected_records(spec) < SPILL_ABOVE_RECORDS:
+    if not trace_on_disk(spec):
         return None, None
     import tempfile
 
@@ -552,11 +552,15 @@ def view(
     from tui.runs import load_trace, read_through_index
 
     if trace.suffix == ".toml":  # a scenario (a counterexample the grader wrote …): run it
+        from simulator.scenario.validation import refuse_over_memory
         from tui.app import EvsimApp
 
-        EvsimApp(
-            scenario=_load(str(trace)), presenter=presenter, lang=lang, motion=not no_animation
-        ).run()
+        spec = _load(str(trace))
+        try:  # the TUI holds the whole trace
+            refuse_over_memory(spec, str(trace), on_disk=False)
+        except InputError as err:
+            _fail(str(err))
+        EvsimApp(scenario=spec, presenter=presenter, lang=lang, motion=not no_animation).run()
         return
 
     if read_through_index(trace):  # too big to read whole: its head now, the rest behind
@@ -677,26 +681,32 @@ def check(
     names = scenarios or builtin_names()
     loaded = [(name, _load(name)) for name in names]
     failed = 0
-    from simulator.errors import InputError
+    from simulator.errors import InputError, visible
     from simulator.lessons.predict import check_predictions
+    from simulator.spill import SpillFailed
     from simulator.usercode.refs import names_code
 
     for name, spec in loaded:
         try:
-            sim = Simulation(spec, seed)
-            summary = summarize(sim)
+            with contextlib.ExitStack() as files:  # a large run's trace goes to disk
+                spill, _ = _trace_file(files, spec, None, [])
+                sim = Simulation(spec, seed, spill=spill)
+                summary = summarize(sim)
+                keys = [r for r in check_predictions(spec, summary, sim=sim) if not r.confirmed]
             # Code of a student's: run it twice, a different trace is state kept between runs.
             differs = _divergence(spec) if names_code(spec) else None
         except InputError as err:
             typer.echo(f"FAIL {name}  ({err})")
             failed += 1
             continue
+        except SpillFailed as err:  # the disk the trace goes to is full, or failing
+            _fail(f"{visible(name)}: the trace's temporary file: cannot write trace: {err.reason}")
         if differs is not None:
             typer.echo(f"FAIL {name}  (your code is not deterministic: {differs})")
             failed += 1
             continue
-        # A prediction's key must be what the run shows, or the lesson teaches a wrong answer.
-        keys = [r for r in check_predictions(spec, summary, sim=sim) if not r.confirmed]
+        # A prediction's key must be what the run shows, or the lesson teaches a wrong answer
+        # (judged above, while a trace on disk is still there to read).
         ok = summary.ok and not keys
         status = "ok  " if ok else "FAIL"
         counted = f"{len(summary.expectations)} expectations"

@@ -141,8 +141,14 @@ class EvsimApp(App[None]):
     # -- opening runs ----------------------------------------------------------------
 
     def open_scenario(self, scenario: Scenario) -> None:
+        from simulator.scenario.validation import refuse_over_memory
         from tui.screens.simulation import SimulationScreen
 
+        try:  # the player holds the whole trace in memory
+            refuse_over_memory(scenario, scenario.name or "scenario", on_disk=False)
+        except InputError as err:
+            self.notify(str(err), severity="error", timeout=8, markup=False)
+            return
         self.push_screen(SimulationScreen(scenario))
 
     def open_trace(self, records: list[Record], label: str, warning: str | None = None) -> None:

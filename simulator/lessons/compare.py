@@ -24,6 +24,7 @@ import msgspec
 from simulator.lessons.summary import RunSummary, as_dict, summarize
 from simulator.models.registry import model, models
 from simulator.scenario import Scenario, validate
+from simulator.scenario.validation import refuse_over_memory
 from simulator.simulation import Simulation
 from simulator.trace import Processed, Produced, Record
 
@@ -139,7 +140,9 @@ def compare(scenario: Scenario, vary: str, seed: int | None = None) -> list[Vari
         if variant is None:
             out.append(Variant(label, broker, None, None, note, baseline))
             continue
-        validate(variant, f"{scenario.name or 'scenario'} (variant {label})")
+        where = f"{scenario.name or 'scenario'} (variant {label})"
+        validate(variant, where)
+        refuse_over_memory(variant, where, on_disk=False)  # every variant's trace is held
         sim = Simulation(variant, seed)
         summary = summarize(sim)
         latency = max_latency_ms(sim.trace.records)

@@ -42,6 +42,8 @@ __all__ = [
     "projected_memory_bytes",
     "projected_records",
     "ref",
+    "refuse_over_memory",
+    "trace_on_disk",
     "validate",
 ]
 
@@ -147,10 +149,15 @@ def _validate_limits(s: Scenario, file: str) -> None:
 
 BYTES_PER_MESSAGE = 600
 """The workload is expanded before the run: a message, its key and value, the
-checker's books about it (measured: about 540 bytes on CPython 3.11)."""
+checker's books about it, its log entry (measured: about 350 bytes on CPython 3.11)."""
 BYTES_PER_RECORD = 350
-"""A trace record with the broker and checker state that goes with it (measured:
-210–330 bytes)."""
+"""A trace record held in memory with the broker and checker state that goes with it
+(measured: 210–330 bytes)."""
+BYTES_PER_RECORD_ON_DISK = 24
+"""A trace record of a run whose trace is kept on disk as it goes
+(``simulator.spill``): the records in memory are a bounded tail and a few decoded
+chunks, so per record only what the broker and the checker keep (measured: the
+whole process grows by 70 bytes a record at 1,000,000 messages, about 350 a message)."""
 
 
 def projected_records(s: Scenario) -> int:
@@ -170,24 +177,58 @@ def projected_records(s: Scenario) -> int:
     return min(records, s.max_records)
 
 
-def projected_memory_bytes(s: Scenario) -> int:
-    """What a run of ``s`` is projected to hold in memory at its peak (a rough, high guess)."""
+def trace_on_disk(s: Scenario) -> bool:
+    """Whether a headless run of ``s`` (``evsim play``, ``evsim check``) keeps its trace
+    on disk as it goes: it is projected to write ``simulator.spill.SPILL_ABOVE_RECORDS``
+    records or more."""
+    from simulator import spill
+
+    return projected_records(s) >= spill.SPILL_ABOVE_RECORDS
+
+
+def projected_memory_bytes(s: Scenario, *, on_disk: bool | None = None) -> int:
+    """What a run of ``s`` is projected to hold in memory at its peak (a rough, high guess).
+
+    ``on_disk``: whether its trace is kept on disk as it goes; None: as a headless run
+    would (``trace_on_disk``). A run that holds its whole trace (the TUI, ``compare``)
+    asks with ``on_disk=False``.
+    """
+    if on_disk is None:
+        on_disk = trace_on_disk(s)
     messages = len(s.workload.messages) + sum(gen.count for gen in s.workload.generators)
     commands = len(s.commands) + sum(gen.count for gen in s.command_generators)
-    return (messages + commands) * BYTES_PER_MESSAGE + projected_records(s) * BYTES_PER_RECORD
+    per_record = BYTES_PER_RECORD_ON_DISK if on_disk else BYTES_PER_RECORD
+    return (messages + commands) * BYTES_PER_MESSAGE + projected_records(s) * per_record
 
 
 def _validate_memory(s: Scenario, file: str) -> None:
     """A run that would exhaust memory is refused before it starts, not when the machine swaps."""
+    refuse_over_memory(s, file, on_disk=None)
+
+
+def refuse_over_memory(s: Scenario, file: str, *, on_disk: bool | None) -> None:
+    """Raise ``InputError`` if a run of ``s`` is projected over the memory budget.
+
+    Loading checks a run as a headless command plays it (a large trace on disk); a
+    command that holds the whole trace checks again with ``on_disk=False``.
+    """
     budget_mb = cap(s, "memory_mb")
-    need_mb = -(-projected_memory_bytes(s) // 2**20)
+    need_mb = -(-projected_memory_bytes(s, on_disk=on_disk) // 2**20)
     if need_mb > budget_mb:
+        held = on_disk is False and trace_on_disk(s)
+        where = " to hold its whole trace" if held else ""
+        hint = (
+            ": play it headless (evsim play … --export-trace FILE) and open the file"
+            " with evsim view"
+            if held
+            else ": send fewer messages or lower max_records"
+        )
         raise InputError(
             file,
             "$.workload",
-            f"a run would need about {need_mb:,} MB of memory (about "
+            f"a run would need about {need_mb:,} MB of memory{where} (about "
             f"{projected_records(s):,} trace records), over the budget of {budget_mb:,} MB"
-            " ([limits] memory_mb): send fewer messages or lower max_records",
+            f" ([limits] memory_mb){hint}",
         )
 
 

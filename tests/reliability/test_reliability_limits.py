@@ -84,7 +84,6 @@ CASES = [
     ),
     ("consumers_per_group", {"consumers": 10**15}, "$.groups[0].consumers"),
     ("messages", {"count": LIMITS["messages"] + 1}, "$.workload"),
-    ("memory_mb", {"count": LIMITS["messages"]}, "$.workload"),
     ("virtual_ms", {"top": f"until_ms = {LIMITS['virtual_ms'] + 1}"}, "$.until_ms"),
     (
         "virtual_ms",
@@ -159,24 +158,45 @@ def test_the_cli_refuses_an_over_cap_scenario_with_exit_2_and_one_line(tmp_path:
     assert "$.workload" in result.output and "cap" in result.output
 
 
+@pytest.mark.parametrize("command", ["compare", "view"])
 def test_a_run_projected_over_the_memory_budget_is_refused_before_it_is_built(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    """5,000,000 messages in a 300-byte file: within every count cap, but it peaked at 7.1 GB."""
+    """5,000,000 messages in a 300-byte file: within every count cap, but held in memory
+    it peaked at 7.1 GB; the commands that hold the whole trace refuse it up front."""
     from pathlib import Path
 
     def never(*_: object, **__: object) -> None:
         raise AssertionError("a Simulation was built for a scenario over the budget")
 
     monkeypatch.setattr("simulator.simulation.Simulation", never)
+    monkeypatch.setattr("simulator.lessons.compare.Simulation", never)
+    monkeypatch.setattr("tui.app.EvsimApp", never)
     path = Path(str(tmp_path)) / "huge.toml"
     path.write_bytes(scenario_text(count=LIMITS["messages"]))
     assert len(path.read_bytes()) < 400
-    result = CliRunner().invoke(app, ["play", str(path), "--json"])
+    args = ["compare", str(path), "--vary", "semantics"] if command == "compare" else ["view"]
+    result = CliRunner().invoke(app, args if command == "compare" else [*args, str(path)])
     assert result.exit_code == 2, result.output
     assert result.output.count("\n") == 1
     assert "$.workload" in result.output and "memory" in result.output
     assert f"budget of {LIMITS['memory_mb']:,} MB" in result.output
+    assert "evsim play" in result.output  # what to do instead
+
+
+def test_a_headless_run_keeps_a_large_trace_on_disk_so_its_projection_is_smaller() -> None:
+    """The same 5,000,000 messages load for ``evsim play``: it keeps their 25,000,000
+    records on disk as the run goes (``simulator.spill``), so only the messages and the
+    books stay in memory."""
+    from simulator.scenario.validation import projected_memory_bytes, trace_on_disk
+
+    spec = decode_scenario(scenario_text(count=LIMITS["messages"]), "big.toml")
+    budget = LIMITS["memory_mb"] * 2**20
+    assert trace_on_disk(spec)
+    assert projected_memory_bytes(spec) < budget < projected_memory_bytes(spec, on_disk=False)
+    small = decode_scenario(scenario_text(count=1_000), "small.toml")
+    assert not trace_on_disk(small)
+    assert projected_memory_bytes(small) == projected_memory_bytes(small, on_disk=False)
 
 
 def test_the_memory_projection_follows_the_measured_cost() -> None:
