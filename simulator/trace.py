@@ -33,6 +33,7 @@ __all__ = [
     "Trace",
     "TraceRecord",
     "XDeath",
+    "cause_walk",
     "decode_lines",
     "decode_record",
     "encode_lines",
@@ -1686,23 +1687,28 @@ class Trace(Sequence[Record]):
         return self.cause_walk(seq)[0]
 
     def cause_walk(self, seq: int) -> tuple[list[Record], int | None]:
-        """The "why?" walk, and the seq it stopped at because it had been there before.
+        """The "why?" walk over this trace (``cause_walk``)."""
+        return cause_walk(self.tail if self.spill is None else self, seq)
 
-        ``cause_seq`` points back to the record that led to this one, so the walk
-        ends at a record with no cause. A trace written by evsim always points back
-        (``cause_seq < seq``); a file edited by hand may point to itself, forward, or
-        round in a circle. The walk visits each record once and stops where it would
-        come round again, returning that record's seq (None when the chain ended).
-        """
-        records: Sequence[Record] = self.tail if self.spill is None else self
-        chain: list[Record] = []
-        seen = {seq}
-        cause = records[seq].cause_seq
-        while cause is not None and 0 <= cause < len(records):
-            if cause in seen:
-                return chain, cause
-            seen.add(cause)
-            record = records[cause]
-            chain.append(record)
-            cause = record.cause_seq
-        return chain, None
+
+def cause_walk(records: Sequence[Record], seq: int) -> tuple[list[Record], int | None]:
+    """The "why?" walk back from ``seq``, and the seq it stopped at because it had been
+    there before; over any sequence of records, reading only the records it visits.
+
+    ``cause_seq`` points back to the record that led to this one, so the walk
+    ends at a record with no cause. A trace written by evsim always points back
+    (``cause_seq < seq``); a file edited by hand may point to itself, forward, or
+    round in a circle. The walk visits each record once and stops where it would
+    come round again, returning that record's seq (None when the chain ended).
+    """
+    chain: list[Record] = []
+    seen = {seq}
+    cause = records[seq].cause_seq
+    while cause is not None and 0 <= cause < len(records):
+        if cause in seen:
+            return chain, cause
+        seen.add(cause)
+        record = records[cause]
+        chain.append(record)
+        cause = record.cause_seq
+    return chain, None

@@ -1,6 +1,6 @@
 """Small dialogs: go to a record or time, a line of text, and "why?" for a finding.
 
-"Why?" walks ``cause_seq`` back from a finding (``Trace.cause_walk``) and lists
+"Why?" walks ``cause_seq`` back from a finding (``simulator.trace.cause_walk``) and lists
 the chain nearest first; the first crash, retry, rebalance or network fault on
 the way is the root the lesson is about, and is marked. A chain that comes back
 to a record it has passed (only a hand-edited trace does) ends in a "cycle"
@@ -24,7 +24,7 @@ from textual.widgets.option_list import Option
 
 from simulator.lessons.describe import describe
 from simulator.lessons.words import word
-from simulator.trace import Record
+from simulator.trace import Record, cause_walk
 from tui.widgets.timeline import fmt_ms
 
 __all__ = [
@@ -128,22 +128,6 @@ class WhyChain(NamedTuple):
     """The seq of the root-cause record, if the chain has one (``ROOT_KINDS``)."""
     cycle: int | None
     """The seq the chain came back to, on a trace whose causes go round (None: it ended)."""
-
-
-def cause_walk(records: Sequence[Record], seq: int) -> tuple[list[Record], int | None]:
-    """``Trace.cause_walk`` over any sequence of records, reading only the records it visits
-    (``Trace`` copies its records into a list: a trace file would be read whole)."""
-    chain: list[Record] = []
-    seen = {seq}
-    cause = records[seq].cause_seq
-    while cause is not None and 0 <= cause < len(records):
-        if cause in seen:
-            return chain, cause
-        seen.add(cause)
-        record = records[cause]
-        chain.append(record)
-        cause = record.cause_seq
-    return chain, None
 
 
 def why_chain(records: Sequence[Record], seq: int) -> WhyChain:
