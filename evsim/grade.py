@@ -168,28 +168,23 @@ def grade(
     this grade), ``dask://HOST:PORT`` (connect for this grade), or a pool or a
     connection already open (``grade_folder``: one for the whole folder).
     """
+    def again(opened: DaskCluster | CasePool) -> Grade:
+        return grade(
+            folder,
+            runs=runs,
+            workers=workers,
+            seed=seed,
+            progress=progress,
+            write=write,
+            executor=opened,
+        )
+
     if executor == LOCAL and workers > 1 and (runs is None or runs > 1):
         with CasePool(workers) as own:
-            return grade(
-                folder,
-                runs=runs,
-                workers=workers,
-                seed=seed,
-                progress=progress,
-                write=write,
-                executor=own,
-            )
+            return again(own)
     if isinstance(executor, str) and scheduler_address(executor) is not None:
         with DaskCluster(executor) as connection:
-            return grade(
-                folder,
-                runs=runs,
-                workers=workers,
-                seed=seed,
-                progress=progress,
-                write=write,
-                executor=connection,
-            )
+            return again(connection)
     cluster = executor if isinstance(executor, DaskCluster) else None
     pool = executor if isinstance(executor, CasePool) else None
     started = time.perf_counter()

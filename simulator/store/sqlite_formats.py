@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Final
+from typing import ClassVar, Final
 
 import msgspec
 
@@ -125,9 +125,13 @@ class LogFormat(ABC):
     ) -> tuple[StreamKey | None, int, int, int]:
         """The stream's key (None: a new stream) and version, the log's head and last time."""
 
-    @abstractmethod
+    _LOG_HEAD: ClassVar[str]
+    """The select list (and FROM clause) of the log's last position and time."""
+
     def log_head(self, con: sqlite3.Connection) -> tuple[int, int]:
         """The position and time of the log's last event (0, 0 when empty)."""
+        head, last_at_ms = con.execute(f"SELECT {self._LOG_HEAD}").fetchone()
+        return head, last_at_ms
 
     @abstractmethod
     def key_and_version(
@@ -190,7 +194,7 @@ class CommitLog(LogFormat):
     _KEY: Final = "(SELECT id FROM streams WHERE stream_id = ?1)"
     _VERSION: Final = f"(SELECT COALESCE(MAX(last_version), 0) FROM commits WHERE stream = {_KEY})"
     _LAST: Final = "FROM commits ORDER BY first_position DESC LIMIT 1"
-    _LOG_HEAD: Final = (
+    _LOG_HEAD = (
         f"COALESCE((SELECT first_position + last_version - first_version {_LAST}), 0), "
         f"COALESCE((SELECT recorded_at_ms {_LAST}), 0)"
     )
@@ -213,10 +217,6 @@ class CommitLog(LogFormat):
             f"SELECT {self._KEY}, {self._VERSION}, {self._LOG_HEAD}", (stream_id,)
         ).fetchone()
         return row[0], row[1], row[2], row[3]
-
-    def log_head(self, con: sqlite3.Connection) -> tuple[int, int]:
-        head, last_at_ms = con.execute(f"SELECT {self._LOG_HEAD}").fetchone()
-        return head, last_at_ms
 
     def key_and_version(
         self, con: sqlite3.Connection, stream_id: str
@@ -372,7 +372,7 @@ class RowLog(LogFormat):
     tables = ("events",)
 
     _VERSION: Final = "(SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?1)"
-    _LOG_HEAD: Final = (
+    _LOG_HEAD = (
         "(SELECT COALESCE(MAX(position), 0) FROM events), "
         "COALESCE((SELECT recorded_at_ms FROM events ORDER BY position DESC LIMIT 1), 0)"
     )
@@ -389,10 +389,6 @@ class RowLog(LogFormat):
             f"SELECT {self._VERSION}, {self._LOG_HEAD}", (stream_id,)
         ).fetchone()
         return stream_id, version, head, last_at_ms
-
-    def log_head(self, con: sqlite3.Connection) -> tuple[int, int]:
-        head, last_at_ms = con.execute(f"SELECT {self._LOG_HEAD}").fetchone()
-        return head, last_at_ms
 
     def key_and_version(
         self, con: sqlite3.Connection, stream_id: str
