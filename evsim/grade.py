@@ -168,6 +168,7 @@ def grade(
     this grade), ``dask://HOST:PORT`` (connect for this grade), or a pool or a
     connection already open (``grade_folder``: one for the whole folder).
     """
+
     def again(opened: DaskCluster | CasePool) -> Grade:
         return grade(
             folder,
