@@ -401,6 +401,17 @@ WORDS: dict[str, Word] = {
     "on": Word("on", "켜짐"),
     "off": Word("off", "꺼짐"),
     "loading_sim": Word("running the simulation…", "시뮬레이션 실행 중…"),
+    "reading_file": Word("reading the file {percent}%", "파일 읽는 중 {percent}%"),
+    "bad_line_stop": Word(
+        "a bad line at line {line:,}: the file plays up to it",
+        "{line:,}번째 줄이 잘못됨: 그 앞까지 재생",
+    ),
+    "not_read_yet": Word(
+        "record {target:,} is not read yet: {read:,} of about {total:,} records so far"
+        " ({percent}%)",
+        "레코드 {target:,}은(는) 아직 읽지 않음: 지금까지 약 {total:,}개 중 {read:,}개"
+        " ({percent}%)",
+    ),
     "loading_trace": Word("reading the trace…", "트레이스 읽는 중…"),
     "run_failed": Word(
         "This run cannot be shown: {error}", "이 실행은 보여 줄 수 없습니다: {error}"

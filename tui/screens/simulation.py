@@ -70,14 +70,6 @@ SYNC_FILTER_LIMIT = 100_000
 TICK_S = 1 / 30
 
 
-_READING = {"en": "reading the file {percent}%", "ko": "파일 읽는 중 {percent}%"}
-"""The scrubber's note while a big trace file is read behind the player."""
-_STOPPED = {"en": "a bad line at line {line:,}: the file plays up to it",
-            "ko": "{line:,}번째 줄이 잘못됨: 그 앞까지 재생"}  # fmt: skip
-_BEYOND = (
-    "record {target:,} is not read yet: {read:,} of about {total:,} records so far ({percent}%)"
-)
-
 _FINDING_SHORT = {"DuplicateDetected": "dup", "OrderViolated": "order", "MessageLost": "lost"}
 
 
@@ -481,14 +473,10 @@ class SimulationScreen(Screen[None]):
         if indexer is None:
             return ""
         if indexer.error is not None:  # the notification fades; the scrubber keeps saying it
-            return _STOPPED[lang if lang in _STOPPED else "en"].format(
-                line=len(indexer.records) + 1
-            )
+            return word("bad_line_stop", lang, line=len(indexer.records) + 1)
         if indexer.done:
             return ""
-        return _READING[lang if lang in _READING else "en"].format(
-            percent=int(indexer.fraction * 100)
-        )
+        return word("reading_file", lang, percent=int(indexer.fraction * 100))
 
     def _progress(self, text: str) -> None:
         self.query_one("#loading", Label).update(text)
@@ -757,7 +745,9 @@ class SimulationScreen(Screen[None]):
         if indexer is None or indexer.done or position <= len(indexer.records):
             return
         self.notify(
-            _BEYOND.format(
+            word(
+                "not_read_yet",
+                self.evsim.lang,
                 target=position,
                 read=len(indexer.records),
                 total=indexer.estimated_total(),
