@@ -22,6 +22,7 @@ duplicates, no reordering.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,8 +70,10 @@ class Batch:
     def __init__(self, partition: int) -> None:
         self.partition = partition
         self.msgs: list[Message] = []
-        self.causes: list[int] = []
-        """Per record, what led to this attempt: its Produced record, or ProduceRetried."""
+        self.causes = array("q")
+        """Per record, what led to this attempt: its Produced record, or ProduceRetried.
+        An array, not a list: a producer far behind its application holds many batches,
+        and a seq here is 8 bytes where an int object would be 32 more."""
         self.base_seq: int | None = None
         self.pid = ""
         """Idempotence: the producer id (and epoch) its sequence numbers belong to."""
@@ -261,6 +264,11 @@ class Producer:
             self._timer.cancel()
             self._timer = None
             self._in_flight.clear()
+        in_flight = self._in_flight
+        while in_flight and in_flight[0].answered:
+            # Let answered requests go now, not at the next timeout check: under steady
+            # load that is request.timeout.ms away, and each holds its batches' messages.
+            in_flight.popleft()
         for batch, outcome, placed in results:
             if outcome == "appended" or outcome == "duplicate":
                 self._acknowledge(batch, placed)
