@@ -22,7 +22,6 @@ duplicates, no reordering.
 
 from __future__ import annotations
 
-from array import array
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -70,10 +69,8 @@ class Batch:
     def __init__(self, partition: int) -> None:
         self.partition = partition
         self.msgs: list[Message] = []
-        self.causes = array("q")
-        """Per record, what led to this attempt: its Produced record, or ProduceRetried.
-        An array, not a list: a producer far behind its application holds many batches,
-        and a seq here is 8 bytes where an int object would be 32 more."""
+        self.causes: list[int] = []
+        """Per record, what led to this attempt: its Produced record, or ProduceRetried."""
         self.base_seq: int | None = None
         self.pid = ""
         """Idempotence: the producer id (and epoch) its sequence numbers belong to."""
