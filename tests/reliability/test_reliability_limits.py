@@ -222,3 +222,28 @@ def test_every_hard_maximum_has_a_limits_field_and_back() -> None:
     from simulator.scenario import Limits
 
     assert {f.name for f in msgspec.structs.fields(Limits)} == set(LIMITS)
+
+
+def test_a_run_is_priced_per_message_by_its_broker_model() -> None:
+    """The same workload costs what each model keeps per message: an SQS FIFO queue
+    keeps dedup and group books a Kafka-style log does not."""
+    from simulator.models.registry import model
+    from simulator.scenario.validation import BYTES_PER_RECORD, projected_memory_bytes
+
+    log = decode_scenario(scenario_text(count=100_000), "log.toml")
+    fifo = msgspec.structs.replace(log, broker="sqs-fifo")
+    gap = projected_memory_bytes(fifo, on_disk=False) - projected_memory_bytes(log, on_disk=False)
+    per_message = model("sqs-fifo").bytes_per_message - model("log").bytes_per_message
+    assert gap == 100_000 * per_message > 0
+    assert model("log").bytes_per_message < BYTES_PER_RECORD * 5
+
+
+def test_the_largest_workload_plays_headless_within_the_budget() -> None:
+    """LIMITS["messages"] W1 messages (one group, trace on disk) load for ``evsim play``;
+    the 50,050,019 records fit under MAX_RECORDS. Measured: 1.8 GB at the peak."""
+    from simulator.scenario.validation import projected_memory_bytes, projected_records
+
+    text = scenario_text(top=f"max_records = {MAX_RECORDS}", count=LIMITS["messages"])
+    spec = decode_scenario(text, "largest.toml")
+    assert projected_records(spec) == 5 * LIMITS["messages"] < MAX_RECORDS
+    assert projected_memory_bytes(spec) < LIMITS["memory_mb"] * 2**20

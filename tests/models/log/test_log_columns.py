@@ -118,3 +118,19 @@ def test_a_plain_record_costs_well_under_the_entry_it_is_read_as() -> None:
     one = log[0]
     as_objects = sys.getsizeof(one) + sys.getsizeof(10**6) + sys.getsizeof(10**7) + 8
     assert kept <= 40 < as_objects
+
+
+def test_a_producer_under_steady_load_lets_each_answered_request_go() -> None:
+    """Answered requests used to wait for the next timeout check (request.timeout.ms
+    later), each holding its batches' messages: at 10M messages, all of them."""
+    from bench.broker_flow import w1_simulation
+
+    sim = w1_simulation(20_000, 0)
+    (producer,) = sim.broker.producers.values()
+    most = 0
+    while not sim.finished:
+        sim.run_for(5_000)
+        in_flight = producer._in_flight
+        most = max(most, len(in_flight))
+        assert not in_flight or not in_flight[0].answered
+    assert 0 < most <= producer.spec.max_in_flight
