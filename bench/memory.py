@@ -123,10 +123,10 @@ SPILLED_TARGET = 2 * 2**30 / 50_000_000
 def w1_scenario(messages: int) -> Scenario:
     """W1 at 0 ms as ``bench.broker_flow.w1_simulation`` builds it, at any size.
 
-    Above the scenario caps (5,000,000 messages, 50,000,000 records, the memory
-    a run held in memory is projected to need) the scenario is decoded small
-    and then given its size: the caps guard a run held in memory, and W1 at
-    10M messages writes 50,000,019 records.
+    The scenario is decoded small and then given its size: a run this module
+    measures may be held in memory, and the memory budget refuses a large
+    one held so when it loads. ``max_records`` is raised to hold the whole
+    trace (W1 at 10M messages writes 50,050,019 records).
     """
     import msgspec
 

@@ -152,6 +152,11 @@ class ModelSpec:
     components: Callable[[Scenario], list[str]] | None = None
     """Named parts of the model a fault may crash or cut off and a beat may focus on, beyond
     ``broker`` (a cluster's nodes); None: just ``broker``."""
+    bytes_per_message: int = 600
+    """What a run of it keeps in memory per message of the workload, the trace aside: the
+    message, the broker's copies and books, the checker's books. The memory budget
+    (``simulator.scenario.validation.projected_memory_bytes``) prices a run with it, so it
+    is a high guess from a measurement; a model that does not say is priced at 600."""
 
     def follows_in(self, scenario: Scenario) -> str:
         """The ``follows`` text for a run of ``scenario`` (its trace header)."""

@@ -34,6 +34,7 @@ from simulator.scenario.loading import (
 )
 from simulator.scenario.schema import (
     LIMITS,
+    MAX_RECORDS,
     Beat,
     CommandGenerator,
     CommandSpec,
@@ -84,6 +85,7 @@ __all__ = [
     "LIMITS",
     "LOG_GROUP_METRICS",
     "LOG_METRICS",
+    "MAX_RECORDS",
     "MAX_SCENARIO_BYTES",
     "QUEUE_DURABILITY_METRICS",
     "QUEUE_DURABILITY_TOTALS",

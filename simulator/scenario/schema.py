@@ -18,6 +18,7 @@ import msgspec
 
 __all__ = [
     "LIMITS",
+    "MAX_RECORDS",
     "Beat",
     "CodeRefText",
     "CommandGenerator",
@@ -609,13 +610,17 @@ LIMITS: dict[str, int] = {
     "consumers_per_group": 256,
     "groups": 256,
     "producers": 256,
-    "messages": 5_000_000,
+    "messages": 10_000_000,
     "virtual_ms": 30 * 24 * 3_600_000,
     "memory_mb": 4_096,
 }
 """Hard maxima: caps that refuse a scenario before it runs, rather than after it
 exhausts memory. A scenario's ``[limits]`` table may lower each one, never raise it.
-The trace size is capped by ``max_records`` (at most 50,000,000)."""
+The trace size is capped by ``max_records`` (at most ``MAX_RECORDS``)."""
+
+MAX_RECORDS = 60_000_000
+"""The hard maximum of ``max_records``: room for the trace of the largest workload
+(``LIMITS["messages"]`` keyed messages to one group write 50,000,019 records)."""
 
 
 class Scenario(Table, frozen=True):
@@ -631,7 +636,7 @@ class Scenario(Table, frozen=True):
     until_ms: Positive | None = None
     settle_ms: NonNegative = 10_000
     """After the last piece of work, let timers run this long (auto-commit, heartbeats)."""
-    max_records: Annotated[int, msgspec.Meta(ge=1, le=50_000_000)] = 10_000_000
+    max_records: Annotated[int, msgspec.Meta(ge=1, le=MAX_RECORDS)] = 10_000_000
     """Stop the run when the trace reaches this many records (a livelock never ends)."""
     network: Network = Network()
     topics: list[Topic] = []

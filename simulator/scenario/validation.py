@@ -147,17 +147,19 @@ def _validate_limits(s: Scenario, file: str) -> None:
             )
 
 
-BYTES_PER_MESSAGE = 600
-"""The workload is expanded before the run: a message, its key and value, the
-checker's books about it, its log entry (measured: about 350 bytes on CPython 3.11)."""
+BYTES_PER_COMMAND = 600
+"""A command of the workload: the command, its events in the store, the projections'
+rows (a high guess). A message is priced by its broker model
+(``ModelSpec.bytes_per_message``)."""
 BYTES_PER_RECORD = 350
 """A trace record held in memory with the broker and checker state that goes with it
-(measured: 210–330 bytes)."""
-BYTES_PER_RECORD_ON_DISK = 24
+(measured: 185–240 bytes)."""
+BYTES_PER_RECORD_ON_DISK = 10
 """A trace record of a run whose trace is kept on disk as it goes
 (``simulator.spill``): the records in memory are a bounded tail and a few decoded
-chunks, so per record only what the broker and the checker keep (measured: the
-whole process grows by 70 bytes a record at 1,000,000 messages, about 350 a message)."""
+chunks, so a record costs next to nothing; what stays is the messages' (measured: the
+whole process grows by 35 bytes a record at 10,000,000 W1 messages, 175 a message,
+messages and log included)."""
 
 
 def projected_records(s: Scenario) -> int:
@@ -195,10 +197,16 @@ def projected_memory_bytes(s: Scenario, *, on_disk: bool | None = None) -> int:
     """
     if on_disk is None:
         on_disk = trace_on_disk(s)
+    from simulator.models.registry import model
+
     messages = len(s.workload.messages) + sum(gen.count for gen in s.workload.generators)
     commands = len(s.commands) + sum(gen.count for gen in s.command_generators)
     per_record = BYTES_PER_RECORD_ON_DISK if on_disk else BYTES_PER_RECORD
-    return (messages + commands) * BYTES_PER_MESSAGE + projected_records(s) * per_record
+    return (
+        messages * model(s.broker).bytes_per_message
+        + commands * BYTES_PER_COMMAND
+        + projected_records(s) * per_record
+    )
 
 
 def _validate_memory(s: Scenario, file: str) -> None:

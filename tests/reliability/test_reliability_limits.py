@@ -2,7 +2,7 @@
 
 The hard maxima live in ``simulator.scenario.LIMITS``; a scenario's ``[limits]``
 table may lower any of them, never raise one. The trace size is capped by
-``max_records`` (at most 50,000,000), which stops a run — a livelock included —
+``max_records`` (at most ``MAX_RECORDS``), which stops a run — a livelock included —
 with ``RunFinished(reason="max_records")``.
 """
 
@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from simulator.errors import InputError
-from simulator.scenario import LIMITS, decode_scenario
+from simulator.scenario import LIMITS, MAX_RECORDS, decode_scenario
 from simulator.simulation import Simulation
 
 BASE = """
@@ -132,7 +132,8 @@ def test_limits_table_cannot_raise_a_cap(cap: str) -> None:
 
 
 def test_trace_size_cap_is_max_records_with_a_hard_maximum() -> None:
-    assert refused(scenario_text(top="max_records = 50000001")).where == "$.max_records"
+    assert refused(scenario_text(top=f"max_records = {MAX_RECORDS + 1}")).where == "$.max_records"
+    assert decode_scenario(scenario_text(top=f"max_records = {MAX_RECORDS}"), "m.toml")
     # A requeue loop never ends by itself; max_records ends it.
     text = scenario_text(
         top='broker = "rabbitmq"\nmax_records = 3000',
@@ -162,8 +163,9 @@ def test_the_cli_refuses_an_over_cap_scenario_with_exit_2_and_one_line(tmp_path:
 def test_a_run_projected_over_the_memory_budget_is_refused_before_it_is_built(
     tmp_path: object, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    """5,000,000 messages in a 300-byte file: within every count cap, but held in memory
-    it peaked at 7.1 GB; the commands that hold the whole trace refuse it up front."""
+    """The most messages a scenario may send, in a 300-byte file: within every count cap,
+    but held in memory 5,000,000 of them peaked at 7.1 GB; the commands that hold the
+    whole trace refuse it up front."""
     from pathlib import Path
 
     def never(*_: object, **__: object) -> None:
@@ -185,9 +187,8 @@ def test_a_run_projected_over_the_memory_budget_is_refused_before_it_is_built(
 
 
 def test_a_headless_run_keeps_a_large_trace_on_disk_so_its_projection_is_smaller() -> None:
-    """The same 5,000,000 messages load for ``evsim play``: it keeps their 25,000,000
-    records on disk as the run goes (``simulator.spill``), so only the messages and the
-    books stay in memory."""
+    """The same messages load for ``evsim play``: it keeps their records on disk as the
+    run goes (``simulator.spill``), so only the messages and the books stay in memory."""
     from simulator.scenario.validation import projected_memory_bytes, trace_on_disk
 
     spec = decode_scenario(scenario_text(count=LIMITS["messages"]), "big.toml")
@@ -221,3 +222,28 @@ def test_every_hard_maximum_has_a_limits_field_and_back() -> None:
     from simulator.scenario import Limits
 
     assert {f.name for f in msgspec.structs.fields(Limits)} == set(LIMITS)
+
+
+def test_a_run_is_priced_per_message_by_its_broker_model() -> None:
+    """The same workload costs what each model keeps per message: an SQS FIFO queue
+    keeps dedup and group books a Kafka-style log does not."""
+    from simulator.models.registry import model
+    from simulator.scenario.validation import BYTES_PER_RECORD, projected_memory_bytes
+
+    log = decode_scenario(scenario_text(count=100_000), "log.toml")
+    fifo = msgspec.structs.replace(log, broker="sqs-fifo")
+    gap = projected_memory_bytes(fifo, on_disk=False) - projected_memory_bytes(log, on_disk=False)
+    per_message = model("sqs-fifo").bytes_per_message - model("log").bytes_per_message
+    assert gap == 100_000 * per_message > 0
+    assert model("log").bytes_per_message < BYTES_PER_RECORD * 5
+
+
+def test_the_largest_workload_plays_headless_within_the_budget() -> None:
+    """LIMITS["messages"] W1 messages (one group, trace on disk) load for ``evsim play``;
+    the 50,050,019 records fit under MAX_RECORDS. Measured: 1.8 GB at the peak."""
+    from simulator.scenario.validation import projected_memory_bytes, projected_records
+
+    text = scenario_text(top=f"max_records = {MAX_RECORDS}", count=LIMITS["messages"])
+    spec = decode_scenario(text, "largest.toml")
+    assert projected_records(spec) == 5 * LIMITS["messages"] < MAX_RECORDS
+    assert projected_memory_bytes(spec) < LIMITS["memory_mb"] * 2**20

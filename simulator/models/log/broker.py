@@ -321,8 +321,8 @@ class LogBroker:
 
         The records of a batch take consecutive offsets and, written together,
         consecutive seqs: record ``i`` is at ``offset + i``, its ``Appended``
-        record has seq ``seq + i``. Each is an ``Appended`` in the trace and an
-        ``Entry`` in the log, built side by side and booked in one call each.
+        record has seq ``seq + i``. The ``Appended`` records are built in one
+        loop and booked in one call; the log takes the batch in one call too.
         """
         runtime = self.runtime
         now = runtime.kernel.now_ms
@@ -331,10 +331,9 @@ class LogBroker:
         topic, index, name = part.topic, part.index, part.name
         base_seq = batch.base_seq
         appended: list[Appended] = []
-        entries: list[Entry] = []
         add_record = appended.append
-        add_entry = entries.append
-        for msg, cause in zip(batch.msgs, batch.causes, strict=True):
+        msgs = batch.msgs
+        for msg, cause in zip(msgs, batch.causes, strict=True):
             add_record(
                 Appended(
                     seq=seq,
@@ -351,11 +350,10 @@ class LogBroker:
                     tombstone=msg.tombstone,
                 )
             )
-            add_entry(Entry(offset, msg, now, seq))
             offset += 1
             seq += 1
         runtime.record_all(appended)
-        part.entries.extend(entries)
+        part.entries.append_run(msgs, first_offset, now, first_seq)
         part.next_offset = offset
         if part.waiters and part.hw is None:
             self._wake_waiters(part)  # in a cluster, the high watermark's advance wakes them

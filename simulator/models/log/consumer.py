@@ -490,7 +490,8 @@ class Consumer:
             e.due_ms
             for tp in self.assigned
             if (part := self.broker.partition(tp)).delayed
-            for e in part.entries[part.index_of(self.positions[tp]) :][:1]
+            for i in [part.index_of(self.positions[tp])]
+            for e in part.entries[i : i + 1]
             if e.due_ms > now
         ]
         if due:

@@ -19,24 +19,26 @@ first open transaction (the *last stable offset*) and skip aborted records.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
-from collections.abc import Callable
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import overload
 
 import msgspec
 
 from simulator.messages import Message
 
-__all__ = ["Entry", "Partition"]
+__all__ = ["Entry", "Log", "Partition"]
 
 
 class Entry(msgspec.Struct, gc=False, eq=False):
-    """One record in a partition's log.
+    """One record in a partition's log, as a reader sees it.
 
-    Like a message, an entry refers to nothing that could refer back to it, so
-    the cyclic garbage collector need not track it (``gc=False``): a long run
-    keeps millions of entries, and scanning them again and again would cost
-    more the longer the log grows.
+    The log does not keep entries (see ``Log``): it builds one each time a
+    record is read, so an entry is a snapshot a reader may keep. Like a
+    message, it refers to nothing that could refer back to it, so the cyclic
+    garbage collector need not track it (``gc=False``).
     """
 
     offset: int
@@ -52,7 +54,134 @@ class Entry(msgspec.Struct, gc=False, eq=False):
     """A tombstone survives the first compaction pass that sees it."""
 
 
-_offset_of = attrgetter("offset")
+class Rare(msgspec.Struct, gc=False):
+    """The fields most records leave at their defaults, kept only for those that don't."""
+
+    txn: str | None
+    due_ms: int
+    level: int
+    seen_by_cleaner: bool
+
+
+def _rare(e: Entry) -> Rare | None:
+    if e.txn is None and not e.due_ms and not e.level and not e.seen_by_cleaner:
+        return None
+    return Rare(e.txn, e.due_ms, e.level, e.seen_by_cleaner)
+
+
+class Log(Sequence[Entry]):
+    """A partition's records, kept a column per field.
+
+    A long run keeps every record it appended: ten million messages make ten
+    million records. Kept as objects, each would cost an 80-byte struct and two
+    int objects (its offset and its seq), about 150 bytes. Here a record costs
+    a pointer to its message and three 8-byte numbers in arrays: its offset,
+    its timestamp and the seq of its ``Appended`` record. The fields most
+    records leave at their defaults (a transaction, a retry topic's due time
+    and level, a tombstone the cleaner has seen) sit in ``rare``, keyed by
+    offset, for the few records that have them.
+
+    It reads like the list of entries it stands for — ``len``, an index, a
+    slice, iteration — and each read builds fresh ``Entry`` objects. Offsets
+    only grow along the log (appends take the next offset; retention,
+    compaction and truncation only remove), so ``offsets`` is sorted and a
+    search by offset is a bisection in C.
+    """
+
+    __slots__ = ("msgs", "offsets", "rare", "seqs", "stamps")
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self.msgs: list[Message] = []
+        self.offsets = array("q")
+        self.stamps = array("q")
+        """Each record's timestamp: the virtual time it was appended at."""
+        self.seqs = array("q")
+        """Each record's ``Appended`` seq: what a delivery of it names as its cause."""
+        self.rare: dict[int, Rare] = {}
+        self.extend(entries)
+
+    def __len__(self) -> int:
+        return len(self.msgs)
+
+    @overload
+    def __getitem__(self, index: int) -> Entry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Entry]: ...
+
+    def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        if isinstance(index, slice):
+            columns = self.offsets[index], self.msgs[index], self.stamps[index], self.seqs[index]
+            made = list(map(Entry, *columns))
+            if self.rare:
+                for e in made:
+                    self._fill(e)
+            return made
+        e = Entry(self.offsets[index], self.msgs[index], self.stamps[index], self.seqs[index])
+        if self.rare:
+            self._fill(e)
+        return e
+
+    def __iter__(self) -> Iterator[Entry]:
+        rare = self.rare
+        for e in map(Entry, self.offsets, self.msgs, self.stamps, self.seqs):
+            if rare:
+                self._fill(e)
+            yield e
+
+    def _fill(self, e: Entry) -> None:
+        r = self.rare.get(e.offset)
+        if r is not None:
+            e.txn, e.due_ms, e.level = r.txn, r.due_ms, r.level
+            e.seen_by_cleaner = r.seen_by_cleaner
+
+    def rare_of(self, offset: int) -> Rare | None:
+        """The rare fields of the record at ``offset``, if it has any."""
+        return self.rare.get(offset)
+
+    def __delitem__(self, index: slice) -> None:
+        start, stop, step = index.indices(len(self.msgs))
+        if step != 1:
+            raise ValueError("a log is cut in one piece")
+        if start >= stop:
+            return
+        low, high = self.offsets[start], self.offsets[stop - 1]
+        del self.msgs[index], self.offsets[index], self.stamps[index], self.seqs[index]
+        if self.rare:
+            self.rare = {o: r for o, r in self.rare.items() if not low <= o <= high}
+
+    def append(self, entry: Entry) -> None:
+        self.msgs.append(entry.msg)
+        self.offsets.append(entry.offset)
+        self.stamps.append(entry.timestamp_ms)
+        self.seqs.append(entry.appended_seq)
+        rare = _rare(entry)
+        if rare is not None:
+            self.rare[entry.offset] = rare
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        for e in entries:
+            self.append(e)
+
+    def append_run(self, msgs: list[Message], offset: int, timestamp_ms: int, seq: int) -> None:
+        """Append records at consecutive offsets and seqs, all at one time, in C."""
+        n = len(msgs)
+        self.msgs.extend(msgs)
+        self.offsets.extend(range(offset, offset + n))
+        self.stamps.extend(repeat(timestamp_ms, n))
+        self.seqs.extend(range(seq, seq + n))
+
+    def keep(self, indices: list[int]) -> Log:
+        """A new log of the records at ``indices`` (ascending), with their rare fields."""
+        kept = Log()
+        msgs, offsets, stamps, seqs = self.msgs, self.offsets, self.stamps, self.seqs
+        kept.msgs = [msgs[i] for i in indices]
+        kept.offsets = array("q", [offsets[i] for i in indices])
+        kept.stamps = array("q", [stamps[i] for i in indices])
+        kept.seqs = array("q", [seqs[i] for i in indices])
+        if self.rare:
+            kept.rare = {o: r for o in kept.offsets if (r := self.rare.get(o)) is not None}
+        return kept
 
 
 class Partition:
@@ -79,7 +208,7 @@ class Partition:
         self.name = f"{topic}/{index}"
         self.tp = (topic, index)
         """The ``(topic, partition)`` pair that names it in assignments and offsets."""
-        self.entries: list[Entry] = []
+        self.entries = Log()
         self.log_start_offset = 0
         self.next_offset = 0
         """The log end offset: where the next append goes."""
@@ -98,7 +227,7 @@ class Partition:
         """Index in ``entries`` of the first record at or after ``offset``."""
         if self.dense:
             return max(0, offset - self.log_start_offset)
-        return bisect_left(self.entries, offset, key=_offset_of)
+        return bisect_left(self.entries.offsets, offset)
 
     def read(
         self,
@@ -123,21 +252,24 @@ class Partition:
             batch = entries[start:end]
             return batch, (batch[-1].offset + 1 if batch else position)
         batch = []
+        offsets, rare_of = entries.offsets, entries.rare.get
         for i in range(start, len(entries) if hw is None else self.index_of(hw)):
             if len(batch) >= max_records:
                 break
-            e = entries[i]
-            if e.due_ms > now_ms:
-                break
-            if e.txn is not None and read_committed:
-                state = txn_state.get(e.txn, "open")
-                if state == "open":
+            offset = offsets[i]
+            rare = rare_of(offset)
+            if rare is not None:
+                if rare.due_ms > now_ms:
                     break
-                if state == "aborted":
-                    position = e.offset + 1
-                    continue
-            batch.append(e)
-            position = e.offset + 1
+                if rare.txn is not None and read_committed:
+                    state = txn_state.get(rare.txn, "open")
+                    if state == "open":
+                        break
+                    if state == "aborted":
+                        position = offset + 1
+                        continue
+            batch.append(entries[i])
+            position = offset + 1
         return batch, position
 
     @property
@@ -151,20 +283,24 @@ class Partition:
         if excess <= 0:
             return 0
         del self.entries[:excess]
-        self.log_start_offset = self.entries[0].offset if self.entries else self.next_offset
+        self._moved_start()
         return excess
 
     def truncate_before(self, cutoff_ms: int) -> int:
         """Retention by time: drop records older than ``cutoff_ms``."""
         n = 0
-        for e in self.entries:
-            if e.timestamp_ms >= cutoff_ms:
+        for timestamp_ms in self.entries.stamps:
+            if timestamp_ms >= cutoff_ms:
                 break
             n += 1
         if n:
             del self.entries[:n]
-            self.log_start_offset = self.entries[0].offset if self.entries else self.next_offset
+            self._moved_start()
         return n
+
+    def _moved_start(self) -> None:
+        offsets = self.entries.offsets
+        self.log_start_offset = offsets[0] if offsets else self.next_offset
 
     def compact(self, active_from: int) -> tuple[int, int, list[int]]:
         """Keep only the latest record per key below ``active_from`` (the active segment).
@@ -173,31 +309,40 @@ class Partition:
         messages). A tombstone survives one pass so readers can see the
         delete, and is removed on the next.
         """
+        log = self.entries
+        msgs, offsets = log.msgs, log.offsets
         latest: dict[str, int] = {}
-        for e in self.entries:
-            if e.offset < active_from and e.msg.key is not None:
-                latest[e.msg.key] = e.offset
-        kept: list[Entry] = []
+        for msg, offset in zip(msgs, offsets, strict=True):
+            if offset < active_from and msg.key is not None:
+                latest[msg.key] = offset
+        kept: list[int] = []
         gone: list[int] = []
         removed = tombstones = 0
-        for e in self.entries:
-            key = e.msg.key
-            if e.offset >= active_from or key is None:
-                kept.append(e)
-            elif latest[key] != e.offset:
+        for i, (msg, offset) in enumerate(zip(msgs, offsets, strict=True)):
+            key = msg.key
+            if offset >= active_from or key is None:
+                kept.append(i)
+            elif latest[key] != offset:
                 removed += 1
-                gone.append(e.msg.id)
-            elif e.msg.tombstone and e.seen_by_cleaner:
+                gone.append(msg.id)
+            elif msg.tombstone and (rare := log.rare_of(offset)) and rare.seen_by_cleaner:
                 removed += 1
                 tombstones += 1
-                gone.append(e.msg.id)
+                gone.append(msg.id)
             else:
-                if e.msg.tombstone:
-                    e.seen_by_cleaner = True
-                kept.append(e)
+                if msg.tombstone:
+                    self._seen_by_cleaner(offset)
+                kept.append(i)
         if removed:
-            self.entries = kept
+            self.entries = log.keep(kept)
             self.dense = False
             if kept:
-                self.log_start_offset = kept[0].offset
+                self.log_start_offset = self.entries.offsets[0]
         return removed, tombstones, gone
+
+    def _seen_by_cleaner(self, offset: int) -> None:
+        rare = self.entries.rare.get(offset)
+        if rare is None:
+            self.entries.rare[offset] = Rare(None, 0, 0, True)
+        else:
+            rare.seen_by_cleaner = True

@@ -33,7 +33,7 @@ length of its log (retention and compaction are not modelled in a cluster).
 
 from __future__ import annotations
 
-from simulator.models.log.partition import Entry
+from simulator.models.log.partition import Entry, Log
 
 __all__ = ["Replica"]
 
@@ -61,7 +61,7 @@ class Replica:
 
     def __init__(self, broker: str) -> None:
         self.broker = broker
-        self.log: list[Entry] = []
+        self.log = Log()
         self.high_watermark = 0
         """The high watermark as this replica knows it (a follower learns it from fetches)."""
         self.epochs: list[tuple[int, int]] = []
