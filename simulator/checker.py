@@ -302,9 +302,63 @@ class Checker:
                 count += acked.add(msg, rec.seq)
                 n = len(seqs)  # add may have grown the array
         self.acked += count
-        answered = self.retry_books.answered
-        for rec in recs:
-            answered(rec.producer, rec.msg, rec.at)
+        if self.retry_books.resends_due():
+            answered = self.retry_books.answered
+            for rec in recs:
+                answered(rec.producer, rec.msg, rec.at)
+
+    def run_observers(self) -> dict[type[Record], Callable[[list[Any], int], int]]:
+        """What books records of one type from a start on, up to the first that would write
+        a record of its own (a finding) or needs more than the common case
+        (``Runtime.record_each``); returns that record's index (the list's length if none).
+
+        The same books as record by record: the caller books the record it stopped at
+        through ``observers()``, then goes on from the next one.
+        """
+        return {Processed: self._processed_run}
+
+    def _processed_run(self, recs: list[Processed], start: int) -> int:
+        """``_processed`` for ``recs[start:]`` while nothing is found (see ``run_observers``).
+
+        The common case of one consumer's batch: one group, no transaction, no
+        handler retry due, messages from the first producer (or from none), each
+        processed for the first time, in key order. Anything else stops it.
+        """
+        if not recs or self._producers or self.retry_books.handler_retries_due():
+            return start
+        group = recs[start].group
+        books = self.groups.get(group)
+        if books is None:
+            return start
+        seqs = books.first_processed.numbers
+        n = len(seqs)
+        latest_per_key = books.latest_per_key
+        handed = self._first_produced.numbers
+        handed_n = len(handed)
+        first_producer = self._first_producer
+        booked = 0
+        i = start
+        end = len(recs)
+        while i < end:
+            rec = recs[i]
+            msg = rec.msg
+            if rec.group != group or rec.txn is not None or not 0 <= msg < n or seqs[msg] >= 0:
+                break
+            key = rec.key
+            if key is not None:
+                if msg >= handed_n:
+                    break  # booked beside the array, if at all
+                order = (first_producer if handed[msg] >= 0 else "", key)
+                latest = latest_per_key.get(order)
+                key_seq = rec.key_seq
+                if latest is not None and key_seq < latest[0]:
+                    break
+                latest_per_key[order] = (key_seq, rec.seq)
+            seqs[msg] = rec.seq
+            booked += 1
+            i += 1
+        books.processed += booked
+        return i
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
         self._unacknowledged.add(rec.msg, rec.seq)

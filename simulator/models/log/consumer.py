@@ -131,6 +131,7 @@ class Consumer:
             self.code = group_code(runtime, spec, name, self._send_code_output)
         # Read once per message: kept at hand rather than looked up through the runtime.
         self._record = runtime.record
+        self._runtime_record_each = runtime.record_each
         self._kernel = runtime.kernel
         self._group_name = spec.name
         self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
@@ -550,6 +551,33 @@ class Consumer:
         name = self.name
         group_name = self._group_name
         txn = self._txn
+        if not self._processing_ms and not self._may_slow:
+            # No record takes time: the rest of the batch is processed in this one action,
+            # its records built together and booked in runs (``record_each``).
+            rest = batch[i:] if i else batch
+            processed = [
+                Processed(
+                    seq=seq,
+                    at=now,
+                    component=name,
+                    cause_seq=delivered_seq,
+                    group=group_name,
+                    consumer=name,
+                    msg=(msg := entry.msg).id,
+                    key=msg.key,
+                    key_seq=msg.key_seq,
+                    topic=part.topic,
+                    partition=part.index,
+                    offset=entry.offset,
+                    txn=txn,
+                )
+                for seq, (part, entry, delivered_seq) in enumerate(rest, len(records))
+            ]
+            self._runtime_record_each(processed)
+            done.update({part.tp: entry.offset + 1 for part, entry, _ in rest})
+            self._i = n
+            self._end_batch()
+            return
         # _attempt stays 1: nothing fails here
         while True:
             part, entry, delivered_seq = batch[i]
