@@ -137,8 +137,9 @@ class GroupBooks:
         self.in_flight = 0
         self.first_processed = PerMessage()
         """Message → seq of its first Processed by this group (booked once it counts)."""
-        self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
-        """(producer, key) → (highest key sequence processed, seq of that Processed)."""
+        self.latest_per_key: dict[str, dict[str, tuple[int, int]]] = {}
+        """Producer → key → (highest key sequence processed, seq of that Processed); a key's
+        order is its producer's (``""`` for a message never handed to one in this trace)."""
         self.last_delivered: dict[int, int] | None = None
         """Message → seq of its latest Delivered to this group; built from the trace at the
         end, and only if a message needs explaining (a dict per delivery would cost every run)."""
@@ -332,32 +333,26 @@ class Checker:
             return start
         seqs = books.first_processed.numbers
         n = len(seqs)
-        latest_per_key = books.latest_per_key
+        latest_of_key = books.latest_per_key.get(self._first_producer)
         handed = self._first_produced.numbers
         handed_n = len(handed)
-        first_producer = self._first_producer
-        booked = 0
         i = start
-        end = len(recs)
-        while i < end:
-            rec = recs[i]
+        for rec in recs[start:] if start else recs:
             msg = rec.msg
             if rec.group != group or rec.txn is not None or not 0 <= msg < n or seqs[msg] >= 0:
                 break
             key = rec.key
             if key is not None:
-                if msg >= handed_n:
-                    break  # booked beside the array, if at all
-                order = (first_producer if handed[msg] >= 0 else "", key)
-                latest = latest_per_key.get(order)
+                if msg >= handed_n or handed[msg] < 0 or latest_of_key is None:
+                    break  # never handed over (or booked beside the array), or a first key
+                latest = latest_of_key.get(key)
                 key_seq = rec.key_seq
                 if latest is not None and key_seq < latest[0]:
                     break
-                latest_per_key[order] = (key_seq, rec.seq)
+                latest_of_key[key] = (key_seq, rec.seq)
             seqs[msg] = rec.seq
-            booked += 1
             i += 1
-        books.processed += booked
+        books.processed += i - start
         return i
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
@@ -430,11 +425,12 @@ class Checker:
                 producer = self._first_producer if index < 0 else self._producers[index]
             else:
                 producer = self._first_producer
-            order = (producer, key)
-            latest_per_key = books.latest_per_key
-            latest = latest_per_key.get(order)
+            latest_of_key = books.latest_per_key.get(producer)
+            if latest_of_key is None:
+                latest_of_key = books.latest_per_key[producer] = {}
+            latest = latest_of_key.get(key)
             if latest is None or rec.key_seq >= latest[0]:
-                latest_per_key[order] = (rec.key_seq, rec.seq)
+                latest_of_key[key] = (rec.key_seq, rec.seq)
             else:
                 books.out_of_order += 1
                 emit(
