@@ -215,6 +215,18 @@ class Checker:
         self._refused: dict[tuple[str, int], int] = {}
         """(queue, message) → the QueueOverflowed record of a refused publish."""
 
+    def expect(self, messages: int, topics: Collection[str]) -> None:
+        """The run's workload: ``messages`` messages (ids up to that), sent to ``topics``.
+
+        The books every one of them fills — handed over, acknowledged, processed by
+        each group reading one of those topics — are sized for them at once.
+        """
+        self._first_produced.reserve(messages + 1)
+        self._acked.reserve(messages + 1)
+        for books in self.groups.values():
+            if books.topic in topics:
+                books.first_processed.reserve(messages + 1)
+
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
         return {

@@ -182,6 +182,7 @@ class Simulation:
         else:
             self._messages = workload  # no copy (a freed copy would still raise the peak)
         self._workload_end = len(self._messages)
+        self.checker.expect(self._workload_end, {p.topic for p in scenario.producers})
         self._feed()
         for crash in self.faults.timed_crashes():
             self.kernel.schedule(crash.at_ms or 0, self._timed_crash, crash)
