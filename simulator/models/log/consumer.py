@@ -429,7 +429,9 @@ class Consumer:
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
             first = len(records)
-            seqs = range(first, first + len(entries))
+            # A list, not a range: the Delivered records and the batch (whose Processed
+            # records cite them) share one int object per seq rather than making two.
+            seqs = list(range(first, first + len(entries)))
             if entries[0].offset >= high:
                 # The common case: the group gets all of these for the first time.
                 delivered = [
