@@ -99,6 +99,9 @@ class Consumer:
         self._i = 0
         self._attempt = 1
         self._done: dict[TopicPartition, int] = {}
+        self._batch_ends: dict[TopicPartition, int] = {}
+        """Per partition of the batch, in its order, the offset after its last record: what
+        processing the whole batch marks done."""
         self._txn: str | None = None
         self._txn_count = 0
         self._txn_outputs: list[tuple[int, str, int, int]] = []
@@ -412,6 +415,8 @@ class Consumer:
         name = self.name
         position_cause = self.position_cause
         leader_check = self._leader_check
+        ends: dict[TopicPartition, int] = {}
+        self._batch_ends = ends
         for i in range(n):
             tp = assigned[(start + i) % n]
             part = broker.partition(tp)
@@ -473,7 +478,7 @@ class Consumer:
                 ]
             record_all(delivered)  # the records of one partition, booked together
             out.extend(zip(repeat(part), entries, seqs))
-            last = entries[-1].offset + 1
+            last = ends[part.tp] = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
             remaining -= len(entries)
@@ -553,10 +558,9 @@ class Consumer:
         name = self.name
         group_name = self._group_name
         txn = self._txn
-        if not self._processing_ms and not self._may_slow:
-            # No record takes time: the rest of the batch is processed in this one action,
-            # its records built together and booked in runs (``record_each``).
-            rest = batch[i:] if i else batch
+        if not i and not self._processing_ms and not self._may_slow:
+            # No record takes time: the whole batch is processed in this one action, its
+            # records built together and booked in runs (``record_each``).
             processed = [
                 Processed(
                     seq=seq,
@@ -573,10 +577,10 @@ class Consumer:
                     offset=entry.offset,
                     txn=txn,
                 )
-                for seq, (part, entry, delivered_seq) in enumerate(rest, len(records))
+                for seq, (part, entry, delivered_seq) in enumerate(batch, len(records))
             ]
             self._runtime_record_each(processed)
-            done.update({part.tp: entry.offset + 1 for part, entry, _ in rest})
+            done.update(self._batch_ends)  # each partition of the batch, to its end
             self._i = n
             self._end_batch()
             return
