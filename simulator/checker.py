@@ -177,7 +177,13 @@ class Checker:
         self.runtime = runtime
         self.groups: dict[str, GroupBooks] = {g: GroupBooks(g, t) for g, t in subscriptions.items()}
         self.at_most_once = frozenset(at_most_once)
-        self.produced = 0
+        self._produced_count = 0
+        self._handed_over: list[Produced] = []
+        """``Produced`` records not booked yet. Their observer only lists them (the list's
+        own ``append``: no call into Python per message); they are booked together
+        before anything reads what they book (each message's first hand-over and
+        producer, the count) and before a batch of acks or deliveries, so the list
+        stays short."""
         self.acked = 0
         self.retry_books = RetryBooks()
         """Retries scheduled and performed (the same books the TUI's metrics keep)."""
@@ -230,7 +236,7 @@ class Checker:
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
         return {
-            Produced: self._produced,
+            Produced: self._handed_over.append,
             Acked: self._acked_,
             SentUnacknowledged: self._sent_unacknowledged,
             ProduceFailed: self._produce_settled,
@@ -268,16 +274,31 @@ class Checker:
         (``Runtime.record_all``): the same as record by record, in fewer calls."""
         return {Acked: self._acked_all, Delivered: self._delivered_all}
 
-    def _produced(self, rec: Produced) -> None:
-        self.produced += 1
-        msg = rec.msg
-        seqs = self._first_produced.numbers
-        if 0 <= msg < len(seqs) and seqs[msg] < 0:
-            seqs[msg] = rec.seq
-        elif not self._first_produced.add(msg, rec.seq):
-            return  # a resend: the first hand-over is booked
-        if rec.producer != self._first_producer:
-            self._book_producer(msg, rec.producer)
+    @property
+    def produced(self) -> int:
+        """Messages handed to a producer (``Produced`` records: a resend counts again)."""
+        if self._handed_over:
+            self._book_handed_over()
+        return self._produced_count
+
+    def _book_handed_over(self) -> None:
+        """Book the ``Produced`` records listed since the last time, in trace order."""
+        recs = self._handed_over
+        self._produced_count += len(recs)
+        first_produced = self._first_produced
+        seqs = first_produced.numbers
+        n = len(seqs)
+        for rec in recs:
+            msg = rec.msg
+            if 0 <= msg < n and seqs[msg] < 0:
+                seqs[msg] = rec.seq
+            elif first_produced.add(msg, rec.seq):
+                n = len(seqs)  # the array may have grown
+            else:
+                continue  # a resend: the first hand-over is booked
+            if rec.producer != self._first_producer:
+                self._book_producer(msg, rec.producer)
+        recs.clear()
 
     def _book_producer(self, msg: int, producer: str) -> None:
         """``msg`` is the first from ``producer`` or from a producer other than the first."""
@@ -291,6 +312,8 @@ class Checker:
         self._producer_of.set(msg, index)
 
     def _acked_(self, rec: Acked) -> None:
+        if self._handed_over:
+            self._book_handed_over()
         msg = rec.msg
         seqs = self._acked.numbers
         if 0 <= msg < len(seqs) and seqs[msg] < 0:
@@ -302,6 +325,8 @@ class Checker:
 
     def _acked_all(self, recs: list[Acked]) -> None:
         """``_acked_`` for each of ``recs``: the acks of one produce request."""
+        if self._handed_over:
+            self._book_handed_over()
         acked = self._acked
         seqs = acked.numbers
         n = len(seqs)
@@ -337,6 +362,8 @@ class Checker:
         handler retry due, messages from the first producer (or from none), each
         processed for the first time, in key order. Anything else stops it.
         """
+        if self._handed_over:
+            self._book_handed_over()
         if not recs or self._producers or self.retry_books.handler_retries_due():
             return start
         group = recs[start].group
@@ -368,6 +395,8 @@ class Checker:
         return i
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
+        if self._handed_over:
+            self._book_handed_over()
         self._unacknowledged.add(rec.msg, rec.seq)
 
     def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
@@ -381,6 +410,8 @@ class Checker:
 
     def _delivered_all(self, recs: list[Delivered]) -> None:
         """``_delivered`` for each of ``recs`` (the records of one fetch: one group's)."""
+        if self._handed_over:
+            self._book_handed_over()
         group = recs[0].group
         for rec in recs:
             if rec.group != group:  # not one group's after all: one by one
@@ -400,6 +431,8 @@ class Checker:
 
         ``committed``: the call from the transaction's commit, which only books.
         """
+        if self._handed_over:
+            self._book_handed_over()
         if not committed:
             self.retry_books.tried(rec.group, rec.msg)
             if rec.txn is not None:
@@ -581,6 +614,8 @@ class Checker:
         one — except, in a run cut short, for messages that were still on their
         way (counted ``in_flight``).
         """
+        if self._handed_over:
+            self._book_handed_over()
         cut = reason != "quiescent"
         now = self.runtime.kernel.now_ms
         self.retries = self.retry_books.performed(now)
