@@ -3,6 +3,9 @@ the same records booked one by one would."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import msgspec
 import pytest
 
@@ -12,7 +15,7 @@ from simulator.lessons.summary import as_dict, summarize
 from simulator.permessage import PerMessage
 from simulator.scenario import Scenario, builtin_names, builtin_path, load_scenario
 from simulator.simulation import Simulation
-from simulator.trace import Processed
+from simulator.trace import Processed, Produced, Record
 
 
 def _per_message(books: PerMessage) -> tuple[list[tuple[int, int]], dict[int, int]]:
@@ -130,3 +133,35 @@ def test_runs_of_processed_records_are_booked_whole_and_stopped_at_findings() ->
     whole, stopped = _stops("auto-commit-replay")
     assert whole > 0
     assert stopped > 0
+
+
+def _booked_at_once(self: Checker) -> dict[type[Record], Callable[[Any], None]]:
+    """The checker's observers, with each hand-over booked the moment it is written."""
+    observers = _observers(self)
+
+    def produced(rec: Produced) -> None:
+        self._handed_over.append(rec)
+        self._book_handed_over()
+
+    observers[Produced] = produced
+    return observers
+
+
+_observers = Checker.observers
+
+
+@pytest.mark.parametrize("name", builtin_names())
+def test_hand_overs_booked_together_book_as_each_booked_at_once_would(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Produced`` records are listed and booked later, together: the trace (findings
+    included) and every book are those of booking each one as it is written."""
+    spec = load_scenario(builtin_path(name))
+    late = Simulation(spec)
+    late.run()
+    with monkeypatch.context() as m:
+        m.setattr(Checker, "observers", _booked_at_once)
+        at_once = Simulation(spec)
+        at_once.run()
+    assert late.trace.digest() == at_once.trace.digest()
+    assert _books(late) == _books(at_once)
