@@ -32,6 +32,8 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import TYPE_CHECKING
 
+from msgspec.structs import replace
+
 from simulator.kernel import Timers
 from simulator.models.handling import record_failure, record_output_produced
 from simulator.models.log.assignors import TopicPartition
@@ -438,21 +440,30 @@ class Consumer:
             # records cite them) share one int object per seq rather than making two.
             seqs = list(range(first, first + len(entries)))
             if entries[0].offset >= high:
-                # The common case: the group gets all of these for the first time.
+                # The common case: the group gets all of these for the first time. What
+                # their records share is set once, in a template; each record is the
+                # template with its own fields (cheaper than building each from scratch).
+                template = Delivered(
+                    seq=first,
+                    at=now,
+                    component=name,
+                    group=group_name,
+                    consumer=name,
+                    msg=0,
+                    key=None,
+                    topic=topic,
+                    partition=index,
+                    offset=0,
+                    redelivered=False,
+                )
                 delivered = [
-                    Delivered(
+                    replace(
+                        template,
                         seq=seq,
-                        at=now,
-                        component=name,
                         cause_seq=e.appended_seq,
-                        group=group_name,
-                        consumer=name,
-                        msg=e.msg.id,
-                        key=e.msg.key,
-                        topic=topic,
-                        partition=index,
+                        msg=(msg := e.msg).id,
+                        key=msg.key,
                         offset=e.offset,
-                        redelivered=False,
                     )
                     for seq, e in zip(seqs, entries, strict=True)
                 ]
