@@ -64,6 +64,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ClusterConsumer", "Consumer"]
 
+Chunk = tuple[Partition, list[Entry], list[int]]
+"""What one fetch read from one partition: the partition, its entries, and the seqs of
+their Delivered records."""
+
 
 class Consumer:
     """One member of a consumer group, running the poll loop."""
@@ -101,9 +105,8 @@ class Consumer:
         self._i = 0
         self._attempt = 1
         self._done: dict[TopicPartition, int] = {}
-        self._batch_ends: dict[TopicPartition, int] = {}
-        """Per partition of the batch, in its order, the offset after its last record: what
-        processing the whole batch marks done."""
+        self._chunks: list[Chunk] = []
+        """The batch in hand as the fetch read it, a chunk per partition."""
         self._txn: str | None = None
         self._txn_count = 0
         self._txn_outputs: list[tuple[int, str, int, int]] = []
@@ -152,6 +155,9 @@ class Consumer:
         )
         """Every record succeeds, writes nothing and commits with its batch: the loop of
         ``_run_plain`` handles it, without the checks the other cases need per record."""
+        self._instant = self._plain and not self._processing_ms and not self._may_slow
+        """Plain, and no record takes time: the whole batch is processed in the action that
+        fetched it, chunk by chunk (``_batch``, a record's place in it, is never needed)."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -191,6 +197,7 @@ class Consumer:
         self._timers.cancel_all()
         self.busy = False
         self._batch = []
+        self._chunks = []
         if self._txn is not None:
             self.broker.abort_transaction(
                 self._txn, self.spec.name, "consumer crashed", crashed.seq
@@ -359,14 +366,19 @@ class Consumer:
         if not runtime.network.allows(self.name, "broker", "fetch", background=True):
             self._retry_poll(spec.fetch_max_wait_ms)
             return
-        batch = self._fetch(now)
-        if not batch:
+        chunks = self._fetch(now)
+        if not chunks:
             for tp in self.assigned:
                 self.broker.partition(tp).waiters[self.name] = self.on_data
             self._token += 1
             runtime.kernel.after(spec.fetch_max_wait_ms, self._poll, self._token, background=True)
             return
         self.busy = True
+        self._chunks = chunks
+        batch: list[tuple[Partition, Entry, int]] = []
+        if not self._instant:  # one record at a time: (partition, entry, seq of its Delivered)
+            for part, entries, seqs in chunks:
+                batch.extend(zip(repeat(part), entries, seqs))
         self._batch = batch
         self._i = 0
         self._attempt = 1
@@ -377,7 +389,7 @@ class Consumer:
         if self._crash_point("after_poll"):
             return
         if spec.commit == "before-process":
-            self._commit(dict(self.positions), batch[-1][2])
+            self._commit(dict(self.positions), chunks[-1][2][-1])
             if self._crash_point("after_commit_before_process"):
                 return
         elif spec.commit == "transactional":
@@ -397,14 +409,18 @@ class Consumer:
         self._token += 1
         self.runtime.kernel.after(delay_ms, self._poll, self._token, background=True)
 
-    def _fetch(self, now: int) -> list[tuple[Partition, Entry, int]]:
-        """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each."""
+    def _fetch(self, now: int) -> list[Chunk]:
+        """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each.
+
+        Returns what was read, a chunk per partition: (partition, its entries, the seqs
+        of their Delivered records).
+        """
         assigned = self.assigned
         n = len(assigned)
         if not n or not self.broker.up:
             return []
         remaining = self.spec.max_poll_records
-        out: list[tuple[Partition, Entry, int]] = []
+        out: list[Chunk] = []
         start = self._rr
         self._rr = (start + 1) % n
         broker = self.broker
@@ -417,8 +433,6 @@ class Consumer:
         name = self.name
         position_cause = self.position_cause
         leader_check = self._leader_check
-        ends: dict[TopicPartition, int] = {}
-        self._batch_ends = ends
         for i in range(n):
             tp = assigned[(start + i) % n]
             part = broker.partition(tp)
@@ -436,7 +450,7 @@ class Consumer:
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
             first = len(records)
-            # A list, not a range: the Delivered records and the batch (whose Processed
+            # A list, not a range: the Delivered records and the chunk (whose Processed
             # records cite them) share one int object per seq rather than making two.
             seqs = list(range(first, first + len(entries)))
             if entries[0].offset >= high:
@@ -488,8 +502,8 @@ class Consumer:
                     for seq, e in zip(seqs, entries, strict=True)
                 ]
             record_all(delivered)  # the records of one partition, booked together
-            out.extend(zip(repeat(part), entries, seqs))
-            last = ends[part.tp] = entries[-1].offset + 1
+            out.append((part, entries, seqs))
+            last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
             remaining -= len(entries)
@@ -569,30 +583,45 @@ class Consumer:
         name = self.name
         group_name = self._group_name
         txn = self._txn
-        if not i and not self._processing_ms and not self._may_slow:
-            # No record takes time: the whole batch is processed in this one action, its
-            # records built together and booked in runs (``record_each``).
-            processed = [
-                Processed(
-                    seq=seq,
+        if self._instant:
+            # The whole batch, in this one action: a partition's records share what is set
+            # once in a template, and all of them are booked in runs (``record_each``).
+            first = len(records)
+            processed: list[Processed] = []
+            for part, entries, delivered_seqs in self._chunks:
+                template = Processed(
+                    seq=first,
                     at=now,
                     component=name,
-                    cause_seq=delivered_seq,
                     group=group_name,
                     consumer=name,
-                    msg=(msg := entry.msg).id,
-                    key=msg.key,
-                    key_seq=msg.key_seq,
+                    msg=0,
+                    key=None,
+                    key_seq=0,
                     topic=part.topic,
                     partition=part.index,
-                    offset=entry.offset,
+                    offset=0,
                     txn=txn,
                 )
-                for seq, (part, entry, delivered_seq) in enumerate(batch, len(records))
-            ]
+                processed.extend(
+                    [
+                        replace(
+                            template,
+                            seq=seq,
+                            cause_seq=delivered_seq,
+                            msg=(msg := entry.msg).id,
+                            key=msg.key,
+                            key_seq=msg.key_seq,
+                            offset=entry.offset,
+                        )
+                        for seq, entry, delivered_seq in zip(
+                            range(first, first + len(entries)), entries, delivered_seqs, strict=True
+                        )
+                    ]
+                )
+                first += len(entries)
+                done[part.tp] = entries[-1].offset + 1
             self._runtime_record_each(processed)
-            done.update(self._batch_ends)  # each partition of the batch, to its end
-            self._i = n
             self._end_batch()
             return
         # _attempt stays 1: nothing fails here
@@ -822,6 +851,7 @@ class Consumer:
                 self.code.transaction_ends(committed, self.runtime.next_seq - 1)
         self.busy = False
         self._batch = []
+        self._chunks = []
         if self.stopping:
             self._leave()
             return
