@@ -244,6 +244,8 @@ class Simulation:
         end = len(recs)
         if not end:
             return
+        if recs[0].seq != self._offset + len(records):
+            raise RuntimeError("record_each: the seqs of a batch must follow the trace")
         cls = type(recs[0])
         observe = self._observers.get(cls)
         book_run = self._run_observers.get(cls)
