@@ -288,6 +288,7 @@ class Checker:
         first_produced = self._first_produced
         seqs = first_produced.numbers
         n = len(seqs)
+        first_producer = self._first_producer
         for rec in recs:
             msg = rec.msg
             if 0 <= msg < n and seqs[msg] < 0:
@@ -296,8 +297,9 @@ class Checker:
                 n = len(seqs)  # the array may have grown
             else:
                 continue  # a resend: the first hand-over is booked
-            if rec.producer != self._first_producer:
+            if rec.producer != first_producer:
                 self._book_producer(msg, rec.producer)
+                first_producer = self._first_producer  # the first one, if this was it
         recs.clear()
 
     def _book_producer(self, msg: int, producer: str) -> None:
