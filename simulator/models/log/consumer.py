@@ -102,6 +102,8 @@ class Consumer:
         self._token = 0
         self._rr = 0
         self._batch: list[tuple[Partition, Entry, int]] = []
+        """The batch in hand, one record at a time: (partition, entry, seq of its Delivered);
+        ``_i`` is the record being processed."""
         self._i = 0
         self._attempt = 1
         self._done: dict[TopicPartition, int] = {}
@@ -157,7 +159,7 @@ class Consumer:
         ``_run_plain`` handles it, without the checks the other cases need per record."""
         self._instant = self._plain and not self._processing_ms and not self._may_slow
         """Plain, and no record takes time: the whole batch is processed in the action that
-        fetched it, chunk by chunk (``_batch``, a record's place in it, is never needed)."""
+        fetched it, chunk by chunk, so its ``_batch`` of single records stays empty."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -569,7 +571,8 @@ class Consumer:
         """``_run_items`` for a plain consumer (``_plain``): each record is just processed.
 
         The same records in the same order as ``_finish_item`` and ``_item_done``
-        write for such a consumer, in one loop with what it reads kept at hand.
+        write for such a consumer, in one loop with what it reads kept at hand; an
+        instant one (``_instant``) builds them all at once from its chunks.
         """
         if self.crashed or token != self._token:
             return
