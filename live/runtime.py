@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+import msgspec
+
 from simulator.kernel import Kernel
 from simulator.rng import SeedSequence
 from simulator.scenario import Scenario
@@ -75,6 +77,12 @@ class RecordedRuntime:
 
     def record_all(self, recs: list[R]) -> None:
         for rec in recs:
+            self.record(rec)
+
+    def record_each(self, recs: list[R]) -> None:
+        for rec in recs:
+            if rec.seq != len(self.trace):  # a finding was written in between
+                rec = msgspec.structs.replace(rec, seq=len(self.trace))
             self.record(rec)
 
     def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:

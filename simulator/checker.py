@@ -137,8 +137,9 @@ class GroupBooks:
         self.in_flight = 0
         self.first_processed = PerMessage()
         """Message → seq of its first Processed by this group (booked once it counts)."""
-        self.latest_per_key: dict[tuple[str, str], tuple[int, int]] = {}
-        """(producer, key) → (highest key sequence processed, seq of that Processed)."""
+        self.latest_per_key: dict[str, dict[str, tuple[int, int]]] = {}
+        """Producer → key → (highest key sequence processed, seq of that Processed); a key's
+        order is its producer's (``""`` for a message never handed to one in this trace)."""
         self.last_delivered: dict[int, int] | None = None
         """Message → seq of its latest Delivered to this group; built from the trace at the
         end, and only if a message needs explaining (a dict per delivery would cost every run)."""
@@ -176,7 +177,13 @@ class Checker:
         self.runtime = runtime
         self.groups: dict[str, GroupBooks] = {g: GroupBooks(g, t) for g, t in subscriptions.items()}
         self.at_most_once = frozenset(at_most_once)
-        self.produced = 0
+        self._produced_count = 0
+        self._handed_over: list[Produced] = []
+        """``Produced`` records not booked yet. Their observer only lists them (the list's
+        own ``append``: no call into Python per message); they are booked together
+        before anything reads what they book (each message's first hand-over and
+        producer, the count) and before a batch of acks or deliveries, so the list
+        stays short."""
         self.acked = 0
         self.retry_books = RetryBooks()
         """Retries scheduled and performed (the same books the TUI's metrics keep)."""
@@ -214,10 +221,22 @@ class Checker:
         self._refused: dict[tuple[str, int], int] = {}
         """(queue, message) → the QueueOverflowed record of a refused publish."""
 
+    def expect(self, messages: int, topics: Collection[str]) -> None:
+        """The run's workload: ``messages`` messages (ids up to that), sent to ``topics``.
+
+        The books every one of them fills — handed over, acknowledged, processed by
+        each group reading one of those topics — are sized for them at once.
+        """
+        self._first_produced.reserve(messages + 1)
+        self._acked.reserve(messages + 1)
+        for books in self.groups.values():
+            if books.topic in topics:
+                books.first_processed.reserve(messages + 1)
+
     def observers(self) -> dict[type[Record], Callable[[Any], None]]:
         """The record types the checker watches, and what it does with each."""
         return {
-            Produced: self._produced,
+            Produced: self._handed_over.append,
             Acked: self._acked_,
             SentUnacknowledged: self._sent_unacknowledged,
             ProduceFailed: self._produce_settled,
@@ -255,16 +274,33 @@ class Checker:
         (``Runtime.record_all``): the same as record by record, in fewer calls."""
         return {Acked: self._acked_all, Delivered: self._delivered_all}
 
-    def _produced(self, rec: Produced) -> None:
-        self.produced += 1
-        msg = rec.msg
-        seqs = self._first_produced.numbers
-        if 0 <= msg < len(seqs) and seqs[msg] < 0:
-            seqs[msg] = rec.seq
-        elif not self._first_produced.add(msg, rec.seq):
-            return  # a resend: the first hand-over is booked
-        if rec.producer != self._first_producer:
-            self._book_producer(msg, rec.producer)
+    @property
+    def produced(self) -> int:
+        """Messages handed to a producer (``Produced`` records: a resend counts again)."""
+        if self._handed_over:
+            self._book_handed_over()
+        return self._produced_count
+
+    def _book_handed_over(self) -> None:
+        """Book the ``Produced`` records listed since the last time, in trace order."""
+        recs = self._handed_over
+        self._produced_count += len(recs)
+        first_produced = self._first_produced
+        seqs = first_produced.numbers
+        n = len(seqs)
+        first_producer = self._first_producer
+        for rec in recs:
+            msg = rec.msg
+            if 0 <= msg < n and seqs[msg] < 0:
+                seqs[msg] = rec.seq
+            elif first_produced.add(msg, rec.seq):
+                n = len(seqs)  # the array may have grown
+            else:
+                continue  # a resend: the first hand-over is booked
+            if rec.producer != first_producer:
+                self._book_producer(msg, rec.producer)
+                first_producer = self._first_producer  # the first one, if this was it
+        recs.clear()
 
     def _book_producer(self, msg: int, producer: str) -> None:
         """``msg`` is the first from ``producer`` or from a producer other than the first."""
@@ -278,6 +314,8 @@ class Checker:
         self._producer_of.set(msg, index)
 
     def _acked_(self, rec: Acked) -> None:
+        if self._handed_over:
+            self._book_handed_over()
         msg = rec.msg
         seqs = self._acked.numbers
         if 0 <= msg < len(seqs) and seqs[msg] < 0:
@@ -289,6 +327,8 @@ class Checker:
 
     def _acked_all(self, recs: list[Acked]) -> None:
         """``_acked_`` for each of ``recs``: the acks of one produce request."""
+        if self._handed_over:
+            self._book_handed_over()
         acked = self._acked
         seqs = acked.numbers
         n = len(seqs)
@@ -302,11 +342,63 @@ class Checker:
                 count += acked.add(msg, rec.seq)
                 n = len(seqs)  # add may have grown the array
         self.acked += count
-        answered = self.retry_books.answered
-        for rec in recs:
-            answered(rec.producer, rec.msg, rec.at)
+        if self.retry_books.resends_due():
+            answered = self.retry_books.answered
+            for rec in recs:
+                answered(rec.producer, rec.msg, rec.at)
+
+    def run_observers(self) -> dict[type[Record], Callable[[list[Any], int], int]]:
+        """What books records of one type from a start on, up to the first that would write
+        a record of its own (a finding) or needs more than the common case
+        (``Runtime.record_each``); returns that record's index (the list's length if none).
+
+        The same books as record by record: the caller books the record it stopped at
+        through ``observers()``, then goes on from the next one.
+        """
+        return {Processed: self._processed_run}
+
+    def _processed_run(self, recs: list[Processed], start: int) -> int:
+        """``_processed`` for ``recs[start:]`` while nothing is found (see ``run_observers``).
+
+        The common case of one consumer's batch: one group, no transaction, no
+        handler retry due, messages from the first producer (or from none), each
+        processed for the first time, in key order. Anything else stops it.
+        """
+        if self._handed_over:
+            self._book_handed_over()
+        if not recs or self._producers or self.retry_books.handler_retries_due():
+            return start
+        group = recs[start].group
+        books = self.groups.get(group)
+        if books is None:
+            return start
+        seqs = books.first_processed.numbers
+        n = len(seqs)
+        latest_of_key = books.latest_per_key.get(self._first_producer)
+        handed = self._first_produced.numbers
+        handed_n = len(handed)
+        i = start
+        for rec in recs[start:] if start else recs:
+            msg = rec.msg
+            if rec.group != group or rec.txn is not None or not 0 <= msg < n or seqs[msg] >= 0:
+                break
+            key = rec.key
+            if key is not None:
+                if msg >= handed_n or handed[msg] < 0 or latest_of_key is None:
+                    break  # never handed over (or booked beside the array), or a first key
+                latest = latest_of_key.get(key)
+                key_seq = rec.key_seq
+                if latest is not None and key_seq < latest[0]:
+                    break
+                latest_of_key[key] = (key_seq, rec.seq)
+            seqs[msg] = rec.seq
+            i += 1
+        books.processed += i - start
+        return i
 
     def _sent_unacknowledged(self, rec: SentUnacknowledged) -> None:
+        if self._handed_over:
+            self._book_handed_over()
         self._unacknowledged.add(rec.msg, rec.seq)
 
     def _produce_settled(self, rec: Acked | ProduceFailed) -> None:
@@ -320,6 +412,8 @@ class Checker:
 
     def _delivered_all(self, recs: list[Delivered]) -> None:
         """``_delivered`` for each of ``recs`` (the records of one fetch: one group's)."""
+        if self._handed_over:
+            self._book_handed_over()
         group = recs[0].group
         for rec in recs:
             if rec.group != group:  # not one group's after all: one by one
@@ -339,6 +433,8 @@ class Checker:
 
         ``committed``: the call from the transaction's commit, which only books.
         """
+        if self._handed_over:
+            self._book_handed_over()
         if not committed:
             self.retry_books.tried(rec.group, rec.msg)
             if rec.txn is not None:
@@ -376,11 +472,12 @@ class Checker:
                 producer = self._first_producer if index < 0 else self._producers[index]
             else:
                 producer = self._first_producer
-            order = (producer, key)
-            latest_per_key = books.latest_per_key
-            latest = latest_per_key.get(order)
+            latest_of_key = books.latest_per_key.get(producer)
+            if latest_of_key is None:
+                latest_of_key = books.latest_per_key[producer] = {}
+            latest = latest_of_key.get(key)
             if latest is None or rec.key_seq >= latest[0]:
-                latest_per_key[order] = (rec.key_seq, rec.seq)
+                latest_of_key[key] = (rec.key_seq, rec.seq)
             else:
                 books.out_of_order += 1
                 emit(
@@ -519,6 +616,8 @@ class Checker:
         one — except, in a run cut short, for messages that were still on their
         way (counted ``in_flight``).
         """
+        if self._handed_over:
+            self._book_handed_over()
         cut = reason != "quiescent"
         now = self.runtime.kernel.now_ms
         self.retries = self.retry_books.performed(now)

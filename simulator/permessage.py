@@ -90,6 +90,13 @@ class PerMessage:
         else:
             self.far[msg] = number
 
+    def reserve(self, count: int) -> None:
+        """Make room for ids below ``count`` at once (the run's messages are known up front):
+        books for them then never grow the array on a hot path."""
+        numbers = self.numbers
+        if count > len(numbers):
+            numbers.frombytes(b"\xff" * ((count - len(numbers)) * numbers.itemsize))  # -1s
+
     def _reach(self, msg: int) -> bool:
         """Grow the array to index ``msg`` if that keeps it dense; whether it does."""
         numbers = self.numbers

@@ -66,6 +66,10 @@ class RetryBooks:
         key = (group, msg)
         self._consumer_due[key] = self._consumer_due.get(key, 0) + 1
 
+    def handler_retries_due(self) -> bool:
+        """Whether any handler retry is scheduled and not yet run (else ``tried`` does nothing)."""
+        return bool(self._consumer_due)
+
     def tried(self, group: str, msg: int) -> None:
         """The handler ran on the message (again): a scheduled retry, if any, was performed."""
         if not self._consumer_due:
@@ -92,6 +96,10 @@ class RetryBooks:
         if due is not None and due <= at_ms:
             self.performed_so_far += 1  # the previous resend went out, and timed out in its turn
         self._resend_due[key] = at_ms + backoff_ms
+
+    def resends_due(self) -> bool:
+        """Whether any resend is waiting out its backoff (else ``answered`` does nothing)."""
+        return bool(self._resend_due)
 
     def answered(self, producer: str, msg: int, at_ms: int) -> None:
         """An answer (ack or failure) arrived: a resend still in its backoff will not happen."""

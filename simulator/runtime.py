@@ -167,6 +167,11 @@ class Runtime(Protocol):
         """Append a batch of records of one type, built with seqs ``next_seq`` onwards."""
         ...
 
+    def record_each(self, recs: list[R]) -> None:
+        """Append records of one type built with seqs ``next_seq`` onwards, as ``record`` would
+        one by one: a record written in between (a finding) moves the later ones' seqs up."""
+        ...
+
     def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:
         """Append a record of type ``cls`` at the current virtual time; returns it."""
         ...

@@ -24,6 +24,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from msgspec.structs import replace
+
 from simulator.checker import Checker
 from simulator.faults import FaultPlan
 from simulator.kernel import Kernel
@@ -134,6 +136,9 @@ class Simulation:
         self._batch_observers = self.checker.batch_observers()
         """What books a batch of one record type in one call (``record_all``); a type
         that gains another observer (``_chain``) is booked record by record instead."""
+        self._run_observers = self.checker.run_observers()
+        """What books a run of records in one call as far as it writes nothing of its own
+        (``record_each``); likewise dropped for a type that gains another observer."""
         self.network = Network(self)
         self.faults = FaultPlan(self)
         self.code: UserCode | None = None
@@ -167,6 +172,7 @@ class Simulation:
             for cls, observe in self.cqrs.observers().items():
                 self._observers[cls] = _chain(self._observers.get(cls), observe)
                 self._batch_observers.pop(cls, None)
+                self._run_observers.pop(cls, None)
         # The workload's messages, in send order, are _messages[_next_message:_workload_end]:
         # one list of every message, not a second one of the workload.
         self._next_message = len(self._messages)
@@ -176,6 +182,7 @@ class Simulation:
         else:
             self._messages = workload  # no copy (a freed copy would still raise the peak)
         self._workload_end = len(self._messages)
+        self.checker.expect(self._workload_end, {p.topic for p in scenario.producers})
         self._feed()
         for crash in self.faults.timed_crashes():
             self.kernel.schedule(crash.at_ms or 0, self._timed_crash, crash)
@@ -221,6 +228,47 @@ class Simulation:
                 observe(rec)
         if len(records) != expected or records[-1].seq != self._offset + expected - 1:
             raise RuntimeError("record_all: the seqs of a batch must follow the trace")
+
+    def record_each(self, recs: list[R]) -> None:
+        """Append records of one type built by the caller, seqs ``next_seq`` onwards, each
+        booked as ``record`` would book it, in order.
+
+        Unlike ``record_all``, an observer may write records of its own after any
+        of them (the checker's findings): the records after it then take the next
+        seqs, rebuilt with them in ``recs``. So it is for records whose seqs the
+        caller keeps nowhere else (the ``Processed`` of a batch that takes no
+        time). Runs that write nothing are booked in one call each where the
+        type has a run observer; the record a run stopped at is booked alone.
+        """
+        records = self._records
+        end = len(recs)
+        if not end:
+            return
+        if recs[0].seq != self._offset + len(records):
+            raise RuntimeError("record_each: the seqs of a batch must follow the trace")
+        cls = type(recs[0])
+        observe = self._observers.get(cls)
+        book_run = self._run_observers.get(cls)
+        i = 0
+        while i < end:
+            seq = self._offset + len(records)
+            if recs[i].seq != seq:  # something was written in between: move the rest up
+                for k in range(i, end):
+                    recs[k] = replace(recs[k], seq=seq + k - i)
+            if observe is None:
+                records.extend(recs[i:] if i else recs)
+                return
+            if book_run is not None:
+                records.extend(recs[i:] if i else recs)
+                stop = book_run(recs, i)
+                if stop >= end:
+                    return
+                del records[len(records) - (end - stop) :]
+                i = stop
+            rec = recs[i]
+            records.append(rec)
+            observe(rec)
+            i += 1
 
     @property
     def records(self) -> Sequence[Record]:

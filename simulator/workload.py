@@ -57,6 +57,7 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
         round_robin = gen.key_choice == "round-robin"
         producer, start_ms, rate = gen.producer, gen.start_ms, gen.rate_per_s
         prefix = gen.value_prefix
+        counted = key_seqs.setdefault(producer, {})
         at_ms = -1
         for i in range(gen.count):
             due = start_ms + (i * 1000) // rate
@@ -75,7 +76,6 @@ def expand_workload(scenario: Scenario, rng: SeedSequence) -> list[Message]:
             if direct:
                 key_seq = 0
                 if key is not None:
-                    counted = key_seqs.setdefault(producer, {})
                     key_seq = counted.get(key, 0) + 1
                     if key_seq == len(numbers):
                         numbers.append(key_seq)

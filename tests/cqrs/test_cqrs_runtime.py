@@ -170,6 +170,9 @@ class FakeRuntime:
     def record_all(self, recs: list[R]) -> None:
         self._records.extend(recs)
 
+    def record_each(self, recs: list[R]) -> None:
+        self._records.extend(recs)
+
     def emit(self, cls: type[R], component: str, cause_seq: int | None, **fields: Any) -> R:
         rec = cls(
             seq=self.next_seq,

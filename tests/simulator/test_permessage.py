@@ -75,3 +75,13 @@ def test_in_seq_order_matches_a_plain_scan_of_the_books() -> None:
             )
         )
         assert acked.in_seq_order(processed) == [(msg, seq) for seq, msg in plain]
+
+
+def test_room_reserved_for_the_run_s_messages_books_nothing_and_keeps_what_was_booked() -> None:
+    books = PerMessage()
+    books.add(3, 40)
+    books.reserve(100_000)
+    assert len(books.numbers) >= 100_000 and len(books) == 1 and books.get(3) == 40
+    assert books.get(99_999) == -1 and books.add(99_999, 7) and books.get(99_999) == 7
+    books.reserve(10)  # less than it has: nothing changes
+    assert len(books.numbers) >= 100_000 and len(books) == 2

@@ -32,6 +32,8 @@ from collections.abc import Callable
 from itertools import repeat
 from typing import TYPE_CHECKING
 
+from msgspec.structs import replace
+
 from simulator.kernel import Timers
 from simulator.models.handling import record_failure, record_output_produced
 from simulator.models.log.assignors import TopicPartition
@@ -61,6 +63,10 @@ if TYPE_CHECKING:
     from simulator.usercode.consumer import GroupCode
 
 __all__ = ["ClusterConsumer", "Consumer"]
+
+Chunk = tuple[Partition, list[Entry], list[int]]
+"""What one fetch read from one partition: the partition, its entries, and the seqs of
+their Delivered records."""
 
 
 class Consumer:
@@ -96,9 +102,13 @@ class Consumer:
         self._token = 0
         self._rr = 0
         self._batch: list[tuple[Partition, Entry, int]] = []
+        """The batch in hand, one record at a time: (partition, entry, seq of its Delivered);
+        ``_i`` is the record being processed."""
         self._i = 0
         self._attempt = 1
         self._done: dict[TopicPartition, int] = {}
+        self._chunks: list[Chunk] = []
+        """The batch in hand as the fetch read it, a chunk per partition."""
         self._txn: str | None = None
         self._txn_count = 0
         self._txn_outputs: list[tuple[int, str, int, int]] = []
@@ -131,6 +141,7 @@ class Consumer:
             self.code = group_code(runtime, spec, name, self._send_code_output)
         # Read once per message: kept at hand rather than looked up through the runtime.
         self._record = runtime.record
+        self._runtime_record_each = runtime.record_each
         self._kernel = runtime.kernel
         self._group_name = spec.name
         self._commit_each = spec.commit == "after-process" and spec.commit_every == "message"
@@ -146,6 +157,9 @@ class Consumer:
         )
         """Every record succeeds, writes nothing and commits with its batch: the loop of
         ``_run_plain`` handles it, without the checks the other cases need per record."""
+        self._instant = self._plain and not self._processing_ms and not self._may_slow
+        """Plain, and no record takes time: the whole batch is processed in the action that
+        fetched it, chunk by chunk, so its ``_batch`` of single records stays empty."""
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -185,6 +199,7 @@ class Consumer:
         self._timers.cancel_all()
         self.busy = False
         self._batch = []
+        self._chunks = []
         if self._txn is not None:
             self.broker.abort_transaction(
                 self._txn, self.spec.name, "consumer crashed", crashed.seq
@@ -353,14 +368,19 @@ class Consumer:
         if not runtime.network.allows(self.name, "broker", "fetch", background=True):
             self._retry_poll(spec.fetch_max_wait_ms)
             return
-        batch = self._fetch(now)
-        if not batch:
+        chunks = self._fetch(now)
+        if not chunks:
             for tp in self.assigned:
                 self.broker.partition(tp).waiters[self.name] = self.on_data
             self._token += 1
             runtime.kernel.after(spec.fetch_max_wait_ms, self._poll, self._token, background=True)
             return
         self.busy = True
+        self._chunks = chunks
+        batch: list[tuple[Partition, Entry, int]] = []
+        if not self._instant:  # one record at a time: (partition, entry, seq of its Delivered)
+            for part, entries, seqs in chunks:
+                batch.extend(zip(repeat(part), entries, seqs))
         self._batch = batch
         self._i = 0
         self._attempt = 1
@@ -371,7 +391,7 @@ class Consumer:
         if self._crash_point("after_poll"):
             return
         if spec.commit == "before-process":
-            self._commit(dict(self.positions), batch[-1][2])
+            self._commit(dict(self.positions), chunks[-1][2][-1])
             if self._crash_point("after_commit_before_process"):
                 return
         elif spec.commit == "transactional":
@@ -391,14 +411,18 @@ class Consumer:
         self._token += 1
         self.runtime.kernel.after(delay_ms, self._poll, self._token, background=True)
 
-    def _fetch(self, now: int) -> list[tuple[Partition, Entry, int]]:
-        """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each."""
+    def _fetch(self, now: int) -> list[Chunk]:
+        """Read up to ``max_poll_records`` from the assigned partitions; emit a Delivered each.
+
+        Returns what was read, a chunk per partition: (partition, its entries, the seqs
+        of their Delivered records).
+        """
         assigned = self.assigned
         n = len(assigned)
         if not n or not self.broker.up:
             return []
         remaining = self.spec.max_poll_records
-        out: list[tuple[Partition, Entry, int]] = []
+        out: list[Chunk] = []
         start = self._rr
         self._rr = (start + 1) % n
         broker = self.broker
@@ -428,23 +452,34 @@ class Consumer:
             high = upto.get(tp, 0)
             topic, index = part.topic, part.index
             first = len(records)
-            seqs = range(first, first + len(entries))
+            # A list, not a range: the Delivered records and the chunk (whose Processed
+            # records cite them) share one int object per seq rather than making two.
+            seqs = list(range(first, first + len(entries)))
             if entries[0].offset >= high:
-                # The common case: the group gets all of these for the first time.
+                # The common case: the group gets all of these for the first time. What
+                # their records share is set once, in a template; each record is the
+                # template with its own fields (cheaper than building each from scratch).
+                template = Delivered(
+                    seq=first,
+                    at=now,
+                    component=name,
+                    group=group_name,
+                    consumer=name,
+                    msg=0,
+                    key=None,
+                    topic=topic,
+                    partition=index,
+                    offset=0,
+                    redelivered=False,
+                )
                 delivered = [
-                    Delivered(
+                    replace(
+                        template,
                         seq=seq,
-                        at=now,
-                        component=name,
                         cause_seq=e.appended_seq,
-                        group=group_name,
-                        consumer=name,
-                        msg=e.msg.id,
-                        key=e.msg.key,
-                        topic=topic,
-                        partition=index,
+                        msg=(msg := e.msg).id,
+                        key=msg.key,
                         offset=e.offset,
-                        redelivered=False,
                     )
                     for seq, e in zip(seqs, entries, strict=True)
                 ]
@@ -469,7 +504,7 @@ class Consumer:
                     for seq, e in zip(seqs, entries, strict=True)
                 ]
             record_all(delivered)  # the records of one partition, booked together
-            out.extend(zip(repeat(part), entries, seqs))
+            out.append((part, entries, seqs))
             last = entries[-1].offset + 1
             if last > high:
                 upto[tp] = last
@@ -537,7 +572,8 @@ class Consumer:
         """``_run_items`` for a plain consumer (``_plain``): each record is just processed.
 
         The same records in the same order as ``_finish_item`` and ``_item_done``
-        write for such a consumer, in one loop with what it reads kept at hand.
+        write for such a consumer, in one loop with what it reads kept at hand; an
+        instant one (``_instant``) builds them all at once from its chunks.
         """
         if self.crashed or token != self._token:
             return
@@ -551,6 +587,47 @@ class Consumer:
         name = self.name
         group_name = self._group_name
         txn = self._txn
+        if self._instant:
+            # The whole batch, in this one action: a partition's records share what is set
+            # once in a template, and all of them are booked in runs (``record_each``).
+            first = len(records)
+            processed: list[Processed] = []
+            for part, entries, delivered_seqs in self._chunks:
+                template = Processed(
+                    seq=first,
+                    at=now,
+                    component=name,
+                    group=group_name,
+                    consumer=name,
+                    msg=0,
+                    key=None,
+                    key_seq=0,
+                    topic=part.topic,
+                    partition=part.index,
+                    offset=0,
+                    txn=txn,
+                )
+                processed.extend(
+                    [
+                        replace(
+                            template,
+                            seq=seq,
+                            cause_seq=delivered_seq,
+                            msg=(msg := entry.msg).id,
+                            key=msg.key,
+                            key_seq=msg.key_seq,
+                            offset=entry.offset,
+                        )
+                        for seq, entry, delivered_seq in zip(
+                            range(first, first + len(entries)), entries, delivered_seqs, strict=True
+                        )
+                    ]
+                )
+                first += len(entries)
+                done[part.tp] = entries[-1].offset + 1
+            self._runtime_record_each(processed)
+            self._end_batch()
+            return
         # _attempt stays 1: nothing fails here
         while True:
             part, entry, delivered_seq = batch[i]
@@ -778,6 +855,7 @@ class Consumer:
                 self.code.transaction_ends(committed, self.runtime.next_seq - 1)
         self.busy = False
         self._batch = []
+        self._chunks = []
         if self.stopping:
             self._leave()
             return

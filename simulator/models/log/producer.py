@@ -26,6 +26,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from msgspec.structs import replace
+
 from simulator.kernel import Timer
 from simulator.messages import Message
 from simulator.models.log.partitioner import Partitioner
@@ -299,26 +301,30 @@ class Producer:
         partition = batch.partition
         offset, cause = placed
         seq = runtime.next_seq
-        acked: list[Acked] = []
-        add = acked.append
-        for msg in batch.msgs:
-            add(
-                Acked(
-                    seq=seq,
-                    at=now,
-                    component=name,
-                    cause_seq=cause,
-                    producer=name,
-                    msg=msg.id,
-                    topic=topic,
-                    partition=partition,
-                    offset=offset,
+        count = len(batch.msgs)
+        # What the acks share is set once, in a template; each is the template with its own.
+        template = Acked(
+            seq=seq,
+            at=now,
+            component=name,
+            producer=name,
+            msg=0,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+        )
+        runtime.record_all(
+            [
+                replace(template, seq=seq, cause_seq=cause, msg=msg.id, offset=offset)
+                for seq, cause, offset, msg in zip(
+                    range(seq, seq + count),
+                    range(cause, cause + count),
+                    range(offset, offset + count),
+                    batch.msgs,
+                    strict=True,
                 )
-            )
-            seq += 1
-            offset += 1
-            cause += 1
-        runtime.record_all(acked)
+            ]
+        )
 
     def _sent_unacknowledged(self, batch: Batch) -> None:
         """``acks=0``: the send "succeeds" as it leaves; the producer never learns more."""
