@@ -22,7 +22,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
 from typing import overload
 
 import msgspec
@@ -75,30 +74,43 @@ class Log(Sequence[Entry]):
     A long run keeps every record it appended: ten million messages make ten
     million records. Kept as objects, each would cost an 80-byte struct and two
     int objects (its offset and its seq), about 150 bytes. Here a record costs
-    a pointer to its message and three 8-byte numbers in arrays: its offset,
-    its timestamp and the seq of its ``Appended`` record. The fields most
-    records leave at their defaults (a transaction, a retry topic's due time
-    and level, a tombstone the cleaner has seen) sit in ``rare``, keyed by
-    offset, for the few records that have them.
+    a pointer to its message and two 8-byte numbers in arrays: its timestamp
+    and the seq of its ``Appended`` record. Its offset costs nothing while the
+    log is dense (``base`` plus its index, as in a log no compaction has
+    touched); once compaction leaves gaps the offsets get an array of their
+    own (``sparse``). The fields most records leave at their defaults (a
+    transaction, a retry topic's due time and level, a tombstone the cleaner
+    has seen) sit in ``rare``, keyed by offset, for the few records that have
+    them.
 
     It reads like the list of entries it stands for — ``len``, an index, a
     slice, iteration — and each read builds fresh ``Entry`` objects. Offsets
     only grow along the log (appends take the next offset; retention,
     compaction and truncation only remove), so ``offsets`` is sorted and a
-    search by offset is a bisection in C.
+    search by offset is a bisection.
     """
 
-    __slots__ = ("msgs", "offsets", "rare", "seqs", "stamps")
+    __slots__ = ("base", "msgs", "rare", "seqs", "sparse", "stamps")
 
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
         self.msgs: list[Message] = []
-        self.offsets = array("q")
+        self.base = 0
+        """The offset of the first record, while the log is dense."""
+        self.sparse: array[int] | None = None
+        """Every record's offset, once the offsets have gaps (None: dense)."""
         self.stamps = array("q")
         """Each record's timestamp: the virtual time it was appended at."""
         self.seqs = array("q")
         """Each record's ``Appended`` seq: what a delivery of it names as its cause."""
         self.rare: dict[int, Rare] = {}
         self.extend(entries)
+
+    @property
+    def offsets(self) -> Sequence[int]:
+        """Each record's offset, in order."""
+        if self.sparse is None:
+            return range(self.base, self.base + len(self.msgs))
+        return self.sparse
 
     def __len__(self) -> int:
         return len(self.msgs)
@@ -110,14 +122,15 @@ class Log(Sequence[Entry]):
     def __getitem__(self, index: slice) -> list[Entry]: ...
 
     def __getitem__(self, index: int | slice) -> Entry | list[Entry]:
+        offsets = self.offsets
         if isinstance(index, slice):
-            columns = self.offsets[index], self.msgs[index], self.stamps[index], self.seqs[index]
+            columns = offsets[index], self.msgs[index], self.stamps[index], self.seqs[index]
             made = list(map(Entry, *columns))
             if self.rare:
                 for e in made:
                     self._fill(e)
             return made
-        e = Entry(self.offsets[index], self.msgs[index], self.stamps[index], self.seqs[index])
+        e = Entry(offsets[index], self.msgs[index], self.stamps[index], self.seqs[index])
         if self.rare:
             self._fill(e)
         return e
@@ -139,20 +152,42 @@ class Log(Sequence[Entry]):
         """The rare fields of the record at ``offset``, if it has any."""
         return self.rare.get(offset)
 
+    def _make_sparse(self) -> array[int]:
+        if self.sparse is None:
+            self.sparse = array("q", self.offsets)
+        return self.sparse
+
     def __delitem__(self, index: slice) -> None:
         start, stop, step = index.indices(len(self.msgs))
         if step != 1:
             raise ValueError("a log is cut in one piece")
         if start >= stop:
             return
-        low, high = self.offsets[start], self.offsets[stop - 1]
-        del self.msgs[index], self.offsets[index], self.stamps[index], self.seqs[index]
+        offsets = self.offsets
+        low, high = offsets[start], offsets[stop - 1]
+        if self.sparse is not None:
+            del self.sparse[index]
+        elif start == 0:
+            self.base = high + 1  # the front cut off: still dense
+        elif stop < len(self.msgs):
+            del self._make_sparse()[index]  # a hole in the middle
+        del self.msgs[index], self.stamps[index], self.seqs[index]
         if self.rare:
             self.rare = {o: r for o, r in self.rare.items() if not low <= o <= high}
 
+    def _place(self, offset: int, n: int) -> None:
+        """Make room in the offsets for ``n`` records from ``offset`` on."""
+        if self.sparse is None:
+            if not self.msgs:
+                self.base = offset
+                return
+            if offset == self.base + len(self.msgs):
+                return
+        self._make_sparse().extend(range(offset, offset + n))
+
     def append(self, entry: Entry) -> None:
+        self._place(entry.offset, 1)
         self.msgs.append(entry.msg)
-        self.offsets.append(entry.offset)
         self.stamps.append(entry.timestamp_ms)
         self.seqs.append(entry.appended_seq)
         rare = _rare(entry)
@@ -166,22 +201,31 @@ class Log(Sequence[Entry]):
     def append_run(self, msgs: list[Message], offset: int, timestamp_ms: int, seq: int) -> None:
         """Append records at consecutive offsets and seqs, all at one time, in C."""
         n = len(msgs)
+        self._place(offset, n)
         self.msgs.extend(msgs)
-        self.offsets.extend(range(offset, offset + n))
-        self.stamps.extend(repeat(timestamp_ms, n))
-        self.seqs.extend(range(seq, seq + n))
+        self.stamps.frombytes(_stamp(timestamp_ms) * n)
+        self.seqs.fromlist(list(range(seq, seq + n)))
 
     def keep(self, indices: list[int]) -> Log:
         """A new log of the records at ``indices`` (ascending), with their rare fields."""
         kept = Log()
         msgs, offsets, stamps, seqs = self.msgs, self.offsets, self.stamps, self.seqs
         kept.msgs = [msgs[i] for i in indices]
-        kept.offsets = array("q", [offsets[i] for i in indices])
+        at = [offsets[i] for i in indices]
+        if at and at[-1] - at[0] + 1 != len(at):
+            kept.sparse = array("q", at)
+        elif at:
+            kept.base = at[0]
         kept.stamps = array("q", [stamps[i] for i in indices])
         kept.seqs = array("q", [seqs[i] for i in indices])
         if self.rare:
-            kept.rare = {o: r for o in kept.offsets if (r := self.rare.get(o)) is not None}
+            kept.rare = {o: r for o in at if (r := self.rare.get(o)) is not None}
         return kept
+
+
+def _stamp(timestamp_ms: int) -> bytes:
+    """One timestamp as the bytes of an ``array("q")`` item."""
+    return array("q", (timestamp_ms,)).tobytes()
 
 
 class Partition:

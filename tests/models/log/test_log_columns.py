@@ -38,6 +38,7 @@ operations = st.lists(
             st.integers(0, 3),
             st.integers(0, 2),
         ),
+        st.tuples(st.just("gap"), st.integers(1, 3)),
         st.tuples(st.just("cut_front"), st.integers(0, 4)),
         st.tuples(st.just("cut_back"), st.integers(0, 4)),
     ),
@@ -63,6 +64,8 @@ def test_a_log_reads_like_its_list_of_entries_through_appends_and_cuts(ops: list
             model.append(Entry(offset, e.msg, 9, seq, op[1], op[2], op[3]))
             offset += 1
             seq += 2
+        elif op[0] == "gap":  # as compaction leaves: offsets no longer one after another
+            offset += op[1]
         elif op[0] == "cut_front":
             del log[: op[1]]
             del model[: op[1]]
