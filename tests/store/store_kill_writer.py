@@ -41,11 +41,13 @@ def main(path: str, cycle: int) -> None:
             print(f"CONFLICT {result}", flush=True)
             sys.exit(3)
         versions[stream_id] = result.version
-        print(
+        # One write of the whole line: print() writes the text and the newline apart,
+        # and a kill between the two has left a line split in the pipe.
+        sys.stdout.write(
             f"{stream_id} {start + 1} {result.version} {result.first_position} "
-            f"{result.last_position}",
-            flush=True,
+            f"{result.last_position}\n"
         )
+        sys.stdout.flush()
         n += 1
 
 

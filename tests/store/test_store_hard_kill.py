@@ -35,6 +35,8 @@ def _acknowledged(lines: str) -> list[tuple[str, int, int, int, int]]:
     for line in lines.splitlines(keepends=True):
         if not line.endswith("\n"):
             break  # the kill landed while this line was being written
+        if not line.strip():
+            continue  # no fields, so no promise
         stream_id, first_version, last_version, first_position, last_position = line.split()
         acked.append(
             (
