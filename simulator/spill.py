@@ -15,6 +15,17 @@ The digest of a trace is the SHA-256 of its export, so the file's bytes are
 hashed as they are written: a spilled trace has the digest of the same trace
 held in memory, byte for byte.
 
+Written bytes do not stay in the operating system's page cache: a long run
+writes gigabytes it reads back rarely, and a cache that grows with the file
+makes every further write dearer (each one takes a fresh page, and a machine
+whose memory fills with the file must reclaim it) as well as crowding out
+everything else the machine holds. Once the file is ``DROP_BEHIND`` bytes past
+a stretch, the stretch is advised away (``posix_fadvise(DONTNEED)``, where
+the platform has it): the first advice starts its write-back, a later one,
+after the kernel has written it, drops the pages — so a run's page cache stays
+a few windows large however long it runs. A read of a dropped chunk goes to
+the disk instead; nothing else changes.
+
 ``evsim play`` spills the trace of a run whose trace is projected
 (``simulator.scenario.validation.projected_records``) at ``SPILL_ABOVE_RECORDS`` records
 or more, to an anonymous temporary file, and always when it exports the trace
@@ -31,7 +42,14 @@ from typing import BinaryIO
 
 from simulator.trace import Record, Trace, decode_lines, encode_lines
 
-__all__ = ["CACHED_CHUNKS", "CHUNK", "SPILL_ABOVE_RECORDS", "SpillFailed", "SpillFile"]
+__all__ = [
+    "CACHED_CHUNKS",
+    "CHUNK",
+    "DROP_BEHIND",
+    "SPILL_ABOVE_RECORDS",
+    "SpillFailed",
+    "SpillFile",
+]
 
 CHUNK = Trace.CHUNK
 """Records per chunk: the unit written to the file, indexed and read back (about 1.7 MB
@@ -40,6 +58,18 @@ of JSON for the records of a broker flow)."""
 CACHED_CHUNKS = 4
 """Decoded chunks kept for reads by seq: a reader walking back through a cause chain or
 scanning a stretch of the run decodes each chunk once."""
+
+DROP_BEHIND = 16 << 20
+"""Bytes written last that stay in the page cache: the older ones are advised away.
+
+Each advice covers the stretch written since the last one and the
+``_ADVISED_AGAIN`` windows before it, whose pages may still have been on their
+way to the disk then (a page under write-back cannot be dropped yet).
+"""
+
+_ADVISED_AGAIN = 4
+
+_fadvise = getattr(os, "posix_fadvise", None)
 
 SPILL_ABOVE_RECORDS = 2_000_000
 """A headless play spills the trace of a run projected to write this many records or more
@@ -63,7 +93,17 @@ class SpillFile:
     renames it once the trace is finished (``finish``).
     """
 
-    __slots__ = ("_cache", "_hash", "_out", "_starts", "_written", "chunk", "finished", "records")
+    __slots__ = (
+        "_advised",
+        "_cache",
+        "_hash",
+        "_out",
+        "_starts",
+        "_written",
+        "chunk",
+        "finished",
+        "records",
+    )
 
     def __init__(self, out: BinaryIO, *, chunk: int = CHUNK) -> None:
         self._out = out
@@ -73,6 +113,8 @@ class SpillFile:
         """Byte offset of each chunk in the file; the last entry is where spilled bytes end."""
         self._written = 0
         """Bytes written so far: the spilled chunks, then (once finished) the in-memory rest."""
+        self._advised = 0
+        """Bytes advised out of the page cache (``DROP_BEHIND``) the last time."""
         self._hash = hashlib.sha256()
         """Of every byte written, in order."""
         self._cache: dict[int, list[Record]] = {}
@@ -120,6 +162,24 @@ class SpillFile:
             raise SpillFailed(err) from err
         self._written += len(data)
         self._hash.update(data)
+        if self._written - self._advised >= 2 * DROP_BEHIND:
+            self._drop_behind()
+
+    def _drop_behind(self) -> None:
+        """Advise the page cache to let go of what was written before the last window."""
+        upto = self._written - DROP_BEHIND
+        start = max(0, self._advised - _ADVISED_AGAIN * DROP_BEHIND)
+        self._advised = upto
+        fadvise = _fadvise
+        if fadvise is None:
+            return
+        try:
+            self._out.flush()
+            fadvise(self._out.fileno(), start, upto - start, os.POSIX_FADV_DONTNEED)
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            # Advice is only advice: a file without a descriptor, or a system that
+            # refuses it, keeps its pages cached as before.
+            pass
 
     def digest(self, tail: list[Record]) -> str:
         """SHA-256 (hex) of the export: the bytes spilled, then ``tail`` (unless written too)."""

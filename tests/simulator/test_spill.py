@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import errno
 import io
+import itertools
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import scenario_from
 
+from simulator import spill as spill_module
 from simulator.scenario import builtin_names, builtin_path, load_scenario
 from simulator.simulation import SPILL_EVERY_CHUNKS, Simulation
 from simulator.spill import CACHED_CHUNKS, SpillFailed, SpillFile
@@ -208,3 +211,46 @@ def test_a_spilled_run_cut_short_ends_where_the_run_in_memory_ends(
     assert spilled.finish_reason == held.finish_reason != "quiescent"
     assert spilled.kernel.now_ms == held.kernel.now_ms
     assert spilled.trace.digest() == held.trace.digest()
+
+
+def test_written_bytes_leave_the_page_cache_behind_the_newest_window(
+    spill_file: io.BufferedRandom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every byte but the newest window is advised away, more than once; reads still work."""
+    window = 4096
+    monkeypatch.setattr(spill_module, "DROP_BEHIND", window)
+    advised: list[tuple[int, int]] = []
+    fadvise = os.posix_fadvise
+
+    def record(fd: int, start: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        advised.append((start, start + length))
+        fadvise(fd, start, length, advice)
+
+    monkeypatch.setattr(spill_module, "_fadvise", record)
+    held = Simulation(scenario_from(BIG)).run()
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(spill_file, chunk=TINY))
+    sim.run()
+    sim.trace.finish_file()
+    size = os.fstat(spill_file.fileno()).st_size
+    assert size > 20 * window and len(advised) > 5
+    assert all(end <= size and end - start > 0 for start, end in advised)
+    # Each advice stops a window short of the bytes written so far, and the advices
+    # cover the file from its first byte, each stretch again after it was first advised.
+    assert advised[0][0] == 0
+    for (_, end), (next_start, next_end) in itertools.pairwise(advised):
+        assert next_start <= end < next_end
+        assert next_start < end - window or next_start == 0
+    assert size - advised[-1][1] < 2 * window, "no more than two windows are left cached"
+    assert sim.trace.digest() == held.digest()
+    assert [sim.trace[seq] for seq in range(len(held))] == held.records
+
+
+def test_a_file_that_refuses_the_advice_is_written_all_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(spill_module, "DROP_BEHIND", 1024)
+    out = io.BytesIO()  # no descriptor: fileno() raises
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(out, chunk=TINY))
+    sim.run()
+    assert sim.trace.digest() == Simulation(scenario_from(BIG)).run().digest()
