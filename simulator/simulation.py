@@ -51,10 +51,6 @@ __all__ = ["Simulation"]
 
 R = TypeVar("R", bound=Record)
 
-SPILL_EVERY_CHUNKS = 8
-"""With a spill file, the run stops to spill whenever this many chunks of records are in
-memory, and keeps the newest chunk (the records the run reads back most)."""
-
 
 def _user_code(scenario: Scenario, book: CodeBook | None) -> UserCode:
     """The run's user code: ``book`` if given (the grader's double run), else a fresh load.
@@ -283,7 +279,7 @@ class Simulation:
     def _spill_finished(self) -> None:
         """Move the older records to the spill file, if the run has one and enough of them."""
         spill = self.trace.spill
-        if spill is not None and len(self._records) >= SPILL_EVERY_CHUNKS * spill.chunk:
+        if spill is not None and len(self._records) >= spill.every * spill.chunk:
             self.trace.spill_finished(spill.chunk)
             self._offset = self.trace.offset
 
@@ -454,7 +450,7 @@ class Simulation:
 
         The inner loop counts records in memory only (``len`` of the list it
         appends to): it pauses at ``stop_at`` or, with a spill file, once
-        ``SPILL_EVERY_CHUNKS`` chunks are in memory; the outer loop spills and goes on.
+        ``spill.every`` chunks are in memory; the outer loop spills and goes on.
         """
         kernel = self.kernel
         agenda = kernel._agenda
@@ -463,7 +459,7 @@ class Simulation:
         until = self.until_ms if self.until_ms is not None else sys.maxsize
         max_records = self.scenario.max_records
         spill = self.trace.spill
-        spill_every = sys.maxsize if spill is None else SPILL_EVERY_CHUNKS * spill.chunk
+        spill_every = sys.maxsize if spill is None else spill.every * spill.chunk
         advance = self._advance
         if self.finished:
             return

@@ -23,7 +23,7 @@ from conftest import scenario_from
 
 from simulator import spill as spill_module
 from simulator.scenario import builtin_names, builtin_path, load_scenario
-from simulator.simulation import SPILL_EVERY_CHUNKS, Simulation
+from simulator.simulation import Simulation
 from simulator.spill import CACHED_CHUNKS, SpillFailed, SpillFile
 from simulator.trace import Trace
 
@@ -33,6 +33,8 @@ GOLDEN: dict[str, str] = json.loads(
 SCENARIOS = builtin_names()
 TINY = 8
 """Records per chunk in these tests: a lesson of 65 records or more spills."""
+EVERY = 8
+"""Chunks held before a spill in these tests (a run holds ``SPILL_EVERY_CHUNKS``)."""
 
 
 @pytest.fixture
@@ -42,7 +44,9 @@ def spill_file() -> Iterator[io.BufferedRandom]:
 
 
 def _spilled(name: str, out: io.BufferedRandom, *, stepped: bool = False) -> Simulation:
-    sim = Simulation(load_scenario(builtin_path(name)), spill=SpillFile(out, chunk=TINY))
+    sim = Simulation(
+        load_scenario(builtin_path(name)), spill=SpillFile(out, chunk=TINY, every=EVERY)
+    )
     if stepped:
         while not sim.finished:
             sim.step()
@@ -59,7 +63,7 @@ def test_every_lesson_spilled_keeps_its_golden_digest_and_its_records(
     held = Simulation(load_scenario(builtin_path(name))).run()
     trace = spilled.trace
     assert trace.digest() == GOLDEN[name] == held.digest()
-    if len(held) > SPILL_EVERY_CHUNKS * TINY:
+    if len(held) > EVERY * TINY:
         assert trace.offset > 0, "the run never spilled"
     assert len(trace) == len(held)
     assert list(trace) == held.records
@@ -82,7 +86,9 @@ def test_a_spilled_run_played_step_by_step_is_the_same_run(
 def test_iterating_a_spilling_simulation_yields_every_record_once_in_order(
     name: str, spill_file: io.BufferedRandom
 ) -> None:
-    sim = Simulation(load_scenario(builtin_path(name)), spill=SpillFile(spill_file, chunk=TINY))
+    sim = Simulation(
+        load_scenario(builtin_path(name)), spill=SpillFile(spill_file, chunk=TINY, every=EVERY)
+    )
     seen = [r.seq for r in sim]
     assert seen == list(range(len(sim.trace)))
     assert sim.trace.digest() == GOLDEN[name]
@@ -113,15 +119,15 @@ rate_per_s = 10000
 def test_a_spilled_run_holds_a_bounded_tail_however_long_its_trace(
     spill_file: io.BufferedRandom,
 ) -> None:
-    sim = Simulation(scenario_from(BIG), spill=SpillFile(spill_file, chunk=TINY))
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(spill_file, chunk=TINY, every=EVERY))
     most = 0
     while not sim.finished:
         sim.run_for(50)
         most = max(most, len(sim.trace.tail))
-    assert len(sim.trace) > 50 * SPILL_EVERY_CHUNKS * TINY
+    assert len(sim.trace) > 50 * EVERY * TINY
     # A slice stops at a spill point or after 50 records, up to one action's records past it
     # (a fetch of up to max_poll_records, a producer's batch of acknowledgements).
-    assert most <= SPILL_EVERY_CHUNKS * TINY + 50 + 60
+    assert most <= EVERY * TINY + 50 + 60
     assert sim.trace.offset == len(sim.trace) - len(sim.trace.tail)
     assert sim.trace.digest() == Simulation(scenario_from(BIG)).run().digest()
 
@@ -130,7 +136,7 @@ def _trace_of(records: int, out: io.BufferedRandom) -> tuple[Trace, Trace]:
     """The same records in a trace held in memory and in one spilled all but its last chunk."""
     held = Simulation(scenario_from(BIG)).run()
     kept = held.records[:records]
-    spilled = Trace(kept, spill=SpillFile(out, chunk=TINY))
+    spilled = Trace(kept, spill=SpillFile(out, chunk=TINY, every=EVERY))
     spilled.spill_finished(TINY)
     return Trace(kept), spilled
 
@@ -193,7 +199,7 @@ class FullDisk(io.BytesIO):
 
 
 def test_a_spill_that_cannot_be_written_says_why() -> None:
-    sim = Simulation(scenario_from(BIG), spill=SpillFile(FullDisk(), chunk=TINY))
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(FullDisk(), chunk=TINY, every=EVERY))
     with pytest.raises(SpillFailed) as failed:
         sim.run()
     assert failed.value.reason == "No space left on device"
@@ -205,7 +211,9 @@ def test_a_spilled_run_cut_short_ends_where_the_run_in_memory_ends(
 ) -> None:
     held = Simulation(scenario_from(f"{cut}\n{BIG}"))
     held.run()
-    spilled = Simulation(scenario_from(f"{cut}\n{BIG}"), spill=SpillFile(spill_file, chunk=TINY))
+    spilled = Simulation(
+        scenario_from(f"{cut}\n{BIG}"), spill=SpillFile(spill_file, chunk=TINY, every=EVERY)
+    )
     spilled.run()
     assert spilled.trace.offset > 0
     assert spilled.finish_reason == held.finish_reason != "quiescent"
@@ -229,7 +237,7 @@ def test_written_bytes_leave_the_page_cache_behind_the_newest_window(
 
     monkeypatch.setattr(spill_module, "_fadvise", record)
     held = Simulation(scenario_from(BIG)).run()
-    sim = Simulation(scenario_from(BIG), spill=SpillFile(spill_file, chunk=TINY))
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(spill_file, chunk=TINY, every=EVERY))
     sim.run()
     sim.trace.finish_file()
     size = os.fstat(spill_file.fileno()).st_size
@@ -251,6 +259,6 @@ def test_a_file_that_refuses_the_advice_is_written_all_the_same(
 ) -> None:
     monkeypatch.setattr(spill_module, "DROP_BEHIND", 1024)
     out = io.BytesIO()  # no descriptor: fileno() raises
-    sim = Simulation(scenario_from(BIG), spill=SpillFile(out, chunk=TINY))
+    sim = Simulation(scenario_from(BIG), spill=SpillFile(out, chunk=TINY, every=EVERY))
     sim.run()
     assert sim.trace.digest() == Simulation(scenario_from(BIG)).run().digest()
