@@ -117,13 +117,11 @@ class SpillFile:
         "records",
     )
 
-    def __init__(
-        self, out: BinaryIO, *, chunk: int = CHUNK, every: int = SPILL_EVERY_CHUNKS
-    ) -> None:
+    def __init__(self, out: BinaryIO, *, chunk: int = CHUNK, every: int | None = None) -> None:
         self._out = out
         self.chunk = chunk
         """Records per chunk (``CHUNK``; a test spills tiny traces with a smaller one)."""
-        self.every = every
+        self.every = SPILL_EVERY_CHUNKS if every is None else every
         """Chunks a run holds in memory before it spills (``SPILL_EVERY_CHUNKS``)."""
         self._starts = array("q", [0])
         """Byte offset of each chunk in the file; the last entry is where spilled bytes end."""

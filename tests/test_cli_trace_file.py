@@ -83,6 +83,7 @@ def test_an_export_is_written_as_the_run_goes_and_appears_whole_at_the_end(
         seen.append((target.exists(), partial.stat().st_size))
 
     monkeypatch.setattr(SpillFile, "spill", spill_and_look)
+    monkeypatch.setattr(simulator.spill, "SPILL_EVERY_CHUNKS", 2)  # spill often, a short run
     outcome = _play_json(str(long_lesson), "--export-trace", str(target))
     assert seen and not any(exists for exists, _ in seen), "nothing was written during the run"
     assert all(size > 0 for _, size in seen)
@@ -102,6 +103,7 @@ def test_a_run_projected_above_the_threshold_spills_to_a_temporary_file_that_goe
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     monkeypatch.setattr(simulator.spill, "SPILL_ABOVE_RECORDS", 50_000)
+    monkeypatch.setattr(simulator.spill, "SPILL_EVERY_CHUNKS", 2)  # spill often, a short run
     spilled: list[int] = []
     spill = SpillFile.spill
 
@@ -151,11 +153,14 @@ def test_an_export_that_cannot_be_made_durable_is_one_line_and_leaves_nothing(
 
 
 def _tiny_chunks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every play spills, in chunks of 8 records: a short lesson spills many times.
+    """Every play spills, in chunks of 8 records, 8 chunks at a time: a short lesson spills
+    many times.
 
     Returns the sizes of the spills, as they happen."""
     monkeypatch.setattr(simulator.spill, "SPILL_ABOVE_RECORDS", 0)
-    monkeypatch.setattr(simulator.spill, "SpillFile", functools.partial(SpillFile, chunk=8))
+    monkeypatch.setattr(
+        simulator.spill, "SpillFile", functools.partial(SpillFile, chunk=8, every=8)
+    )
     spilled: list[int] = []
     spill = SpillFile.spill
 
