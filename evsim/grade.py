@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
-from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -47,6 +46,7 @@ from simulator.lessons.explore import (
     CaseTask,
     apply_plan,
     first_failure,
+    first_failure_of,
     judge,
     lesson_of,
     plan_case,
@@ -212,38 +212,51 @@ def grade(
 
     try:
         base, raw = lesson_of(sub.lesson, sub.lesson_file)
-        differs = divergence(base)
     except InputError as err:
         return graded("error", 0, str(err), deterministic=False)
-    if differs is not None:
-        return graded("error", 0, f"your code is not deterministic: {differs}", deterministic=False)
-
-    done = 0
-
-    def count(result: CaseResult) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, runs)
-
-    if cluster is not None:
-        # The lesson travels in each case; the code a worker reads itself, from the
-        # same absolute path.
-        lesson_file = str(Path(sub.lesson_file).resolve())
-        cluster.check_readable([str(sub.code_file.resolve())])
+    # On a pool the helpers start exploring now, while this process checks determinism:
+    # should the check fail, what they ran is dropped.
+    exploration = (
+        pool.explore(list(_tasks(sub, runs, seed, sub.lesson_file)), chunk_size(runs, pool.workers))
+        if pool is not None and runs > 1
+        else None
+    )
+    try:
         try:
-            explored, failed = first_failure(
-                _tasks(sub, runs, seed, lesson_file), cluster.map, count
+            differs = divergence(base)
+        except InputError as err:
+            return graded("error", 0, str(err), deterministic=False)
+        if differs is not None:
+            return graded(
+                "error", 0, f"your code is not deterministic: {differs}", deterministic=False
             )
-        finally:
-            cluster.cancel()
-    elif pool is not None and runs > 1:
-        chunk = chunk_size(runs, pool.workers)
-        explored, failed = first_failure(
-            _tasks(sub, runs, seed, sub.lesson_file), partial(pool.map, chunk=chunk), count
-        )
-    else:
-        explored, failed = first_failure(_tasks(sub, runs, seed, sub.lesson_file), map, count)
+
+        done = 0
+
+        def count(result: CaseResult) -> None:
+            nonlocal done
+            done += 1
+            if progress is not None:
+                progress(done, runs)
+
+        if cluster is not None:
+            # The lesson travels in each case; the code a worker reads itself, from the
+            # same absolute path.
+            lesson_file = str(Path(sub.lesson_file).resolve())
+            cluster.check_readable([str(sub.code_file.resolve())])
+            try:
+                explored, failed = first_failure(
+                    _tasks(sub, runs, seed, lesson_file), cluster.map, count
+                )
+            finally:
+                cluster.cancel()
+        elif exploration is not None:
+            explored, failed = first_failure_of(exploration, count)
+        else:
+            explored, failed = first_failure(_tasks(sub, runs, seed, sub.lesson_file), map, count)
+    finally:
+        if exploration is not None:
+            exploration.close()
     if failed is None:
         return graded(
             "pass", explored, f"{explored} runs explored, no violation", deterministic=True

@@ -14,17 +14,21 @@ An exploration is many cases, each a pure function of plain data
   bar, whose locks a fork could copy mid-use (``start_method``). A case's
   result depends on its task alone, and every run loads the student's code
   afresh, so both kinds of helper give the results this process gives.
-- **Chunks, not cases.** Each task sent is a range of case numbers
-  (``CaseChunk``); one message carries a dozen cases there and their results
-  back, and a bounded window of chunks is in flight at once.
-- **This process works too.** Between reading results it runs the next chunk
-  itself, so the pool is never slower than one worker while the helpers start.
+- **Every worker takes the next chunk.** The cases are handed out as ranges
+  of case numbers (``CaseChunk``) from one counter in shared memory: each
+  worker, this process included, takes the next range when it has finished
+  its last, so none waits while another has work queued for it, and a helper
+  that starts late simply joins in. The ranges shrink toward the end
+  (``tail_size``), so the workers finish within a case or two of each other.
+- **Started before it is read.** ``CasePool.explore`` sets the helpers to
+  work at once: the grader checks the submission's determinism here while
+  they explore.
 - **The first failure in case order.** Results are read back chunk by chunk in
   case order, whoever ran them: the first failing case — and everything the
   grade reports about it — is the one a single worker finds. A failure also
-  tells every helper (through a number in shared memory) to stop at the next
-  case past it, and the chunks not started are cancelled: nothing after the
-  first failure is needed.
+  tells every worker (through the same shared memory) to stop at the next case
+  past it and to take no chunk after it: nothing after the first failure is
+  needed.
 
 Closing the pool (it is a context manager) stops its helpers and waits for
 them, so nothing is left running.
@@ -36,28 +40,35 @@ import dataclasses
 import multiprocessing
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
+from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
 from simulator.lessons.explore import CaseResult, CaseTask, run_case
 
 __all__ = [
-    "CHUNKS_IN_FLIGHT",
     "CaseChunk",
     "CasePool",
+    "Exploration",
     "chunk_size",
     "run_chunk",
     "start_method",
+    "tail_size",
 ]
-
-CHUNKS_IN_FLIGHT = 2
-"""Chunks sent ahead per helper: one running, one waiting, so a helper never idles."""
 
 _NO_FAILURE = 2**62
 """The 'first failure known' when none is."""
+
+_GENERATION, _FAILURE, _NEXT = 0, 1, 2
+"""The shared counter's slots: which exploration runs, its first failure known, its next case."""
+
+_WAIT_S = 0.1
+"""How long this process waits for a helper's results before checking that the helpers live."""
+
+_POLL_S = 0.01
+"""How often a closing pool reads what the helpers still send while it waits for them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,17 +82,55 @@ class CaseChunk:
 
 
 def chunk_size(runs: int, workers: int) -> int:
-    """Cases per chunk: about eight chunks per worker, between 2 and 16 cases each."""
+    """The largest chunk: about eight per worker, between 2 and 16 cases."""
     return max(2, min(16, runs // (8 * max(1, workers))))
 
 
+def tail_size(left: int, chunk: int, workers: int) -> int:
+    """The next chunk when ``left`` cases are left to hand out: ``chunk`` at most, less at the end.
+
+    Half of each worker's share of what is left (guided scheduling): the last
+    chunks are a case or two, so that no worker waits out a whole chunk of
+    another's at the end.
+    """
+    return max(1, min(chunk, -(-left // (2 * max(1, workers)))))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cases:
+    """One exploration's cases, as every worker takes them (plain, picklable data)."""
+
+    first: CaseTask
+    stop: int
+    chunk: int
+    """The largest chunk."""
+    workers: int
+    generation: int
+
+    def take(self, signal: Any) -> CaseChunk | None:
+        """The next chunk, if one is left before the end and the first failure known."""
+        with signal.get_lock():
+            start = int(signal[_NEXT])
+            if signal[_GENERATION] != self.generation or start >= self.stop:
+                return None
+            if start > signal[_FAILURE]:
+                return None
+            stop = start + tail_size(self.stop - start, self.chunk, self.workers)
+            signal[_NEXT] = stop
+        return CaseChunk(dataclasses.replace(self.first, index=start), stop, self.generation)
+
+
 _signal: Any = None
-"""In a helper: the pool's shared [generation, first failing case known]."""
+"""In a helper: the pool's shared [generation, first failing case known, next case]."""
+
+_results: tuple[Connection, Any] | None = None
+"""In a helper: where it sends the chunks it ran (a pipe's end, and the lock its writers share)."""
 
 
-def _start_helper(signal: Any) -> None:
-    global _signal
+def _start_helper(signal: Any, results: Connection, lock: Any) -> None:
+    global _signal, _results
     _signal = signal
+    _results = (results, lock)
 
 
 def _ready() -> int:
@@ -94,17 +143,32 @@ def run_chunk(chunk: CaseChunk, signal: Any = None) -> list[CaseResult]:
     signal = _signal if signal is None else signal
     results: list[CaseResult] = []
     for index in range(chunk.task.index, chunk.stop):
-        if signal is not None and (signal[0] != chunk.generation or index > signal[1]):
+        if signal is not None and (
+            signal[_GENERATION] != chunk.generation or index > signal[_FAILURE]
+        ):
             break  # a case before this one failed: nothing from here on is needed
         result = run_case(dataclasses.replace(chunk.task, index=index))
         results.append(result)
         if not result.ok:
             if signal is not None:
                 with signal.get_lock():
-                    if signal[0] == chunk.generation and index < signal[1]:
-                        signal[1] = index
+                    if signal[_GENERATION] == chunk.generation and index < signal[_FAILURE]:
+                        signal[_FAILURE] = index
             break
     return results
+
+
+def _explore_in_helper(cases: _Cases) -> int:
+    """A helper's part of an exploration: take a chunk, run it, send it back, until none is left."""
+    assert _results is not None, "a helper is started by CasePool"
+    results, lock = _results
+    ran = 0
+    while (chunk := cases.take(_signal)) is not None:
+        done = run_chunk(chunk)
+        with lock:
+            results.send((chunk.generation, chunk.task.index, chunk.stop, done))
+        ran += 1
+    return ran
 
 
 def start_method() -> str:
@@ -123,21 +187,22 @@ class CasePool:
         self.start = start or start_method()
         """How the helpers were started: ``fork`` or ``spawn``."""
         context = multiprocessing.get_context(self.start)
-        self._signal = context.Array("q", [0, _NO_FAILURE])
+        self._signal = context.Array("q", [0, _NO_FAILURE, 0])
+        self._receiver, sender = context.Pipe(duplex=False)
         self._executor: ProcessPoolExecutor | None = None
         self._started: list[Future[int]] = []
+        self._helping: list[Future[int]] = []
+        """Helpers' parts of explorations that may still run."""
+        self._current: Exploration | None = None
         if helpers:
             self._executor = ProcessPoolExecutor(
                 max_workers=helpers,
                 mp_context=context,
                 initializer=_start_helper,
-                initargs=(self._signal,),
+                initargs=(self._signal, sender, context.Lock()),
             )
             # One task per helper starts them all now, while this process goes on.
             self._started = [self._executor.submit(_ready) for _ in range(helpers)]
-        self._window = CHUNKS_IN_FLIGHT * helpers
-        self._limit = 4 * CHUNKS_IN_FLIGHT * self.workers
-        """Chunks sent or run ahead of the one read next, at most."""
 
     def __enter__(self) -> CasePool:
         return self
@@ -152,23 +217,30 @@ class CasePool:
 
     def close(self) -> None:
         """Stop the helpers and wait for them (a pool closed twice is closed)."""
+        if self._current is not None:
+            self._current.close()
         if self._executor is not None:
-            self._next_exploration()
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
-
-    def _next_exploration(self) -> None:
-        with self._signal.get_lock():
-            self._signal[0] += 1
-            self._signal[1] = _NO_FAILURE
+            executor, self._executor = self._executor, None
+            # A helper still sending a chunk of a closed exploration must not wait on a
+            # full pipe while this process waits for it.
+            while wait(self._helping, timeout=_POLL_S).not_done:
+                self._drain()
+            executor.shutdown(wait=True, cancel_futures=True)
+            self._receiver.close()
 
     def ready(self) -> set[int]:
         """Wait until the helpers have started; their process ids."""
         return {started.result() for started in self._started}
 
-    def _helpers_ready(self) -> bool:
-        """Whether the helpers have started (until then this process runs every chunk)."""
-        return self._executor is not None and any(s.done() for s in self._started)
+    def explore(self, tasks: Iterable[CaseTask], chunk: int = 8) -> Exploration:
+        """Start exploring ``tasks`` (consecutive cases of one exploration) on every worker.
+
+        The helpers begin at once. The ``Exploration`` returned yields the
+        results in case order, up to and including the first that is not ok
+        (it is for ``first_failure``, which stops there); close it (it is a
+        context manager) when done with it, read to the end or not.
+        """
+        return Exploration(self, tasks, chunk)
 
     def map(
         self,
@@ -183,94 +255,135 @@ class CasePool:
         """
         if fn is not run_case:
             raise ValueError("a CasePool runs exploration cases (run_case) only")
-        chunks = _chunked(tasks, chunk, self._signal[0])
-        ahead: deque[_Ahead] = deque()
-        """Chunks sent or run and not read yet, in case order."""
-        exhausted = False
-        try:
-            while True:
-                # Read what is done, in case order.
-                while ahead and ahead[0].done():
-                    item = ahead.popleft()
-                    results = item.results()
-                    for result in results:
-                        yield result
-                        if not result.ok:
-                            return
-                    if len(results) != item.chunk.stop - item.chunk.task.index:
-                        raise AssertionError("a chunk stopped early with no failure in it")
-                # Keep every started helper busy, a bounded window ahead.
-                while (
-                    self._executor is not None
-                    and not exhausted
-                    and len(ahead) < self._limit
-                    and sum(1 for a in ahead if a.running()) < self._window
-                    and self._helpers_ready()
-                ):
-                    following = next(chunks, None)
-                    if following is None:
-                        exhausted = True
-                    else:
-                        sent = self._executor.submit(run_chunk, following)
-                        ahead.append(_Ahead(following, sent))
-                if exhausted and not ahead:
-                    return
-                # Run the next chunk here, unless this process is far enough ahead ...
-                if not exhausted and len(ahead) < self._limit:
-                    following = next(chunks, None)
-                    if following is None:
-                        exhausted = True
-                    else:
-                        ahead.append(_Ahead(following, run_chunk(following, self._signal)))
-                    continue
-                # ... or wait for the oldest chunk a helper runs.
-                if ahead:
-                    ahead[0].wait()
-        finally:
-            for item in ahead:
-                item.cancel()
-            self._next_exploration()
+        with self.explore(tasks, chunk) as exploration:
+            yield from exploration
+
+    def _drain(self, wait_s: float = 0.0) -> list[tuple[int, int, int, list[CaseResult]]]:
+        """The chunks the helpers have sent, waiting up to ``wait_s`` for the first."""
+        got = []
+        if self._receiver.poll(wait_s):
+            got.append(self._receiver.recv())
+            while self._receiver.poll(0):
+                got.append(self._receiver.recv())
+        return got
 
 
-@dataclasses.dataclass
-class _Ahead:
-    """A chunk sent to a helper (its future) or run here (its results)."""
+class Exploration:
+    """One exploration on a pool, started: its results in case order (an iterator).
 
-    chunk: CaseChunk
-    outcome: Future[list[CaseResult]] | list[CaseResult]
+    Made by ``CasePool.explore``. Its chunks are handed out from the pool's
+    shared counter to the helpers — each takes one, runs it, sends it back and
+    takes the next — and to this process, which runs the next one whenever the
+    result it is to read next is not there yet.
+    """
 
-    def done(self) -> bool:
-        return not isinstance(self.outcome, Future) or self.outcome.done()
+    def __init__(self, pool: CasePool, tasks: Iterable[CaseTask], chunk: int) -> None:
+        if pool._current is not None:
+            raise RuntimeError("a CasePool runs one exploration at a time")
+        first, stop = _consecutive(tasks)
+        self._pool = pool
+        self._signal = pool._signal
+        self._closed = False
+        with self._signal.get_lock():
+            generation = int(self._signal[_GENERATION])
+            self._signal[_FAILURE] = _NO_FAILURE
+            self._signal[_NEXT] = stop if first is None else first.index
+        self._cases = (
+            None if first is None else _Cases(first, stop, max(1, chunk), pool.workers, generation)
+        )
+        self._helpers: list[Future[int]] = []
+        if pool._executor is not None and self._cases is not None:
+            pool._helping = [h for h in pool._helping if not h.done()]
+            self._helpers = [
+                pool._executor.submit(_explore_in_helper, self._cases)
+                for _ in range(pool.workers - 1)
+            ]
+            pool._helping += self._helpers
+        pool._current = self
+        self._results = self._read()
 
-    def running(self) -> bool:
-        return isinstance(self.outcome, Future) and not self.outcome.done()
+    def __iter__(self) -> Exploration:
+        return self
 
-    def results(self) -> list[CaseResult]:
-        return self.outcome.result() if isinstance(self.outcome, Future) else self.outcome
+    def __next__(self) -> CaseResult:
+        return next(self._results)
 
-    def wait(self) -> None:
-        if isinstance(self.outcome, Future):
-            wait([self.outcome])
+    def __enter__(self) -> Exploration:
+        return self
 
-    def cancel(self) -> None:
-        if isinstance(self.outcome, Future):
-            self.outcome.cancel()
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        err: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helpers at their next case (an exploration closed twice is closed)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._signal.get_lock():
+            self._signal[_GENERATION] += 1
+            self._signal[_FAILURE] = _NO_FAILURE
+        for helper in self._helpers:
+            helper.cancel()  # one a helper has not begun never will
+        if self._pool._current is self:
+            self._pool._current = None
+
+    def _read(self) -> Iterator[CaseResult]:
+        cases = self._cases
+        if cases is None:
+            return
+        ready: dict[int, tuple[int, list[CaseResult]]] = {}
+        """Chunks run and not read yet, by their first case: (their stop, their results)."""
+        at = cases.first.index
+        while True:
+            # Read what is there, in case order.
+            while at in ready:
+                stop, results = ready.pop(at)
+                for result in results:
+                    yield result
+                    if not result.ok:
+                        return
+                if len(results) != stop - at:
+                    raise AssertionError("a chunk stopped early with no failure in it")
+                at = stop
+            if at >= cases.stop:
+                return
+            # Run the next chunk here, or wait for a helper's.
+            chunk = cases.take(self._signal)
+            if chunk is not None:
+                ready[chunk.task.index] = (chunk.stop, run_chunk(chunk, self._signal))
+            ended = chunk is None and all(helper.done() for helper in self._helpers)
+            for generation, start, stop, results in self._pool._drain(
+                0.0 if chunk is not None or ended else _WAIT_S
+            ):
+                if generation == cases.generation:
+                    ready[start] = (stop, results)
+            if ended and at not in ready:
+                # Every helper has ended, and the chunk to read next never came.
+                for helper in self._helpers:
+                    error = None if helper.cancelled() else helper.exception()
+                    if error is not None:
+                        raise error
+                raise AssertionError(f"case {at} was taken and never run")
 
 
-def _chunked(tasks: Iterable[CaseTask], chunk: int, generation: int) -> Iterator[CaseChunk]:
-    """Consecutive tasks, ``chunk`` at a time, as ranges of case numbers."""
-    template: CaseTask | None = None
+def _consecutive(tasks: Iterable[CaseTask]) -> tuple[CaseTask | None, int]:
+    """The first task and the case after the last: ``ValueError`` unless they follow on."""
     first: CaseTask | None = None
-    last = -1
+    stop = 0
     for task in tasks:
-        if template is None:
-            template = task
-        elif task.index != last + 1 or dataclasses.replace(task, index=template.index) != template:
+        if first is None:
+            first, stop = task, task.index
+        elif task.index != stop or (task.lesson, task.file, task.menu, task.base_seed) != (
+            first.lesson,
+            first.file,
+            first.menu,
+            first.base_seed,
+        ):
             raise ValueError("a CasePool maps consecutive cases of one exploration")
-        first = first or task
-        last = task.index
-        if last + 1 - first.index == chunk:
-            yield CaseChunk(first, last + 1, generation)
-            first = None
-    if first is not None:
-        yield CaseChunk(first, last + 1, generation)
+        stop += 1
+    return first, stop

@@ -48,6 +48,7 @@ __all__ = [
     "Explore",
     "Plan",
     "first_failure",
+    "first_failure_of",
     "first_processings_out_of_key_order",
     "plan_case",
     "run_case",
@@ -461,8 +462,15 @@ def first_failure(
     progress: Callable[[CaseResult], None] | None = None,
 ) -> tuple[int, CaseResult | None]:
     """(cases judged, the first failing case or None), reading results in case order."""
+    return first_failure_of(mapper(run_case, tasks), progress)
+
+
+def first_failure_of(
+    results: Iterable[CaseResult], progress: Callable[[CaseResult], None] | None = None
+) -> tuple[int, CaseResult | None]:
+    """``first_failure`` over results already coming in case order (an exploration started)."""
     explored = 0
-    for result in mapper(run_case, tasks):
+    for result in results:
         explored += 1
         if progress is not None:
             progress(result)

@@ -20,11 +20,12 @@ import pytest
 from typer.testing import CliRunner
 
 import evsim.grade
+import evsim.pool
 from cli import app
 from evsim.grade import Grade, grade, grade_folder
-from evsim.pool import CaseChunk, CasePool, chunk_size, run_chunk, start_method
+from evsim.pool import CaseChunk, CasePool, chunk_size, run_chunk, start_method, tail_size
 from simulator.lessons.exercises import submission
-from simulator.lessons.explore import CaseTask, first_failure, run_case
+from simulator.lessons.explore import CaseResult, CaseTask, first_failure, run_case
 
 runner = CliRunner()
 STARTS = pytest.mark.parametrize("start", ["fork", "spawn"])
@@ -44,6 +45,21 @@ def handle(message: Message, ctx: Context) -> None:
         return
     ctx.effect("charge", key=message.key)
     ctx.store.put(charged, True)
+'''
+
+MODULE_STATE = '''"""Keeps its charges in a module variable: the check's double run sees it."""
+
+from evsim import Context, Message, handler
+
+CHARGED = set()
+
+
+@handler
+def handle(message: Message, ctx: Context) -> None:
+    if message.id in CHARGED:
+        return
+    CHARGED.add(message.id)
+    ctx.effect("charge", key=message.key)
 '''
 
 CLOCK = '''"""Reads the machine's clock: the determinism guard stops it, in any process."""
@@ -247,4 +263,72 @@ def test_the_command_grades_a_folder_with_two_workers_as_with_one(tmp_path: Path
     assert [g.pop("workers") for g in alone] == [1, 1, 1]
     assert [g.pop("workers") for g in pooled] == [2, 2, 2]
     assert pooled == alone
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(("runs", "chunk", "workers"), [(200, 12, 2), (4000, 16, 2), (7, 2, 3)])
+def test_chunks_shrink_toward_the_end_to_a_single_case(runs: int, chunk: int, workers: int) -> None:
+    sizes = []
+    while (left := runs - sum(sizes)) > 0:
+        sizes.append(tail_size(left, chunk, workers))
+    assert sum(sizes) == runs and max(sizes) <= chunk
+    assert sizes == sorted(sizes, reverse=True), "never a larger chunk after a smaller one"
+    assert sizes[-1] == 1
+    for i, size in enumerate(sizes):
+        # each chunk is at most half of one worker's share of what is left
+        assert size <= max(1, -(-(runs - sum(sizes[:i])) // (2 * workers)))
+
+
+@STARTS
+def test_code_that_is_not_deterministic_gets_the_error_of_one_worker_and_the_pool_goes_on(
+    start: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "class"
+    _start(root / "ana", MODULE_STATE)
+    _start(root / "cy", "reference")
+    alone = grade_folder(root, runs=30, workers=1)
+    assert [g.verdict for g in alone] == ["error", "pass"]
+    assert "not deterministic" in alone[0].detail and alone[0].runs == 0
+    with CasePool(2, start) as pool:
+        pool.ready()  # the helper explores while the check runs here: what it ran is dropped
+        pooled = grade_folder(root, runs=30, workers=2, executor=pool)
+    assert [_comparable(g) for g in pooled] == [_comparable(g) for g in alone]
+    assert multiprocessing.active_children() == []
+
+
+@STARTS
+def test_an_exploration_closed_unread_leaves_the_pool_ready_for_the_next(
+    start: str, tmp_path: Path
+) -> None:
+    tasks = _tasks(_start(tmp_path / "cy", "reference"), 24)
+    expected = list(map(run_case, tasks))
+    with CasePool(2, start) as pool:
+        pool.ready()
+        with pool.explore(tasks, chunk=2) as abandoned:
+            assert next(abandoned) == expected[0]
+            with pytest.raises(RuntimeError, match="one exploration at a time"):
+                pool.explore(tasks)
+        # what the helper still sends of the closed one is dropped
+        assert list(pool.map(run_case, tasks, chunk=3)) == expected
+        with pool.explore(tasks[5:], chunk=4) as later:
+            assert list(later) == expected[5:]
+    assert multiprocessing.active_children() == []
+
+
+def test_an_error_raised_in_a_helper_is_raised_here_and_the_pool_still_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = _tasks(_start(tmp_path / "cy", "reference"), 40)
+    grader = os.getpid()
+
+    def breaks_in_a_helper(task: CaseTask) -> CaseResult:
+        if os.getpid() != grader:
+            raise RuntimeError(f"a bug, at case {task.index}")
+        return run_case(task)
+
+    monkeypatch.setattr(evsim.pool, "run_case", breaks_in_a_helper)
+    with CasePool(2, "fork") as pool:  # forked: the helper runs the patched module
+        pool.ready()
+        with pytest.raises(RuntimeError, match="a bug, at case"):
+            list(pool.explore(tasks, chunk=2))
     assert multiprocessing.active_children() == []
