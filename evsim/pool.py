@@ -20,9 +20,12 @@ An exploration is many cases, each a pure function of plain data
   its last, so none waits while another has work queued for it, and a helper
   that starts late simply joins in. The ranges shrink toward the end
   (``tail_size``), so the workers finish within a case or two of each other.
-- **Started before it is read.** ``CasePool.explore`` sets the helpers to
-  work at once: the grader checks the submission's determinism here while
-  they explore.
+- **Started before it is read.** ``CasePool.explore`` sends the
+  exploration to every helper (once, through its own pipe; each chunk's
+  results come back through one pipe that this process reads), and they set
+  to work at once: the grader checks the submission's determinism here while
+  they explore. No thread stands between: a helper has its work as soon as it
+  is sent.
 - **The first failure in case order.** Results are read back chunk by chunk in
   case order, whoever ran them: the first failing case — and everything the
   grade reports about it — is the one a single worker finds. A failure also
@@ -31,18 +34,23 @@ An exploration is many cases, each a pure function of plain data
   needed.
 
 Closing the pool (it is a context manager) stops its helpers and waits for
-them, so nothing is left running.
+them, so nothing is left running. A helper leaves Ctrl-C to this process,
+whose closing stops it; what a helper raises (a bug) is raised here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
+import pickle
+import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, wait
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Any
 
@@ -52,6 +60,7 @@ __all__ = [
     "CaseChunk",
     "CasePool",
     "Exploration",
+    "HelperError",
     "chunk_size",
     "run_chunk",
     "start_method",
@@ -63,12 +72,6 @@ _NO_FAILURE = 2**62
 
 _GENERATION, _FAILURE, _NEXT = 0, 1, 2
 """The shared counter's slots: which exploration runs, its first failure known, its next case."""
-
-_WAIT_S = 0.1
-"""How long this process waits for a helper's results before checking that the helpers live."""
-
-_POLL_S = 0.01
-"""How often a closing pool reads what the helpers still send while it waits for them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,68 +110,76 @@ class _Cases:
     workers: int
     generation: int
 
-    def take(self, signal: Any) -> CaseChunk | None:
+    def take(self, shared: Any) -> CaseChunk | None:
         """The next chunk, if one is left before the end and the first failure known."""
-        with signal.get_lock():
-            start = int(signal[_NEXT])
-            if signal[_GENERATION] != self.generation or start >= self.stop:
+        with shared.get_lock():
+            start = int(shared[_NEXT])
+            if shared[_GENERATION] != self.generation or start >= self.stop:
                 return None
-            if start > signal[_FAILURE]:
+            if start > shared[_FAILURE]:
                 return None
             stop = start + tail_size(self.stop - start, self.chunk, self.workers)
-            signal[_NEXT] = stop
+            shared[_NEXT] = stop
         return CaseChunk(dataclasses.replace(self.first, index=start), stop, self.generation)
 
 
-_signal: Any = None
-"""In a helper: the pool's shared [generation, first failing case known, next case]."""
-
-_results: tuple[Connection, Any] | None = None
-"""In a helper: where it sends the chunks it ran (a pipe's end, and the lock its writers share)."""
+class HelperError(Exception):
+    """What a helper raised, as its traceback there (the cause of the error raised here)."""
 
 
-def _start_helper(signal: Any, results: Connection, lock: Any) -> None:
-    global _signal, _results
-    _signal = signal
-    _results = (results, lock)
+def _serve(shared: Any, work: Connection, results: Connection, lock: Any) -> None:
+    """A helper's life: say it is ready, then explore what it is sent until it is sent None.
+
+    For each exploration it takes a chunk, runs it and sends it back, until no
+    chunk is left; what it raises (a bug) goes back too, to be raised there.
+    Ctrl-C is the grading process's to handle: closing the pool stops its
+    helpers at their next case.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def send(message: tuple[Any, ...]) -> None:
+        with lock:
+            results.send(message)
+
+    send(("ready", os.getpid()))
+    while (cases := work.recv()) is not None:
+        try:
+            while (chunk := cases.take(shared)) is not None:
+                done = run_chunk(chunk, shared)
+                send(("chunk", chunk.generation, chunk.task.index, chunk.stop, done))
+        except BaseException as err:
+            where = "".join(traceback.format_exception(err))
+            send(("error", cases.generation, _portable(err), where))
 
 
-def _ready() -> int:
-    """A helper's first task: say who it is (its start imported the simulator already)."""
-    return os.getpid()
+def _portable(err: BaseException) -> BaseException:
+    """``err`` if it survives pickling, else a ``RuntimeError`` that names it."""
+    try:
+        return pickle.loads(pickle.dumps(err))  # type: ignore[no-any-return]
+    except Exception:
+        return RuntimeError(f"{type(err).__name__}: {err}")
 
 
-def run_chunk(chunk: CaseChunk, signal: Any = None) -> list[CaseResult]:
-    """Run the chunk's cases in order, up to its first failure or a failure known before it."""
-    signal = _signal if signal is None else signal
+def run_chunk(chunk: CaseChunk, shared: Any = None) -> list[CaseResult]:
+    """Run the chunk's cases in order, up to its first failure or a failure known before it.
+
+    ``shared``: the pool's [generation, first failing case known, next case], if any.
+    """
     results: list[CaseResult] = []
     for index in range(chunk.task.index, chunk.stop):
-        if signal is not None and (
-            signal[_GENERATION] != chunk.generation or index > signal[_FAILURE]
+        if shared is not None and (
+            shared[_GENERATION] != chunk.generation or index > shared[_FAILURE]
         ):
             break  # a case before this one failed: nothing from here on is needed
         result = run_case(dataclasses.replace(chunk.task, index=index))
         results.append(result)
         if not result.ok:
-            if signal is not None:
-                with signal.get_lock():
-                    if signal[_GENERATION] == chunk.generation and index < signal[_FAILURE]:
-                        signal[_FAILURE] = index
+            if shared is not None:
+                with shared.get_lock():
+                    if shared[_GENERATION] == chunk.generation and index < shared[_FAILURE]:
+                        shared[_FAILURE] = index
             break
     return results
-
-
-def _explore_in_helper(cases: _Cases) -> int:
-    """A helper's part of an exploration: take a chunk, run it, send it back, until none is left."""
-    assert _results is not None, "a helper is started by CasePool"
-    results, lock = _results
-    ran = 0
-    while (chunk := cases.take(_signal)) is not None:
-        done = run_chunk(chunk)
-        with lock:
-            results.send((chunk.generation, chunk.task.index, chunk.stop, done))
-        ran += 1
-    return ran
 
 
 def start_method() -> str:
@@ -183,26 +194,32 @@ class CasePool:
 
     def __init__(self, workers: int, start: str | None = None) -> None:
         self.workers = max(1, workers)
-        helpers = self.workers - 1
         self.start = start or start_method()
         """How the helpers were started: ``fork`` or ``spawn``."""
-        context = multiprocessing.get_context(self.start)
-        self._signal = context.Array("q", [0, _NO_FAILURE, 0])
+        context: Any = multiprocessing.get_context(self.start)
+        self._shared = context.Array("q", [0, _NO_FAILURE, 0])
+        self._receiver: Connection
         self._receiver, sender = context.Pipe(duplex=False)
-        self._executor: ProcessPoolExecutor | None = None
-        self._started: list[Future[int]] = []
-        self._helping: list[Future[int]] = []
-        """Helpers' parts of explorations that may still run."""
+        self._lock = context.Lock()
+        """The helpers' turn at sending (held here too: a spawned helper unpickles it later)."""
+        self._helpers: list[BaseProcess] = []
+        self._work: list[Connection] = []
+        self._ready: set[int] = set()
+        self._arrived: list[tuple[int, int, int, list[CaseResult]]] = []
+        """Chunks the helpers have sent and no exploration has read yet."""
+        self._errors: list[tuple[int, BaseException, str]] = []
         self._current: Exploration | None = None
-        if helpers:
-            self._executor = ProcessPoolExecutor(
-                max_workers=helpers,
-                mp_context=context,
-                initializer=_start_helper,
-                initargs=(self._signal, sender, context.Lock()),
+        for _ in range(self.workers - 1):
+            # Started now, while this process goes on to load and check a submission.
+            reader, writer = context.Pipe(duplex=False)
+            helper = context.Process(
+                target=_serve, args=(self._shared, reader, sender, self._lock), daemon=True
             )
-            # One task per helper starts them all now, while this process goes on.
-            self._started = [self._executor.submit(_ready) for _ in range(helpers)]
+            helper.start()
+            reader.close()
+            self._helpers.append(helper)
+            self._work.append(writer)
+        sender.close()
 
     def __enter__(self) -> CasePool:
         return self
@@ -219,18 +236,27 @@ class CasePool:
         """Stop the helpers and wait for them (a pool closed twice is closed)."""
         if self._current is not None:
             self._current.close()
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            # A helper still sending a chunk of a closed exploration must not wait on a
-            # full pipe while this process waits for it.
-            while wait(self._helping, timeout=_POLL_S).not_done:
-                self._drain()
-            executor.shutdown(wait=True, cancel_futures=True)
-            self._receiver.close()
+        for work in self._work:
+            with contextlib.suppress(OSError):  # a helper that has ended already
+                work.send(None)
+            work.close()
+        self._work = []
+        # What a helper still sends (of a closed exploration) is read, so that none waits
+        # on a full pipe while this process waits for it to end.
+        while any(helper.is_alive() for helper in self._helpers):
+            self._receive(block=True)
+        for helper in self._helpers:
+            helper.join()
+        self._helpers = []
+        self._receiver.close()
 
     def ready(self) -> set[int]:
         """Wait until the helpers have started; their process ids."""
-        return {started.result() for started in self._started}
+        while len(self._ready) < len(self._helpers):
+            if (ended := self._ended()) is not None:
+                raise RuntimeError(f"{ended} before it was ready")
+            self._receive(block=True)
+        return set(self._ready)
 
     def explore(self, tasks: Iterable[CaseTask], chunk: int = 8) -> Exploration:
         """Start exploring ``tasks`` (consecutive cases of one exploration) on every worker.
@@ -258,14 +284,40 @@ class CasePool:
         with self.explore(tasks, chunk) as exploration:
             yield from exploration
 
-    def _drain(self, wait_s: float = 0.0) -> list[tuple[int, int, int, list[CaseResult]]]:
-        """The chunks the helpers have sent, waiting up to ``wait_s`` for the first."""
-        got = []
-        if self._receiver.poll(wait_s):
-            got.append(self._receiver.recv())
-            while self._receiver.poll(0):
-                got.append(self._receiver.recv())
-        return got
+    def _send(self, cases: _Cases) -> None:
+        for work in self._work:
+            work.send(cases)
+
+    def _receive(self, block: bool) -> None:
+        """Take in what the helpers have sent; with ``block``, wait for something or an end."""
+        if self._receiver.closed:
+            return
+        ends = [helper.sentinel for helper in self._helpers if helper.exitcode is None]
+        if block and not ends:
+            return
+        if not block and not self._receiver.poll(0):
+            return
+        if block:
+            wait([self._receiver, *ends])
+        while self._receiver.poll(0):
+            try:
+                message = self._receiver.recv()
+            except EOFError:
+                return  # every helper has ended
+            kind, *rest = message
+            if kind == "ready":
+                self._ready.add(rest[0])
+            elif kind == "chunk":
+                self._arrived.append((rest[0], rest[1], rest[2], rest[3]))
+            else:
+                self._errors.append((rest[0], rest[1], rest[2]))
+
+    def _ended(self) -> str | None:
+        """What is wrong if a helper has ended while the pool is open."""
+        for helper in self._helpers:
+            if helper.exitcode is not None:
+                return f"a helper (pid {helper.pid}) ended with exit code {helper.exitcode}"
+        return None
 
 
 class Exploration:
@@ -282,24 +334,20 @@ class Exploration:
             raise RuntimeError("a CasePool runs one exploration at a time")
         first, stop = _consecutive(tasks)
         self._pool = pool
-        self._signal = pool._signal
+        self._shared = pool._shared
         self._closed = False
-        with self._signal.get_lock():
-            generation = int(self._signal[_GENERATION])
-            self._signal[_FAILURE] = _NO_FAILURE
-            self._signal[_NEXT] = stop if first is None else first.index
+        with self._shared.get_lock():
+            generation = int(self._shared[_GENERATION])
+            self._shared[_FAILURE] = _NO_FAILURE
+            self._shared[_NEXT] = stop if first is None else first.index
         self._cases = (
             None if first is None else _Cases(first, stop, max(1, chunk), pool.workers, generation)
         )
-        self._helpers: list[Future[int]] = []
-        if pool._executor is not None and self._cases is not None:
-            pool._helping = [h for h in pool._helping if not h.done()]
-            self._helpers = [
-                pool._executor.submit(_explore_in_helper, self._cases)
-                for _ in range(pool.workers - 1)
-            ]
-            pool._helping += self._helpers
         pool._current = self
+        pool._arrived.clear()  # chunks of explorations closed before their helpers stopped
+        pool._errors.clear()
+        if self._cases is not None:
+            pool._send(self._cases)
         self._results = self._read()
 
     def __iter__(self) -> Exploration:
@@ -324,11 +372,9 @@ class Exploration:
         if self._closed:
             return
         self._closed = True
-        with self._signal.get_lock():
-            self._signal[_GENERATION] += 1
-            self._signal[_FAILURE] = _NO_FAILURE
-        for helper in self._helpers:
-            helper.cancel()  # one a helper has not begun never will
+        with self._shared.get_lock():
+            self._shared[_GENERATION] += 1
+            self._shared[_FAILURE] = _NO_FAILURE
         if self._pool._current is self:
             self._pool._current = None
 
@@ -339,6 +385,7 @@ class Exploration:
         ready: dict[int, tuple[int, list[CaseResult]]] = {}
         """Chunks run and not read yet, by their first case: (their stop, their results)."""
         at = cases.first.index
+        pool = self._pool
         while True:
             # Read what is there, in case order.
             while at in ready:
@@ -353,22 +400,19 @@ class Exploration:
             if at >= cases.stop:
                 return
             # Run the next chunk here, or wait for a helper's.
-            chunk = cases.take(self._signal)
+            chunk = cases.take(self._shared)
             if chunk is not None:
-                ready[chunk.task.index] = (chunk.stop, run_chunk(chunk, self._signal))
-            ended = chunk is None and all(helper.done() for helper in self._helpers)
-            for generation, start, stop, results in self._pool._drain(
-                0.0 if chunk is not None or ended else _WAIT_S
-            ):
+                ready[chunk.task.index] = (chunk.stop, run_chunk(chunk, self._shared))
+            pool._receive(block=chunk is None)
+            for generation, start, stop, results in pool._arrived:
                 if generation == cases.generation:
                     ready[start] = (stop, results)
-            if ended and at not in ready:
-                # Every helper has ended, and the chunk to read next never came.
-                for helper in self._helpers:
-                    error = None if helper.cancelled() else helper.exception()
-                    if error is not None:
-                        raise error
-                raise AssertionError(f"case {at} was taken and never run")
+            pool._arrived.clear()
+            for generation, error, where in pool._errors:
+                if generation == cases.generation:
+                    raise error from HelperError(where)
+            if chunk is None and at not in ready and (ended := pool._ended()) is not None:
+                raise RuntimeError(f"{ended} while exploring case {at}")
 
 
 def _consecutive(tasks: Iterable[CaseTask]) -> tuple[CaseTask | None, int]:

@@ -332,3 +332,22 @@ def test_an_error_raised_in_a_helper_is_raised_here_and_the_pool_still_closes(
         with pytest.raises(RuntimeError, match="a bug, at case"):
             list(pool.explore(tasks, chunk=2))
     assert multiprocessing.active_children() == []
+
+
+def test_a_helper_that_dies_holding_a_chunk_is_named_not_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = _tasks(_start(tmp_path / "cy", "reference"), 40)
+    grader = os.getpid()
+
+    def dies_in_a_helper(task: CaseTask) -> CaseResult:
+        if os.getpid() != grader:
+            os._exit(3)
+        return run_case(task)
+
+    monkeypatch.setattr(evsim.pool, "run_case", dies_in_a_helper)
+    with CasePool(2, "fork") as pool:
+        pool.ready()
+        with pytest.raises(RuntimeError, match="ended with exit code 3"):
+            list(pool.explore(tasks, chunk=2))
+    assert multiprocessing.active_children() == []
