@@ -268,7 +268,7 @@ def test_the_command_grades_a_folder_with_two_workers_as_with_one(tmp_path: Path
 
 @pytest.mark.parametrize(("runs", "chunk", "workers"), [(200, 12, 2), (4000, 16, 2), (7, 2, 3)])
 def test_chunks_shrink_toward_the_end_to_a_single_case(runs: int, chunk: int, workers: int) -> None:
-    sizes = []
+    sizes: list[int] = []
     while (left := runs - sum(sizes)) > 0:
         sizes.append(tail_size(left, chunk, workers))
     assert sum(sizes) == runs and max(sizes) <= chunk
