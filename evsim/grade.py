@@ -11,7 +11,9 @@
    fault plan from the exercise's menu, each with its own seed
    (``simulator.lessons.explore``). They run in a pool of processes
    (``evsim.pool``: this one and a helper per further core by default,
-   started once for a whole folder of submissions, cases sent in chunks),
+   started once for a whole folder of submissions, each worker taking the
+   next chunk of cases; the helpers begin while this process runs the
+   determinism check, and what they ran is dropped if the check fails),
    and their results are read in case order, so the first failure — and
    everything reported — is the same with one worker or many. The first
    failing case ends the exploration. With ``executor``
