@@ -35,7 +35,8 @@ An exploration is many cases, each a pure function of plain data
 
 Closing the pool (it is a context manager) stops its helpers and waits for
 them, so nothing is left running. A helper leaves Ctrl-C to this process,
-whose closing stops it; what a helper raises (a bug) is raised here.
+whose closing stops it; what a helper raises (a bug) comes back as a
+``HelperError`` with its traceback.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
-import pickle
 import signal
 import threading
 import traceback
@@ -124,7 +124,7 @@ class _Cases:
 
 
 class HelperError(Exception):
-    """What a helper raised, as its traceback there (the cause of the error raised here)."""
+    """What a helper raised (a bug), with the traceback it had there."""
 
 
 def _serve(shared: Any, work: Connection, results: Connection, lock: Any) -> None:
@@ -148,16 +148,8 @@ def _serve(shared: Any, work: Connection, results: Connection, lock: Any) -> Non
                 done = run_chunk(chunk, shared)
                 send(("chunk", chunk.generation, chunk.task.index, chunk.stop, done))
         except BaseException as err:
-            where = "".join(traceback.format_exception(err))
-            send(("error", cases.generation, _portable(err), where))
-
-
-def _portable(err: BaseException) -> BaseException:
-    """``err`` if it survives pickling, else a ``RuntimeError`` that names it."""
-    try:
-        return pickle.loads(pickle.dumps(err))  # type: ignore[no-any-return]
-    except Exception:
-        return RuntimeError(f"{type(err).__name__}: {err}")
+            # Sent as text: an exception of the student's code need not survive pickling.
+            send(("error", cases.generation, "".join(traceback.format_exception(err))))
 
 
 def run_chunk(chunk: CaseChunk, shared: Any = None) -> list[CaseResult]:
@@ -207,7 +199,7 @@ class CasePool:
         self._ready: set[int] = set()
         self._arrived: list[tuple[int, int, int, list[CaseResult]]] = []
         """Chunks the helpers have sent and no exploration has read yet."""
-        self._errors: list[tuple[int, BaseException, str]] = []
+        self._errors: list[tuple[int, str]] = []
         self._current: Exploration | None = None
         for _ in range(self.workers - 1):
             # Started now, while this process goes on to load and check a submission.
@@ -310,7 +302,7 @@ class CasePool:
             elif kind == "chunk":
                 self._arrived.append((rest[0], rest[1], rest[2], rest[3]))
             else:
-                self._errors.append((rest[0], rest[1], rest[2]))
+                self._errors.append((rest[0], rest[1]))
 
     def _ended(self) -> str | None:
         """What is wrong if a helper has ended while the pool is open."""
@@ -408,9 +400,9 @@ class Exploration:
                 if generation == cases.generation:
                     ready[start] = (stop, results)
             pool._arrived.clear()
-            for generation, error, where in pool._errors:
+            for generation, where in pool._errors:
                 if generation == cases.generation:
-                    raise error from HelperError(where)
+                    raise HelperError(f"a helper raised, exploring case {at} on:\n{where}")
             if chunk is None and at not in ready and (ended := pool._ended()) is not None:
                 raise RuntimeError(f"{ended} while exploring case {at}")
 

@@ -329,7 +329,7 @@ def test_an_error_raised_in_a_helper_is_raised_here_and_the_pool_still_closes(
     monkeypatch.setattr(evsim.pool, "run_case", breaks_in_a_helper)
     with CasePool(2, "fork") as pool:  # forked: the helper runs the patched module
         pool.ready()
-        with pytest.raises(RuntimeError, match="a bug, at case"):
+        with pytest.raises(evsim.pool.HelperError, match="RuntimeError: a bug, at case"):
             list(pool.explore(tasks, chunk=2))
     assert multiprocessing.active_children() == []
 
