@@ -346,6 +346,8 @@ class Exploration:
         return self
 
     def __next__(self) -> CaseResult:
+        if self._closed:
+            raise StopIteration  # what a closed exploration had not read is gone
         return next(self._results)
 
     def __enter__(self) -> Exploration:

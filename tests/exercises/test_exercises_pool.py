@@ -308,6 +308,7 @@ def test_an_exploration_closed_unread_leaves_the_pool_ready_for_the_next(
             assert next(abandoned) == expected[0]
             with pytest.raises(RuntimeError, match="one exploration at a time"):
                 pool.explore(tasks)
+        assert list(abandoned) == [], "a closed exploration yields nothing more"
         # what the helper still sends of the closed one is dropped
         assert list(pool.map(run_case, tasks, chunk=3)) == expected
         with pool.explore(tasks[5:], chunk=4) as later:
