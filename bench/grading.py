@@ -14,7 +14,10 @@ two workers — and compares the runs per second:
 
 Each side is timed as a teacher would time ``evsim exercise grade``: the
 determinism check and, for two workers, the helper's start and stop included.
-Both sides must explore every run, or there is no row.
+Both sides must explore every run, or there is no row. Each row is the median
+of ``REPEATS`` pairs, the two sides run one after the other in each pair: a
+grade of 200 runs lasts about a second, and on a shared machine one pair alone
+swings by a fifth either way.
 
 The submission is a correct idempotent consumer written here, so that no case
 fails and ends the exploration early. On a shared machine the wall-clock
@@ -31,15 +34,23 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bench.rows import BenchRow, at_least, bench_row, same_work
 
-__all__ = ["EXERCISE", "SUBMISSIONS", "grading_scaling"]
+__all__ = ["EXERCISE", "REPEATS", "SUBMISSIONS", "grading_scaling"]
 
 EXERCISE = "idempotent-consumer"
 SUBMISSIONS = 10
 """Submissions in the folder a teacher grades at once (the folder row)."""
+
+REPEATS = 3
+"""Pairs (one worker, then two) each row is the median of."""
+
+Measured = tuple[float, int, float]
+"""(runs per second of wall clock, runs explored, CPU seconds per run) of one side."""
 
 IDEMPOTENT_CONSUMER = '''"""Charge each payment once: a dedup table in the group's store."""
 
@@ -76,7 +87,7 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _runs_per_second(folder: Path, runs: int, workers: int) -> tuple[float, int, float]:
+def _runs_per_second(folder: Path, runs: int, workers: int) -> Measured:
     """(runs per second of wall clock, runs explored, CPU seconds per run) of one grade."""
     from evsim.grade import grade
 
@@ -90,7 +101,7 @@ def _runs_per_second(folder: Path, runs: int, workers: int) -> tuple[float, int,
     return g.runs / seconds, g.runs, cpu / max(1, g.runs)
 
 
-def _folder_runs_per_second(root: Path, runs: int, workers: int) -> tuple[float, int, float]:
+def _folder_runs_per_second(root: Path, runs: int, workers: int) -> Measured:
     """The same, for a folder of submissions graded at once (``grade_folder``: one pool)."""
     from evsim.grade import grade_folder
 
@@ -106,13 +117,32 @@ def _folder_runs_per_second(root: Path, runs: int, workers: int) -> tuple[float,
     return explored / seconds, explored, cpu / max(1, explored)
 
 
+def _median_pair(
+    measure: Callable[[int], Measured], label: str, runs: int, repeats: int
+) -> tuple[Measured, Measured]:
+    """The (one worker, two workers) pair of median ratio among ``repeats`` pairs.
+
+    Each pair must have explored every run on both sides (``SameWorkError``
+    at once otherwise).
+    """
+    pairs = []
+    for _ in range(max(1, repeats)):
+        alone = measure(1)
+        pooled = measure(2)
+        same_work(label, "cases explored", runs, pooled[1], alone[1])
+        pairs.append((alone, pooled))
+    pairs.sort(key=lambda pair: pair[1][0] / pair[0][0])
+    return pairs[len(pairs) // 2]
+
+
 def _row(
     key: str,
     label: str,
     runs: int,
-    alone: tuple[float, int, float],
-    pooled: tuple[float, int, float],
+    alone: Measured,
+    pooled: Measured,
     start: str,
+    repeats: int,
 ) -> BenchRow:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     alone_cpu, pooled_cpu = alone[2], pooled[2]
@@ -126,7 +156,8 @@ def _row(
         targets=(at_least(1.8, "ratio", source="issue 19"),),
         work=same_work(label, "cases explored", runs, pooled[1], alone[1]),
         note=(
-            f"{os.cpu_count()} cores, load {load:.1f} at the end; {start} and the"
+            f"median of {repeats} pairs; {os.cpu_count()} cores, load {load:.1f} at the end;"
+            f" {start} and the"
             f" determinism check are timed on both sides; CPU per run (the helper's"
             f" included) {alone_cpu * 1e3:.1f} ms alone, {pooled_cpu * 1e3:.1f} ms with"
             f" 2 workers: {2 * alone_cpu / pooled_cpu:.2f}x on two idle cores"
@@ -134,7 +165,9 @@ def _row(
     )
 
 
-def grading_scaling(runs: int = 4_000, submissions: int = SUBMISSIONS) -> list[BenchRow]:
+def grading_scaling(
+    runs: int = 4_000, submissions: int = SUBMISSIONS, repeats: int = REPEATS
+) -> list[BenchRow]:
     """Grading runs/s with two workers beside one: one long grade, one exercise, a folder.
 
     One exercise's grade explores ``runs // 20`` cases (200, the exercises'
@@ -148,20 +181,24 @@ def grading_scaling(runs: int = 4_000, submissions: int = SUBMISSIONS) -> list[B
             ("exploration.workers_2", runs),
             ("exploration.exercise_2", exercise_runs),
         ):
-            alone = _runs_per_second(folder, many, 1)
-            pooled = _runs_per_second(folder, many, 2)
             label = f"exercise grading ({EXERCISE}, {many:,} runs): 2 workers vs 1"
-            rows.append(_row(key, label, many, alone, pooled, "the helper's start"))
+            alone, pooled = _median_pair(
+                partial(_runs_per_second, folder, many), label, many, repeats
+            )
+            rows.append(_row(key, label, many, alone, pooled, "the helper's start", repeats))
         root = Path(tmp) / "class"
         root.mkdir()
         for n in range(submissions):
             _submission(root, f"student-{n:02d}")
-        alone = _folder_runs_per_second(root, exercise_runs, 1)
-        pooled = _folder_runs_per_second(root, exercise_runs, 2)
-    total = submissions * exercise_runs
-    label = (
-        f"grading a folder ({submissions} submissions of {EXERCISE}, {exercise_runs:,} runs"
-        " each): 2 workers vs 1"
+        total = submissions * exercise_runs
+        label = (
+            f"grading a folder ({submissions} submissions of {EXERCISE}, {exercise_runs:,} runs"
+            " each): 2 workers vs 1"
+        )
+        alone, pooled = _median_pair(
+            partial(_folder_runs_per_second, root, exercise_runs), label, total, repeats
+        )
+    rows.append(
+        _row("exploration.folder_2", label, total, alone, pooled, "the one helper's start", repeats)
     )
-    rows.append(_row("exploration.folder_2", label, total, alone, pooled, "the one helper's start"))
     return rows

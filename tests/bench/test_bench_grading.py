@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import bench.grading
@@ -10,7 +12,7 @@ from bench.rows import SameWorkError
 
 
 def test_the_rows_compare_two_workers_with_one_on_the_same_runs() -> None:
-    rows = {row.key: row for row in grading_scaling(40, submissions=2)}
+    rows = {row.key: row for row in grading_scaling(40, submissions=2, repeats=1)}
     assert sorted(rows) == [
         "exploration.exercise_2",
         "exploration.folder_2",
@@ -29,6 +31,23 @@ def test_the_rows_compare_two_workers_with_one_on_the_same_runs() -> None:
         assert row.same_work.expected == explored[key]
         assert row.anchor is not None and row.ratio == round(row.ours / row.anchor, 1)
         assert "on two idle cores" in row.note
+        assert row.note.startswith("median of 1 pairs")
+
+
+def test_a_row_is_the_pair_of_median_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Three pairs (one worker, then two): ratios 1.5, 2.5 and 1.9 — each row is the 1.9 one.
+    sides = itertools.cycle([100.0, 150.0, 100.0, 250.0, 100.0, 190.0])
+    monkeypatch.setattr(
+        bench.grading, "_runs_per_second", lambda _f, runs, _w: (next(sides), runs, 0.1)
+    )
+    monkeypatch.setattr(
+        bench.grading, "_folder_runs_per_second", lambda _r, runs, _w: (1.0, 2 * runs, 0.1)
+    )
+    rows = {row.key: row for row in grading_scaling(40, submissions=2, repeats=3)}
+    assert (rows["exploration.workers_2"].ours, rows["exploration.workers_2"].anchor) == (
+        190.0,
+        100.0,
+    )
 
 
 def test_sides_that_explored_different_runs_make_no_row(monkeypatch: pytest.MonkeyPatch) -> None:
