@@ -3,7 +3,7 @@
 ``evsim exercise grade`` explores a submission case after case; with
 ``--workers N`` the cases run in N processes — this one and N - 1 helpers,
 started once (``evsim.pool``). Each row grades passing submissions twice, with
-the same runs and the same seed — once in this process (one worker), once with
+the same runs and the same seed — once with one worker, once with
 two workers — and compares the runs per second:
 
 - ``exploration.workers_2``: one submission, a long exploration (4,000 runs);
@@ -14,7 +14,8 @@ two workers — and compares the runs per second:
 
 Each side is timed as a teacher would time ``evsim exercise grade``: the
 determinism check and, for two workers, the helper's start and stop included.
-Both sides must explore every run, or there is no row. Each row is the median
+Both sides must explore every run, or there is no row. Each side runs in a
+fresh interpreter, as the command does (``_fresh``). Each row is the median
 of ``REPEATS`` pairs, the two sides run one after the other in each pair: a
 grade of 200 runs lasts about a second, and on a shared machine one pair alone
 swings by a fifth either way.
@@ -29,12 +30,14 @@ would give.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -87,8 +90,29 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _fresh(fn: Callable[..., Measured], *args: object) -> Measured:
+    """``fn(*args)`` in a fresh interpreter, as ``evsim exercise grade`` runs in one.
+
+    A process that has graded before holds the memory its largest case took;
+    the helpers it forks share those pages, and every page either side then
+    writes is copied — a cost a teacher's own grade, in a fresh process, never
+    pays. Each side of each pair starts afresh, so none inherits another's.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as one:
+        return one.submit(fn, *args).result()
+
+
 def _runs_per_second(folder: Path, runs: int, workers: int) -> Measured:
     """(runs per second of wall clock, runs explored, CPU seconds per run) of one grade."""
+    return _fresh(_grade_here, folder, runs, workers)
+
+
+def _folder_runs_per_second(root: Path, runs: int, workers: int) -> Measured:
+    """The same, for a folder of submissions graded at once (``grade_folder``: one pool)."""
+    return _fresh(_grade_folder_here, root, runs, workers)
+
+
+def _grade_here(folder: Path, runs: int, workers: int) -> Measured:
     from evsim.grade import grade
 
     cpu = _cpu_seconds()
@@ -101,8 +125,7 @@ def _runs_per_second(folder: Path, runs: int, workers: int) -> Measured:
     return g.runs / seconds, g.runs, cpu / max(1, g.runs)
 
 
-def _folder_runs_per_second(root: Path, runs: int, workers: int) -> Measured:
-    """The same, for a folder of submissions graded at once (``grade_folder``: one pool)."""
+def _grade_folder_here(root: Path, runs: int, workers: int) -> Measured:
     from evsim.grade import grade_folder
 
     cpu = _cpu_seconds()
