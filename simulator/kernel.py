@@ -10,15 +10,24 @@ Some actions are *background* (heartbeats, idle polls): they keep a system
 ticking but are not work of their own. A run is *quiescent* when only background
 actions remain; the simulation then lets the clock run a short settle period so
 timers such as auto-commit can fire, and stops.
+
+A component that schedules one kind of action always the same delay ahead — a
+consumer's check, five minutes after each poll, that it has polled again —
+would fill the heap with them: thousands pending at once on a busy run, each
+making every push and pop of the agenda dearer. A ``Lane`` keeps such actions
+in a queue of their own, in the order they fall due, with only the earliest in
+the heap; each is given its ``seq`` when it is scheduled, so the run is the
+one it would be with them all in the heap.
 """
 
 from __future__ import annotations
 
 import heapq
+from array import array
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Kernel", "Timer", "Timers"]
+__all__ = ["Kernel", "Lane", "Timer", "Timers"]
 
 Action = Callable[[Any], None]
 
@@ -155,3 +164,94 @@ class Kernel:
         self.now_ms = at_ms
         action(arg)
         return True
+
+
+class Lane:
+    """One action, scheduled a fixed ``delay_ms`` ahead, kept out of the heap but for the earliest.
+
+    The calls fall due in the order they were scheduled, so a queue holds
+    them; the agenda holds the head alone, under the ``seq`` it was given when
+    it was scheduled. Every call runs at the time and in the place among the
+    others that it would have had in the heap. The queue is three arrays of
+    raw numbers (due time, seq, the call's argument): calls that wait minutes
+    of virtual time hold no objects of their own, which, made one at a time
+    among a run's short-lived records, would pin the memory around them.
+    """
+
+    __slots__ = (
+        "_action",
+        "_args",
+        "_armed",
+        "_background",
+        "_delay_ms",
+        "_head",
+        "_kernel",
+        "_seqs",
+        "_times",
+    )
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        delay_ms: int,
+        action: Callable[[int], None],
+        *,
+        background: bool = False,
+    ) -> None:
+        if delay_ms < 0:
+            raise ValueError("a lane's delay is not negative")
+        self._kernel = kernel
+        self._delay_ms = delay_ms
+        self._action = action
+        self._background = background
+        self._times = array("q")
+        self._seqs = array("q")
+        self._args = array("q")
+        self._head = 0
+        """Index of the earliest call pending; those before it have run."""
+        self._armed = False
+        """Whether the earliest call is in the agenda."""
+
+    def __len__(self) -> int:
+        """Calls pending."""
+        return len(self._times) - self._head
+
+    def after(self, arg: int) -> None:
+        """Call the lane's action with ``arg`` (an integer) the lane's delay from now."""
+        kernel = self._kernel
+        seq = kernel._seq = kernel._seq + 1
+        if not self._background:
+            kernel._work_pending += 1
+        self._times.append(kernel.now_ms + self._delay_ms)
+        self._seqs.append(seq)
+        self._args.append(arg)
+        if not self._armed:
+            self._arm()
+
+    def _arm(self) -> None:
+        head = self._head
+        entry = (self._times[head], self._seqs[head], self._background, self._fire, None)
+        _push(self._kernel._agenda, entry)
+        self._armed = True
+
+    def _fire(self, _: object) -> None:
+        head = self._head
+        arg = self._args[head]
+        head += 1
+        times = self._times
+        if head == len(times):
+            del times[:], self._seqs[:], self._args[:]
+            head = 0
+        elif head >= _LANE_COMPACT and 2 * head >= len(times):
+            del times[:head], self._seqs[:head], self._args[:head]
+            head = 0
+        self._head = head
+        self._armed = False
+        if head < len(times):
+            self._arm()
+        self._action(arg)
+
+
+_LANE_COMPACT = 4096
+"""Calls run that a lane keeps at the front of its arrays before it moves the rest down
+(once they are half the arrays, so each call is moved at most once on average)."""
