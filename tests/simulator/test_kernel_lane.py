@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from simulator.kernel import Kernel, Lane
 from simulator.simulation import Simulation
-from tests.simulator.test_log_semantics import TOPIC, group, workload
+from tests.simulator.test_log_semantics import TOPIC, slower_than_max_poll_interval
 
 # A step of a program: at the current time, schedule a plain action `delay` ahead, or one
 # through lane `n` (each lane has its own fixed delay); a plain action may, when it runs,
@@ -112,20 +112,7 @@ def test_a_consumer_evicted_for_max_poll_interval_has_the_trace_of_the_heap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The poll-interval checks go through a lane: the run is byte for byte the heap's."""
-    text = (
-        TOPIC.format(partitions=3)
-        + group(
-            "g",
-            consumers=2,
-            processing_ms=50,
-            max_poll_interval_ms=1000,
-            max_poll_records=5,
-            session_timeout_ms=3000,
-            heartbeat_interval_ms=1000,
-        )
-        + workload(count=60, keys=3, rate=1000)
-        + '\n[[faults]]\nkind = "slow"\ntarget = "g-0"\nprocessing_ms = 400\nto_ms = 1500\n'
-    )
+    text = TOPIC.format(partitions=3) + slower_than_max_poll_interval(count=60)
 
     def run() -> tuple[str, list[str]]:
         sim = Simulation(scenario_from(text))

@@ -327,8 +327,9 @@ def test_a_livelocked_group_is_stopped_by_the_trace_cap() -> None:
     assert len(sim.trace) < 2000 + 100  # one last action, the findings and RunFinished
 
 
-def test_processing_slower_than_max_poll_interval_evicts_and_the_zombie_commit_fails() -> None:
-    body = (
+def slower_than_max_poll_interval(count: int = 30) -> str:
+    """Two consumers, one slowed past max.poll.interval.ms for a while: it is evicted."""
+    return (
         group(
             "g",
             consumers=2,
@@ -339,10 +340,13 @@ def test_processing_slower_than_max_poll_interval_evicts_and_the_zombie_commit_f
             session_timeout_ms=3000,
             heartbeat_interval_ms=1000,
         )
-        + workload(count=30, keys=3, rate=1000)
+        + workload(count=count, keys=3, rate=1000)
         + '\n[[faults]]\nkind = "slow"\ntarget = "g-0"\nprocessing_ms = 400\nto_ms = 1500\n'
     )
-    sim, s = run(body)
+
+
+def test_processing_slower_than_max_poll_interval_evicts_and_the_zombie_commit_fails() -> None:
+    sim, s = run(slower_than_max_poll_interval())
     assert any(r.reason == "max_poll_interval" for r in of(sim, MemberLeft))
     assert of(sim, CommitFailed)
     assert s.duplicates >= 1
