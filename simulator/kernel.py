@@ -13,8 +13,9 @@ timers such as auto-commit can fire, and stops.
 
 A component that schedules one kind of action always the same delay ahead — a
 consumer's check, five minutes after each poll, that it has polled again —
-would fill the heap with them: thousands pending at once on a busy run, each
-making every push and pop of the agenda dearer. A ``Lane`` keeps such actions
+would fill the heap with them: thousands pending at once on a busy run (31,013
+at the end of W1 at 10M messages), each a few objects of its own kept alive among
+the run's short-lived records. A ``Lane`` keeps such actions
 in a queue of their own, in the order they fall due, with only the earliest in
 the heap; each is given its ``seq`` when it is scheduled, so the run is the
 one it would be with them all in the heap.
