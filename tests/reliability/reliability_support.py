@@ -18,12 +18,12 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, seed, settings
 
 from simulator.lessons.shrink import write_reproducer
 from simulator.scenario import Scenario, builtin_names, builtin_path
@@ -50,6 +50,23 @@ def hypothesis_settings(ci_examples: int) -> settings:
         # written-out reproducer already says what failed.
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
     )
+
+
+_F = TypeVar("_F")
+
+
+def shard_seed(shard: int) -> Callable[[_F], _F]:
+    """Seed shard ``shard`` of a property split into parametrised shards.
+
+    A slow property (one that drives the TUI per example) is split so the
+    parallel runner can spread it over its workers; a derandomised run would
+    draw the same cases in every shard, so in CI each shard has its own fixed
+    seed (the same cases every time, different from the other shards'). The
+    dedicated run explores: no seed.
+    """
+    if DEDICATED:
+        return lambda test: test
+    return seed(shard)
 
 
 def artifacts_dir() -> Path:

@@ -34,6 +34,7 @@ from reliability_support import (
     cases,
     evsim,
     hypothesis_settings,
+    shard_seed,
 )
 from rich.console import Console
 from tui_support import exercise
@@ -62,10 +63,12 @@ MARKUP_PIECES = [
 ]  # fmt: skip
 
 words = st.text(alphabet="abcxyz09-_ 가나", min_size=1, max_size=4)
-markup = st.lists(st.one_of(st.sampled_from(MARKUP_PIECES), words), min_size=1, max_size=6).map(
-    "".join
+markup = (
+    st.lists(st.one_of(st.sampled_from(MARKUP_PIECES), words), min_size=1, max_size=6)
+    .map("".join)
+    .filter(str.strip)
 )
-"""Text built from markup fragments and ordinary words."""
+"""Text built from markup fragments and ordinary words (not blank: prose may not be)."""
 markup_name = markup.map(lambda s: s.strip().replace("/", "") or "x").filter(
     lambda s: name_problem(s) is None
 )
@@ -181,22 +184,32 @@ def test_markup_like_names_and_prose_are_printed_as_themselves(
     assert "@click" not in page or html.escape(prose) in page or "@click" in name
 
 
-@hypothesis_settings(12)
-@given(
-    field=st.sampled_from(["group", "topic", "producer", "consumer"]),
-    name=markup_name,
-    prose=markup,
-)
+TUI_SHARDS = 4
+"""The TUI properties drive the app per example (seconds each): they run as
+shards, each with its own seed, so the parallel runner spreads them."""
+
+
+@pytest.mark.parametrize("shard", range(TUI_SHARDS))
 def test_markup_like_names_through_the_tui_screens_and_view(
-    tmp_path_factory: pytest.TempPathFactory, field: str, name: str, prose: str
+    tmp_path_factory: pytest.TempPathFactory, shard: int
 ) -> None:
-    spec = _load(lesson_text(**{field: name}, title=prose, prose=prose))
-    folder = tmp_path_factory.mktemp("tui")
-    exercise(scenario=spec, export_dir=folder)
-    trace = folder / "hostile.jsonl"
-    trace.write_bytes(b"".join(Simulation(spec).run().jsonl_chunks()))
-    records, _ = load_trace(trace)
-    exercise(records=records, label=f"{name}.jsonl")
+    @shard_seed(shard)
+    @hypothesis_settings(3)
+    @given(
+        field=st.sampled_from(["group", "topic", "producer", "consumer"]),
+        name=markup_name,
+        prose=markup,
+    )
+    def check(field: str, name: str, prose: str) -> None:
+        spec = _load(lesson_text(**{field: name}, title=prose, prose=prose))
+        folder = tmp_path_factory.mktemp("tui")
+        exercise(scenario=spec, export_dir=folder)
+        trace = folder / "hostile.jsonl"
+        trace.write_bytes(b"".join(Simulation(spec).run().jsonl_chunks()))
+        records, _ = load_trace(trace)
+        exercise(records=records, label=f"{name}.jsonl")
+
+    check()
 
 
 RENAMED_LESSONS = [
@@ -243,16 +256,21 @@ def renamed_lesson(lesson: str, name: str) -> Scenario:
     return decode_scenario(toml_dumps(data).encode(), f"{lesson}.toml", lesson)
 
 
-@hypothesis_settings(6)
-@given(lesson=st.sampled_from(RENAMED_LESSONS), name=markup_name)
+@pytest.mark.parametrize("shard", range(TUI_SHARDS // 2))
 def test_markup_like_names_in_shipped_lessons_of_every_broker_through_the_tui(
-    tmp_path_factory: pytest.TempPathFactory, lesson: str, name: str
+    tmp_path_factory: pytest.TempPathFactory, shard: int
 ) -> None:
-    spec = renamed_lesson(lesson, name)
-    assert spec.groups and spec.groups[0].name.startswith(name)
-    exercise(scenario=spec, export_dir=tmp_path_factory.mktemp("tui"))
-    records = Simulation(spec).run().records
-    exercise(records=list(records), label=f"{name}.jsonl")
+    @shard_seed(shard)
+    @hypothesis_settings(3)
+    @given(lesson=st.sampled_from(RENAMED_LESSONS), name=markup_name)
+    def check(lesson: str, name: str) -> None:
+        spec = renamed_lesson(lesson, name)
+        assert spec.groups and spec.groups[0].name.startswith(name)
+        exercise(scenario=spec, export_dir=tmp_path_factory.mktemp("tui"))
+        records = Simulation(spec).run().records
+        exercise(records=list(records), label=f"{name}.jsonl")
+
+    check()
 
 
 @pytest.mark.parametrize("lesson", RENAMED_LESSONS)
