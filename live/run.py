@@ -15,7 +15,11 @@ The run, step by step:
    virtual millisecond takes ``1 / speed`` real ones): a timed crash is a
    ``SIGKILL`` sent to that consumer's process; a consumer that killed itself
    at a named point, or was killed, is started again after
-   ``restart_after_ms`` if the fault says so, as a new process;
+   ``restart_after_ms`` if the fault says so, as a new process. A timed
+   crash or a late start at ``at_ms`` also waits until every producer has
+   reached each message due before ``at_ms``: on a busy machine a producer
+   process can fall behind the clock, and a crash that overtook the
+   publishes it follows in the lesson would find nothing to take away;
 6. stop at the lesson's ``until_ms``, or once everything has settled and
    stayed settled for ``QUIET_MS``: every producer done, every delivery
    processed or given back, and no queue holding messages that a consumer or
@@ -134,6 +138,8 @@ class _Books:
     failures: list[str] = field(default_factory=list)
     crashed: dict[str, str | None] = field(default_factory=dict)
     """consumer → the point of its latest self-inflicted crash (until it is restarted)."""
+    produced: dict[str, int] = field(default_factory=dict)
+    """producer → messages it has reached (and published, or is publishing)."""
 
     def read(self, path: Path) -> None:
         new, self.offsets[path] = read_new(path, self.offsets.get(path, 0))
@@ -156,6 +162,8 @@ class _Books:
         elif o.kind == "Crashed":
             self.open[name] = 0
             self.crashed[name] = o.fields.get("point")
+        elif o.kind == "Produced":
+            self.produced[name] = self.produced.get(name, 0) + 1
         elif o.kind == "WorkerFailed":
             self.failures.append(f"{name}: {o.fields.get('error')}")
 
@@ -260,7 +268,8 @@ class _Run:
         )
         self.workers: list[_Worker] = []
         self.books = _Books()
-        self.agenda: list[tuple[int, int, str, Any]] = []
+        self.agenda: list[tuple[int, int, str, Any, int]] = []
+        """(due in ns, order, what, its argument, its virtual time in ms)."""
         self._agenda_seq = 0
 
     # -- the run --------------------------------------------------------------------------
@@ -387,12 +396,15 @@ class _Run:
 
     def _schedule(self, at_ms: int, what: str, arg: Any) -> None:
         due = self.t0.value + int(at_ms / self.speed * 1_000_000)
-        heapq.heappush(self.agenda, (due, self._agenda_seq, what, arg))
+        heapq.heappush(self.agenda, (due, self._agenda_seq, what, arg, at_ms))
         self._agenda_seq += 1
 
     def _due(self, now: int) -> None:
         while self.agenda and self.agenda[0][0] <= now:
-            _, _, what, arg = heapq.heappop(self.agenda)
+            _, _, what, _, at_ms = self.agenda[0]
+            if what in ("crash", "start") and not self._produced_before(at_ms):
+                return  # and what follows it waits too: the lesson's order is kept
+            _, _, what, arg, _ = heapq.heappop(self.agenda)
             if what == "start":
                 arg.controls.start.set()
             elif what == "crash":
@@ -402,6 +414,17 @@ class _Run:
                 c = self.plan.consumer(name)
                 w = self._spawn_consumer(c, incarnation, dict(self.books.arrivals.get(name, {})))
                 w.controls.start.set()
+
+    def _produced_before(self, at_ms: int) -> bool:
+        """Every producer still running has reached each of its messages due before ``at_ms``."""
+        for p in self.plan.producers:
+            # A producer publishes its messages in order: the last one due before at_ms.
+            due = max((i + 1 for i, m in enumerate(p.messages) if m.at_ms < at_ms), default=0)
+            worker = self._current(p.name)
+            running = worker is not None and worker.process.is_alive()
+            if running and self.books.produced.get(p.name, 0) < due:
+                return False
+        return True
 
     def _kill(self, name: str) -> None:
         """A timed crash: the run writes ``Crashed`` and sends the process ``SIGKILL``."""

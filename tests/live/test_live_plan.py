@@ -9,6 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from conftest import scenario_from
@@ -166,3 +168,67 @@ def test_a_broker_url_shows_without_its_password() -> None:
     address = BrokerAddress.parse("amqp://teacher:secret@127.0.0.1:5672/class")
     assert address.shown == "amqp://teacher@127.0.0.1:5672/class"
     assert (address.vhost, address.password) == ("class", "secret")
+
+
+class _Alive:
+    def is_alive(self) -> bool:
+        return True
+
+
+def _paced(lesson: str) -> tuple[Any, list[str]]:
+    """A run of ``lesson`` with its pacing only: no broker, no processes; kills are listed."""
+    from live import run as live_run
+
+    paced: Any = object.__new__(live_run._Run)
+    paced.plan = plan(resolve_scenario(lesson))
+    paced.books = live_run._Books()
+    paced.speed = 0.5
+    paced.t0 = SimpleNamespace(value=0)
+    paced.agenda, paced._agenda_seq = [], 0
+    paced.workers = [SimpleNamespace(name=p.name, process=_Alive()) for p in paced.plan.producers]
+    killed: list[str] = []
+    paced._kill = killed.append
+    for crash in paced.plan.timed_crashes:
+        paced._schedule(crash.at_ms, "crash", crash.target)
+    return paced, killed
+
+
+def test_a_timed_crash_waits_for_a_producer_that_fell_behind_the_clock() -> None:
+    """The consumer-crash lesson kills shipping-0 at 120 ms, after 24 orders are published:
+    on a busy machine the producer can lag, and a kill on the clock alone once found
+    shipping-0 with two deliveries, both done, and the lesson's reordering never happened."""
+    from live.events import Observation
+
+    paced, killed = _paced("rabbitmq-consumer-crash")
+    ((crash_ms, target),) = [(c.at_ms, c.target) for c in paced.plan.timed_crashes]
+    (producer,) = paced.plan.producers
+    due = [m for m in producer.messages if m.at_ms < crash_ms]
+    assert len(due) == 24
+    late = int(10 * crash_ms / paced.speed * 1_000_000)  # ten times its wall-clock time
+    for n in range(len(due)):
+        paced._due(late)
+        assert killed == [], f"killed with {n} of {len(due)} orders published"
+        paced.books._count(Observation(t=n, kind="Produced", component=producer.name, fields={}))
+    paced._due(late)
+    assert killed == [target]
+
+
+def test_a_timed_crash_does_not_wait_for_a_producer_that_has_ended() -> None:
+    paced, killed = _paced("rabbitmq-consumer-crash")
+    paced.workers[0].process = SimpleNamespace(is_alive=lambda: False)
+    paced._due(10**12)
+    assert killed == ["shipping-0"]
+
+
+def test_a_timed_crash_waits_for_its_time_when_the_producer_is_ahead() -> None:
+    from live.events import Observation
+
+    paced, killed = _paced("rabbitmq-consumer-crash")
+    (producer,) = paced.plan.producers
+    for n in range(len(producer.messages)):
+        paced.books._count(Observation(t=n, kind="Produced", component=producer.name, fields={}))
+    crash_ns = int(paced.plan.timed_crashes[0].at_ms / paced.speed * 1_000_000)
+    paced._due(crash_ns - 1)
+    assert killed == []
+    paced._due(crash_ns)
+    assert killed == ["shipping-0"]
