@@ -31,7 +31,8 @@ def test_the_rows_compare_two_workers_with_one_on_the_same_runs() -> None:
         assert row.same_work.expected == explored[key]
         assert row.anchor is not None and row.ratio == round(row.ours / row.anchor, 1)
         assert "on two idle cores" in row.note
-        assert row.note.startswith("median of 1 pairs")
+        pairs = bench.grading.SHORT_REPEATS if key == "exploration.exercise_2" else 1
+        assert row.note.startswith(f"median of {pairs} pairs")
 
 
 def test_a_row_is_the_pair_of_median_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +49,22 @@ def test_a_row_is_the_pair_of_median_ratio(monkeypatch: pytest.MonkeyPatch) -> N
         190.0,
         100.0,
     )
+
+
+def test_the_one_exercise_row_takes_three_times_the_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    grades: list[int] = []
+
+    def grade(_folder: object, runs: int, _workers: int) -> tuple[float, int, float]:
+        grades.append(runs)
+        return 100.0, runs, 0.1
+
+    monkeypatch.setattr(bench.grading, "_runs_per_second", grade)
+    monkeypatch.setattr(
+        bench.grading, "_folder_runs_per_second", lambda _r, runs, _w: (1.0, 2 * runs, 0.1)
+    )
+    grading_scaling(400, submissions=2, repeats=3)
+    assert grades.count(400) == 2 * 3  # the long grade: three pairs
+    assert grades.count(20) == 2 * 3 * bench.grading.SHORT_REPEATS  # 200-run grade: nine
 
 
 def test_sides_that_explored_different_runs_make_no_row(monkeypatch: pytest.MonkeyPatch) -> None:

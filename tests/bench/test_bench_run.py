@@ -20,6 +20,7 @@ needs_anchors = pytest.mark.skipif(
 )
 
 
+@pytest.mark.long
 @needs_anchors
 def test_a_tiny_run_gives_every_row_a_target_a_verdict_and_its_same_work_count() -> None:
     rows = list(run_all(divide_by=1000))

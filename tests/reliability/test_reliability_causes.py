@@ -129,6 +129,7 @@ async def _why_rows(records: list[Record], seq: int) -> list[str]:
     return rows
 
 
+@pytest.mark.long
 @hypothesis_settings(25)
 @given(case=rewired())
 def test_the_why_dialog_lists_a_looping_chain_once_with_a_cycle_row(

@@ -189,6 +189,7 @@ TUI_SHARDS = 4
 shards, each with its own seed, so the parallel runner spreads them."""
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("shard", range(TUI_SHARDS))
 def test_markup_like_names_through_the_tui_screens_and_view(
     tmp_path_factory: pytest.TempPathFactory, shard: int
@@ -256,6 +257,7 @@ def renamed_lesson(lesson: str, name: str) -> Scenario:
     return decode_scenario(toml_dumps(data).encode(), f"{lesson}.toml", lesson)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("shard", range(TUI_SHARDS // 2))
 def test_markup_like_names_in_shipped_lessons_of_every_broker_through_the_tui(
     tmp_path_factory: pytest.TempPathFactory, shard: int

@@ -22,6 +22,7 @@ KEYS = [
 SIZES = [(120, 40), (80, 24), (40, 12), (60, 20), (200, 50), (41, 13)]
 
 
+@pytest.mark.long
 async def test_random_keys_and_resizes_never_raise(
     make_app: Callable[..., EvsimApp], lesson: Scenario, wait_ready: Any
 ) -> None:
