@@ -185,8 +185,9 @@ def test_markup_like_names_and_prose_are_printed_as_themselves(
 
 
 TUI_SHARDS = 4
-"""The TUI properties drive the app per example (seconds each): they run as
-shards, each with its own seed, so the parallel runner spreads them."""
+"""The TUI properties drive the app per example (about ten seconds each): they run
+as shards, each with its own seed, so the parallel runner spreads them; in CI two
+cases a shard, in the dedicated run two hundred."""
 
 
 @pytest.mark.long
@@ -195,7 +196,7 @@ def test_markup_like_names_through_the_tui_screens_and_view(
     tmp_path_factory: pytest.TempPathFactory, shard: int
 ) -> None:
     @shard_seed(shard)
-    @hypothesis_settings(3)
+    @hypothesis_settings(2)
     @given(
         field=st.sampled_from(["group", "topic", "producer", "consumer"]),
         name=markup_name,
@@ -263,7 +264,7 @@ def test_markup_like_names_in_shipped_lessons_of_every_broker_through_the_tui(
     tmp_path_factory: pytest.TempPathFactory, shard: int
 ) -> None:
     @shard_seed(shard)
-    @hypothesis_settings(3)
+    @hypothesis_settings(2)
     @given(lesson=st.sampled_from(RENAMED_LESSONS), name=markup_name)
     def check(lesson: str, name: str) -> None:
         spec = renamed_lesson(lesson, name)
