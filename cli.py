@@ -333,7 +333,7 @@ def play(
 ) -> None:
     """Play a scenario headless: predictions, timeline, outcome, expectations, answers.
 
-    A run projected to write 2,000,000 trace records or more keeps the older
+    A run projected to write 500,000 trace records or more keeps the older
     ones in a temporary file (under TMPDIR) while it goes, so its trace need
     not fit in memory; with --export-trace the export file is that file.
     """

@@ -193,20 +193,23 @@ def projected_memory_bytes(s: Scenario, *, on_disk: bool | None = None) -> int:
 
     ``on_disk``: whether its trace is kept on disk as it goes; None: as a headless run
     would (``trace_on_disk``). A run that holds its whole trace (the TUI, ``compare``)
-    asks with ``on_disk=False``.
+    asks with ``on_disk=False``. One that spills still holds the records it has not
+    spilled yet, up to ``SPILL_EVERY_CHUNKS`` chunks of them, at their in-memory cost.
     """
     if on_disk is None:
         on_disk = trace_on_disk(s)
+    from simulator import spill
     from simulator.models.registry import model
 
     messages = len(s.workload.messages) + sum(gen.count for gen in s.workload.generators)
     commands = len(s.commands) + sum(gen.count for gen in s.command_generators)
-    per_record = BYTES_PER_RECORD_ON_DISK if on_disk else BYTES_PER_RECORD
-    return (
-        messages * model(s.broker).bytes_per_message
-        + commands * BYTES_PER_COMMAND
-        + projected_records(s) * per_record
-    )
+    records = projected_records(s)
+    if on_disk:
+        waiting = min(records, spill.SPILL_EVERY_CHUNKS * spill.CHUNK)
+        trace = records * BYTES_PER_RECORD_ON_DISK + waiting * BYTES_PER_RECORD
+    else:
+        trace = records * BYTES_PER_RECORD
+    return messages * model(s.broker).bytes_per_message + commands * BYTES_PER_COMMAND + trace
 
 
 def _validate_memory(s: Scenario, file: str) -> None:
