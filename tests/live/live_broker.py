@@ -28,8 +28,8 @@ from simulator.trace import Record
 SPEED = 0.5
 """Lessons run at half speed here: every race of a lesson keeps its shape (durations,
 TTLs included, are all divided by it) with twice the margin on a busy 2-core machine.
-(A quarter speed was tried: the TTL lesson's third order expired in CI all the same,
-400 ms of wall clock from its expiry, so the margin is not what a loaded machine eats.)"""
+A quarter speed was tried and dropped: the TTL lesson's third order, delivered 400 ms
+of wall clock before its expiry there, still expired first once in CI."""
 
 LIVE_LESSONS = (
     "rabbitmq-prefetch",
