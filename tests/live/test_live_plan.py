@@ -93,7 +93,7 @@ def test_queues_are_declared_with_the_lessons_arguments_and_a_prefixed_dlx() -> 
         "x-overflow": "drop-head",
         "x-dead-letter-exchange": "evsim-live-x-orders-dlx",
     }
-    assert t.queue("expiring").arguments["x-message-ttl"] == 500
+    assert t.queue("expiring").arguments["x-message-ttl"] == 1000
     assert t.dead_letter_exchanges() == ["orders-dlx"]
     assert t.lesson_name(t.broker_name("capped")) == "capped"
 
@@ -101,7 +101,7 @@ def test_queues_are_declared_with_the_lessons_arguments_and_a_prefixed_dlx() -> 
 def test_a_slower_speed_stretches_the_ttls_declared_on_the_broker() -> None:
     s = resolve_scenario("rabbitmq-ttl-and-length-limits")
     t = Topology.of(s, "p-", speed=0.5)
-    assert t.queue("expiring").arguments["x-message-ttl"] == 1000
+    assert t.queue("expiring").arguments["x-message-ttl"] == 2000
     assert wall_ms(1, 4.0) == 1  # a duration never rounds down to none
 
 
