@@ -28,8 +28,9 @@ from simulator.trace import Record
 SPEED = 0.5
 """Lessons run at half speed here: every race of a lesson keeps its shape (durations,
 TTLs included, are all divided by it) with twice the margin on a busy 2-core machine.
-A quarter speed was tried and dropped: the TTL lesson's third order, delivered 400 ms
-of wall clock before its expiry there, still expired first once in CI."""
+A quarter speed was tried and dropped: it did not stop the TTL lesson's race (its third
+order expired first once in CI); the lesson's margins were widened instead, to about
+200 virtual ms either side of three orders (400 ms of wall clock here)."""
 
 LIVE_LESSONS = (
     "rabbitmq-prefetch",
